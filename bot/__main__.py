@@ -1,0 +1,5 @@
+"""`python -m bot …` is the same as the `amanat` command."""
+
+from bot.cli import main
+
+main()

@@ -1,0 +1,398 @@
+"""The `amanat` command line (also `python -m bot`): run, console, import, search, match, db, demo-data.
+
+Every command that touches the database brings it up to date first (migrations, search keys). Exit codes:
+0 done, 1 the work could not be done (a file that cannot be read, a database that cannot be reached),
+2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.config import ConfigError, Settings, load_config
+from bot.search import Query, parse_year
+
+T = TypeVar("T")
+log = logging.getLogger("amanat")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"amanat: {message}", err=True)
+    sys.exit(code)
+
+
+def _run(coroutine: Awaitable[T]) -> T:
+    try:
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    except OSError as error:  # e.g. the database server refused the connection
+        _fail(f"cannot reach the database: {error}")
+        raise  # unreachable
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj["settings"]
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.toml)."
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Amanat: helps families find soldiers missing since 1941-1945, and search volunteers find families."""
+    try:
+        settings = load_config(config_path)
+    except ConfigError as error:
+        _fail(str(error), code=2)
+        return
+    logging.basicConfig(
+        level=getattr(logging, settings.log.level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, and a Bot API URL carries the token: keep those out of the logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    ctx.obj = {"settings": settings}
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply migrations (and rebuild search keys made by an older engine)."""
+    from bot.services.registry_search import open_database
+
+    async def go() -> str | None:
+        database = await open_database(_settings(ctx))
+        try:
+            return await database.current_revision()
+        finally:
+            await database.dispose()
+
+    revision = _run(go())
+    click.echo(f"database is at revision {revision}")
+
+
+def _print_import_report(report: Any, shown: int = 50) -> None:
+    click.echo(
+        f"{report.source}: {report.rows_read} rows read ({report.encoding}); "
+        f"{report.inserted} new, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.rejected)} rejected"
+    )
+    for rejected in report.rejected[:shown]:
+        click.echo(f"  line {rejected.line}: {rejected.reason}", err=True)
+    if len(report.rejected) > shown:
+        click.echo(f"  … and {len(report.rejected) - shown} more rejected rows (see --report)", err=True)
+
+
+def _write_rejected(path: Path, reports: list[Any]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        out.write("file,line,reason\n")
+        for report in reports:
+            for rejected in report.rejected:
+                reason = rejected.reason.replace('"', '""')
+                out.write(f'"{report.source}",{rejected.line},"{reason}"\n')
+
+
+async def _import_files(settings: Settings, files: tuple[str, ...], show_progress: bool | None) -> list[Any]:
+    from tqdm import tqdm
+
+    from bot.services.registry_import import ImportFailure, RegistryFile, import_file
+    from bot.services.registry_search import open_database
+
+    for name in files:  # every file must be readable before anything is written
+        RegistryFile(name)
+    database = await open_database(settings)
+    reports = []
+    try:
+        for name in files:
+            size = Path(name).stat().st_size
+            with tqdm(
+                total=size,
+                unit="B",
+                unit_scale=True,
+                desc=Path(name).name,
+                disable=show_progress,
+                leave=False,
+            ) as bar:
+
+                def progress(done: int, _total: int, bar: Any = bar) -> None:
+                    bar.update(done - bar.n)
+
+                try:
+                    reports.append(await import_file(database, name, progress=progress))
+                except ImportFailure:
+                    raise
+    finally:
+        await database.dispose()
+    return reports
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True)
+@click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False), help="Write every rejected row here (CSV)."
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.pass_context
+def import_command(
+    ctx: click.Context, files: tuple[str, ...], report_path: str | None, progress: bool | None
+) -> None:
+    """Import registry readings from CSV or JSON lines (idempotent by reading_id)."""
+    from bot.services.registry_import import ImportFailure
+
+    disable = None if progress is None else not progress
+    try:
+        reports = _run(_import_files(_settings(ctx), files, disable))
+    except ImportFailure as error:
+        _fail(f"{error}; nothing was imported")
+        return
+    for report in reports:
+        _print_import_report(report)
+    if report_path:
+        _write_rejected(Path(report_path), reports)
+
+
+def sample_registry_path() -> Path:
+    """The bundled sample registry."""
+    return Path(str(resources.files("bot") / "data" / "sample_registry.csv"))
+
+
+@main.command("demo-data")
+@click.pass_context
+def demo_data(ctx: click.Context) -> None:
+    """Load the bundled sample registry so you can try the bot at once."""
+    reports = _run(_import_files(_settings(ctx), (str(sample_registry_path()),), True))
+    for report in reports:
+        _print_import_report(report)
+
+
+def query_from_json(item: dict[str, Any]) -> Query:
+    """A search query from one batch line (or from the command-line flags); raises ValueError if unusable."""
+    surname = str(item.get("surname") or "").strip()
+    if not surname:
+        raise ValueError("surname is required")
+    birth_year = birth_year_to = None
+    raw_year = item.get("birth_year")
+    if raw_year not in (None, ""):
+        parsed = parse_year(raw_year)
+        if parsed is None or parsed.low is None or parsed.high is None:
+            raise ValueError(f"birth_year is not a year: {raw_year!r}")
+        birth_year = parsed.low
+        birth_year_to = parsed.high if parsed.high != parsed.low else None
+
+    def text(key: str) -> str | None:
+        value = item.get(key)
+        return str(value).strip() or None if value is not None else None
+
+    return Query(
+        surname=surname,
+        name=text("name"),
+        patronymic=text("patronymic"),
+        birth_year=birth_year,
+        birth_year_to=birth_year_to,
+        birthplace=text("birthplace"),
+        draft_office=text("draft_office"),
+        relative=text("relative"),
+        family_place=text("family_place"),
+    )
+
+
+def result_json(found: Any) -> dict[str, Any]:
+    """One result as the batch contract gives it."""
+    reading = found.reading
+    return {
+        "reading_id": reading.reading_id,
+        "score": round(float(found.match.score), 1),
+        "strong": bool(found.match.strong),
+        "why": [_reason_text(reason) for reason in found.match.reasons],
+        "reasons": [{"code": reason.code, **reason.args} for reason in found.match.reasons],
+        "surname": reading.surname,
+        "name": reading.name,
+        "patronymic": reading.patronymic,
+        "birth_year": reading.birth_year,
+        "birthplace": reading.birthplace,
+        "found_place": reading.found_place,
+        "found_date": reading.found_date,
+    }
+
+
+_reason_renderer: Callable[[Any], str] | None = None
+
+
+def _reason_text(reason: Any) -> str:
+    """A reason in words, through the translation catalogs when they are available."""
+    if _reason_renderer is not None:
+        return _reason_renderer(reason)
+    return f"{reason.code}: " + ", ".join(f"{k}={v}" for k, v in reason.args.items())
+
+
+def _use_language(lang: str) -> None:
+    global _reason_renderer
+    try:
+        from bot.i18n import get_translator
+    except ImportError:
+        return
+    translator = get_translator(lang)
+    _reason_renderer = translator.reason_plain if hasattr(translator, "reason_plain") else translator.reason
+
+
+def _batch_lines(path: str) -> Iterator[tuple[int, str]]:
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    try:
+        for number, line in enumerate(stream, start=1):
+            if line.strip():
+                yield number, line
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+async def _search(
+    settings: Settings, query: Query | None, batch: str | None, limit: int, as_json: bool
+) -> None:
+    from bot.services.registry_search import open_database, search_registry
+
+    database = await open_database(settings)
+    try:
+        if batch is None:
+            assert query is not None
+            found = await search_registry(database, query, limit=limit)
+            if as_json:
+                click.echo(json.dumps({"results": [result_json(f) for f in found]}, ensure_ascii=False))
+                return
+            if not found:
+                click.echo("—")
+            for rank, item in enumerate(found, start=1):
+                reading = item.reading
+                who = " ".join(part for part in (reading.surname, reading.name, reading.patronymic) if part)
+                verdict = "strong" if item.match.strong else "weak"
+                click.echo(f"{rank}. {who}, {reading.birth_year or '?'} [{reading.reading_id}]")
+                click.echo(
+                    f"   {item.match.score:.1f} ({verdict}); {reading.found_place or ''} {reading.found_date or ''}"
+                )
+                for reason in item.match.reasons:
+                    click.echo(f"   - {_reason_text(reason)}")
+            return
+        for number, line in _batch_lines(batch):
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise ValueError("a line must be a JSON object")
+                query_id = item.get("id", number)
+                one = query_from_json(item)
+            except (ValueError, json.JSONDecodeError) as error:
+                click.echo(json.dumps({"id": number, "error": f"line {number}: {error}", "results": []}))
+                continue
+            found = await search_registry(database, one, limit=limit)
+            click.echo(
+                json.dumps({"id": query_id, "results": [result_json(f) for f in found]}, ensure_ascii=False)
+            )
+    finally:
+        await database.dispose()
+
+
+@main.command("search")
+@click.option("--surname")
+@click.option("--name")
+@click.option("--patronymic")
+@click.option("--born", help="Birth year, a range 1903-1905, or 'около 1904'.")
+@click.option("--place", help="Birthplace (old or today's names).")
+@click.option("--draft-office")
+@click.option("--relative", help="Who waited at home.")
+@click.option("--family-place", help="Where the family lived.")
+@click.option("--batch", type=click.Path(allow_dash=True), help="JSON lines file of queries ('-' for stdin).")
+@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--lang", type=click.Choice(["ru", "kk", "en"]), default=None, help="Language of the reasons.")
+@click.pass_context
+def search_command(
+    ctx: click.Context,
+    surname: str | None,
+    name: str | None,
+    patronymic: str | None,
+    born: str | None,
+    place: str | None,
+    draft_office: str | None,
+    relative: str | None,
+    family_place: str | None,
+    batch: str | None,
+    limit: int,
+    as_json: bool,
+    lang: str | None,
+) -> None:
+    """Search the registry once (flags) or for every line of a JSON lines file (--batch)."""
+    settings = _settings(ctx)
+    _use_language(lang or settings.i18n.default_language)
+    query = None
+    if batch is None:
+        try:
+            query = query_from_json(
+                {
+                    "surname": surname,
+                    "name": name,
+                    "patronymic": patronymic,
+                    "birth_year": born,
+                    "birthplace": place,
+                    "draft_office": draft_office,
+                    "relative": relative,
+                    "family_place": family_place,
+                }
+            )
+        except ValueError as error:
+            _fail(f"{error} (use --surname, or --batch FILE)", code=2)
+            return
+    _run(_search(settings, query, batch, limit, as_json))
+
+
+@main.command("match")
+@click.pass_context
+def match_command(ctx: click.Context) -> None:
+    """One pass of the scheduled matching job, now."""
+    try:
+        from bot.services.matching import run_matching_pass_cli
+    except ImportError:
+        _fail("matching is not available in this version")
+        return
+    click.echo(_run(run_matching_pass_cli(_settings(ctx))))
+
+
+@main.command("run")
+@click.pass_context
+def run_command(ctx: click.Context) -> None:
+    """Run the bot (long polling, or a webhook when telegram.webhook_url is set)."""
+    settings = _settings(ctx)
+    if not settings.telegram.token.get_secret_value():
+        _fail("no bot token: set TELEGRAM_BOT_TOKEN (or AMANAT_TELEGRAM__TOKEN)", code=2)
+    from bot.app import run_bot
+
+    run_bot(settings)
+
+
+@main.command("console")
+@click.option(
+    "--lang", type=click.Choice(["ru", "kk", "en"]), default=None, help="Your language in the chat."
+)
+@click.pass_context
+def console_command(ctx: click.Context, lang: str | None) -> None:
+    """Chat with the real bot in the terminal, offline, on the local database."""
+    from bot.console import run_console
+
+    _run(run_console(_settings(ctx), lang))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

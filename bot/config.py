@@ -1,0 +1,194 @@
+"""Typed configuration: `config.toml` overridden by `AMANAT_<SECTION>__<KEY>` environment variables.
+
+The file is the one named by `--config` / `AMANAT_CONFIG`, else `config.toml` in the working directory,
+else the built-in defaults below. pydantic-settings does the parsing and validation; a bad value stops the
+program at start with a message that names the key (see `load_config`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_NAME = "config.toml"
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and says what is wrong."""
+
+
+def _id_list(value: Any) -> Any:
+    """Accept `1,2,3`, a JSON list `[1, 2]`, a single number or a real list for a list of Telegram ids."""
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class DatabaseConfig(BaseModel):
+    url: str = "sqlite+aiosqlite:///amanat.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_database_url(value)
+
+
+class TelegramConfig(BaseModel):
+    token: SecretStr = SecretStr("")
+    base_url: str = DEFAULT_BASE_URL
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr = SecretStr("")
+    poll_timeout_seconds: float = Field(default=10.0, ge=0)
+
+
+class RolesConfig(BaseModel):
+    admins: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    volunteers: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    volunteer_chat_id: int = 0
+
+    @field_validator("admins", "volunteers", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return _id_list(value)
+
+
+class MatchingConfig(BaseModel):
+    interval_seconds: int = Field(default=600, ge=5)
+    heartbeat_days: int = Field(default=0, ge=0)
+    batch_size: int = Field(default=2000, ge=1)
+
+
+class BroadcastConfig(BaseModel):
+    rate_per_second: float = Field(default=25.0, gt=0, le=30)
+
+
+class SearchConfig(BaseModel):
+    limit: int = Field(default=5, ge=1, le=50)
+    page_size: int = Field(default=3, ge=1, le=10)
+
+
+class I18nConfig(BaseModel):
+    default_language: Literal["ru", "kk", "en"] = "ru"
+
+
+class LogConfig(BaseModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    """All of Amanat's configuration; sections mirror the tables of `config.toml`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AMANAT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    roles: RolesConfig = Field(default_factory=RolesConfig)
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    broadcast: BroadcastConfig = Field(default_factory=BroadcastConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    i18n: I18nConfig = Field(default_factory=I18nConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = _CONFIG_PATH_FOR_LOAD.get("path")
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def is_admin_configured(self) -> bool:
+        return bool(self.roles.admins)
+
+
+# pydantic-settings builds sources from the class, so the chosen file is handed over here for one load.
+_CONFIG_PATH_FOR_LOAD: dict[str, Path | None] = {}
+
+
+def async_database_url(url: str) -> str:
+    """Map plain `sqlite:///` and `postgresql://` URLs to the async drivers the application uses."""
+    if url.startswith("sqlite:///") or url == "sqlite://":
+        return "sqlite+aiosqlite" + url[len("sqlite") :]
+    if url.startswith("postgres://"):
+        return "postgresql+asyncpg://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("postgresql+psycopg2://"):
+        return "postgresql+psycopg://" + url[len("postgresql+psycopg2://") :]
+    return url
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read: `--config`, else `AMANAT_CONFIG`, else `./config.toml` if it exists."""
+    chosen = explicit or os.environ.get("AMANAT_CONFIG")
+    if chosen:
+        path = Path(chosen)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        return path
+    default = Path.cwd() / DEFAULT_CONFIG_NAME
+    return default if default.is_file() else None
+
+
+def _describe(error: ValidationError, path: Path | None) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        env = "AMANAT_" + "__".join(str(part) for part in item["loc"]).upper()
+        lines.append(f"  {key} (env {env}): {item['msg']}")
+    where = f" in {path}" if path else ""
+    return f"invalid configuration{where}:\n" + "\n".join(lines)
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Load and validate the configuration; raises ConfigError with a readable message."""
+    path = find_config_file(explicit)
+    _CONFIG_PATH_FOR_LOAD["path"] = path
+    token_env = os.environ.get("TELEGRAM_BOT_TOKEN")
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, path)) from None
+    except (ValueError, OSError) as error:  # a TOML syntax error or unreadable file
+        raise ConfigError(f"cannot read configuration {path}: {error}") from None
+    finally:
+        _CONFIG_PATH_FOR_LOAD.pop("path", None)
+    if token_env and not settings.telegram.token.get_secret_value():
+        settings.telegram.token = SecretStr(token_env)
+    return settings

@@ -1,0 +1,203 @@
+"""Searching the stored registry: blocking keys looked up in the indexed `reading_keys` table, then scoring.
+
+The engine (`bot.search`) knows nothing of the database; this module hands it the candidate readings that
+share a key with the query, with what was derived from them at import time, and the surname frequencies
+it needs for term-frequency weighting. It also opens the database for every command that touches it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.search import ENGINE_VERSION, Derived, Match, Query, Record, score_candidates
+from models import Database, Reading, ReadingKey, RegistryMeta
+
+# A query whose keys reach more readings than this is scored on the first ones only (never a scan).
+MAX_CANDIDATES = 20_000
+_TOTAL_TTL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class ReadingView:
+    """A registry reading as stored: the raw text exactly as imported."""
+
+    reading_id: str
+    surname: str
+    name: str | None = None
+    patronymic: str | None = None
+    birth_year: str | None = None
+    birthplace: str | None = None
+    draft_office: str | None = None
+    rank: str | None = None
+    family_address: str | None = None
+    relative: str | None = None
+    found_place: str | None = None
+    found_date: str | None = None
+    search_unit: str | None = None
+    burial_place: str | None = None
+    source: str | None = None
+    notes: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, reading: Reading) -> ReadingView:
+        return cls(
+            reading_id=reading.reading_id,
+            surname=reading.surname,
+            name=reading.name,
+            patronymic=reading.patronymic,
+            birth_year=reading.birth_year,
+            birthplace=reading.birthplace,
+            draft_office=reading.draft_office,
+            rank=reading.rank,
+            family_address=reading.family_address,
+            relative=reading.relative,
+            found_place=reading.found_place,
+            found_date=reading.found_date,
+            search_unit=reading.search_unit,
+            burial_place=reading.burial_place,
+            source=reading.source,
+            notes=reading.notes,
+            extra=dict(reading.extra or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Found:
+    """One search result: the engine's verdict and the reading it is about."""
+
+    match: Match
+    reading: ReadingView
+
+
+def record_of_reading(reading: Reading) -> Record:
+    """The engine's view of a stored reading."""
+    return Record(
+        reading_id=reading.reading_id,
+        surname=reading.surname,
+        name=reading.name,
+        patronymic=reading.patronymic,
+        birth_year=reading.birth_year,
+        birthplace=reading.birthplace,
+        draft_office=reading.draft_office,
+        relative=reading.relative,
+        family_address=reading.family_address,
+    )
+
+
+_total_cache: dict[str, tuple[float, int]] = {}
+
+
+async def registry_size(db: Database) -> int:
+    """How many readings the registry holds (cached briefly: counting a large table is not free)."""
+    cached = _total_cache.get(db.url)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < _TOTAL_TTL_SECONDS:
+        return cached[1]
+    async with db.session() as session:
+        total = int(await session.scalar(select(func.count()).select_from(Reading)) or 0)
+    _total_cache[db.url] = (now, total)
+    return total
+
+
+async def search_registry(db: Database, query: Query, limit: int = 5) -> list[Found]:
+    """The best `limit` readings for what a relative knows, best first."""
+    from bot.search import query_keys
+
+    keys = sorted(query_keys(query))
+    if not keys:
+        return []
+    total = await registry_size(db)
+    async with db.session() as session:
+        pks = (
+            await session.scalars(
+                select(ReadingKey.reading_pk).where(ReadingKey.key.in_(keys)).distinct().limit(MAX_CANDIDATES)
+            )
+        ).all()
+        if not pks:
+            return []
+        readings = (await session.scalars(select(Reading).where(Reading.id.in_(pks)))).all()
+        surnames = {reading.surname_norm for reading in readings}
+        frequencies: dict[str, int] = {
+            surname: count
+            for surname, count in await session.execute(
+                select(Reading.surname_norm, func.count())
+                .where(Reading.surname_norm.in_(surnames))
+                .group_by(Reading.surname_norm)
+            )
+        }
+    by_id = {reading.reading_id: reading for reading in readings}
+    candidates = [
+        (record_of_reading(reading), Derived(reading.surname_norm, frozenset(), dict(reading.derived or {})))
+        for reading in readings
+    ]
+    matches = score_candidates(
+        query,
+        candidates,
+        surname_freq=lambda surname: frequencies.get(surname, 1),
+        total=max(total, 1),
+        limit=limit,
+    )
+    return [Found(match, ReadingView.of(by_id[match.reading_id])) for match in matches]
+
+
+async def get_reading(db: Database, reading_id: str) -> ReadingView | None:
+    """One reading by its registry id, or None."""
+    async with db.session() as session:
+        reading = await session.scalar(select(Reading).where(Reading.reading_id == reading_id))
+        return ReadingView.of(reading) if reading is not None else None
+
+
+async def reindex_if_stale(db: Database, *, batch_size: int = 2000) -> int:
+    """Rebuild derived keys of readings made by an older engine version; returns how many were rebuilt."""
+    from sqlalchemy import delete, insert, update
+
+    from bot.search import derive
+
+    rebuilt = 0
+    while True:
+        async with db.session() as session:
+            stale = (
+                await session.scalars(
+                    select(Reading).where(Reading.engine_version != ENGINE_VERSION).limit(batch_size)
+                )
+            ).all()
+            if not stale:
+                break
+            updates: list[dict[str, Any]] = []
+            key_rows: list[dict[str, Any]] = []
+            for reading in stale:
+                derived = derive(record_of_reading(reading))
+                updates.append(
+                    {
+                        "id": reading.id,
+                        "surname_norm": derived.surname_norm[:128],
+                        "derived": derived.data,
+                        "engine_version": ENGINE_VERSION,
+                    }
+                )
+                key_rows.extend({"key": key[:96], "reading_pk": reading.id} for key in derived.keys)
+            pks = [reading.id for reading in stale]
+            await session.execute(delete(ReadingKey).where(ReadingKey.reading_pk.in_(pks)))
+            await session.execute(update(Reading), updates)
+            if key_rows:
+                await session.execute(insert(ReadingKey), key_rows)
+            rebuilt += len(stale)
+    if rebuilt:
+        async with db.session() as session:
+            await session.merge(RegistryMeta(name="engine_version", value=ENGINE_VERSION))
+    return rebuilt
+
+
+async def open_database(settings: Settings, *, reindex: bool = True) -> Database:
+    """The configured database, migrated to the newest schema, its search keys built by this engine."""
+    db = Database(settings.database.url, echo=settings.database.echo)
+    await db.upgrade()
+    if reindex:
+        await reindex_if_stale(db)
+    return db

@@ -1,0 +1,40 @@
+"""SQLAlchemy 2 ORM models of Amanat's whole domain and the database session factory.
+
+Import the models from here: `from models import Reading, Person, SearchRequest, ...`.
+"""
+
+from models.appeals import Appeal, AppealDelivery, AppealStatus, DeliveryState
+from models.base import Base
+from models.cases import Case, CaseMessage, CaseStatus
+from models.db import Database
+from models.jobs import JobLock, Watermark
+from models.people import DialogueState, Person, Role
+from models.registry import ImportBatch, Reading, ReadingKey, RegistryMeta
+from models.requests import Match, NotificationState, OutboxMessage, OutboxState, RequestStatus, SearchRequest
+
+__all__ = [
+    "Appeal",
+    "AppealDelivery",
+    "AppealStatus",
+    "Base",
+    "Case",
+    "CaseMessage",
+    "CaseStatus",
+    "Database",
+    "DeliveryState",
+    "DialogueState",
+    "ImportBatch",
+    "JobLock",
+    "Match",
+    "NotificationState",
+    "OutboxMessage",
+    "OutboxState",
+    "Person",
+    "Reading",
+    "ReadingKey",
+    "RegistryMeta",
+    "RequestStatus",
+    "Role",
+    "SearchRequest",
+    "Watermark",
+]

@@ -1,0 +1,53 @@
+"""People who talk to the bot (relatives, volunteers, admins) and their dialogue state, written through."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, BigId, utcnow
+
+
+class Role(enum.StrEnum):
+    RELATIVE = "relative"
+    VOLUNTEER = "volunteer"
+    ADMIN = "admin"
+
+
+class Person(Base):
+    """A Telegram user; the primary key is the Telegram user id (also their private chat id)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    language: Mapped[str | None] = mapped_column(String(8))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=Role.RELATIVE,
+    )
+    first_name: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(64))
+    # Consent to store personal data; nothing about a relative is kept before it.
+    consent_at: Mapped[datetime | None]
+    # False once Telegram answered 403 (the user blocked the bot); no more messages are tried.
+    active: Mapped[bool] = mapped_column(default=True)
+    blocked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DialogueState(Base):
+    """The conversation state of one chat and user, written on every change so a restart loses nothing."""
+
+    __tablename__ = "dialogue_states"
+
+    conversation: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    state: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

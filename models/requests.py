@@ -1,0 +1,101 @@
+"""Saved search requests of relatives, their matches with readings, and the outbox of notifications."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, BigId, utcnow
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class RequestStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DELETED = "deleted"
+
+
+class SearchRequest(Base):
+    """What a relative knows about a soldier, saved so that new readings are checked against it."""
+
+    __tablename__ = "search_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    surname: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    patronymic: Mapped[str | None] = mapped_column(Text)
+    birth_year: Mapped[int | None]
+    birth_year_to: Mapped[int | None]
+    birthplace: Mapped[str | None] = mapped_column(Text)
+    draft_office: Mapped[str | None] = mapped_column(Text)
+    relative: Mapped[str | None] = mapped_column(Text)
+    family_place: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[RequestStatus] = mapped_column(
+        _enum(RequestStatus), default=RequestStatus.ACTIVE, index=True
+    )
+    # Search keys of the request (same engine as readings), for matching new readings in reverse.
+    derived: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_readings: Mapped[int] = mapped_column(default=0)
+    last_heartbeat_at: Mapped[datetime | None]
+
+
+class NotificationState(enum.StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    SKIPPED = "skipped"
+
+
+class Match(Base):
+    """A (saved request, reading) pair the engine found; recorded once, whatever happens later."""
+
+    __tablename__ = "matches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(BigId, ForeignKey("search_requests.id", ondelete="CASCADE"))
+    reading_pk: Mapped[int] = mapped_column(BigId, ForeignKey("readings.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    strong: Mapped[bool] = mapped_column(default=False)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    notification: Mapped[NotificationState] = mapped_column(
+        _enum(NotificationState), default=NotificationState.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("request_id", "reading_pk", name="uq_matches_request_reading"),)
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DROPPED = "dropped"
+
+
+class OutboxMessage(Base):
+    """A message the bot owes someone; sent by the outbox worker, never twice (dedup_key is unique)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigId)
+    kind: Mapped[str] = mapped_column(String(32))
+    dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState), default=OutboxState.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
