@@ -281,9 +281,8 @@ async def _search(
                 who = " ".join(part for part in (reading.surname, reading.name, reading.patronymic) if part)
                 verdict = "strong" if item.match.strong else "weak"
                 click.echo(f"{rank}. {who}, {reading.birth_year or '?'} [{reading.reading_id}]")
-                click.echo(
-                    f"   {item.match.score:.1f} ({verdict}); {reading.found_place or ''} {reading.found_date or ''}"
-                )
+                where = " ".join(part for part in (reading.found_place, reading.found_date) if part)
+                click.echo(f"   {item.match.score:.1f} ({verdict}); {where}")
                 for reason in item.match.reasons:
                     click.echo(f"   - {_reason_text(reason)}")
             return
