@@ -1,0 +1,974 @@
+"""The registry search engine: derive keys from a reading, block, score candidates as probabilities.
+
+Pipeline (DESIGN.md "The search engine"):
+
+1. :func:`derive` parses each field of a reading (:mod:`bot.search.notation`), folds names into one
+   Cyrillic key space (:mod:`bot.search.spelling`), and builds blocking keys: the consonant skeleton of
+   every surname alternative and its one-deletion neighbours, prefix/suffix keys for damaged readings,
+   each joined with a class of the first-name initial (``lktmv|е``) so a common surname does not
+   return tens of thousands of candidates. A missing or unreadable name joins as ``*``.
+2. :func:`query_keys` builds the same keys from what a relative typed (with Latin, Kazakh and declined
+   variants, and every initial class when the name is not given): a reading of the man shares at least
+   one key with the query.
+3. :func:`score_candidates` puts each field of each candidate into an agreement category, adds the
+   fitted weights (:mod:`bot.search.weights`; the exact-surname weight is adjusted by how common the
+   surname is) and reads the sum as a probability, with "the man is not in the registry" competing as
+   one more option. ``strong`` is a probability cut-off chosen on the DEV set.
+
+:class:`Registry` is the same thing in memory. Reverse matching (a new reading against saved requests)
+is :class:`bot.search.reverse.ReverseIndex`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+
+from bot.search import weights as fitted
+from bot.search.declension import nominative_forms
+from bot.search.gazetteer import PlaceProfile, place_profile
+from bot.search.names import name_group, patronymic_stem
+from bot.search.notation import YearReading, parse_field, parse_year
+from bot.search.spelling import (
+    deletion_neighbours,
+    fold,
+    fold_variants,
+    has_kazakh_letters,
+    is_latin,
+    skeleton,
+    wildcard_pattern,
+)
+
+__all__ = [
+    "ENGINE_VERSION",
+    "Derived",
+    "Match",
+    "Query",
+    "Reason",
+    "Record",
+    "Registry",
+    "derive",
+    "query_from_record",
+    "query_keys",
+    "record_from_query",
+    "score_candidates",
+]
+
+ENGINE_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a relative knows; every field optional but the surname."""
+
+    surname: str
+    name: str | None = None
+    patronymic: str | None = None
+    birth_year: int | None = None
+    birth_year_to: int | None = None
+    birthplace: str | None = None
+    draft_office: str | None = None
+    relative: str | None = None
+    family_place: str | None = None
+    birth_year_raw: str | None = None  # a year in the reading notation ("19?4"); wins over birth_year
+
+
+@dataclass(frozen=True)
+class Record:
+    """One registry reading, raw text as imported."""
+
+    reading_id: str
+    surname: str
+    name: str | None = None
+    patronymic: str | None = None
+    birth_year: str | None = None
+    birthplace: str | None = None
+    draft_office: str | None = None
+    relative: str | None = None
+    family_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """The machine form of one human reason; codes and arguments are listed in :mod:`bot.search.reasons`."""
+
+    code: str
+    args: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A ranked reading: ``score`` is roughly the probability (in %) that this reading is the man."""
+
+    reading_id: str
+    score: float
+    strong: bool
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class NameForms:
+    """A name field in every form the engine compares: folded alternatives, nominatives, skeletons."""
+
+    raw: str
+    alternatives: tuple[str, ...]  # as written, one per alternative of the notation
+    forms: tuple[str, ...]  # folded (wildcards kept); Latin text gives several
+    declined: tuple[str, ...]  # folded nominatives of a declined form, not among ``forms``
+    initial: bool
+    wild: bool
+    latin: bool
+    kazakh: bool
+
+    @property
+    def all_forms(self) -> tuple[str, ...]:
+        """Folded forms followed by the nominatives."""
+        return self.forms + self.declined
+
+    def to_json(self) -> list[Any]:
+        """A JSON-able form read back by :meth:`from_json`."""
+        flags = int(self.initial) | int(self.wild) << 1 | int(self.latin) << 2 | int(self.kazakh) << 3
+        return [self.raw, list(self.alternatives), list(self.forms), list(self.declined), flags]
+
+    @staticmethod
+    def from_json(data: list[Any]) -> NameForms:
+        """Reads the form written by :meth:`to_json`."""
+        raw, alternatives, forms, declined, flags = data
+        return NameForms(
+            raw=raw,
+            alternatives=tuple(alternatives),
+            forms=tuple(forms),
+            declined=tuple(declined),
+            initial=bool(flags & 1),
+            wild=bool(flags & 2),
+            latin=bool(flags & 4),
+            kazakh=bool(flags & 8),
+        )
+
+
+@lru_cache(maxsize=300_000)
+def name_forms(raw: str | None, lemmatize: bool = False) -> NameForms | None:
+    """Parses and folds one name field; ``lemmatize`` adds nominatives of declined forms."""
+    if raw is None:
+        return None
+    reading = parse_field(raw)
+    if reading is None:
+        return None
+    forms: list[str] = []
+    for alternative in reading.alternatives:
+        for variant in fold_variants(alternative):
+            if variant.strip("?*") and variant not in forms:
+                forms.append(variant)
+    if not forms:
+        return None
+    declined: list[str] = []
+    wild = any("?" in f or "*" in f for f in forms)
+    if lemmatize and not wild:
+        for alternative in reading.alternatives:
+            word = alternative.lower() if not is_latin(alternative) else fold(alternative)
+            for lemma in nominative_forms(word):
+                folded = fold(lemma)
+                if folded and folded not in forms and folded not in declined:
+                    declined.append(folded)
+    return NameForms(
+        raw=reading.raw.strip(),
+        alternatives=reading.alternatives,
+        forms=tuple(forms),
+        declined=tuple(declined),
+        initial=reading.initial,
+        wild=wild,
+        latin=any(is_latin(a) for a in reading.alternatives),
+        kazakh=any(has_kazakh_letters(a) for a in reading.alternatives),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """Everything the scorer compares about one man, from a reading or from a relative's request."""
+
+    surname: NameForms
+    name: NameForms | None
+    patronymic: NameForms | None
+    year: YearReading | None
+    place: PlaceProfile | None
+    place_raw: str
+    family: PlaceProfile | None
+    family_raw: str
+    relative: tuple[str, ...]
+    relative_raw: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able form (stored as ``Derived.data``), read back by :meth:`from_json`."""
+        year = self.year
+        return {
+            "v": ENGINE_VERSION,
+            "s": self.surname.to_json(),
+            "n": self.name.to_json() if self.name else None,
+            "p": self.patronymic.to_json() if self.patronymic else None,
+            "y": [year.raw, year.low, year.high, year.pattern] if year else None,
+            "pl": [self.place_raw, self.place.to_json()] if self.place else None,
+            "fa": [self.family_raw, self.family.to_json()] if self.family else None,
+            "r": [self.relative_raw, list(self.relative)] if self.relative else None,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Profile:
+        """Reads the form written by :meth:`to_json`."""
+        y = data.get("y")
+        pl = data.get("pl")
+        fa = data.get("fa")
+        r = data.get("r")
+        return Profile(
+            surname=NameForms.from_json(data["s"]),
+            name=NameForms.from_json(data["n"]) if data.get("n") else None,
+            patronymic=NameForms.from_json(data["p"]) if data.get("p") else None,
+            year=YearReading(raw=y[0], low=y[1], high=y[2], pattern=y[3]) if y else None,
+            place=PlaceProfile.from_json(pl[1]) if pl else None,
+            place_raw=pl[0] if pl else "",
+            family=PlaceProfile.from_json(fa[1]) if fa else None,
+            family_raw=fa[0] if fa else "",
+            relative=tuple(r[1]) if r else (),
+            relative_raw=r[0] if r else "",
+        )
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What :func:`derive` computes from a reading: the folded surname, blocking keys, scorer data."""
+
+    surname_norm: str
+    keys: frozenset[str]
+    data: dict[str, Any]
+    profile: Profile | None = field(default=None, compare=False, repr=False)
+
+
+def _join_places(*texts: str | None) -> str:
+    return "; ".join(t.strip() for t in texts if t and t.strip())
+
+
+@lru_cache(maxsize=100_000)
+def _place(raw: str) -> PlaceProfile | None:
+    if not raw:
+        return None
+    profile = place_profile(raw)
+    if not profile.regions and not profile.words:
+        return None
+    return profile
+
+
+@lru_cache(maxsize=100_000)
+def _relative_words(raw: str) -> tuple[str, ...]:
+    words = []
+    for word in raw.replace(",", " ").replace(";", " ").split():
+        folded = fold(word)
+        if len(folded) >= 3 and folded not in words:
+            words.append(folded)
+    return tuple(words)
+
+
+@lru_cache(maxsize=100_000)
+def _year(raw: str) -> YearReading | None:
+    reading = parse_year(raw)
+    if reading is None or reading.low is None:
+        return None
+    return reading
+
+
+def _profile(
+    surname: str,
+    name: str | None,
+    patronymic: str | None,
+    year: YearReading | None,
+    place_raw: str,
+    family_raw: str,
+    relative_raw: str,
+    lemmatize: bool,
+) -> Profile | None:
+    surname_forms = name_forms(surname, lemmatize)
+    if surname_forms is None:
+        return None
+    return Profile(
+        surname=surname_forms,
+        name=name_forms(name, lemmatize),
+        patronymic=name_forms(patronymic, lemmatize),
+        year=year,
+        place=_place(place_raw),
+        place_raw=place_raw,
+        family=_place(family_raw),
+        family_raw=family_raw,
+        relative=_relative_words(relative_raw),
+        relative_raw=relative_raw,
+    )
+
+
+def record_profile(record: Record, lemmatize: bool = False) -> Profile | None:
+    """The profile of a reading (None when its surname has nothing readable)."""
+    return _profile(
+        record.surname or "",
+        record.name,
+        record.patronymic,
+        _year(record.birth_year.strip()) if record.birth_year else None,
+        _join_places(record.birthplace, record.draft_office),
+        (record.family_address or "").strip(),
+        (record.relative or "").strip(),
+        lemmatize,
+    )
+
+
+def query_year(q: Query) -> YearReading | None:
+    """The birth year of a query as a reading (a range when ``birth_year_to`` is given)."""
+    if q.birth_year_raw:
+        return _year(q.birth_year_raw.strip())
+    if q.birth_year is None:
+        return None
+    low, high = q.birth_year, q.birth_year_to or q.birth_year
+    low, high = min(low, high), max(low, high)
+    if not 1850 <= low <= 1950 or not 1850 <= high <= 1950:
+        return None
+    raw = str(low) if low == high else f"{low}–{high}"
+    return YearReading(raw=raw, low=low, high=high, pattern=None)
+
+
+def query_profile(q: Query) -> Profile | None:
+    """The profile of a relative's query: declined forms are brought back to the nominative."""
+    return _profile(
+        q.surname or "",
+        q.name,
+        q.patronymic,
+        query_year(q),
+        _join_places(q.birthplace, q.draft_office),
+        (q.family_place or "").strip(),
+        (q.relative or "").strip(),
+        True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- keys
+
+# First letters a hand or a spelling confuses share a class (и/н/п/л, а/о, т/ш/ж/ч, г/к/х, з/с/ц).
+_INITIAL_CLASS = str.maketrans(
+    {
+        "о": "а",
+        "н": "и",
+        "п": "и",
+        "л": "и",
+        "ш": "т",
+        "ж": "т",
+        "ч": "т",
+        "г": "к",
+        "х": "к",
+        "з": "с",
+        "ц": "с",
+        "ф": "в",
+    }
+)
+ALL_INITIAL_CLASSES: tuple[str, ...] = tuple(
+    sorted(set("абвгдежзиклмнопрстуфхцчш".translate(_INITIAL_CLASS)))
+)
+_ANY_NAME = "*"
+
+
+def _initial_class(folded: str) -> str | None:
+    head = folded[:1]
+    if not head or head in "?*":
+        return None
+    return head.translate(_INITIAL_CLASS)
+
+
+@lru_cache(maxsize=100_000)
+def _name_classes(forms: NameForms | None, with_own: bool) -> frozenset[str]:
+    """Initial classes of a name: of its table group (and, for a query, of the name as typed)."""
+    if forms is None:
+        return frozenset({_ANY_NAME})
+    classes: set[str] = set()
+    for form in forms.all_forms:
+        own = _initial_class(form)
+        if own is None:
+            continue
+        group = _initial_class(name_group(form)) if not forms.initial else None
+        classes.add(group or own)
+        if with_own:
+            classes.add(own)
+    return frozenset(classes or {_ANY_NAME})
+
+
+def _tail(folded: str) -> str:
+    """The skeleton of a word's ending (no word-initial vowel mark)."""
+    key = skeleton(folded)
+    return key[1:] if key.startswith("a") and folded[:1] in "аеиоу" else key
+
+
+@lru_cache(maxsize=300_000)
+def _surname_keys(forms: NameForms, for_query: bool) -> frozenset[str]:
+    """Surname blocking keys: skeletons and one-deletion neighbours; prefix/suffix keys for damage."""
+    keys: set[str] = set()
+    for form in forms.all_forms:
+        if "*" in form or "?" in form:
+            cut = min(i for i in (form.find("*"), form.find("?")) if i >= 0)
+            head, tail = form[:cut], form[max(form.rfind("*"), form.rfind("?")) + 1 :]
+            head_key = skeleton(head)
+            if len(head_key) >= 2:
+                keys.add("p" + head_key[:3])
+            tail_key = _tail(tail)
+            if len(tail_key) >= 2:
+                keys.add("x" + tail_key[-3:])
+            if "*" in form:
+                continue
+        key = skeleton(form)
+        if not key:
+            continue
+        if len(key) >= 4:
+            keys.update("s" + k for k in deletion_neighbours(key))
+        else:
+            keys.add("s" + key)
+        if for_query:
+            keys.update(("p" + key[:2], "p" + key[:3]))
+            end = _tail(form)
+            keys.update(("x" + end[-2:], "x" + end[-3:]))
+    return frozenset(keys)
+
+
+def _combine(surname_keys: Iterable[str], classes: Iterable[str]) -> frozenset[str]:
+    return frozenset(f"{s}|{c}" for s in surname_keys for c in classes)
+
+
+def _profile_keys(profile: Profile) -> frozenset[str]:
+    return _combine(_surname_keys(profile.surname, False), _name_classes(profile.name, False))
+
+
+def _query_profile_keys(profile: Profile) -> frozenset[str]:
+    surname_keys = _surname_keys(profile.surname, True)
+    if profile.name is None or all(f[:1] in "?*" for f in profile.name.all_forms):
+        classes: Iterable[str] = (*ALL_INITIAL_CLASSES, _ANY_NAME)
+    else:
+        classes = _name_classes(profile.name, True) | {_ANY_NAME}
+    return _combine(surname_keys, classes)
+
+
+def derive(record: Record, lemmatize: bool = False) -> Derived:
+    """Folded surname, blocking keys and scorer data of a reading (``lemmatize`` for relatives' text)."""
+    profile = record_profile(record, lemmatize)
+    if profile is None:
+        return Derived(surname_norm="", keys=frozenset(), data={"v": ENGINE_VERSION}, profile=None)
+    return Derived(
+        surname_norm=profile.surname.forms[0],
+        keys=_profile_keys(profile),
+        data=profile.to_json(),
+        profile=profile,
+    )
+
+
+def query_keys(q: Query) -> frozenset[str]:
+    """Keys to look up: a reading of the man the query describes shares at least one of them."""
+    profile = query_profile(q)
+    if profile is None:
+        return frozenset()
+    return _query_profile_keys(profile)
+
+
+# ------------------------------------------------------------------------------------------- scoring
+
+_W = fitted.WEIGHTS
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One field's agreement category, its weight, and the reason to show (if any)."""
+
+    category: str
+    weight: float
+    reason: Reason | None = None
+
+
+def _display(forms: NameForms) -> str:
+    return forms.raw
+
+
+def _surname_reason(q: NameForms, r: NameForms, category: str, from_declined: bool) -> Reason:
+    args = {"query": _display(q), "found": _display(r)}
+    if category == "exact":
+        if from_declined:
+            return Reason("surname_declined", args)
+        if q.latin:
+            return Reason("surname_translit", args)
+        if q.kazakh:
+            return Reason("surname_kazakh", args)
+        if q.raw.lower().replace("ё", "е") in (a.lower().replace("ё", "е") for a in r.alternatives):
+            return Reason("surname_exact", {"found": _display(r)})
+        return Reason("surname_spelling", args)
+    code = {
+        "phonetic": "surname_translit" if q.latin else "surname_phonetic",
+        "wildcard": "surname_wildcard",
+    }.get(category, "surname_typo")
+    return Reason(code, args)
+
+
+_SURNAME_RANK = {"exact": 0, "phonetic": 1, "wildcard": 2, "typo1": 3, "typo2": 4, "weak": 5}
+
+
+def compare_surnames(q: NameForms, r: NameForms) -> tuple[str, bool]:
+    """(category, the match came from a declined form) for two surnames."""
+    best, best_declined = "weak", False
+    declined_start = len(q.forms)
+    for i, qf in enumerate(q.all_forms):
+        declined = i >= declined_start
+        q_key = skeleton(qf)
+        for rf in r.forms:
+            if qf == rf:
+                return "exact", declined
+            if r.wild:
+                pattern = wildcard_pattern(rf)
+                if pattern is not None and pattern.fullmatch(qf):
+                    category = "wildcard"
+                else:
+                    similarity = Levenshtein.normalized_similarity(qf, rf.replace("*", ""))
+                    category = "typo1" if similarity >= 0.8 else "typo2" if similarity >= 0.6 else "weak"
+            elif q_key == skeleton(rf):
+                category = "phonetic"
+            else:
+                similarity = Levenshtein.normalized_similarity(qf, rf)
+                category = "typo1" if similarity >= 0.8 else "typo2" if similarity >= 0.65 else "weak"
+            if _SURNAME_RANK[category] < _SURNAME_RANK[best]:
+                best, best_declined = category, declined
+    return best, best_declined
+
+
+def compare_names(q: NameForms | None, r: NameForms | None) -> str:
+    """The agreement category of two first names."""
+    if q is None or r is None:
+        return "missing"
+    best = "differs"
+    for qf in q.all_forms:
+        for rf in r.forms:
+            if q.initial or r.initial:
+                if qf[:1] == rf[:1] or name_group(qf)[:1] == name_group(rf)[:1]:
+                    return "initial"
+                continue
+            if qf == rf:
+                return "exact"
+            if r.wild:
+                pattern = wildcard_pattern(rf)
+                if pattern is not None and pattern.fullmatch(qf):
+                    best = "similar"
+                continue
+            if name_group(qf) == name_group(rf):
+                best = "variant"
+            elif best == "differs" and Levenshtein.normalized_similarity(qf, rf) >= 0.75:
+                best = "similar"
+    return best
+
+
+def compare_patronymics(q: NameForms | None, r: NameForms | None) -> str:
+    """The agreement category of two patronymics (compared by the father's name they come from)."""
+    if q is None or r is None:
+        return "missing"
+    best = "differs"
+    for qf in q.all_forms:
+        for rf in r.forms:
+            if q.initial or r.initial:
+                if qf[:1] == rf[:1]:
+                    return "initial"
+                continue
+            if qf == rf or patronymic_stem(qf) == patronymic_stem(rf):
+                return "exact"
+            if r.wild:
+                pattern = wildcard_pattern(rf)
+                if pattern is not None and pattern.fullmatch(qf):
+                    best = "similar"
+                continue
+            if Levenshtein.normalized_similarity(qf, rf) >= 0.75:
+                best = "similar"
+    return best
+
+
+def _years(reading: YearReading) -> range | list[int]:
+    low, high = reading.low or 0, reading.high or 0
+    if reading.pattern is None:
+        return range(low, high + 1)
+    return [y for y in range(max(low, 1850), min(high, 1950) + 1) if reading.allows(y)]
+
+
+def compare_years(q: YearReading | None, r: YearReading | None) -> tuple[str, int]:
+    """(category, distance in years) of two year readings."""
+    if q is None or r is None or q.low is None or r.low is None or q.high is None or r.high is None:
+        return "missing", 0
+    if r.pattern is None and q.pattern is None:
+        if q.high < r.low:
+            distance = r.low - q.high
+        elif r.high < q.low:
+            distance = q.low - r.high
+        else:
+            exact = q.low == q.high == r.low == r.high
+            return ("exact" if exact else "range"), 0
+    else:
+        q_years, r_years = _years(q), _years(r)
+        if not q_years or not r_years:
+            return "missing", 0
+        if set(q_years) & set(r_years):
+            return "pattern", 0
+        distance = min(abs(a - b) for a in (q_years[0], q_years[-1]) for b in r_years)
+    if distance == 1:
+        return "near1", 1
+    if distance == 2:
+        return "near2", 2
+    if distance <= 5:
+        return "near5", distance
+    return "far", distance
+
+
+def compare_places(q: PlaceProfile | None, r: PlaceProfile | None) -> tuple[str, tuple[str, str] | None]:
+    """(category, (record's wording, query's wording) of the shared region or village)."""
+    if q is None or r is None:
+        return "unknown", None
+    for q_region, q_word in q.regions:
+        for r_region, r_word in r.regions:
+            if q_region == r_region:
+                return "same", (r_word, q_word)
+    for q_word in q.words:
+        for r_word in r.words:
+            if len(q_word) >= 5 and Levenshtein.normalized_similarity(q_word, r_word) >= 0.85:
+                return "same", (r_word, q_word)
+    if q.regions and r.regions:
+        return "differs", (r.regions[0][1], q.regions[0][1])
+    return "unknown", None
+
+
+def compare_relatives(q: tuple[str, ...], r: tuple[str, ...]) -> str:
+    """The agreement category of the relative's name as the query and the insert give it."""
+    if not q or not r:
+        return "unknown"
+    for qw in q:
+        for rw in r:
+            if qw == rw or (len(qw) >= 4 and Levenshtein.normalized_similarity(qw, rw) >= 0.8):
+                return "same"
+            if name_group(qw) == name_group(rw) and len(qw) >= 3:
+                return "same"
+    return "differs"
+
+
+class _QueryScorer:
+    """Scores candidates against one query, caching each field's verdict per distinct value."""
+
+    def __init__(self, q: Profile, surname_freq: Callable[[str], int] | None, total: int | None) -> None:
+        self.q = q
+        self.surname_freq = surname_freq
+        self.total = max(total or 0, 1)
+        self.log_total = math.log(self.total)
+        self._surname: dict[int, Verdict] = {}
+        self._name: dict[int, Verdict] = {}
+        self._patronymic: dict[int, Verdict] = {}
+        self._year: dict[int, Verdict] = {}
+        self._place: dict[int, Verdict] = {}
+        self._family: dict[int, Verdict] = {}
+        self._relative: dict[tuple[str, ...], Verdict] = {}
+
+    def surname(self, r: NameForms) -> Verdict:
+        key = id(r)
+        found = self._surname.get(key)
+        if found is None:
+            category, declined = compare_surnames(self.q.surname, r)
+            if category == "exact":
+                freq = self.surname_freq(r.forms[0]) if self.surname_freq else 1
+                weight = fitted.SURNAME_EXACT_LN_M - math.log(max(freq, 1)) + self.log_total
+                # never below a phonetic agreement, never above a unique surname
+                weight = max(weight, _W["surname"]["phonetic"])
+            else:
+                weight = _W["surname"][category]
+            reason = None if category == "weak" else _surname_reason(self.q.surname, r, category, declined)
+            found = Verdict(category, weight, reason)
+            self._surname[key] = found
+        return found
+
+    def name(self, r: NameForms | None) -> Verdict:
+        key = id(r)
+        found = self._name.get(key)
+        if found is None:
+            q = self.q.name
+            category = compare_names(q, r)
+            reason = None
+            if q is not None and r is not None:
+                args = {"query": q.raw, "found": r.raw}
+                code = {
+                    "exact": "name_exact",
+                    "variant": "name_variant",
+                    "initial": "name_initial",
+                    "similar": "name_similar",
+                    "differs": "name_differs",
+                }[category]
+                reason = Reason(code, {"found": r.raw} if code == "name_exact" else args)
+            found = Verdict(category, _W["name"][category], reason)
+            self._name[key] = found
+        return found
+
+    def patronymic(self, r: NameForms | None) -> Verdict:
+        key = id(r)
+        found = self._patronymic.get(key)
+        if found is None:
+            q = self.q.patronymic
+            category = compare_patronymics(q, r)
+            reason = None
+            if q is not None and r is not None:
+                if category == "differs":
+                    reason = Reason("patronymic_differs", {"query": q.raw, "found": r.raw})
+                else:
+                    reason = Reason("patronymic_match", {"found": r.raw})
+            found = Verdict(category, _W["patronymic"][category], reason)
+            self._patronymic[key] = found
+        return found
+
+    def year(self, r: YearReading | None) -> Verdict:
+        key = id(r)
+        found = self._year.get(key)
+        if found is None:
+            q = self.q.year
+            category, _distance = compare_years(q, r)
+            reason = None
+            if q is not None and r is not None and category != "missing":
+                if category == "exact":
+                    reason = Reason("year_exact", {"year": r.raw})
+                elif category == "pattern":
+                    reason = Reason("year_pattern", {"found": r.raw, "query": q.raw})
+                elif category == "far":
+                    reason = Reason("year_differs", {"found": r.raw, "query": q.raw})
+                else:
+                    reason = Reason("year_near", {"found": r.raw, "query": q.raw})
+            found = Verdict(category, _W["year"][category], reason)
+            self._year[key] = found
+        return found
+
+    def _place_verdict(self, q: PlaceProfile | None, r: PlaceProfile | None, field_name: str) -> Verdict:
+        category, words = compare_places(q, r)
+        reason = None
+        if words is not None:
+            old, new = words
+            if category == "differs":
+                reason = Reason("place_differs", {"found": old, "query": new})
+            elif field_name == "family":
+                reason = Reason("family_place_same", {"place": old})
+            elif fold(old) != fold(new) and any(region for region, _ in (r.regions if r else ())):
+                reason = Reason("place_historical", {"old": old, "new": new})
+            else:
+                reason = Reason("place_same", {"place": old})
+        return Verdict(category, _W[field_name][category], reason)
+
+    def place(self, r: PlaceProfile | None) -> Verdict:
+        key = id(r)
+        found = self._place.get(key)
+        if found is None:
+            found = self._place_verdict(self.q.place, r, "place")
+            self._place[key] = found
+        return found
+
+    def family(self, r: PlaceProfile | None) -> Verdict:
+        key = id(r)
+        found = self._family.get(key)
+        if found is None:
+            found = self._place_verdict(self.q.family, r, "family")
+            self._family[key] = found
+        return found
+
+    def relative(self, r: tuple[str, ...], raw: str) -> Verdict:
+        found = self._relative.get(r)
+        if found is None:
+            category = compare_relatives(self.q.relative, r)
+            reason = Reason("relative_same", {"found": raw}) if category == "same" else None
+            found = Verdict(category, _W["relative"][category], reason)
+            self._relative[r] = found
+        return found
+
+    def verdicts(self, r: Profile) -> tuple[Verdict, ...]:
+        """Every field's verdict for one candidate."""
+        return (
+            self.surname(r.surname),
+            self.name(r.name),
+            self.patronymic(r.patronymic),
+            self.year(r.year),
+            self.place(r.place),
+            self.family(r.family),
+            self.relative(r.relative, r.relative_raw),
+        )
+
+    def log_odds(self, r: Profile) -> float:
+        """The log-odds that this candidate is the man, against one random reading of the registry."""
+        return sum(v.weight for v in self.verdicts(r))
+
+
+def rank_profiles(
+    q: Profile,
+    candidates: Sequence[tuple[str, Profile]],
+    surname_freq: Callable[[str], int] | None,
+    total: int | None,
+    limit: int,
+) -> list[Match]:
+    """Ranks (reading id, profile) candidates against a query profile; best first."""
+    scorer = _QueryScorer(q, surname_freq, total if total else len(candidates))
+    if not candidates:
+        return []
+    scored = [(scorer.log_odds(p), i) for i, (_, p) in enumerate(candidates)]
+    offset = fitted.PRIOR - scorer.log_total
+    temperature = fitted.TEMPERATURE
+    logits = [s / temperature + offset for s, _ in scored]
+    top = max(logits)
+    # p_i = e^{l_i} / (1 + sum_j e^{l_j}), computed stably; the 1 is "he is not in the registry"
+    shift = max(top, 0.0)
+    denominator = math.exp(-shift) + sum(math.exp(lg - shift) for lg in logits)
+    order = sorted(range(len(scored)), key=lambda k: -logits[k])[:limit]
+    matches: list[Match] = []
+    for k in order:
+        probability = math.exp(logits[k] - shift) / denominator
+        reading_id, profile = candidates[scored[k][1]]
+        reasons = tuple(v.reason for v in scorer.verdicts(profile) if v.reason is not None)
+        matches.append(
+            Match(
+                reading_id=reading_id,
+                score=round(100.0 * probability, 1),
+                strong=probability >= fitted.STRONG_CUTOFF,
+                reasons=reasons,
+            )
+        )
+    return matches
+
+
+def score_candidates(
+    q: Query,
+    candidates: Sequence[tuple[Record, Derived]],
+    *,
+    surname_freq: Callable[[str], int] | None = None,
+    total: int | None = None,
+    limit: int = 5,
+) -> list[Match]:
+    """Ranks blocked candidates best first; ``score`` is ~ the probability (%) the reading is the man.
+
+    ``surname_freq(surname_norm)`` tells how many readings carry a surname (rare surnames weigh more);
+    ``total`` is the registry size (the more readings, the likelier a chance agreement).
+    """
+    profile = query_profile(q)
+    if profile is None:
+        return []
+    prepared: list[tuple[str, Profile]] = []
+    for record, derived in candidates:
+        candidate = derived.profile
+        if candidate is None and derived.data.get("s") is not None:
+            candidate = Profile.from_json(derived.data)
+        if candidate is None:
+            candidate = record_profile(record)
+        if candidate is not None:
+            prepared.append((record.reading_id, candidate))
+    return rank_profiles(profile, prepared, surname_freq, total, limit)
+
+
+def query_from_record(r: Record) -> Query:
+    """A query describing the man of a reading (the reverse direction: a reading against requests)."""
+    return Query(
+        surname=r.surname,
+        name=r.name,
+        patronymic=r.patronymic,
+        birth_year_raw=r.birth_year,
+        birthplace=r.birthplace,
+        draft_office=r.draft_office,
+        relative=r.relative,
+        family_place=r.family_address,
+    )
+
+
+def record_from_query(request_id: str, q: Query) -> Record:
+    """A saved request as a record, so requests can be indexed like readings."""
+    year = q.birth_year_raw
+    if year is None and q.birth_year is not None:
+        year = str(q.birth_year) if not q.birth_year_to else f"{q.birth_year}-{q.birth_year_to}"
+    return Record(
+        reading_id=request_id,
+        surname=q.surname,
+        name=q.name,
+        patronymic=q.patronymic,
+        birth_year=year,
+        birthplace=q.birthplace,
+        draft_office=q.draft_office,
+        relative=q.relative,
+        family_address=q.family_place,
+    )
+
+
+class Registry:
+    """An in-memory registry on the same keys as the database: for benchmarks, matching and small data."""
+
+    def __init__(self, *, lemmatize: bool = False) -> None:
+        self._lemmatize = lemmatize
+        self._ids: list[str] = []
+        self._profiles: list[Profile | None] = []
+        self._index: dict[str, list[int]] = {}
+        self._surname_counts: Counter[str] = Counter()
+        self._position: dict[str, int] = {}
+        self._removed: set[int] = set()
+
+    def add(self, records: Iterable[Record]) -> None:
+        """Adds readings; a reading id seen before replaces the earlier reading."""
+        index = self._index
+        for record in records:
+            derived = derive(record, self._lemmatize)
+            old = self._position.get(record.reading_id)
+            if old is not None:
+                self._drop(old)
+            position = len(self._ids)
+            self._ids.append(record.reading_id)
+            self._profiles.append(derived.profile)
+            self._position[record.reading_id] = position
+            if derived.profile is None:
+                continue
+            self._surname_counts[derived.surname_norm] += 1
+            for key in derived.keys:
+                bucket = index.get(key)
+                if bucket is None:
+                    index[key] = [position]
+                else:
+                    bucket.append(position)
+
+    def _drop(self, position: int) -> None:
+        profile = self._profiles[position]
+        if profile is not None:
+            self._surname_counts[profile.surname.forms[0]] -= 1
+        self._removed.add(position)
+        self._profiles[position] = None
+
+    def remove(self, reading_id: str) -> bool:
+        """Removes a reading (or a saved request); False when it was not there."""
+        position = self._position.pop(reading_id, None)
+        if position is None:
+            return False
+        self._drop(position)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._position)
+
+    def surname_freq(self, surname_norm: str) -> int:
+        """How many readings carry this folded surname."""
+        return self._surname_counts.get(surname_norm, 0)
+
+    def candidates(self, q: Query) -> set[int]:
+        """Positions of the readings sharing a key with the query."""
+        found: set[int] = set()
+        index = self._index
+        for key in query_keys(q):
+            bucket = index.get(key)
+            if bucket is not None:
+                found.update(bucket)
+        return found
+
+    def search(self, q: Query, limit: int = 5) -> list[Match]:
+        """The best readings for a query, best first."""
+        profile = query_profile(q)
+        if profile is None:
+            return []
+        positions = self.candidates(q)
+        prepared: list[tuple[str, Profile]] = []
+        for position in positions:
+            candidate = self._profiles[position]
+            if candidate is not None:
+                prepared.append((self._ids[position], candidate))
+        return rank_profiles(profile, prepared, self.surname_freq, len(self), limit)

@@ -1,0 +1,340 @@
+"""Historical and today's place names: the oblasts of 1941 and what they are called now.
+
+A medallion says "Южно-Казахстанская обл."; the grandson types "Туркестанская область" or "Түркістан
+облысы". Each region below lists the stems (in the spelling fold, so Kazakh letters and ё need no
+entries of their own) of every name it carried, its centre and a few big towns. A place text is
+reduced to the set of regions it names plus its remaining words (villages, raions), which are compared
+fuzzily.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from bot.search.spelling import fold, fold_variants
+
+__all__ = ["REGIONS", "PlaceProfile", "place_profile"]
+
+# region id: stems of its names (historical and today's, Russian and Kazakh), its centre and big towns.
+REGIONS: dict[str, tuple[str, ...]] = {
+    "kz-turkestan": (
+        "южноказахстан",
+        "юко",
+        "чимкент",
+        "шимкент",
+        "туркестан",
+        "туркистан",
+        "онтустикказакстан",
+        "сайрам",
+        "ленгер",
+        "кентау",
+        "арис",
+        "сариагаш",
+        "казигурт",
+        "толеби",
+        "тулкубас",
+        "тулкибас",
+        "отрар",
+        "отирар",
+        "байдибек",
+        "мактаарал",
+        "жетисаи",
+        "сузак",
+        "созак",
+        "ордабаси",
+        "шардара",
+    ),
+    "kz-kyzylorda": (
+        "кзилорд",
+        "кизилорд",
+        "перовск",
+        "казалинск",
+        "аралск",
+        "жалагаш",
+        "шиели",
+        "жанакорган",
+    ),
+    "kz-zhambyl": ("жамбул", "жамбил", "аулиеат", "тараз", "мирзоан", "меркен", "талас", "шу", "кордаи"),
+    "kz-almaty": (
+        "алмаат",
+        "алмати",
+        "верни",
+        "жетису",
+        "семиреч",
+        "каскелен",
+        "илиск",
+        "иссик",
+        "есик",
+        "жаркент",
+        "панфилов",
+        "капал",
+        "уштобе",
+        "талдикурган",
+        "талдикорган",
+        "чилик",
+        "шелек",
+        "кеген",
+        "нарикол",
+    ),
+    "kz-atyrau": ("гурев", "атирау", "доссор", "макат", "индер", "мангишлак", "мангистау", "фортшевченко"),
+    "kz-west": ("западноказахстан", "зко", "уралск", "орал", "батискказакстан", "жамбеити", "чингирлау"),
+    "kz-aktobe": ("актубинск", "актобе", "акбулак", "мугалжар", "темир", "иргиз", "шалкар", "челкар"),
+    "kz-kostanay": ("кустанаи", "костанаи", "тургаи", "аркалик", "рудни", "житикар"),
+    "kz-north": ("североказахстан", "ско", "солтустикказакстан", "петропавловск", "кизилжар", "булаево"),
+    "kz-akmola": (
+        "акмолинск",
+        "акмол",
+        "акмола",
+        "целиноград",
+        "астан",
+        "нурсултан",
+        "атбасар",
+        "кокчетав",
+        "кокшетау",
+        "щучинск",
+        "шучинск",
+        "макинск",
+        "ерементау",
+        "степногорск",
+    ),
+    "kz-pavlodar": ("павлодар", "ермак", "аксу", "екибастуз", "баианаул"),
+    "kz-karaganda": (
+        "караганд",
+        "жезказган",
+        "жезкасган",
+        "балхаш",
+        "балкаш",
+        "улитау",
+        "каркаралинск",
+        "темиртау",
+    ),
+    "kz-east": (
+        "восточноказахстан",
+        "вко",
+        "шигисказакстан",
+        "устькаменогорск",
+        "оскемен",
+        "семипалатинск",
+        "семипалат",
+        "семеи",
+        "абаиск",
+        "риддер",
+        "лениногорск",
+        "заисан",
+        "зайсан",
+        "аагуз",
+        "аиагоз",
+        "аиагуз",
+        "зиран",
+        "жарма",
+        "урджар",
+        "уржар",
+        "шемонаиха",
+        "кокпекти",
+    ),
+    "ru-tver": ("калинин", "твер", "ржев", "торжок", "бежецк", "вишневолоцк", "вишнииволочек", "кашин"),
+    "ru-kaliningrad": ("калининград", "кенигсберг", "кенигсберг", "восточнапруссиа"),
+    "ru-samara": ("куибишев", "самар", "сизран", "тольат"),
+    "ru-nizhny": ("горьков", "горьки", "горки", "нижегород", "нижнииновгород", "арзамас", "дзержинск"),
+    "ru-volgograd": ("сталинград", "волгоград", "цариц", "камишин", "урупинск"),
+    "ru-leningrad": ("ленинград", "санктпетербург", "петербург", "петроград", "новгород", "псков", "тихвин"),
+    "ru-moscow": ("москв", "московск", "подолск", "серпухов", "коломн"),
+    "ru-sverdlovsk": ("свердловск", "екатеринбург", "нижнии тагил", "нижниитагил", "ирбит"),
+    "ru-chelyabinsk": ("челабинск", "магнитогорск", "златоуст", "троицк"),
+    "ru-omsk": ("омск", "тарск", "тара"),
+    "ru-novosibirsk": ("новосибирск", "новониколаевск", "барабинск"),
+    "ru-saratov": ("саратов", "енгельс", "балашов", "вольск"),
+    "ru-orenburg": ("оренбург", "чкалов", "орск", "бузулук"),
+    "ru-perm": ("перм", "молотов", "кунгур", "соликамск"),
+    "ru-ulyanovsk": ("улановск", "симбирск"),
+    "ru-kirov": ("кировск", "киров", "ватк", "ватск"),
+    "ru-ivanovo": ("ивановск", "шуа", "кинешм"),
+    "ru-smolensk": ("смоленск", "вазма", "рославл"),
+    "ru-kaluga": ("калуг", "козелск", "сухиничи"),
+    "ru-tula": ("тулск", "тула", "новомосковск", "сталиногорск"),
+    "ru-ryazan": ("разан", "касимов"),
+    "ru-voronezh": ("воронеж",),
+    "ru-kursk": ("курск",),
+    "ru-orel": ("орловск", "орел"),
+    "ru-bryansk": ("бранск",),
+    "ru-yaroslavl": ("арослав", "ривинск", "щербаков", "шербаков"),
+    "ru-vologda": ("вологд", "череповец"),
+    "ru-arkhangelsk": ("архангелск",),
+    "ru-tatarstan": ("татар", "казан", "чистопол", "елабуг"),
+    "ru-bashkortostan": ("башкир", "башкорт", "уфа", "уфимск", "стерлитамак"),
+    "ru-altai": ("алтаиск", "барнаул", "биск"),
+    "ru-krasnoyarsk": ("красноарск",),
+    "ru-irkutsk": ("иркутск",),
+    "ru-tambov": ("тамбов", "мичуринск"),
+    "ru-penza": ("пенз",),
+    "ru-krasnodar": ("краснодар", "кубан", "екатеринодар"),
+    "ru-stavropol": ("ставропол", "орженикидзевск", "ворошиловск"),
+    "ru-rostov": ("ростовск", "ростовнадону", "таганрог", "новочеркасск", "шахти"),
+    "ua-kharkiv": ("харков", "харкив"),
+    "ua-kyiv": ("киев", "киив"),
+    "ua-poltava": ("полтав", "кременчуг"),
+    "ua-vinnytsia": ("виниц", "виниц"),
+    "ua-odesa": ("одес",),
+    "ua-dnipro": ("днепропетровск", "днипропетровск", "днипро", "екатеринослав"),
+    "ua-donetsk": ("сталино", "сталинск", "донецк", "донбас", "мариупол", "жданов"),
+    "ua-luhansk": ("ворошиловград", "луганск", "лугансск"),
+    "ua-zaporizhzhia": ("запорож", "запориж"),
+    "ua-chernihiv": ("черниговск", "чернигов", "чернигив"),
+    "ua-sumy": ("сумск", "суми"),
+    "ua-zhytomyr": ("житомир",),
+    "ua-kirovohrad": ("кировоград", "кропивниц", "елисаветград", "зиновевск"),
+    "ua-mykolaiv": ("николаев", "миколаив"),
+    "ua-kherson": ("херсон",),
+    "by-minsk": ("минск",),
+    "by-vitebsk": ("витебск", "вицебск"),
+    "by-gomel": ("гомел",),
+    "by-mogilev": ("могилев", "магилев"),
+    "uz-tashkent": ("ташкент",),
+    "uz-samarkand": ("самарканд",),
+    "uz-fergana": ("фергана", "андижан", "наманган", "коканд"),
+    "kg-frunze": ("фрунзе", "бишкек", "пишпек", "киргиз"),
+    "tj-dushanbe": ("сталинабад", "душанбе", "таджик"),
+}
+
+# Words that name the kind of place, not the place.
+_GENERIC = frozenset(
+    fold(w)
+    for w in [
+        "область",
+        "oblast",
+        "обл",
+        "обл.",
+        "облысы",
+        "облисы",
+        "край",
+        "АССР",
+        "ССР",
+        "республика",
+        "респ",
+        "район",
+        "р-н",
+        "рн",
+        "ауданы",
+        "аудан",
+        "раион",
+        "город",
+        "г",
+        "гор",
+        "село",
+        "с",
+        "аул",
+        "деревня",
+        "дер",
+        "д",
+        "поселок",
+        "пос",
+        "п",
+        "станица",
+        "ст",
+        "колхоз",
+        "совхоз",
+        "улица",
+        "ул",
+        "дом",
+        "кв",
+        "РВК",
+        "ГВК",
+        "ОВК",
+        "РВК.",
+        "райвоенкомат",
+        "горвоенкомат",
+        "военкомат",
+        "облвоенкомат",
+        "СССР",
+        "Казахская",
+        "Казахстан",
+        "ССР",
+        "Российская",
+        "РСФСР",
+        "Украинская",
+        "УССР",
+        "уезд",
+        "волость",
+        "губерния",
+        "губ",
+    ]
+)
+
+
+def _stem_forms(stem: str) -> set[str]:
+    """The stem in the spelling fold, plus its form before an adjective's "-ск" (Чимкент → чимкенц-ский)."""
+    folded = fold(stem)
+    forms = {folded} if folded else set()
+    if folded.endswith("т"):
+        forms.add(folded[:-1] + "ц")
+    return forms
+
+
+_STEMS: list[tuple[str, str]] = sorted(
+    {(form, region) for region, stems in REGIONS.items() for stem in stems for form in _stem_forms(stem)},
+    key=lambda p: (-len(p[0]), p[0]),
+)
+_WORD = re.compile(r"[\w'’-]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class PlaceProfile:
+    """The regions a place text names (with the word that named each) and its other words, folded."""
+
+    regions: tuple[tuple[str, str], ...]  # (region id, the word as written)
+    words: tuple[str, ...]  # folded words that named no region (villages, raions), 4+ letters
+
+    def to_json(self) -> list[Any]:
+        """A JSON-able form read back by :meth:`from_json`."""
+        return [[list(r) for r in self.regions], list(self.words)]
+
+    @staticmethod
+    def from_json(data: list[Any]) -> PlaceProfile:
+        """Reads the form written by :meth:`to_json`."""
+        regions, words = data
+        return PlaceProfile(tuple((str(a), str(b)) for a, b in regions), tuple(str(w) for w in words))
+
+
+def _region_of(folded: str) -> tuple[str, int] | None:
+    """(region, length of the stem that named it) for a folded word, or None."""
+    if len(folded) < 3:
+        return None
+    for stem, region in _STEMS:
+        if folded.startswith(stem) and (len(stem) >= 4 or len(folded) <= len(stem) + 4):
+            return region, len(stem)
+    return None
+
+
+@lru_cache(maxsize=100_000)
+def place_profile(text: str) -> PlaceProfile:
+    """Reduces a place text (any script, any era) to its regions and remaining words."""
+    raw_words = _WORD.findall(text or "")
+    folded_words = [fold(w) for w in raw_words]
+    regions: list[tuple[str, str]] = []
+    words: list[str] = []
+    used: set[int] = set()
+    for i, folded in enumerate(folded_words):
+        if i in used or not folded or folded in _GENERIC:
+            continue
+        found = None
+        for variant in fold_variants(raw_words[i]):
+            found = _region_of(variant)
+            if found is not None:
+                break
+        raw = raw_words[i]
+        if i + 1 < len(folded_words):
+            # "Южно Казахстанская", "Нижний Новгород" written as two words.
+            pair = _region_of(folded + folded_words[i + 1])
+            if pair is not None and pair[1] > len(folded):
+                found = pair
+                used.add(i + 1)
+                raw = raw_words[i] + " " + raw_words[i + 1]
+        if found is not None:
+            if all(r != found[0] for r, _ in regions):
+                regions.append((found[0], raw))
+        elif len(folded) >= 4:
+            words.append(folded)
+    return PlaceProfile(tuple(regions), tuple(dict.fromkeys(words)))
