@@ -1,0 +1,2561 @@
+"""A local stand-in of the Telegram Bot API, for end-to-end tests and the offline console.
+
+:class:`BotApiStandIn` is a small :mod:`aiohttp` web server bound to ``127.0.0.1`` on a free port.
+The real bot (python-telegram-bot 22) talks to it over real HTTP once its ``base_url`` and
+``base_file_url`` point here::
+
+    async with BotApiStandIn() as api:
+        app = (
+            ApplicationBuilder()
+            .token(api.token)
+            .base_url(api.base_url)
+            .base_file_url(api.base_file_url)
+            .build()
+        )
+        ...  # add handlers
+        async with app:
+            await app.start()
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            alice = api.user(1001, "Алия")
+            await api.send_text(alice, "/start")
+            [reply] = await api.wait_for_messages(alice.id)
+            await api.press(alice, reply, "Найти")
+            ...
+            await app.updater.stop()
+            await app.stop()
+
+What it simulates:
+
+* the transport: every method is accepted as ``POST`` (or ``GET``) to ``/bot{token}/{method}``
+  with form-encoded, multipart or JSON parameters; nested objects (``reply_markup``, ``entities``
+  …) may arrive as JSON strings, as PTB sends them. Answers are Telegram's
+  ``{"ok": true, "result": …}`` / ``{"ok": false, "error_code": …, "description": …}``;
+  a wrong token gets 401, an unknown method 404.
+* long polling: ``getUpdates`` honours ``offset`` (updates below it are confirmed and dropped),
+  ``limit``, ``timeout`` (blocks until an update is queued) and ``allowed_updates``; a second
+  concurrent ``getUpdates`` terminates the first with 409, as Telegram does; stopping the stand-in
+  releases any pending long poll at once.
+* users and chats: :meth:`BotApiStandIn.user` and :meth:`BotApiStandIn.group` register them;
+  :meth:`~BotApiStandIn.send_text`, :meth:`~BotApiStandIn.press` and friends queue the updates a
+  Telegram client would produce.
+* Telegram's validation, with Telegram's error texts: empty or too long text (4096 UTF-16 code
+  units after entity parsing), HTML / MarkdownV2 / Markdown that does not parse, invalid inline
+  keyboards (``BUTTON_DATA_INVALID`` …), edits that change nothing, unknown messages and chats.
+  The HTML check is a little *stricter* than Telegram: an ``&`` that does not start one of
+  ``&lt; &gt; &amp; &quot; &#NN; &#xNN;`` is rejected (Telegram would show it literally, which is
+  a rendering bug in the bot either way).
+* failures on demand: :meth:`~BotApiStandIn.fail_next` (403 / 429 with ``retry_after`` / 500 /
+  anything), :meth:`~BotApiStandIn.block` (a user who blocked the bot), and optional flood
+  control (:class:`FloodLimits`) that answers 429 like Telegram when the bot sends too fast.
+
+What the tests observe: :attr:`~BotApiStandIn.calls` (every request with its time and outcome),
+:meth:`~BotApiStandIn.wait_for_messages` / :class:`Transcript` (the bot's messages and edits, in
+order, as immutable :class:`SentMessage` snapshots), :meth:`~BotApiStandIn.messages` (what each chat
+shows now), :meth:`~BotApiStandIn.toasts` (``answerCallbackQuery`` texts) and listeners
+(:meth:`~BotApiStandIn.add_listener`) for the console.
+
+Fast, reliable PTB settings for tests: ``start_polling(poll_interval=0, timeout=1)`` (an update is
+delivered within a few milliseconds of being queued because the long poll wakes immediately;
+``timeout`` only bounds how long an idle poll lasts) and ``updater.stop()`` before
+``BotApiStandIn.stop()``; PTB cancels its in-flight poll on stop and then sends one
+``getUpdates(timeout=0)``, which returns at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import re
+import socket
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Any, Final, Literal
+
+from aiohttp import web
+
+__all__ = [
+    "ApiCall",
+    "BotApiStandIn",
+    "Button",
+    "ChatAction",
+    "EntityParseError",
+    "FloodLimits",
+    "Observed",
+    "SentMessage",
+    "SimChat",
+    "SimUser",
+    "Toast",
+    "Transcript",
+    "parse_html",
+    "parse_markdown",
+    "parse_markdown_v2",
+    "utf16_len",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+
+MAX_TEXT_LENGTH: Final = 4096
+MAX_CAPTION_LENGTH: Final = 1024
+MAX_CALLBACK_DATA_BYTES: Final = 64
+
+# --------------------------------------------------------------------------------------------
+# Text measuring and markup parsing (pure functions, usable without the server)
+# --------------------------------------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units, the unit Telegram counts lengths and offsets in."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _byte_offset(source: str, index: int) -> int:
+    return len(source[:index].encode("utf-8"))
+
+
+class EntityParseError(ValueError):
+    """Markup that Telegram would refuse with "Bad Request: can't parse entities: …"."""
+
+
+class _TextBuilder:
+    """Accumulates plain text and tracks the current position in UTF-16 code units."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.pos = 0
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        self.pos += utf16_len(text)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _sorted_entities(entities: Iterable[JSONDict | None]) -> list[JSONDict]:
+    """Drop empty entities and sort like Telegram: by offset, longer (outer) first.
+
+    Callers list entities in the order they were *opened*, so equal ranges keep outer first.
+    """
+    return sorted(
+        (e for e in entities if e is not None and e["length"] > 0),
+        key=lambda e: (e["offset"], -e["length"]),
+    )
+
+
+_HTML_SIMPLE_TAGS: Final[Mapping[str, str]] = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "code": "code",
+    "pre": "pre",
+}
+_HTML_TAGS: Final = frozenset(_HTML_SIMPLE_TAGS) | {"a", "span", "blockquote", "tg-emoji"}
+_HTML_NAMED_ENTITIES: Final[Mapping[str, str]] = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_HTML_ENTITY_RE: Final = re.compile(r"&(#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[a-zA-Z][a-zA-Z0-9]{0,31});")
+_TAG_NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+_ATTR_NAME_CHARS: Final = _TAG_NAME_CHARS | {"_"}
+
+
+def _decode_html_entity(source: str, index: int) -> tuple[str, int]:
+    """Decode the entity at ``source[index] == '&'``; return (character, length consumed)."""
+    match = _HTML_ENTITY_RE.match(source, index)
+    if match is None:
+        raise EntityParseError(
+            f"Unescaped '&' at byte offset {_byte_offset(source, index)}: "
+            "use &amp; (only &lt; &gt; &amp; &quot; and numeric entities are supported)"
+        )
+    body = match.group(1)
+    if body.startswith("#"):
+        code = int(body[2:], 16) if body[1:2] in ("x", "X") else int(body[1:])
+        if not (0 < code <= 0x10FFFF) or 0xD800 <= code <= 0xDFFF:
+            raise EntityParseError(
+                f"Invalid numeric entity {match.group(0)!r} at byte offset {_byte_offset(source, index)}"
+            )
+        return chr(code), match.end() - index
+    if body not in _HTML_NAMED_ENTITIES:
+        raise EntityParseError(
+            f'Unsupported HTML entity "{match.group(0)}" at byte offset {_byte_offset(source, index)}'
+        )
+    return _HTML_NAMED_ENTITIES[body], match.end() - index
+
+
+def _decode_attribute(source: str, raw: str, index: int) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        if raw[i] == "&":
+            char, used = _decode_html_entity(raw, i)
+            out.append(char)
+            i += used
+        else:
+            out.append(raw[i])
+            i += 1
+    return "".join(out)
+
+
+@dataclass
+class _OpenTag:
+    name: str
+    start: int  # UTF-16 offset in the output
+    byte_offset: int
+    attrs: dict[str, str]
+    slot: int  # index reserved in the entity list, so entities stay in opening order
+
+
+def _parse_start_tag(source: str, i: int) -> tuple[str, dict[str, str], int]:
+    """Parse ``<name attr="v" …>`` at ``source[i] == '<'``; return (name, attrs, index after '>')."""
+    n = len(source)
+    offset = _byte_offset(source, i)
+    j = i + 1
+    while j < n and source[j] in _TAG_NAME_CHARS:
+        j += 1
+    name = source[i + 1 : j].lower()
+    if not name:
+        raise EntityParseError(f'Unsupported start tag "" at byte offset {offset}: escape "<" as &lt;')
+    if name not in _HTML_TAGS:
+        raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {offset}')
+    attrs: dict[str, str] = {}
+    while True:
+        while j < n and source[j].isspace():
+            j += 1
+        if j >= n:
+            raise EntityParseError(f"Unclosed start tag at byte offset {offset}")
+        if source[j] == ">":
+            return name, attrs, j + 1
+        k = j
+        while k < n and source[k] in _ATTR_NAME_CHARS:
+            k += 1
+        attr = source[j:k].lower()
+        if not attr:
+            raise EntityParseError(f'Empty attribute name in the tag "{name}" at byte offset {offset}')
+        j = k
+        while j < n and source[j].isspace():
+            j += 1
+        if j < n and source[j] == "=":
+            j += 1
+            while j < n and source[j].isspace():
+                j += 1
+            if j >= n:
+                raise EntityParseError(f"Unclosed start tag at byte offset {offset}")
+            if source[j] in "\"'":
+                quote = source[j]
+                end = source.find(quote, j + 1)
+                if end < 0:
+                    raise EntityParseError(f"Unclosed start tag at byte offset {offset}")
+                raw_value = source[j + 1 : end]
+                j = end + 1
+            else:
+                k = j
+                while k < n and not source[k].isspace() and source[k] not in "<>\"'`=":
+                    k += 1
+                raw_value = source[j:k]
+                j = k
+            attrs[attr] = _decode_attribute(source, raw_value, j)
+        else:
+            attrs[attr] = ""
+
+
+def _html_entity_for(tag: _OpenTag, end: int) -> JSONDict | None:
+    entity: JSONDict = {"offset": tag.start, "length": end - tag.start}
+    if tag.name in _HTML_SIMPLE_TAGS:
+        entity["type"] = _HTML_SIMPLE_TAGS[tag.name]
+        if tag.name == "pre" and tag.attrs.get("_language"):
+            entity["language"] = tag.attrs["_language"]
+    elif tag.name == "span":
+        entity["type"] = "spoiler"
+    elif tag.name == "a":
+        href = tag.attrs.get("href")
+        if not href:
+            return None
+        match = re.fullmatch(r"tg://user\?id=(\d+)", href)
+        if match:
+            entity["type"] = "text_mention"
+            entity["user"] = {"id": int(match.group(1)), "is_bot": False, "first_name": "user"}
+        else:
+            entity["type"] = "text_link"
+            entity["url"] = href
+    elif tag.name == "blockquote":
+        entity["type"] = "expandable_blockquote" if "expandable" in tag.attrs else "blockquote"
+    else:  # tg-emoji
+        entity["type"] = "custom_emoji"
+        entity["custom_emoji_id"] = tag.attrs.get("emoji-id", "")
+    return entity
+
+
+def parse_html(source: str) -> tuple[str, list[JSONDict]]:
+    """Parse Telegram-flavoured HTML into (plain text, entities), as ``parse_mode="HTML"`` does.
+
+    Offsets and lengths of the entities are in UTF-16 code units. Raises
+    :class:`EntityParseError` for markup Telegram refuses: unsupported tags, unclosed or mismatched
+    tags, a ``<`` that does not start a tag, ``<span>`` without ``class="tg-spoiler"``,
+    ``<tg-emoji>`` without ``emoji-id`` and (stricter than Telegram) an ``&`` that is not a
+    supported entity.
+    """
+    out = _TextBuilder()
+    entities: list[JSONDict | None] = []
+    stack: list[_OpenTag] = []
+    i, n = 0, len(source)
+    plain_start = 0
+    while i < n:
+        char = source[i]
+        if char not in "<&":
+            i += 1
+            continue
+        if plain_start < i:
+            out.add(source[plain_start:i])
+        if char == "&":
+            decoded, used = _decode_html_entity(source, i)
+            out.add(decoded)
+            i += used
+        elif source.startswith("</", i):
+            offset = _byte_offset(source, i)
+            end = source.find(">", i)
+            if end < 0:
+                raise EntityParseError(f"Unclosed end tag at byte offset {offset}")
+            name = source[i + 2 : end].strip().lower()
+            if not stack:
+                raise EntityParseError(f'Unexpected end tag "{name}" at byte offset {offset}')
+            if stack[-1].name != name:
+                raise EntityParseError(
+                    f'Unmatched end tag at byte offset {offset}, expected "</{stack[-1].name}>", '
+                    f'found "</{name}>"'
+                )
+            tag = stack.pop()
+            entities[tag.slot] = _html_entity_for(tag, out.pos)
+            i = end + 1
+        else:
+            offset = _byte_offset(source, i)
+            name, attrs, i = _parse_start_tag(source, i)
+            if name == "span" and attrs.get("class") != "tg-spoiler":
+                raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {offset}')
+            if name == "tg-emoji" and not attrs.get("emoji-id"):
+                raise EntityParseError(
+                    f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {offset}'
+                )
+            if name == "code" and stack and stack[-1].name == "pre":
+                language = attrs.get("class", "")
+                if language.startswith("language-"):
+                    stack[-1].attrs["_language"] = language.removeprefix("language-")
+            stack.append(_OpenTag(name, out.pos, offset, attrs, len(entities)))
+            entities.append(None)
+        plain_start = i
+    if plain_start < n:
+        out.add(source[plain_start:])
+    if stack:
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
+    return out.text(), _sorted_entities(entities)
+
+
+_MDV2_RESERVED: Final = frozenset("_*[]()~`>#+-=|{}.!\\")
+_MDV2_TOGGLES: Final[Mapping[str, str]] = {
+    "*": "bold",
+    "_": "italic",
+    "__": "underline",
+    "~": "strikethrough",
+    "||": "spoiler",
+}
+_MD_ENTITY_NAMES: Final[Mapping[str, str]] = {
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "code": "Code",
+    "pre": "Pre",
+    "text_link": "TextUrl",
+    "custom_emoji": "CustomEmoji",
+}
+
+
+@dataclass
+class _MdOpen:
+    kind: str
+    start: int
+    byte_offset: int
+    slot: int
+
+
+def _md_code_span(source: str, i: int, fence: str, escapes: bool) -> tuple[str, int]:
+    """Read the body of a code/pre span starting at ``i``; return (text, index after the fence)."""
+    out: list[str] = []
+    n = len(source)
+    while i < n:
+        if escapes and source[i] == "\\" and i + 1 < n and source[i + 1] in "`\\":
+            out.append(source[i + 1])
+            i += 2
+            continue
+        if source.startswith(fence, i):
+            return "".join(out), i + len(fence)
+        out.append(source[i])
+        i += 1
+    raise EntityParseError("")
+
+
+def _md_url(source: str, i: int, escapes: bool) -> tuple[str, int]:
+    """Read ``(url)`` with ``source[i] == '('``; return (url, index after ')')."""
+    out: list[str] = []
+    n = len(source)
+    j = i + 1
+    while j < n:
+        if escapes and source[j] == "\\" and j + 1 < n and source[j + 1] in ")\\":
+            out.append(source[j + 1])
+            j += 2
+            continue
+        if source[j] == ")":
+            return "".join(out), j + 1
+        out.append(source[j])
+        j += 1
+    raise EntityParseError(f"Can't find end of a URL at byte offset {_byte_offset(source, i)}")
+
+
+def parse_markdown_v2(source: str) -> tuple[str, list[JSONDict]]:
+    """Parse Telegram MarkdownV2 into (plain text, entities), as ``parse_mode="MarkdownV2"`` does.
+
+    Every character of ``_*[]()~`>#+-=|{}.!`` outside markup must be escaped with ``\\``; an
+    unescaped one raises :class:`EntityParseError` with Telegram's wording, as does an entity that
+    is never closed.
+    """
+    out = _TextBuilder()
+    entities: list[JSONDict | None] = []
+    stack: list[_MdOpen] = []
+    quote_start: int | None = None
+    i, n = 0, len(source)
+    while i < n:
+        char = source[i]
+        at_line_start = i == 0 or source[i - 1] == "\n"
+        if char == "\\":
+            if i + 1 < n and 0 < ord(source[i + 1]) <= 126:
+                out.add(source[i + 1])
+                i += 2
+                continue
+            raise EntityParseError("Character '\\' is reserved and must be escaped with the preceding '\\'")
+        if at_line_start and (char == ">" or source.startswith("**>", i)):
+            if quote_start is None:
+                quote_start = out.pos
+            i += 3 if char == "*" else 1
+            continue
+        if char == "\n" and quote_start is not None and not source.startswith(">", i + 1):
+            entities.append({"type": "blockquote", "offset": quote_start, "length": out.pos - quote_start})
+            quote_start = None
+        if char == "`":
+            fence = "```" if source.startswith("```", i) else "`"
+            offset = _byte_offset(source, i)
+            body_start = i + len(fence)
+            language = ""
+            if fence == "```":
+                newline = source.find("\n", body_start)
+                first_line = source[body_start:newline] if newline >= 0 else ""
+                if newline >= 0 and first_line and " " not in first_line and "`" not in first_line:
+                    language = first_line
+                    body_start = newline + 1
+            try:
+                body, i = _md_code_span(source, body_start, fence, escapes=True)
+            except EntityParseError:
+                kind = "Pre" if fence == "```" else "Code"
+                raise EntityParseError(f"Can't find end of {kind} entity at byte offset {offset}") from None
+            start = out.pos
+            out.add(body)
+            entity: JSONDict = {
+                "type": "pre" if fence == "```" else "code",
+                "offset": start,
+                "length": out.pos - start,
+            }
+            if language:
+                entity["language"] = language
+            entities.append(entity)
+            continue
+        token = source[i : i + 2] if source[i : i + 2] in ("__", "||") else char
+        if token in _MDV2_TOGGLES:
+            kind = _MDV2_TOGGLES[token]
+            open_kinds = [o.kind for o in stack]
+            if kind in open_kinds:
+                if stack[-1].kind != kind:
+                    opened = stack[-1]
+                    raise EntityParseError(
+                        f"Can't find end of {_MD_ENTITY_NAMES[opened.kind]} entity at byte offset "
+                        f"{opened.byte_offset}"
+                    )
+                opened = stack.pop()
+                entities[opened.slot] = {
+                    "type": kind,
+                    "offset": opened.start,
+                    "length": out.pos - opened.start,
+                }
+            else:
+                stack.append(_MdOpen(kind, out.pos, _byte_offset(source, i), len(entities)))
+                entities.append(None)
+            i += len(token)
+            continue
+        if char == "[" or source.startswith("![", i):
+            kind = "custom_emoji" if char == "!" else "text_link"
+            stack.append(_MdOpen(kind, out.pos, _byte_offset(source, i), len(entities)))
+            entities.append(None)
+            i += 2 if char == "!" else 1
+            continue
+        if char == "]" and stack and stack[-1].kind in ("text_link", "custom_emoji"):
+            opened = stack.pop()
+            if not source.startswith("(", i + 1):
+                raise EntityParseError(
+                    f"Can't find end of {_MD_ENTITY_NAMES[opened.kind]} entity at byte offset "
+                    f"{opened.byte_offset}"
+                )
+            url, i = _md_url(source, i + 1, escapes=True)
+            entity = {"type": opened.kind, "offset": opened.start, "length": out.pos - opened.start}
+            if opened.kind == "custom_emoji":
+                entity["custom_emoji_id"] = url.rpartition("id=")[2]
+            else:
+                entity["url"] = url
+            entities[opened.slot] = entity
+            continue
+        if char in _MDV2_RESERVED:
+            raise EntityParseError(
+                f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
+            )
+        out.add(char)
+        i += 1
+    if stack:
+        opened = stack[-1]
+        raise EntityParseError(
+            f"Can't find end of {_MD_ENTITY_NAMES[opened.kind]} entity at byte offset {opened.byte_offset}"
+        )
+    if quote_start is not None:
+        entities.append({"type": "blockquote", "offset": quote_start, "length": out.pos - quote_start})
+    return out.text(), _sorted_entities(entities)
+
+
+_MD_LEGACY: Final[Mapping[str, str]] = {"*": "bold", "_": "italic"}
+
+
+def parse_markdown(source: str) -> tuple[str, list[JSONDict]]:
+    """Parse legacy Telegram Markdown (``*bold*``, ``_italic_``, `` `code` ``, ``[text](url)``)."""
+    out = _TextBuilder()
+    entities: list[JSONDict] = []
+    i, n = 0, len(source)
+    while i < n:
+        char = source[i]
+        offset = _byte_offset(source, i)
+        if char == "\\" and i + 1 < n and source[i + 1] in "*_`[":
+            out.add(source[i + 1])
+            i += 2
+        elif char in _MD_LEGACY:
+            end = source.find(char, i + 1)
+            if end < 0:
+                raise EntityParseError(f"Can't find end of the entity starting at byte offset {offset}")
+            start = out.pos
+            out.add(source[i + 1 : end])
+            entities.append({"type": _MD_LEGACY[char], "offset": start, "length": out.pos - start})
+            i = end + 1
+        elif char == "`":
+            fence = "```" if source.startswith("```", i) else "`"
+            end = source.find(fence, i + len(fence))
+            if end < 0:
+                raise EntityParseError(f"Can't find end of the entity starting at byte offset {offset}")
+            start = out.pos
+            out.add(source[i + len(fence) : end])
+            kind = "pre" if fence == "```" else "code"
+            entities.append({"type": kind, "offset": start, "length": out.pos - start})
+            i = end + len(fence)
+        elif char == "[":
+            close = source.find("]", i + 1)
+            if close < 0 or not source.startswith("(", close + 1):
+                raise EntityParseError(f"Can't find end of the entity starting at byte offset {offset}")
+            url, after = _md_url(source, close + 1, escapes=False)
+            start = out.pos
+            out.add(source[i + 1 : close])
+            entities.append({"type": "text_link", "offset": start, "length": out.pos - start, "url": url})
+            i = after
+        else:
+            out.add(char)
+            i += 1
+    return out.text(), _sorted_entities(entities)
+
+
+# --------------------------------------------------------------------------------------------
+# What tests and the console see
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimUser:
+    """A simulated Telegram user (a person talking to the bot)."""
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = "ru"
+
+    def to_api(self) -> JSONDict:
+        """The Bot API ``User`` object."""
+        data: JSONDict = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        for key in ("last_name", "username", "language_code"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+
+@dataclass(frozen=True)
+class SimChat:
+    """A simulated chat: a user's private chat with the bot, a group or a supergroup."""
+
+    id: int
+    type: Literal["private", "group", "supergroup", "channel"]
+    title: str | None = None
+    username: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+    def to_api(self) -> JSONDict:
+        """The Bot API ``Chat`` object."""
+        data: JSONDict = {"id": self.id, "type": self.type}
+        for key in ("title", "username", "first_name", "last_name"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+
+@dataclass(frozen=True)
+class Button:
+    """One inline keyboard button as the bot sent it."""
+
+    text: str
+    callback_data: str | None = None
+    url: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """An immutable snapshot of one version of a message the bot sent (or edited, or deleted).
+
+    ``text`` is what the user reads (markup parsed, entities unescaped); ``html`` is the text
+    exactly as the bot sent it (whatever the ``parse_mode``; the name says what it usually is).
+    ``buttons`` is the inline keyboard, ``keyboard`` the texts of a reply keyboard sent with it.
+    ``version`` is 0 for the original and grows with each edit; ``edited`` is ``version > 0``.
+    """
+
+    chat_id: int
+    message_id: int
+    text: str
+    html: str
+    parse_mode: str | None = None
+    entities: tuple[Mapping[str, Any], ...] = ()
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    keyboard: tuple[tuple[str, ...], ...] | None = None
+    kind: str = "text"
+    edited: bool = False
+    version: int = 0
+    deleted: bool = False
+    date: int = 0
+    reply_to_message_id: int | None = None
+    method: str = "sendMessage"
+
+    def all_buttons(self) -> list[Button]:
+        """The inline buttons, row by row."""
+        return [button for row in self.buttons for button in row]
+
+    def button_texts(self) -> list[str]:
+        """The captions of the inline buttons, row by row."""
+        return [button.text for button in self.all_buttons()]
+
+    def button(self, text_or_data: str) -> Button:
+        """The inline button whose text (preferred) or ``callback_data`` is ``text_or_data``."""
+        buttons = self.all_buttons()
+        for button in buttons:
+            if button.text == text_or_data:
+                return button
+        for button in buttons:
+            if button.callback_data == text_or_data:
+                return button
+        raise LookupError(
+            f"message {self.message_id} in chat {self.chat_id} has no button {text_or_data!r}; "
+            f"buttons: {[(b.text, b.callback_data or b.url) for b in buttons]}"
+        )
+
+
+@dataclass(frozen=True)
+class Toast:
+    """An ``answerCallbackQuery`` answer (the user sees ``text`` as a toast, or an alert)."""
+
+    chat_id: int
+    user_id: int
+    message_id: int | None
+    callback_query_id: str
+    data: str | None
+    text: str | None
+    show_alert: bool = False
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatAction:
+    """A ``sendChatAction`` call ("typing…")."""
+
+    chat_id: int
+    action: str
+    at: float
+
+
+Observed = SentMessage | Toast | ChatAction
+"""What listeners (:meth:`BotApiStandIn.add_listener`) are told about."""
+
+
+@dataclass
+class ApiCall:
+    """One request the bot made. ``at`` is :func:`time.monotonic` on arrival."""
+
+    method: str
+    params: JSONDict
+    at: float
+    status: int = 0
+    description: str | None = None
+    result: Any = None
+
+    @property
+    def chat_id(self) -> int | str | None:
+        """The ``chat_id`` parameter, if the call had one."""
+        value = self.params.get("chat_id")
+        return value if isinstance(value, int | str) else None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the call succeeded."""
+        return self.status == 200
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Optional flood control: answer 429 when the bot sends faster than Telegram allows.
+
+    Limits apply to sending methods (``send*``, ``copyMessage``, ``forwardMessage``). Defaults are
+    Telegram's published ones: about 30 messages per second overall, 20 per minute per group, and
+    (a soft limit in reality) one per second per private chat, with a small burst allowance.
+    ``None`` disables a limit.
+    """
+
+    global_per_second: float | None = 30
+    group_per_minute: float | None = 20
+    private_per_second: float | None = 1
+    private_burst: int = 3
+    retry_after: int = 1
+
+
+class Transcript:
+    """A cursor over the bot's messages in one chat: each message and each edit, in order.
+
+    :meth:`next` waits for versions after the cursor and moves it; :meth:`pending` takes what
+    is there without waiting. Edits and deletions of earlier messages appear as new versions
+    (``edited`` / ``deleted`` set), so "the bot edited the menu" is observable.
+    """
+
+    def __init__(self, standin: BotApiStandIn, chat_id: int, start: int = 0) -> None:
+        self._standin = standin
+        self.chat_id = chat_id
+        self.position = start
+
+    def _log(self) -> list[SentMessage]:
+        return self._standin._chat_log(self.chat_id)
+
+    def pending(self) -> list[SentMessage]:
+        """All versions after the cursor, without waiting; moves the cursor to the end."""
+        log = self._log()
+        items = log[self.position :]
+        self.position = len(log)
+        return items
+
+    async def next(self, count: int = 1, timeout: float = 5.0) -> list[SentMessage]:
+        """Wait for ``count`` more versions and return exactly those; raise TimeoutError if they
+        do not come within ``timeout`` seconds (the cursor then stays where it was)."""
+        target = self.position + count
+        arrived = await self._standin._wait_until(lambda: len(self._log()) >= target, timeout)
+        log = self._log()
+        if not arrived:
+            got = log[self.position :]
+            raise TimeoutError(
+                f"chat {self.chat_id}: expected {count} new bot message(s) within {timeout}s, got "
+                f"{len(got)}: {[m.text[:80] for m in got]}"
+            )
+        items = log[self.position : target]
+        self.position = target
+        return items
+
+    async def expect_silence(self, within: float = 0.3) -> None:
+        """Raise AssertionError if the bot sends or edits anything in the chat within ``within`` s."""
+        start = self.position
+        if await self._standin._wait_until(lambda: len(self._log()) > start, within):
+            raise AssertionError(
+                f"chat {self.chat_id}: expected no bot messages, got "
+                f"{[m.text[:80] for m in self._log()[start:]]}"
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Internals
+# --------------------------------------------------------------------------------------------
+
+
+class _ApiError(Exception):
+    def __init__(self, code: int, description: str, parameters: JSONDict | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = parameters
+
+
+def _bad(description: str) -> _ApiError:
+    return _ApiError(400, f"Bad Request: {description}")
+
+
+@dataclass
+class _Failure:
+    code: int
+    remaining: int
+    description: str
+    parameters: JSONDict | None
+    methods: frozenset[str] | None
+
+
+@dataclass
+class _Msg:
+    """A stored message (the bot's or a user's), mutable; snapshots are taken for the bot's."""
+
+    chat_id: int
+    message_id: int
+    date: int
+    sender: JSONDict
+    from_bot: bool
+    content: JSONDict  # text/entities or caption/photo/sticker/… as in the Bot API
+    raw_text: str = ""
+    parse_mode: str | None = None
+    reply_markup: JSONDict | None = None
+    reply_to: int | None = None
+    edit_date: int | None = None
+    version: int = 0
+    deleted: bool = False
+    method: str = "sendMessage"
+
+
+@dataclass
+class _ChatState:
+    chat: SimChat
+    next_message_id: int = 1
+    messages: dict[int, _Msg] = field(default_factory=dict)
+    log: list[SentMessage] = field(default_factory=list)
+    toasts: list[Toast] = field(default_factory=list)
+    actions: list[ChatAction] = field(default_factory=list)
+    reply_keyboard: tuple[tuple[str, ...], ...] | None = None
+    members: set[int] = field(default_factory=set)
+    admins: set[int] = field(default_factory=set)
+    started: bool = True
+    blocked: bool = False
+    transcript: Transcript | None = None
+    sent_times: deque[float] = field(default_factory=deque)
+
+
+_DEFAULT_UPDATE_TYPES: Final = frozenset(
+    {
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
+    }
+)
+
+# Methods that send or change something in a chat: failure injection and blocking apply to them.
+_CHAT_WRITE_METHODS: Final = frozenset(
+    m.lower()
+    for m in (
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendSticker",
+        "sendVoice",
+        "sendAudio",
+        "sendVideo",
+        "sendAnimation",
+        "sendLocation",
+        "sendContact",
+        "sendPoll",
+        "sendDice",
+        "sendMediaGroup",
+        "copyMessage",
+        "forwardMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageCaption",
+        "deleteMessage",
+        "deleteMessages",
+        "sendChatAction",
+        "pinChatMessage",
+    )
+)
+_FLOOD_METHODS: Final = frozenset(m for m in _CHAT_WRITE_METHODS if m.startswith(("send", "copy", "forward")))
+_FLOOD_METHODS_EXEMPT: Final = frozenset({"sendchataction"})
+
+_JSON_PARAMS: Final = frozenset(
+    {
+        "reply_markup",
+        "entities",
+        "caption_entities",
+        "allowed_updates",
+        "link_preview_options",
+        "reply_parameters",
+        "commands",
+        "scope",
+        "menu_button",
+        "media",
+        "message_ids",
+        "options",
+        "reaction",
+        "results",
+    }
+)
+_INT_PARAMS: Final = frozenset(
+    {
+        "chat_id",
+        "from_chat_id",
+        "message_id",
+        "user_id",
+        "offset",
+        "limit",
+        "timeout",
+        "reply_to_message_id",
+        "message_thread_id",
+        "cache_time",
+        "max_connections",
+        "until_date",
+        "duration",
+    }
+)
+_CHAT_ACTIONS: Final = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+_ADMIN_RIGHTS: Final[Mapping[str, bool]] = {
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": True,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": True,
+    "can_edit_stories": True,
+    "can_delete_stories": True,
+    "can_pin_messages": True,
+}
+_URL_SCHEMES: Final = ("http://", "https://", "tg://")
+_BUTTON_ACTIONS: Final = (
+    "callback_data",
+    "url",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+_NOT_MODIFIED: Final = (
+    "message is not modified: specified new message content and reply markup are exactly the same "
+    "as a current content and reply markup of the message"
+)
+_COMMAND_RE: Final = re.compile(r"[a-z0-9_]{1,32}")
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a form-encoded value into what a JSON body would have carried."""
+    if not isinstance(value, str):
+        return value
+    if name in _JSON_PARAMS:
+        try:
+            return json.loads(value)
+        except ValueError:
+            what = "reply keyboard markup" if name == "reply_markup" else name
+            raise _bad(f"can't parse {what} JSON object") from None
+    if name in _INT_PARAMS and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    if value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+def _as_int(params: JSONDict, name: str, default: int | None = None) -> int:
+    value = params.get(name, default)
+    if value is None:
+        raise _bad(f"{name} is empty")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _bad(f"invalid {name} specified")
+    try:
+        return int(value)
+    except ValueError:
+        raise _bad(f"invalid {name} specified") from None
+
+
+def _parse_buttons(markup: JSONDict | None) -> tuple[tuple[Button, ...], ...]:
+    if not markup or "inline_keyboard" not in markup:
+        return ()
+    return tuple(
+        tuple(
+            Button(
+                text=str(b.get("text", "")),
+                callback_data=b.get("callback_data"),
+                url=b.get("url"),
+                raw=dict(b),
+            )
+            for b in row
+        )
+        for row in markup["inline_keyboard"]
+    )
+
+
+def _validate_inline_keyboard(markup: JSONDict) -> None:
+    rows = markup.get("inline_keyboard")
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise _bad('can\'t parse inline keyboard button: field "inline_keyboard" must be an Array of Arrays')
+    total = 0
+    for row in rows:
+        for button in row:
+            total += 1
+            if not isinstance(button, dict):
+                raise _bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+            text = button.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise (
+                    _bad("BUTTON_TEXT_EMPTY")
+                    if isinstance(text, str)
+                    else _bad('can\'t parse inline keyboard button: Field "text" must be of type String')
+                )
+            if not any(key in button for key in _BUTTON_ACTIONS):
+                raise _bad(
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                )
+            if "callback_data" in button:
+                data = button["callback_data"]
+                if not isinstance(data, str) or not (
+                    1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
+                ):
+                    raise _bad("BUTTON_DATA_INVALID")
+            if "url" in button:
+                url = button["url"]
+                if not isinstance(url, str) or not url.startswith(_URL_SCHEMES) or len(url) < 9:
+                    raise _bad("BUTTON_URL_INVALID")
+    if total > 100:
+        raise _bad("reply markup is too long")
+
+
+def _validate_reply_markup(markup: Any) -> JSONDict | None:
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        raise _bad("can't parse reply keyboard markup JSON object")
+    if "inline_keyboard" in markup:
+        _validate_inline_keyboard(markup)
+    elif "keyboard" in markup:
+        rows = markup["keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise _bad('can\'t parse keyboard: field "keyboard" must be an Array of Arrays')
+        for row in rows:
+            for button in row:
+                text = button.get("text") if isinstance(button, dict) else button
+                if not isinstance(text, str) or not text:
+                    raise _bad("BUTTON_TEXT_EMPTY")
+    elif not (markup.get("remove_keyboard") or markup.get("force_reply")):
+        raise _bad('can\'t find field "inline_keyboard"')
+    return markup
+
+
+def _keyboard_texts(markup: JSONDict) -> tuple[tuple[str, ...], ...]:
+    return tuple(
+        tuple(b["text"] if isinstance(b, dict) else str(b) for b in row) for row in markup["keyboard"]
+    )
+
+
+def _command_entities(text: str) -> list[JSONDict]:
+    if not text.startswith("/"):
+        return []
+    match = re.match(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,64})?", text)
+    if match is None:
+        return []
+    return [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group(0))}]
+
+
+def _split_utf16(text: str, limit: int) -> list[str]:
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in text:
+        width = utf16_len(char)
+        if size + width > limit:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    if current:
+        chunks.append("".join(current))
+    return chunks
+
+
+_Handler = Callable[[JSONDict], Awaitable[Any]]
+_MEDIA_KINDS: Final[Mapping[str, str]] = {
+    "sendphoto": "photo",
+    "senddocument": "document",
+    "sendsticker": "sticker",
+    "sendvoice": "voice",
+    "sendaudio": "audio",
+    "sendvideo": "video",
+    "sendanimation": "animation",
+}
+
+
+class BotApiStandIn:
+    """A Telegram Bot API server on ``127.0.0.1``, with simulated users, for the real bot to use.
+
+    Start it with ``await api.start()`` (or ``async with BotApiStandIn() as api``), point the bot
+    at :attr:`base_url` / :attr:`base_file_url` with :attr:`token`, then act as users
+    (:meth:`user`, :meth:`send_text`, :meth:`press` …) and observe the bot
+    (:meth:`wait_for_messages`, :meth:`messages`, :meth:`toasts`, :attr:`calls`).
+    Everything runs on the event loop that called :meth:`start`; the methods are not thread-safe.
+    """
+
+    def __init__(
+        self,
+        token: str = "123456:TEST",
+        bot_username: str = "amanat_test_bot",
+        *,
+        bot_first_name: str = "Amanat",
+        flood_limits: FloodLimits | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.token = token
+        self.bot_username = bot_username
+        prefix = token.partition(":")[0]
+        self.bot_id = int(prefix) if prefix.isdigit() else 123456
+        self.bot_first_name = bot_first_name
+        self.flood_limits = flood_limits
+        self.host = host
+        self.port = port
+        self.calls: list[ApiCall] = []
+        """Every request received, in arrival order (including failed and rejected ones)."""
+
+        self._users: dict[int, SimUser] = {}
+        self._chats: dict[int, _ChatState] = {}
+        self._updates: list[JSONDict] = []
+        self._update_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._allowed_updates: frozenset[str] = _DEFAULT_UPDATE_TYPES
+        self._poll_generation = 0
+        self._changed = asyncio.Event()
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+        self._failures: dict[int | None, list[_Failure]] = {}
+        self._callback_queries: dict[str, Toast] = {}
+        self._commands: dict[tuple[str, str], list[JSONDict]] = {}
+        self._bot_texts: dict[tuple[str, str], str] = {}
+        self._menu_buttons: dict[int | None, JSONDict] = {}
+        self._webhook: JSONDict = {}
+        self._files: dict[str, tuple[str, bytes]] = {}
+        self._listeners: list[Callable[[Observed], None]] = []
+        self._global_sent: deque[float] = deque()
+        self._private_buckets: dict[int, tuple[float, float]] = {}
+        self._inflight = 0
+        self._last_activity = time.monotonic()
+        self._methods: dict[str, _Handler] = {
+            name.lower(): handler
+            for name, handler in {
+                "getMe": self._get_me,
+                "logOut": self._ok,
+                "close": self._ok,
+                "getUpdates": self._get_updates,
+                "setWebhook": self._set_webhook,
+                "deleteWebhook": self._delete_webhook,
+                "getWebhookInfo": self._get_webhook_info,
+                "setMyCommands": self._set_my_commands,
+                "getMyCommands": self._get_my_commands,
+                "deleteMyCommands": self._delete_my_commands,
+                "setMyName": self._set_bot_text("name"),
+                "getMyName": self._get_bot_text("name"),
+                "setMyDescription": self._set_bot_text("description"),
+                "getMyDescription": self._get_bot_text("description"),
+                "setMyShortDescription": self._set_bot_text("short_description"),
+                "getMyShortDescription": self._get_bot_text("short_description"),
+                "setChatMenuButton": self._set_chat_menu_button,
+                "getChatMenuButton": self._get_chat_menu_button,
+                "sendMessage": self._send_message,
+                "editMessageText": self._edit_message_text,
+                "editMessageCaption": self._edit_message_caption,
+                "editMessageReplyMarkup": self._edit_message_reply_markup,
+                "deleteMessage": self._delete_message,
+                "deleteMessages": self._delete_messages,
+                "copyMessage": self._copy_message,
+                "forwardMessage": self._forward_message,
+                "answerCallbackQuery": self._answer_callback_query,
+                "sendChatAction": self._send_chat_action,
+                "getChat": self._get_chat,
+                "getChatMember": self._get_chat_member,
+                "getChatAdministrators": self._get_chat_administrators,
+                "getChatMemberCount": self._get_chat_member_count,
+                "pinChatMessage": self._pin_chat_message,
+                "unpinChatMessage": self._ok,
+                "leaveChat": self._ok,
+                "getFile": self._get_file,
+                **{name: self._send_media(kind) for name, kind in _MEDIA_KINDS.items()},
+            }.items()
+        }
+
+    # ----------------------------------------------------------------------------- lifecycle
+
+    @property
+    def base_url(self) -> str:
+        """The ``base_url`` for PTB (the token is appended by PTB)."""
+        return f"http://{self.host}:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """The ``base_file_url`` for PTB."""
+        return f"http://{self.host}:{self.port}/file/bot"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is listening."""
+        return self._runner is not None
+
+    async def start(self) -> None:
+        """Start listening on :attr:`host`; with ``port=0`` a free port is chosen (see :attr:`port`)."""
+        if self._runner is not None:
+            raise RuntimeError("the stand-in is already running")
+        self._closing = False
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            site = web.SockSite(runner, sock)
+            await site.start()
+        except BaseException:
+            sock.close()
+            await runner.cleanup()
+            raise
+        self.port = sock.getsockname()[1]
+        self._runner = runner
+
+    async def stop(self) -> None:
+        """Release pending long polls (they return no updates) and stop the server."""
+        if self._runner is None:
+            return
+        self._closing = True
+        self._bump()
+        runner, self._runner = self._runner, None
+        await runner.cleanup()
+
+    async def __aenter__(self) -> BotApiStandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------- simulated people
+
+    @property
+    def bot_user(self) -> JSONDict:
+        """The bot's own ``User`` object (``getMe``)."""
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.bot_first_name,
+            "username": self.bot_username,
+        }
+
+    def user(
+        self,
+        user_id: int,
+        first_name: str = "Тест",
+        language_code: str | None = "ru",
+        username: str | None = None,
+        last_name: str | None = None,
+        *,
+        started: bool = True,
+    ) -> SimUser:
+        """Register (or update) a user and their private chat with the bot.
+
+        ``started=False`` models someone who never opened the bot: sending to them fails with 403
+        "bot can't initiate conversation with a user" until they write. A chat id the stand-in
+        never heard of gets 400 "chat not found".
+        """
+        if user_id <= 0:
+            raise ValueError("user ids are positive")
+        user = SimUser(user_id, first_name, last_name, username, language_code)
+        self._users[user_id] = user
+        chat = SimChat(user_id, "private", username=username, first_name=first_name, last_name=last_name)
+        state = self._chats.get(user_id)
+        if state is None:
+            self._chats[user_id] = _ChatState(chat=chat, started=started)
+        else:
+            state.chat = chat
+        return user
+
+    def group(
+        self,
+        chat_id: int,
+        title: str,
+        *,
+        type: Literal["group", "supergroup"] = "supergroup",
+        username: str | None = None,
+        members: Iterable[SimUser] = (),
+        admins: Iterable[SimUser] = (),
+    ) -> SimChat:
+        """Register a group (negative id) that the bot is a member of, with optional members/admins.
+
+        Any user who writes in the group becomes a member. Privacy mode is not simulated: the bot
+        receives every message in the group.
+        """
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        chat = SimChat(chat_id, type, title=title, username=username)
+        state = self._chats.setdefault(chat_id, _ChatState(chat=chat))
+        state.chat = chat
+        state.admins.update(u.id for u in admins)
+        state.members.update(u.id for u in members)
+        state.members.update(state.admins)
+        return chat
+
+    def _state(self, chat_id: int) -> _ChatState:
+        try:
+            return self._chats[chat_id]
+        except KeyError:
+            raise KeyError(f"chat {chat_id} is not registered; call user() or group() first") from None
+
+    def _queue_update(self, kind: str, payload: JSONDict) -> int:
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, kind: payload})
+        self._bump()
+        return update_id
+
+    def _user_chat(self, user: SimUser, chat: SimChat | None) -> _ChatState:
+        if user.id not in self._users:
+            self.user(user.id, user.first_name, user.language_code, user.username, user.last_name)
+        state = self._state(chat.id if chat is not None else user.id)
+        if state.chat.type == "private":
+            state.started = True
+        else:
+            state.members.add(user.id)
+        return state
+
+    async def send_message_content(
+        self,
+        user: SimUser,
+        content: Mapping[str, Any],
+        chat: SimChat | None = None,
+        *,
+        reply_to: int | None = None,
+    ) -> int:
+        """Queue a message from ``user`` with arbitrary Bot API content (``{"location": …}`` …).
+
+        Returns the update id. The other ``send_*`` helpers are built on this one.
+        """
+        state = self._user_chat(user, chat)
+        message = self._new_message(state, user.to_api(), from_bot=False, content=dict(content))
+        if reply_to is not None:
+            if reply_to not in state.messages:
+                raise LookupError(f"no message {reply_to} in chat {state.chat.id}")
+            message.reply_to = reply_to
+        return self._queue_update("message", self._message_api(message))
+
+    async def send_text(
+        self,
+        user: SimUser,
+        text: str,
+        chat: SimChat | None = None,
+        *,
+        reply_to: int | None = None,
+        entities: Sequence[Mapping[str, Any]] | None = None,
+    ) -> int:
+        """Queue a text message from ``user`` (to their private chat, or to ``chat``).
+
+        A text starting with a command (``/start``, ``/search@bot Легкодымов``) gets a
+        ``bot_command`` entity at offset 0. A text longer than 4096 UTF-16 units is split into
+        several messages, as Telegram clients do; the id of the last update is returned.
+        """
+        if not text:
+            raise ValueError("Telegram clients cannot send an empty message")
+        update_id = 0
+        for chunk in _split_utf16(text, MAX_TEXT_LENGTH):
+            content: JSONDict = {"text": chunk}
+            found = list(entities) if entities is not None else _command_entities(chunk)
+            if found:
+                content["entities"] = [dict(e) for e in found]
+            update_id = await self.send_message_content(user, content, chat, reply_to=reply_to)
+        return update_id
+
+    def _fake_file(self, kind: str, content: bytes, path_hint: str) -> JSONDict:
+        number = len(self._files) + 1
+        file_id = f"{kind}-{number:06d}"
+        self._files[file_id] = (f"{kind}s/{path_hint}", content)
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(content)}
+
+    async def send_sticker(self, user: SimUser, emoji: str = "👍", chat: SimChat | None = None) -> int:
+        """Queue a sticker message."""
+        sticker = self._fake_file("sticker", b"RIFF", "sticker.webp")
+        sticker.update(type="regular", width=512, height=512, is_animated=False, is_video=False, emoji=emoji)
+        return await self.send_message_content(user, {"sticker": sticker}, chat)
+
+    async def send_photo(
+        self,
+        user: SimUser,
+        caption: str | None = None,
+        chat: SimChat | None = None,
+        *,
+        content: bytes = b"\xff\xd8\xff\xe0fake-jpeg",
+    ) -> int:
+        """Queue a photo message (with an optional caption)."""
+        photo = self._fake_file("photo", content, "photo.jpg")
+        photo.update(width=800, height=600)
+        data: JSONDict = {"photo": [photo]}
+        if caption:
+            data["caption"] = caption
+        return await self.send_message_content(user, data, chat)
+
+    async def send_voice(self, user: SimUser, duration: int = 3, chat: SimChat | None = None) -> int:
+        """Queue a voice message."""
+        voice = self._fake_file("voice", b"OggS", "voice.ogg")
+        voice.update(duration=duration, mime_type="audio/ogg")
+        return await self.send_message_content(user, {"voice": voice}, chat)
+
+    async def send_document(
+        self,
+        user: SimUser,
+        file_name: str,
+        content: bytes,
+        caption: str | None = None,
+        chat: SimChat | None = None,
+        *,
+        mime_type: str = "text/csv",
+    ) -> int:
+        """Queue a document; the bot can download ``content`` via ``getFile``."""
+        document = self._fake_file("document", content, file_name)
+        document.update(file_name=file_name, mime_type=mime_type)
+        data: JSONDict = {"document": document}
+        if caption:
+            data["caption"] = caption
+        return await self.send_message_content(user, data, chat)
+
+    async def edit_text(self, user: SimUser, message_id: int, text: str, chat: SimChat | None = None) -> int:
+        """Queue an ``edited_message`` update: ``user`` edits their own earlier text message."""
+        state = self._user_chat(user, chat)
+        message = state.messages.get(message_id)
+        if message is None or message.from_bot or message.sender.get("id") != user.id:
+            raise LookupError(f"user {user.id} has no message {message_id} in chat {state.chat.id}")
+        message.content = {"text": text, **({"entities": e} if (e := _command_entities(text)) else {})}
+        message.edit_date = int(time.time())
+        return self._queue_update("edited_message", self._message_api(message))
+
+    async def press(
+        self,
+        user: SimUser,
+        message: SentMessage | int,
+        button_text_or_data: str,
+        chat: SimChat | None = None,
+    ) -> int:
+        """Queue a ``callback_query``: ``user`` presses a button of a message the bot sent.
+
+        The button is looked up in the message's *current* keyboard by text (then by
+        ``callback_data``). Raises LookupError if there is no such message or button, ValueError
+        if the button is a URL button (pressing it opens a link and sends nothing to the bot).
+        """
+        if isinstance(message, SentMessage):
+            chat_id, message_id = message.chat_id, message.message_id
+        else:
+            chat_id, message_id = (chat.id if chat is not None else user.id), message
+        state = self._state(chat_id)
+        stored = state.messages.get(message_id)
+        if stored is None or stored.deleted or not stored.from_bot:
+            raise LookupError(f"no bot message {message_id} in chat {chat_id} to press a button on")
+        button = self._snapshot(stored).button(button_text_or_data)
+        if button.callback_data is None:
+            raise ValueError(f"button {button.text!r} has no callback_data (a URL or other button)")
+        return await self._queue_callback(user, state, message_id, button.callback_data)
+
+    async def press_data(self, user: SimUser, message_id: int, data: str, chat: SimChat | None = None) -> int:
+        """Queue a ``callback_query`` with arbitrary (forged or stale) ``data`` for ``message_id``.
+
+        If the message is unknown or deleted, the query carries an ``InaccessibleMessage``
+        (``date`` 0), as Telegram does for old messages.
+        """
+        state = self._user_chat(user, chat) if chat is not None else self._state(user.id)
+        return await self._queue_callback(user, state, message_id, data)
+
+    async def _queue_callback(self, user: SimUser, state: _ChatState, message_id: int, data: str) -> int:
+        query_id = f"{self.bot_id}{next(self._query_ids):010d}"
+        stored = state.messages.get(message_id)
+        if stored is not None and not stored.deleted:
+            message = self._message_api(stored)
+        else:
+            message = {"chat": state.chat.to_api(), "message_id": message_id, "date": 0}
+        self._callback_queries[query_id] = Toast(
+            chat_id=state.chat.id,
+            user_id=user.id,
+            message_id=message_id,
+            callback_query_id=query_id,
+            data=data,
+            text=None,
+        )
+        payload = {
+            "id": query_id,
+            "from": user.to_api(),
+            "message": message,
+            "chat_instance": str(abs(hash((state.chat.id, self.bot_id)))),
+            "data": data,
+        }
+        return self._queue_update("callback_query", payload)
+
+    async def block(self, user: SimUser, *, notify: bool = True) -> int | None:
+        """``user`` blocks the bot: every later send to them fails with 403 "bot was blocked by the
+        user". With ``notify`` a ``my_chat_member`` update (member → kicked) is queued; its id is
+        returned."""
+        state = self._state(user.id)
+        state.blocked = True
+        return self._member_update(user, state, "member", "kicked") if notify else None
+
+    async def unblock(self, user: SimUser, *, notify: bool = True) -> int | None:
+        """``user`` unblocks (restarts) the bot; with ``notify`` a ``my_chat_member`` update is queued."""
+        state = self._state(user.id)
+        state.blocked = False
+        state.started = True
+        return self._member_update(user, state, "kicked", "member") if notify else None
+
+    def _member_update(self, user: SimUser, state: _ChatState, old: str, new: str) -> int:
+        def member(status: str) -> JSONDict:
+            data: JSONDict = {"status": status, "user": self.bot_user}
+            if status == "kicked":
+                data["until_date"] = 0
+            return data
+
+        payload = {
+            "chat": state.chat.to_api(),
+            "from": user.to_api(),
+            "date": int(time.time()),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+        return self._queue_update("my_chat_member", payload)
+
+    # ------------------------------------------------------------------ failure injection
+
+    def fail_next(
+        self,
+        chat_id: int | None,
+        code: int,
+        times: int = 1,
+        retry_after: int = 1,
+        *,
+        description: str | None = None,
+        methods: Collection[str] | None = None,
+    ) -> None:
+        """Make the next ``times`` matching calls fail with HTTP ``code``.
+
+        Matching calls are those to ``chat_id`` (``None``: to any chat, or any call at all when
+        ``methods`` is given) of ``methods`` (default: every method that writes to a chat —
+        ``send*``, ``edit*``, ``deleteMessage``, ``copyMessage``, ``sendChatAction`` …).
+        Descriptions default to Telegram's: 403 "Forbidden: bot was blocked by the user",
+        429 "Too Many Requests: retry after N" with ``parameters.retry_after`` (PTB raises
+        ``RetryAfter``), 500 "Internal Server Error", 400 "Bad Request: …". To break polling, use
+        ``fail_next(None, 500, methods={"getUpdates"})``.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        parameters: JSONDict | None = None
+        if description is None:
+            description = {
+                400: "Bad Request: injected failure",
+                401: "Unauthorized",
+                403: "Forbidden: bot was blocked by the user",
+                409: "Conflict: terminated by other getUpdates request",
+                429: f"Too Many Requests: retry after {retry_after}",
+                500: "Internal Server Error",
+                502: "Bad Gateway",
+            }.get(code, f"Error {code}")
+        if code == 429:
+            parameters = {"retry_after": retry_after}
+        self._failures.setdefault(chat_id, []).append(
+            _Failure(
+                code=code,
+                remaining=times,
+                description=description,
+                parameters=parameters,
+                methods=frozenset(m.lower() for m in methods) if methods is not None else None,
+            )
+        )
+
+    def clear_failures(self) -> None:
+        """Forget all pending injected failures."""
+        self._failures.clear()
+
+    def _check_failures(self, method: str, params: JSONDict) -> None:
+        chat_id = params.get("chat_id")
+        keys: list[int | None] = [chat_id] if isinstance(chat_id, int) else []
+        keys.append(None)
+        for key in keys:
+            for failure in self._failures.get(key, []):
+                if failure.methods is None:
+                    if method not in _CHAT_WRITE_METHODS or (key is None and chat_id is None):
+                        continue
+                elif method not in failure.methods:
+                    continue
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    self._failures[key].remove(failure)
+                raise _ApiError(failure.code, failure.description, failure.parameters)
+
+    def _check_flood(self, method: str, params: JSONDict) -> None:
+        limits = self.flood_limits
+        if limits is None or method not in _FLOOD_METHODS or method in _FLOOD_METHODS_EXEMPT:
+            return
+        now = time.monotonic()
+        while self._global_sent and self._global_sent[0] <= now - 1:
+            self._global_sent.popleft()
+        waits: list[float] = []
+        if limits.global_per_second is not None and len(self._global_sent) >= limits.global_per_second:
+            waits.append(self._global_sent[0] + 1 - now)
+        chat_id = params.get("chat_id")
+        state = self._chats.get(chat_id) if isinstance(chat_id, int) else None
+        if state is not None and state.chat.type != "private" and limits.group_per_minute is not None:
+            times = state.sent_times
+            while times and times[0] <= now - 60:
+                times.popleft()
+            if len(times) >= limits.group_per_minute:
+                waits.append(times[0] + 60 - now)
+        if state is not None and state.chat.type == "private" and limits.private_per_second is not None:
+            tokens, last = self._private_buckets.get(state.chat.id, (float(limits.private_burst), now))
+            tokens = min(float(limits.private_burst), tokens + (now - last) * limits.private_per_second)
+            if tokens < 1:
+                waits.append((1 - tokens) / limits.private_per_second)
+        if waits:
+            retry_after = max(limits.retry_after, int(max(waits)) + 1)
+            raise _ApiError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
+
+    def _record_flood(self, method: str, params: JSONDict) -> None:
+        limits = self.flood_limits
+        if limits is None or method not in _FLOOD_METHODS or method in _FLOOD_METHODS_EXEMPT:
+            return
+        now = time.monotonic()
+        self._global_sent.append(now)
+        chat_id = params.get("chat_id")
+        state = self._chats.get(chat_id) if isinstance(chat_id, int) else None
+        if state is None:
+            return
+        if state.chat.type != "private":
+            state.sent_times.append(now)
+        elif limits.private_per_second is not None:
+            tokens, last = self._private_buckets.get(state.chat.id, (float(limits.private_burst), now))
+            tokens = min(float(limits.private_burst), tokens + (now - last) * limits.private_per_second)
+            self._private_buckets[state.chat.id] = (tokens - 1, now)
+
+    # --------------------------------------------------------------------------- observing
+
+    def add_listener(self, callback: Callable[[Observed], None]) -> None:
+        """Call ``callback`` for every new message version, deletion, toast and chat action."""
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[Observed], None]) -> None:
+        """Stop calling ``callback``."""
+        self._listeners.remove(callback)
+
+    def _emit(self, item: Observed) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(item)
+            except Exception:
+                _LOGGER.exception("stand-in listener failed")
+
+    def _chat_log(self, chat_id: int) -> list[SentMessage]:
+        state = self._chats.get(chat_id)
+        return state.log if state is not None else []
+
+    def transcript(self, chat_id: int, *, from_start: bool = False) -> Transcript:
+        """A new cursor over the bot's messages in ``chat_id``, starting now (or at the start)."""
+        return Transcript(self, chat_id, 0 if from_start else len(self._chat_log(chat_id)))
+
+    def _default_transcript(self, chat_id: int) -> Transcript:
+        state = self._state(chat_id)
+        if state.transcript is None:
+            state.transcript = Transcript(self, chat_id, 0)
+        return state.transcript
+
+    async def wait_for_messages(
+        self, chat_id: int, count: int = 1, timeout: float = 5.0
+    ) -> list[SentMessage]:
+        """Wait for the next ``count`` bot message versions (new messages *and* edits) in the chat.
+
+        Each chat has a default cursor, starting at the chat's first message; every call moves
+        it past what it returns. Raises TimeoutError when fewer arrive within ``timeout``.
+        """
+        return await self._default_transcript(chat_id).next(count, timeout)
+
+    def new_messages(self, chat_id: int) -> list[SentMessage]:
+        """What :meth:`wait_for_messages` would return now, without waiting (moves the cursor)."""
+        return self._default_transcript(chat_id).pending()
+
+    async def expect_no_messages(self, chat_id: int, within: float = 0.3) -> None:
+        """Raise AssertionError if the bot sends or edits anything past the default cursor."""
+        await self._default_transcript(chat_id).expect_silence(within)
+
+    def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[SentMessage]:
+        """The bot's messages in the chat as they are now (latest versions), oldest first."""
+        state = self._chats.get(chat_id)
+        if state is None:
+            return []
+        return [
+            self._snapshot(m)
+            for m in state.messages.values()
+            if m.from_bot and (include_deleted or not m.deleted)
+        ]
+
+    def last_message(self, chat_id: int) -> SentMessage:
+        """The newest (not deleted) message the bot sent to the chat."""
+        current = self.messages(chat_id)
+        if not current:
+            raise LookupError(f"the bot has sent nothing to chat {chat_id}")
+        return current[-1]
+
+    def history(self, chat_id: int) -> list[SentMessage]:
+        """Every version of every bot message in the chat, in the order they happened."""
+        return list(self._chat_log(chat_id))
+
+    def toasts(self, chat_id: int, *, include_empty: bool = False) -> list[Toast]:
+        """``answerCallbackQuery`` answers for presses in the chat (by default only those with text)."""
+        state = self._chats.get(chat_id)
+        if state is None:
+            return []
+        return [t for t in state.toasts if include_empty or t.text]
+
+    def unanswered_callbacks(self) -> list[Toast]:
+        """Button presses the bot has not answered yet (the user would see a spinner)."""
+        return list(self._callback_queries.values())
+
+    def chat_actions(self, chat_id: int) -> list[ChatAction]:
+        """``sendChatAction`` calls for the chat."""
+        state = self._chats.get(chat_id)
+        return list(state.actions) if state is not None else []
+
+    def reply_keyboard(self, chat_id: int) -> tuple[tuple[str, ...], ...] | None:
+        """The reply keyboard the user currently sees in the chat, if any."""
+        state = self._chats.get(chat_id)
+        return state.reply_keyboard if state is not None else None
+
+    def commands(self, scope: Mapping[str, Any] | None = None, language_code: str = "") -> list[JSONDict]:
+        """The command list set by ``setMyCommands`` for a scope and language."""
+        return list(self._commands.get((self._scope_key(scope), language_code), []))
+
+    def calls_of(self, *methods: str) -> list[ApiCall]:
+        """The calls of the given methods (case-insensitive), in order."""
+        wanted = {m.lower() for m in methods}
+        return [c for c in self.calls if c.method.lower() in wanted]
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates queued and not yet confirmed by the bot."""
+        return len(self._updates)
+
+    async def wait_idle(self, quiet: float = 0.05, timeout: float = 5.0) -> None:
+        """Wait until every queued update is confirmed, no request is being handled and the bot made
+        no request (other than ``getUpdates``) for ``quiet`` seconds. Raises TimeoutError.
+
+        A handler that works silently for longer than ``quiet`` (no API calls) looks idle;
+        prefer :meth:`wait_for_messages` when a reply is expected.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            settled = await self._wait_until(lambda: not self._updates and self._inflight == 0, remaining)
+            if not settled:
+                raise TimeoutError(
+                    f"bot not idle after {timeout}s: {len(self._updates)} update(s) unconfirmed, "
+                    f"{self._inflight} request(s) in flight"
+                )
+            idle_for = time.monotonic() - self._last_activity
+            if idle_for >= quiet:
+                return
+            if loop.time() + (quiet - idle_for) > deadline:
+                raise TimeoutError(f"bot kept calling the API for {timeout}s")
+            await asyncio.sleep(quiet - idle_for)
+
+    def _bump(self) -> None:
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
+
+    async def _wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            event = self._changed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+        return True
+
+    # ------------------------------------------------------------------------------- HTTP
+
+    async def _read_params(self, request: web.Request) -> JSONDict:
+        params: JSONDict = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise _bad("can't parse JSON object") from None
+                if not isinstance(body, dict):
+                    raise _bad("JSON object expected")
+                params.update(body)
+            else:
+                form = await request.post()
+                for key, value in form.items():
+                    if isinstance(value, web.FileField):
+                        params[key] = {
+                            "filename": value.filename,
+                            "content_type": value.content_type,
+                            "content": value.file.read(),
+                        }
+                    else:
+                        params[key] = value
+        return {key: _coerce(key, value) for key, value in params.items()}
+
+    @staticmethod
+    def _error_payload(error: _ApiError) -> JSONDict:
+        payload: JSONDict = {"ok": False, "error_code": error.code, "description": error.description}
+        if error.parameters:
+            payload["parameters"] = error.parameters
+        return payload
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        call = ApiCall(method=method, params={}, at=time.monotonic())
+        self.calls.append(call)
+        tracked = method.lower() != "getupdates"
+        if tracked:
+            self._inflight += 1
+        try:
+            status, payload = await self._answer(request, call)
+        finally:
+            if tracked:
+                self._inflight -= 1
+                self._last_activity = time.monotonic()
+            self._bump()
+        call.status = status
+        call.description = payload.get("description")
+        return web.json_response(payload, status=status)
+
+    async def _answer(self, request: web.Request, call: ApiCall) -> tuple[int, JSONDict]:
+        lowered = call.method.lower()
+        try:
+            call.params = await self._read_params(request)
+            if request.match_info["token"] != self.token:
+                raise _ApiError(401, "Unauthorized")
+            handler = self._methods.get(lowered)
+            if handler is None:
+                raise _ApiError(404, "Not Found")
+            self._check_failures(lowered, call.params)
+            self._check_flood(lowered, call.params)
+            call.result = await handler(call.params)
+            self._record_flood(lowered, call.params)
+            return 200, {"ok": True, "result": call.result}
+        except _ApiError as error:
+            return error.code, self._error_payload(error)
+        except ConnectionError:  # the client went away mid-request (PTB cancels its poll on stop)
+            return 499, {"ok": False, "error_code": 499, "description": "Client closed the connection"}
+        except Exception as error:  # a bug in the stand-in: make it loud, never hang the bot
+            _LOGGER.exception("stand-in failed on %s", call.method)
+            return 500, {"ok": False, "error_code": 500, "description": f"Internal Server Error: {error!r}"}
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        path = request.match_info["path"]
+        for stored_path, content in self._files.values():
+            if stored_path == path:
+                return web.Response(body=content, content_type="application/octet-stream")
+        return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+
+    # ------------------------------------------------------------------------ messages
+
+    def _new_message(self, state: _ChatState, sender: JSONDict, *, from_bot: bool, content: JSONDict) -> _Msg:
+        message = _Msg(
+            chat_id=state.chat.id,
+            message_id=state.next_message_id,
+            date=int(time.time()),
+            sender=sender,
+            from_bot=from_bot,
+            content=content,
+        )
+        state.next_message_id += 1
+        state.messages[message.message_id] = message
+        return message
+
+    def _message_api(self, message: _Msg, *, with_reply: bool = True) -> JSONDict:
+        state = self._chats[message.chat_id]
+        data: JSONDict = {
+            "message_id": message.message_id,
+            "date": message.date,
+            "chat": state.chat.to_api(),
+            "from": message.sender,
+            **message.content,
+        }
+        if message.edit_date is not None:
+            data["edit_date"] = message.edit_date
+        if message.reply_markup and "inline_keyboard" in message.reply_markup:
+            data["reply_markup"] = message.reply_markup
+        if with_reply and message.reply_to is not None:
+            replied = state.messages.get(message.reply_to)
+            if replied is not None and not replied.deleted:
+                data["reply_to_message"] = self._message_api(replied, with_reply=False)
+        return data
+
+    def _snapshot(self, message: _Msg) -> SentMessage:
+        content = message.content
+        kind = next((k for k in ("text", *_MEDIA_KINDS.values()) if k in content), "other")
+        text = str(content["text"] if "text" in content else content.get("caption") or "")
+        entities = content.get("entities") or content.get("caption_entities") or []
+        markup = message.reply_markup or {}
+        return SentMessage(
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            text=text,
+            html=message.raw_text,
+            parse_mode=message.parse_mode,
+            entities=tuple(entities),
+            buttons=_parse_buttons(markup),
+            keyboard=_keyboard_texts(markup) if "keyboard" in markup else None,
+            kind=kind,
+            edited=message.version > 0,
+            version=message.version,
+            deleted=message.deleted,
+            date=message.date,
+            reply_to_message_id=message.reply_to,
+            method=message.method,
+        )
+
+    def _publish(self, state: _ChatState, message: _Msg) -> None:
+        snapshot = self._snapshot(message)
+        if not message.deleted:
+            state.log.append(snapshot)
+        self._bump()
+        self._emit(snapshot)
+
+    def _resolve_chat(self, params: JSONDict, name: str = "chat_id") -> _ChatState:
+        value = params.get(name)
+        if value is None or value == "":
+            raise _bad(f"{name} is empty")
+        if isinstance(value, str):
+            wanted = value.removeprefix("@").lower()
+            for candidate in self._chats.values():
+                if candidate.chat.username and candidate.chat.username.lower() == wanted:
+                    return candidate
+            raise _bad("chat not found")
+        state = self._chats.get(value) if isinstance(value, int) else None
+        if state is None:
+            raise _bad("chat not found")
+        return state
+
+    @staticmethod
+    def _check_writable(state: _ChatState) -> None:
+        if state.chat.type != "private":
+            return
+        if state.blocked:
+            raise _ApiError(403, "Forbidden: bot was blocked by the user")
+        if not state.started:
+            raise _ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+
+    @staticmethod
+    def _parse_text(
+        params: JSONDict,
+        text_key: str = "text",
+        entities_key: str = "entities",
+        *,
+        limit: int = MAX_TEXT_LENGTH,
+        required: bool = True,
+        too_long: str = "message is too long",
+    ) -> tuple[str, list[JSONDict], str, str | None]:
+        """Validate a text/caption parameter; return (plain text, entities, raw text, parse mode)."""
+        raw_value = params.get(text_key)
+        raw = "" if raw_value is None else str(raw_value)
+        parse_mode = params.get("parse_mode") or None
+        if parse_mode is not None and not isinstance(parse_mode, str):
+            raise _bad("unsupported parse_mode")
+        entities: list[JSONDict]
+        if parse_mode is not None:
+            parsers = {"html": parse_html, "markdownv2": parse_markdown_v2, "markdown": parse_markdown}
+            parser = parsers.get(parse_mode.lower())
+            if parser is None:
+                raise _bad(f"unsupported parse_mode {parse_mode!r}")
+            try:
+                plain, entities = parser(raw)
+            except EntityParseError as error:
+                raise _bad(f"can't parse entities: {error}") from None
+        else:
+            plain = raw
+            given = params.get(entities_key) or []
+            if not isinstance(given, list) or not all(isinstance(e, dict) for e in given):
+                raise _bad("can't parse entities JSON object")
+            size = utf16_len(plain)
+            for entity in given:
+                offset, length = entity.get("offset"), entity.get("length")
+                if (
+                    not isinstance(entity.get("type"), str)
+                    or not isinstance(offset, int)
+                    or not isinstance(length, int)
+                    or offset < 0
+                    or length < 0
+                    or offset + length > size
+                ):
+                    raise _bad(f"can't parse entities: invalid entity {entity!r}")
+            entities = [dict(e) for e in given]
+        if required and not plain.strip():
+            raise _bad("message text is empty")
+        if utf16_len(plain) > limit:
+            raise _bad(too_long)
+        return plain, entities, raw, parse_mode
+
+    def _reply_target(self, state: _ChatState, params: JSONDict) -> int | None:
+        reply = params.get("reply_parameters")
+        allow_missing = bool(params.get("allow_sending_without_reply"))
+        if isinstance(reply, dict):
+            target = reply.get("message_id")
+            allow_missing = bool(reply.get("allow_sending_without_reply", allow_missing))
+        else:
+            target = params.get("reply_to_message_id")
+        if target is None:
+            return None
+        message = state.messages.get(target) if isinstance(target, int) else None
+        if message is None or message.deleted:
+            if allow_missing:
+                return None
+            raise _bad("message to be replied not found")
+        return message.message_id
+
+    def _store_bot_message(
+        self,
+        state: _ChatState,
+        content: JSONDict,
+        params: JSONDict,
+        raw: str,
+        parse_mode: str | None,
+        method: str,
+    ) -> JSONDict:
+        markup = _validate_reply_markup(params.get("reply_markup"))
+        reply_to = self._reply_target(state, params)
+        message = self._new_message(state, self.bot_user, from_bot=True, content=content)
+        message.raw_text, message.parse_mode, message.method = raw, parse_mode, method
+        message.reply_markup, message.reply_to = markup, reply_to
+        if markup is not None and "keyboard" in markup:
+            state.reply_keyboard = _keyboard_texts(markup)
+        elif markup is not None and markup.get("remove_keyboard"):
+            state.reply_keyboard = None
+        self._publish(state, message)
+        return self._message_api(message)
+
+    def _find_message(self, state: _ChatState, params: JSONDict, missing: str) -> _Msg:
+        if "chat_id" not in params and "inline_message_id" in params:
+            raise _bad("MESSAGE_ID_INVALID")
+        message_id = params.get("message_id")
+        message = state.messages.get(message_id) if isinstance(message_id, int) else None
+        if message is None or message.deleted:
+            raise _bad(missing)
+        return message
+
+    @staticmethod
+    def _inline_rows(markup: JSONDict | None) -> Any:
+        return (markup or {}).get("inline_keyboard") or None
+
+    def _apply_edit(self, state: _ChatState, message: _Msg) -> JSONDict:
+        message.version += 1
+        message.edit_date = int(time.time())
+        self._publish(state, message)
+        return self._message_api(message)
+
+    # ------------------------------------------------------------------------- methods
+
+    async def _ok(self, params: JSONDict) -> bool:
+        return True
+
+    async def _get_me(self, params: JSONDict) -> JSONDict:
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+        if self._webhook.get("url"):
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+                "delete the webhook first",
+            )
+        offset = _as_int(params, "offset", 0)
+        limit = max(1, min(100, _as_int(params, "limit", 100)))
+        timeout = max(0, _as_int(params, "timeout", 0))
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) if allowed else _DEFAULT_UPDATE_TYPES
+        before = len(self._updates)
+        if offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        elif offset < 0:
+            self._updates = self._updates[offset:]
+        if len(self._updates) != before:
+            self._bump()  # confirmed: wake wait_idle()
+        self._poll_generation += 1
+        generation = self._poll_generation
+
+        def deliverable() -> list[JSONDict]:
+            kept = [u for u in self._updates if self._allowed_updates.intersection(u.keys())]
+            if len(kept) != len(self._updates):
+                self._updates = kept
+            return kept[:limit]
+
+        if not deliverable() and timeout > 0 and not self._closing:
+            await self._wait_until(
+                lambda: bool(deliverable()) or self._closing or self._poll_generation != generation,
+                float(timeout),
+            )
+            if self._poll_generation != generation and not self._closing:
+                raise _ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot "
+                    "instance is running",
+                )
+        return [] if self._closing else deliverable()
+
+    async def _set_webhook(self, params: JSONDict) -> bool:
+        url = params.get("url") or ""
+        if url and not str(url).startswith("https://"):
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        self._webhook = {"url": str(url)}
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _delete_webhook(self, params: JSONDict) -> bool:
+        self._webhook = {}
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _get_webhook_info(self, params: JSONDict) -> JSONDict:
+        return {
+            "url": self._webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    @staticmethod
+    def _scope_key(scope: Any) -> str:
+        return json.dumps(scope or {"type": "default"}, sort_keys=True)
+
+    async def _set_my_commands(self, params: JSONDict) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise _bad("can't parse commands JSON object")
+        if len(commands) > 100:
+            raise _bad("too many commands")
+        for command in commands:
+            if not isinstance(command, dict) or not _COMMAND_RE.fullmatch(str(command.get("command", ""))):
+                raise _bad("BOT_COMMAND_INVALID")
+            description = command.get("description")
+            if not isinstance(description, str) or not (1 <= len(description.strip()) <= 256):
+                raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
+        key = (self._scope_key(params.get("scope")), str(params.get("language_code") or ""))
+        self._commands[key] = [dict(c) for c in commands]
+        return True
+
+    async def _get_my_commands(self, params: JSONDict) -> list[JSONDict]:
+        key = (self._scope_key(params.get("scope")), str(params.get("language_code") or ""))
+        return self._commands.get(key, [])
+
+    async def _delete_my_commands(self, params: JSONDict) -> bool:
+        key = (self._scope_key(params.get("scope")), str(params.get("language_code") or ""))
+        self._commands.pop(key, None)
+        return True
+
+    def _set_bot_text(self, what: str) -> _Handler:
+        async def handler(params: JSONDict) -> bool:
+            self._bot_texts[(what, str(params.get("language_code") or ""))] = str(params.get(what) or "")
+            return True
+
+        return handler
+
+    def _get_bot_text(self, what: str) -> _Handler:
+        async def handler(params: JSONDict) -> JSONDict:
+            language = str(params.get("language_code") or "")
+            value = self._bot_texts.get((what, language), self._bot_texts.get((what, ""), ""))
+            return {what: value or (self.bot_first_name if what == "name" else "")}
+
+        return handler
+
+    async def _set_chat_menu_button(self, params: JSONDict) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in ("default", "commands", "web_app"):
+            raise _bad("can't parse menu button")
+        chat_id = params.get("chat_id")
+        if chat_id is not None:
+            self._resolve_chat(params)
+        self._menu_buttons[chat_id if isinstance(chat_id, int) else None] = button
+        return True
+
+    async def _get_chat_menu_button(self, params: JSONDict) -> JSONDict:
+        chat_id = params.get("chat_id")
+        key = chat_id if isinstance(chat_id, int) else None
+        return self._menu_buttons.get(key) or self._menu_buttons.get(None) or {"type": "commands"}
+
+    async def _send_message(self, params: JSONDict) -> JSONDict:
+        state = self._resolve_chat(params)
+        self._check_writable(state)
+        plain, entities, raw, parse_mode = self._parse_text(params)
+        content: JSONDict = {"text": plain}
+        if entities:
+            content["entities"] = entities
+        if isinstance(params.get("link_preview_options"), dict):
+            content["link_preview_options"] = params["link_preview_options"]
+        return self._store_bot_message(state, content, params, raw, parse_mode, "sendMessage")
+
+    def _send_media(self, kind: str) -> _Handler:
+        async def handler(params: JSONDict) -> JSONDict:
+            state = self._resolve_chat(params)
+            self._check_writable(state)
+            source = params.get(kind)
+            if isinstance(source, dict) and "content" in source:
+                obj = self._fake_file(kind, source["content"], source.get("filename") or kind)
+            elif isinstance(source, str) and source:
+                known = source if source in self._files else None
+                file_id = known or f"{kind}-ext-{abs(hash(source))}"
+                obj = {"file_id": file_id, "file_unique_id": f"u{file_id[:32]}"}
+            else:
+                raise _bad(f"there is no {kind} in the request")
+            if kind == "photo":
+                obj.update(width=800, height=600)
+            elif kind == "sticker":
+                obj.update(type="regular", width=512, height=512, is_animated=False, is_video=False)
+            elif kind in ("voice", "audio"):
+                obj.update(duration=1)
+            elif kind in ("video", "animation"):
+                obj.update(width=640, height=480, duration=1)
+            content: JSONDict = {kind: [obj] if kind == "photo" else obj}
+            plain, entities, raw, parse_mode = self._parse_text(
+                params,
+                "caption",
+                "caption_entities",
+                limit=MAX_CAPTION_LENGTH,
+                required=False,
+                too_long="message caption is too long",
+            )
+            if plain:
+                content["caption"] = plain
+                if entities:
+                    content["caption_entities"] = entities
+            method = "send" + kind.capitalize()
+            return self._store_bot_message(state, content, params, raw, parse_mode, method)
+
+        return handler
+
+    async def _edit_message_text(self, params: JSONDict) -> JSONDict:
+        state = self._resolve_chat(params)
+        message = self._find_message(state, params, "message to edit not found")
+        if not message.from_bot:
+            raise _bad("message can't be edited")
+        if "text" not in message.content:
+            raise _bad("there is no text in the message to edit")
+        plain, entities, raw, parse_mode = self._parse_text(params)
+        markup = _validate_reply_markup(params.get("reply_markup"))
+        if markup is not None and "inline_keyboard" not in markup:
+            raise _bad("inline keyboard expected")
+        content: JSONDict = {"text": plain}
+        if entities:
+            content["entities"] = entities
+        if isinstance(params.get("link_preview_options"), dict):
+            content["link_preview_options"] = params["link_preview_options"]
+        same_text = plain == message.content.get("text") and entities == message.content.get("entities", [])
+        if same_text and self._inline_rows(markup) == self._inline_rows(message.reply_markup):
+            raise _bad(_NOT_MODIFIED)
+        message.content, message.raw_text, message.parse_mode = content, raw, parse_mode
+        message.reply_markup = markup
+        return self._apply_edit(state, message)
+
+    async def _edit_message_caption(self, params: JSONDict) -> JSONDict:
+        state = self._resolve_chat(params)
+        message = self._find_message(state, params, "message to edit not found")
+        if not message.from_bot:
+            raise _bad("message can't be edited")
+        if "text" in message.content:
+            raise _bad("there is no caption in the message to edit")
+        plain, entities, raw, parse_mode = self._parse_text(
+            params,
+            "caption",
+            "caption_entities",
+            limit=MAX_CAPTION_LENGTH,
+            required=False,
+            too_long="message caption is too long",
+        )
+        markup = _validate_reply_markup(params.get("reply_markup"))
+        content = {k: v for k, v in message.content.items() if k not in ("caption", "caption_entities")}
+        if plain:
+            content["caption"] = plain
+            if entities:
+                content["caption_entities"] = entities
+        same_markup = self._inline_rows(markup) == self._inline_rows(message.reply_markup)
+        if content == message.content and same_markup:
+            raise _bad(_NOT_MODIFIED)
+        message.content, message.raw_text, message.parse_mode = content, raw, parse_mode
+        message.reply_markup = markup
+        return self._apply_edit(state, message)
+
+    async def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict:
+        state = self._resolve_chat(params)
+        message = self._find_message(state, params, "message to edit not found")
+        if not message.from_bot:
+            raise _bad("message can't be edited")
+        markup = _validate_reply_markup(params.get("reply_markup"))
+        if markup is not None and "inline_keyboard" not in markup:
+            raise _bad("inline keyboard expected")
+        if self._inline_rows(markup) == self._inline_rows(message.reply_markup):
+            raise _bad(_NOT_MODIFIED)
+        message.reply_markup = markup
+        return self._apply_edit(state, message)
+
+    def _delete(self, state: _ChatState, message_id: Any) -> bool:
+        message = state.messages.get(message_id) if isinstance(message_id, int) else None
+        if message is None or message.deleted:
+            return False
+        message.deleted = True
+        if message.from_bot:
+            self._publish(state, message)
+        return True
+
+    async def _delete_message(self, params: JSONDict) -> bool:
+        state = self._resolve_chat(params)
+        if not self._delete(state, params.get("message_id")):
+            raise _bad("message to delete not found")
+        return True
+
+    async def _delete_messages(self, params: JSONDict) -> bool:
+        state = self._resolve_chat(params)
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise _bad("message_ids must be a non-empty list of at most 100 ids")
+        for message_id in ids:
+            self._delete(state, message_id)
+        return True
+
+    def _copy_source(self, params: JSONDict) -> _Msg:
+        source_state = self._resolve_chat(params, "from_chat_id")
+        source = source_state.messages.get(params.get("message_id"))  # type: ignore[arg-type]
+        if source is None or source.deleted:
+            raise _bad("message to copy not found")
+        return source
+
+    async def _copy_message(self, params: JSONDict) -> JSONDict:
+        state = self._resolve_chat(params)
+        self._check_writable(state)
+        source = self._copy_source(params)
+        content = dict(source.content)
+        raw = source.raw_text or content.get("text", content.get("caption", ""))
+        parse_mode: str | None = None
+        if "caption" in params and "text" not in content:
+            plain, entities, raw, parse_mode = self._parse_text(
+                params,
+                "caption",
+                "caption_entities",
+                limit=MAX_CAPTION_LENGTH,
+                required=False,
+                too_long="message caption is too long",
+            )
+            content.pop("caption_entities", None)
+            content["caption"] = plain
+            if entities:
+                content["caption_entities"] = entities
+        result = self._store_bot_message(state, content, params, raw, parse_mode, "copyMessage")
+        return {"message_id": result["message_id"]}
+
+    async def _forward_message(self, params: JSONDict) -> JSONDict:
+        state = self._resolve_chat(params)
+        self._check_writable(state)
+        source = self._copy_source(params)
+        content = dict(source.content)
+        origin_chat = self._chats[source.chat_id].chat
+        if source.from_bot or origin_chat.type == "private":
+            content["forward_origin"] = {"type": "user", "sender_user": source.sender, "date": source.date}
+        else:
+            content["forward_origin"] = {
+                "type": "chat",
+                "sender_chat": origin_chat.to_api(),
+                "date": source.date,
+            }
+        raw = source.raw_text or content.get("text", content.get("caption", ""))
+        return self._store_bot_message(state, content, params, raw, source.parse_mode, "forwardMessage")
+
+    async def _answer_callback_query(self, params: JSONDict) -> bool:
+        query_id = str(params.get("callback_query_id") or "")
+        pending = self._callback_queries.pop(query_id, None)
+        if pending is None:
+            raise _bad("query is too old and response timeout expired or query ID is invalid")
+        text = params.get("text")
+        if text is not None and utf16_len(str(text)) > 200:
+            self._callback_queries[query_id] = pending
+            raise _bad("MESSAGE_TOO_LONG")
+        url = params.get("url")
+        toast = replace(
+            pending,
+            text=str(text) if text else None,
+            show_alert=bool(params.get("show_alert")),
+            url=str(url) if url else None,
+        )
+        state = self._chats.get(pending.chat_id)
+        if state is not None:
+            state.toasts.append(toast)
+        self._emit(toast)
+        return True
+
+    async def _send_chat_action(self, params: JSONDict) -> bool:
+        state = self._resolve_chat(params)
+        self._check_writable(state)
+        action = params.get("action")
+        if action not in _CHAT_ACTIONS:
+            raise _bad("wrong parameter action in request")
+        item = ChatAction(state.chat.id, str(action), time.monotonic())
+        state.actions.append(item)
+        self._emit(item)
+        return True
+
+    async def _get_chat(self, params: JSONDict) -> JSONDict:
+        state = self._resolve_chat(params)
+        return {
+            **state.chat.to_api(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+
+    def _member(self, state: _ChatState, user: JSONDict) -> JSONDict:
+        user_id = user["id"]
+        if state.chat.type == "private":
+            status = "member" if user_id in (state.chat.id, self.bot_id) else "left"
+        elif user_id == self.bot_id or user_id in state.admins:
+            status = "administrator"
+        elif user_id in state.members:
+            status = "member"
+        else:
+            status = "left"
+        if status != "administrator":
+            return {"status": status, "user": user}
+        return {"status": "administrator", "user": user, "can_be_edited": False, **_ADMIN_RIGHTS}
+
+    def _user_api(self, user_id: int) -> JSONDict:
+        if user_id == self.bot_id:
+            return self.bot_user
+        user = self._users.get(user_id)
+        if user is None:
+            raise _bad("user not found")
+        return user.to_api()
+
+    async def _get_chat_member(self, params: JSONDict) -> JSONDict:
+        state = self._resolve_chat(params)
+        return self._member(state, self._user_api(_as_int(params, "user_id")))
+
+    async def _get_chat_administrators(self, params: JSONDict) -> list[JSONDict]:
+        state = self._resolve_chat(params)
+        if state.chat.type == "private":
+            raise _bad("there are no administrators in the private chat")
+        return [self._member(state, self._user_api(uid)) for uid in [self.bot_id, *sorted(state.admins)]]
+
+    async def _get_chat_member_count(self, params: JSONDict) -> int:
+        state = self._resolve_chat(params)
+        return 2 if state.chat.type == "private" else len(state.members | {self.bot_id})
+
+    async def _pin_chat_message(self, params: JSONDict) -> bool:
+        state = self._resolve_chat(params)
+        self._find_message(state, params, "message to pin not found")
+        return True
+
+    async def _get_file(self, params: JSONDict) -> JSONDict:
+        file_id = str(params.get("file_id") or "")
+        stored = self._files.get(file_id)
+        if stored is None:
+            raise _bad("invalid file_id")
+        path, content = stored
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(content),
+            "file_path": path,
+        }
