@@ -68,10 +68,10 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import re
 import socket
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
@@ -194,14 +194,18 @@ def _decode_html_entity(source: str, index: int) -> tuple[str, int]:
     return _HTML_NAMED_ENTITIES[body], match.end() - index
 
 
-def _decode_attribute(source: str, raw: str, index: int) -> str:
+def _decode_attribute(raw: str) -> str:
+    """Decode entities in an attribute value; a stray ``&`` (as in an unescaped URL) stays as is."""
     out: list[str] = []
     i = 0
     while i < len(raw):
+        decoded: tuple[str, int] | None = None
         if raw[i] == "&":
-            char, used = _decode_html_entity(raw, i)
-            out.append(char)
-            i += used
+            with contextlib.suppress(EntityParseError):
+                decoded = _decode_html_entity(raw, i)
+        if decoded is not None:
+            out.append(decoded[0])
+            i += decoded[1]
         else:
             out.append(raw[i])
             i += 1
@@ -265,7 +269,7 @@ def _parse_start_tag(source: str, i: int) -> tuple[str, dict[str, str], int]:
                     k += 1
                 raw_value = source[j:k]
                 j = k
-            attrs[attr] = _decode_attribute(source, raw_value, j)
+            attrs[attr] = _decode_attribute(raw_value)
         else:
             attrs[attr] = ""
 
@@ -667,6 +671,16 @@ class SentMessage:
     reply_to_message_id: int | None = None
     method: str = "sendMessage"
 
+    def render(self) -> str:
+        """The message as a person sees it, for logs and the console: text, then button rows
+        (``[Найти]``, URL buttons as ``[Сайт ↗]``) and a reply keyboard (``‹Русский›``)."""
+        lines = [self.text if self.kind == "text" else f"[{self.kind}] {self.text}".rstrip()]
+        for row in self.buttons:
+            lines.append(" ".join(f"[{b.text}{' ↗' if b.url else ''}]" for b in row))
+        for keyboard_row in self.keyboard or ():
+            lines.append(" ".join(f"‹{text}›" for text in keyboard_row))
+        return "\n".join(lines)
+
     def all_buttons(self) -> list[Button]:
         """The inline buttons, row by row."""
         return [button for row in self.buttons for button in row]
@@ -744,10 +758,12 @@ class ApiCall:
 class FloodLimits:
     """Optional flood control: answer 429 when the bot sends faster than Telegram allows.
 
-    Limits apply to sending methods (``send*``, ``copyMessage``, ``forwardMessage``). Defaults are
-    Telegram's published ones: about 30 messages per second overall, 20 per minute per group, and
-    (a soft limit in reality) one per second per private chat, with a small burst allowance.
-    ``None`` disables a limit.
+    Limits apply to sending methods (``send*`` but ``sendChatAction``, ``copyMessage``,
+    ``forwardMessage``) that succeed. Each limit is a token bucket (a burst of its size, then the
+    steady rate), the same model as PTB's ``AIORateLimiter``, so a bot that respects the limits
+    with that limiter never sees a 429 here. Defaults are Telegram's published ones: 30 messages
+    per second overall, 20 per minute per group, and (a soft limit in reality) one per second per
+    private chat after a burst of ``private_burst``. ``None`` disables a limit.
     """
 
     global_per_second: float | None = 30
@@ -755,14 +771,18 @@ class FloodLimits:
     private_per_second: float | None = 1
     private_burst: int = 3
     retry_after: int = 1
+    tolerance: float = 0.1
+    """A send that would be allowed this many seconds later passes (network jitter between the
+    bot's limiter and this server would otherwise turn compliant traffic into 429s)."""
 
 
 class Transcript:
     """A cursor over the bot's messages in one chat: each message and each edit, in order.
 
     :meth:`next` waits for versions after the cursor and moves it; :meth:`pending` takes what
-    is there without waiting. Edits and deletions of earlier messages appear as new versions
-    (``edited`` / ``deleted`` set), so "the bot edited the menu" is observable.
+    is there without waiting. Edits of earlier messages appear as new versions (``edited`` set,
+    ``version`` counting up), so "the bot edited the menu" is observable. Deletions are not
+    transcript entries (see :meth:`BotApiStandIn.messages` and listeners).
     """
 
     def __init__(self, standin: BotApiStandIn, chat_id: int, start: int = 0) -> None:
@@ -833,6 +853,29 @@ class _Failure:
 
 
 @dataclass
+class _Bucket:
+    """A token bucket: ``capacity`` sends at once, refilled at ``rate`` per second."""
+
+    capacity: float
+    rate: float
+    tokens: float
+    updated: float
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until one token is available (0 if one is)."""
+        self._refill(now)
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1
+
+
+@dataclass
 class _Msg:
     """A stored message (the bot's or a user's), mutable; snapshots are taken for the bot's."""
 
@@ -866,7 +909,6 @@ class _ChatState:
     started: bool = True
     blocked: bool = False
     transcript: Transcript | None = None
-    sent_times: deque[float] = field(default_factory=deque)
 
 
 _DEFAULT_UPDATE_TYPES: Final = frozenset(
@@ -960,6 +1002,24 @@ _INT_PARAMS: Final = frozenset(
         "duration",
     }
 )
+_BOOL_PARAMS: Final = frozenset(
+    {
+        "disable_notification",
+        "protect_content",
+        "allow_paid_broadcast",
+        "allow_sending_without_reply",
+        "disable_web_page_preview",
+        "show_alert",
+        "drop_pending_updates",
+        "has_spoiler",
+        "disable_content_type_detection",
+        "show_caption_above_media",
+        "revoke_messages",
+        "only_if_banned",
+        "for_channels",
+        "is_big",
+    }
+)
 _CHAT_ACTIONS: Final = frozenset(
     {
         "typing",
@@ -1021,8 +1081,8 @@ def _coerce(name: str, value: Any) -> Any:
             raise _bad(f"can't parse {what} JSON object") from None
     if name in _INT_PARAMS and re.fullmatch(r"-?\d+", value.strip()):
         return int(value)
-    if value in ("true", "false"):
-        return value == "true"
+    if name in _BOOL_PARAMS and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
     return value
 
 
@@ -1179,7 +1239,7 @@ class BotApiStandIn:
         prefix = token.partition(":")[0]
         self.bot_id = int(prefix) if prefix.isdigit() else 123456
         self.bot_first_name = bot_first_name
-        self.flood_limits = flood_limits
+        self._flood_limits = flood_limits
         self.host = host
         self.port = port
         self.calls: list[ApiCall] = []
@@ -1203,8 +1263,7 @@ class BotApiStandIn:
         self._webhook: JSONDict = {}
         self._files: dict[str, tuple[str, bytes]] = {}
         self._listeners: list[Callable[[Observed], None]] = []
-        self._global_sent: deque[float] = deque()
-        self._private_buckets: dict[int, tuple[float, float]] = {}
+        self._buckets: dict[int | None, _Bucket] = {}
         self._inflight = 0
         self._last_activity = time.monotonic()
         self._methods: dict[str, _Handler] = {
@@ -1261,6 +1320,16 @@ class BotApiStandIn:
     def base_file_url(self) -> str:
         """The ``base_file_url`` for PTB."""
         return f"http://{self.host}:{self.port}/file/bot"
+
+    @property
+    def flood_limits(self) -> FloodLimits | None:
+        """Flood control (``None``: off). Assigning it, even the same value, resets the counters."""
+        return self._flood_limits
+
+    @flood_limits.setter
+    def flood_limits(self, limits: FloodLimits | None) -> None:
+        self._flood_limits = limits
+        self._buckets.clear()
 
     @property
     def running(self) -> bool:
@@ -1663,51 +1732,45 @@ class BotApiStandIn:
                     self._failures[key].remove(failure)
                 raise _ApiError(failure.code, failure.description, failure.parameters)
 
-    def _check_flood(self, method: str, params: JSONDict) -> None:
+    def _flood_buckets(self, method: str, params: JSONDict) -> list[_Bucket]:
+        """The token buckets a call draws from (none when flood control is off or exempt)."""
         limits = self.flood_limits
         if limits is None or method not in _FLOOD_METHODS or method in _FLOOD_METHODS_EXEMPT:
-            return
-        now = time.monotonic()
-        while self._global_sent and self._global_sent[0] <= now - 1:
-            self._global_sent.popleft()
-        waits: list[float] = []
-        if limits.global_per_second is not None and len(self._global_sent) >= limits.global_per_second:
-            waits.append(self._global_sent[0] + 1 - now)
+            return []
+        buckets: list[_Bucket] = []
+        if limits.global_per_second is not None:
+            buckets.append(self._bucket(None, limits.global_per_second, limits.global_per_second))
         chat_id = params.get("chat_id")
         state = self._chats.get(chat_id) if isinstance(chat_id, int) else None
         if state is not None and state.chat.type != "private" and limits.group_per_minute is not None:
-            times = state.sent_times
-            while times and times[0] <= now - 60:
-                times.popleft()
-            if len(times) >= limits.group_per_minute:
-                waits.append(times[0] + 60 - now)
+            rate = limits.group_per_minute / 60
+            buckets.append(self._bucket(state.chat.id, limits.group_per_minute, rate))
         if state is not None and state.chat.type == "private" and limits.private_per_second is not None:
-            tokens, last = self._private_buckets.get(state.chat.id, (float(limits.private_burst), now))
-            tokens = min(float(limits.private_burst), tokens + (now - last) * limits.private_per_second)
-            if tokens < 1:
-                waits.append((1 - tokens) / limits.private_per_second)
-        if waits:
-            retry_after = max(limits.retry_after, int(max(waits)) + 1)
+            buckets.append(self._bucket(state.chat.id, limits.private_burst, limits.private_per_second))
+        return buckets
+
+    def _bucket(self, key: int | None, capacity: float, rate: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.capacity != capacity or bucket.rate != rate:
+            bucket = self._buckets[key] = _Bucket(capacity, rate, capacity, time.monotonic())
+        return bucket
+
+    def _check_flood(self, method: str, params: JSONDict) -> None:
+        now = time.monotonic()
+        wait = max((bucket.wait(now) for bucket in self._flood_buckets(method, params)), default=0.0)
+        if wait > 0:
+            assert self.flood_limits is not None
+            if wait <= self.flood_limits.tolerance:
+                return
+            retry_after = max(self.flood_limits.retry_after, math.ceil(wait))
             raise _ApiError(
                 429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
             )
 
     def _record_flood(self, method: str, params: JSONDict) -> None:
-        limits = self.flood_limits
-        if limits is None or method not in _FLOOD_METHODS or method in _FLOOD_METHODS_EXEMPT:
-            return
         now = time.monotonic()
-        self._global_sent.append(now)
-        chat_id = params.get("chat_id")
-        state = self._chats.get(chat_id) if isinstance(chat_id, int) else None
-        if state is None:
-            return
-        if state.chat.type != "private":
-            state.sent_times.append(now)
-        elif limits.private_per_second is not None:
-            tokens, last = self._private_buckets.get(state.chat.id, (float(limits.private_burst), now))
-            tokens = min(float(limits.private_burst), tokens + (now - last) * limits.private_per_second)
-            self._private_buckets[state.chat.id] = (tokens - 1, now)
+        for bucket in self._flood_buckets(method, params):
+            bucket.take(now)
 
     # --------------------------------------------------------------------------- observing
 
