@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,6 +183,8 @@ def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> Parse
     parsed_year = parse_year(year) if year else None
     if year:
         if parsed_year is None or parsed_year.low is None or parsed_year.high is None:
+            if re.search(r"\d{4}", year):
+                return Rejected(line, f"birth year {year} is impossible for a soldier of 1941-1945")
             return Rejected(line, f"birth year is not a year: {year!r}")
         low, high = SOLDIER_BIRTH_YEARS
         if parsed_year.high < low or parsed_year.low > high:

@@ -34,8 +34,12 @@ def db_url(tmp_path: Path) -> str:
 
 def test_import_reports_rejected_rows_and_exits_zero(tmp_path: Path, db_url: str) -> None:
     path = tmp_path / "r.csv"
-    path.write_text("reading_id,surname,birth_year\nC1,Иванов,1910\nC2,,1911\nC3,Петров,3000\n", encoding="utf-8")
-    result = amanat("import", str(path), "--report", str(tmp_path / "rejected.csv"), db_url=db_url, cwd=tmp_path)
+    path.write_text(
+        "reading_id,surname,birth_year\nC1,Иванов,1910\nC2,,1911\nC3,Петров,3000\n", encoding="utf-8"
+    )
+    result = amanat(
+        "import", str(path), "--report", str(tmp_path / "rejected.csv"), db_url=db_url, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "1 new" in result.stdout and "2 rejected" in result.stdout
     assert "line 3: no surname" in result.stderr
@@ -62,14 +66,18 @@ def test_bad_configuration_names_the_key(tmp_path: Path, db_url: str) -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "broadcast.rate_per_second" in result.stderr and "AMANAT_BROADCAST__RATE_PER_SECOND" in result.stderr
+    assert (
+        "broadcast.rate_per_second" in result.stderr and "AMANAT_BROADCAST__RATE_PER_SECOND" in result.stderr
+    )
 
 
 def test_demo_data_then_search_finds_legkodymov(tmp_path: Path, db_url: str) -> None:
     loaded = amanat("demo-data", db_url=db_url, cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stderr
     assert "rejected" in loaded.stdout
-    found = amanat("search", "--surname", "Lekhkodymov", "--name", "Emelyan", "--json", db_url=db_url, cwd=tmp_path)
+    found = amanat(
+        "search", "--surname", "Lekhkodymov", "--name", "Emelyan", "--json", db_url=db_url, cwd=tmp_path
+    )
     assert found.returncode == 0, found.stderr
     results = json.loads(found.stdout)["results"]
     assert results and "Легкодымов" in results[0]["surname"]

@@ -66,14 +66,15 @@ async def test_russian_headers_in_any_order(db: Database, tmp_path: Path) -> Non
 
 
 async def test_notation_is_parsed_and_raw_text_kept(db: Database, tmp_path: Path) -> None:
-    text = (
-        "reading_id,surname,name,patronymic,birth_year\n"
-        "A1,Легкод?мов,Ем...,Т.,19?4\n"
-        "A2,…енко,Е.,,\n"
-    )
+    text = "reading_id,surname,name,patronymic,birth_year\nA1,Легкод?мов,Ем...,Т.,19?4\nA2,…енко,Е.,,\n"
     await import_file(db, write(tmp_path, "notation.csv", text))
     first = await reading(db, "A1")
-    assert (first.surname, first.name, first.patronymic, first.birth_year) == ("Легкод?мов", "Ем...", "Т.", "19?4")
+    assert (first.surname, first.name, first.patronymic, first.birth_year) == (
+        "Легкод?мов",
+        "Ем...",
+        "Т.",
+        "19?4",
+    )
     assert first.parsed["name"]["alternatives"] == ["Ем*"]
     assert first.parsed["patronymic"]["initial"] is True
     assert first.parsed["birth_year"] == {"low": 1904, "high": 1994, "pattern": "19?4"}
@@ -86,7 +87,9 @@ async def test_json_lines(db: Database, tmp_path: Path) -> None:
         {"reading_id": "J1", "surname": "Нурмаганбетов", "name": "Касым", "birth_year": 1915, "lamp": "нет"},
         {"Фамилия": "Ахметов", "Имя": "Есим", "№": "J2"},
     ]
-    path = write(tmp_path, "r.jsonl", "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n{oops\n")
+    path = write(
+        tmp_path, "r.jsonl", "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n{oops\n"
+    )
     report = await import_file(db, path)
     assert report.inserted == 2
     assert [(r.line, r.reason.split(" (")[0]) for r in report.rejected] == [(3, "not valid JSON")]
@@ -102,7 +105,9 @@ async def test_reimport_updates_and_never_duplicates(any_db: Database, tmp_path:
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
     assert (await count(any_db, Reading), await count(any_db, ReadingKey)) == (readings, keys)
 
-    changed = write(tmp_path, "en2.csv", ENGLISH.replace("Калининская обл.", "Калининская обл., Ржевский р-н"))
+    changed = write(
+        tmp_path, "en2.csv", ENGLISH.replace("Калининская обл.", '"Калининская обл., Ржевский р-н"')
+    )
     third = await import_file(any_db, changed)
     assert (third.inserted, third.updated, third.unchanged) == (0, 1, 1)
     assert (await reading(any_db, "RU-2001-0001")).birthplace == "Калининская обл., Ржевский р-н"
@@ -119,7 +124,9 @@ async def test_row_without_id_gets_a_stable_id(db: Database, tmp_path: Path) -> 
     assert len(ids) == 1 and ids[0].startswith("auto-")
 
 
-async def test_rejected_rows_reported_with_line_and_reason_rest_imported(db: Database, tmp_path: Path) -> None:
+async def test_rejected_rows_reported_with_line_and_reason_rest_imported(
+    db: Database, tmp_path: Path
+) -> None:
     text = (
         "reading_id,surname,name,birth_year\n"
         "B1,Иванов,Пётр,1910\n"

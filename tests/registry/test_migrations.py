@@ -30,6 +30,14 @@ async def test_empty_database_upgrades_to_head_and_matches_models(any_db_url: st
         async with database.engine.connect() as connection:
             assert await connection.run_sync(drift) == []
             names = await connection.run_sync(tables)
-        assert {"readings", "reading_keys", "people", "search_requests", "matches", "outbox", "cases"} <= names
+        assert {
+            "readings",
+            "reading_keys",
+            "people",
+            "search_requests",
+            "matches",
+            "outbox",
+            "cases",
+        } <= names
     finally:
         await database.dispose()
