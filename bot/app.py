@@ -1,0 +1,201 @@
+"""The PTB Application factory and the long-polling entry point (`amanat run`).
+
+:func:`build_application` wires an Application to Amanat's settings and database: the token and Bot API
+URLs (a test stand-in or the offline console pass their own), HTML as the default parse mode, Telegram's
+rate limits, the command menu per language, one error handler, and the dialogue's handlers.
+:func:`run_polling` opens the database and runs the bot until interrupted; :func:`run_bot` is its
+synchronous wrapper for the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    ContextTypes,
+    Defaults,
+)
+
+from bot.config import Settings
+from bot.i18n import LANGUAGES, translator
+from handlers import dialogue
+from handlers.runtime import AmanatContext, Features, Services
+from models import Database
+
+_LOGGER = logging.getLogger(__name__)
+
+UpdateListener = Callable[[object], None]
+
+
+class AmanatApplication(Application[Any, AmanatContext, Any, Any, Any, Any]):
+    """PTB's Application that also tells listeners when an update has been fully handled.
+
+    The offline console and the end-to-end tests use this to know that the bot has finished answering
+    (rather than guessing with timeouts); listeners get the update after every handler has run.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.update_listeners: list[UpdateListener] = []
+
+    async def process_update(self, update: object) -> None:
+        try:
+            await super().process_update(update)
+        finally:
+            for listener in list(self.update_listeners):
+                listener(update)
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<token>")
+    return text
+
+
+def make_error_handler(token: str) -> Any:
+    """The one error handler: log the error without the token, tell the user something went wrong."""
+
+    async def on_error(update: object, context: AmanatContext) -> None:
+        error = context.error
+        detail = "".join(traceback.format_exception(error)) if error is not None else "unknown error"
+        where = ""
+        if isinstance(update, Update):
+            user = update.effective_user
+            where = f" (update {update.update_id}, user {user.id if user else '-'})"
+        _LOGGER.error("error while handling an update%s:\n%s", where, _redact(detail, [token]))
+        if isinstance(update, Update) and update.effective_chat is not None:
+            chat = update.effective_chat
+            user = update.effective_user
+            try:
+                lang = "ru"
+                turn = context._turn
+                if turn is not None:
+                    lang = turn.t.lang
+                elif user is not None and user.language_code in LANGUAGES:
+                    lang = user.language_code
+                if update.callback_query is not None:
+                    await update.callback_query.answer()
+                if chat.type == "private":
+                    await context.bot.send_message(chat.id, translator(lang)("error.internal"))
+            except Exception as reply_error:  # the error report itself must never raise
+                _LOGGER.warning(
+                    "could not tell the user about the error: %s", _redact(str(reply_error), [token])
+                )
+        raise ApplicationHandlerStop  # no fallback handler answers the same update after an error
+
+    return on_error
+
+
+def command_menu(lang: str) -> list[BotCommand]:
+    """The command menu of private chats in ``lang``."""
+    t = translator(lang)
+    return [BotCommand(name, t.plain(f"command.{name}")) for name in dialogue.COMMANDS]
+
+
+async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """post_init: the command menu for private chats, per language, and the default one."""
+    services: Services = application.bot_data["services"]
+    scope = BotCommandScopeAllPrivateChats()
+    for lang in LANGUAGES:
+        await application.bot.set_my_commands(command_menu(lang), scope=scope, language_code=lang)
+    await application.bot.set_my_commands(command_menu(services.settings.i18n.default_language), scope=scope)
+
+
+def build_application(
+    settings: Settings,
+    db: Database,
+    *,
+    token: str | None = None,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    features: Features | None = None,
+    rate_limiter: bool = True,
+) -> AmanatApplication:
+    """An Application for ``settings`` on ``db``, with the dialogue's handlers registered.
+
+    ``token``, ``base_url`` and ``base_file_url`` override the settings (a stand-in of the Bot API);
+    ``features`` switches on optional buttons (e.g. "ask a volunteer") that later issues provide.
+    """
+    bot_token = token or settings.telegram.token.get_secret_value()
+    if not bot_token:
+        raise ValueError("no bot token: set TELEGRAM_BOT_TOKEN (or AMANAT_TELEGRAM__TOKEN)")
+    builder = (
+        ApplicationBuilder()
+        .application_class(AmanatApplication)
+        .token(bot_token)
+        .base_url(base_url or settings.telegram.base_url)
+        .base_file_url(base_file_url or settings.telegram.base_file_url)
+        .defaults(
+            Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+        )
+        .context_types(ContextTypes(context=AmanatContext))
+        .post_init(set_commands)
+        # Updates are handled one at a time per process; dialogue state is read from the database per update.
+        .concurrent_updates(False)
+    )
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+    application = builder.build()
+    assert isinstance(application, AmanatApplication)
+    application.bot_data["services"] = Services(db=db, settings=settings, features=features or Features())
+    application.add_error_handler(make_error_handler(bot_token))
+    dialogue.register(application)
+    return application
+
+
+def quiet_http_logs() -> None:
+    """httpx logs every request URL at INFO, and the URL holds the token: keep it at WARNING."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run the bot with long polling until ``stop`` is set (or the task is cancelled / Ctrl+C).
+
+    Opens (and migrates) the configured database, builds the Application, polls with the configured
+    timeout, and shuts everything down cleanly. Dialogue state is in the database, so a restart — clean
+    or not — continues every dialogue where it was.
+    """
+    from bot.services.registry_search import open_database
+
+    quiet_http_logs()
+    db = await open_database(settings)
+    application = build_application(settings, db)
+    stop_event = stop or asyncio.Event()
+    try:
+        async with application:
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(
+                timeout=int(settings.telegram.poll_timeout_seconds),
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+            _LOGGER.info("Amanat is running (long polling); Ctrl+C stops it")
+            try:
+                await stop_event.wait()
+            finally:
+                await application.updater.stop()
+                await application.stop()
+    finally:
+        await db.dispose()
+
+
+def run_bot(settings: Settings) -> None:
+    """`amanat run`: the bot with long polling until Ctrl+C (webhooks: not yet)."""
+    logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run_polling(settings))
+    except KeyboardInterrupt:
+        _LOGGER.info("stopped")

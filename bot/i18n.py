@@ -1,0 +1,144 @@
+"""Translations: keyed gettext catalogs in ``locales/`` (ru, kk, en) and the :class:`Translator` handlers use.
+
+Catalogs are ordinary ``.po`` files (``locales/<lang>/LC_MESSAGES/amanat.po``) that translators' tools
+open. The msgid of every message is a stable key such as ``search.ask_surname``; the msgstr is the text,
+with ``{name}`` placeholders (``python-brace-format``). Each ``.po`` is read with Babel and compiled in
+memory into a :class:`gettext.GNUTranslations` once per process, so a fresh checkout needs no compile step.
+
+Every bot message is sent with HTML parse mode, so :meth:`Translator.__call__` HTML-escapes every argument
+unless it is already :class:`Html` (a fragment the code built from escaped parts). User text can therefore
+never inject markup or break a message.
+"""
+
+from __future__ import annotations
+
+import gettext
+import html
+import io
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES_DIR: Final = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN: Final = "amanat"
+LANGUAGES: Final = ("ru", "kk", "en")
+FALLBACK_LANGUAGE: Final = "en"
+
+
+class Html(str):
+    """Text that is already safe HTML (built from escaped parts); :class:`Translator` inserts it as is."""
+
+    __slots__ = ()
+
+
+class ReasonLike(Protocol):
+    """What :meth:`Translator.reason` needs of a search engine reason (``bot.search.Reason``)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def args(self) -> Mapping[str, Any]: ...
+
+
+def catalog_path(lang: str) -> Path:
+    """Where the ``.po`` catalog of ``lang`` lives."""
+    return LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def load_translations(lang: str) -> gettext.GNUTranslations:
+    """Read ``lang``'s ``.po`` and compile it in memory (cached per process)."""
+    with catalog_path(lang).open("rb") as po_file:
+        catalog = read_po(po_file, locale=lang, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def pick_language(code: str | None) -> str | None:
+    """Map a Telegram ``language_code`` (``ru``, ``kk``, ``en-GB`` …) to a supported language, else None."""
+    if not code:
+        return None
+    base = code.replace("_", "-").split("-", 1)[0].lower()
+    return base if base in LANGUAGES else None
+
+
+def escape(value: object) -> str:
+    """HTML-escape a value for a message sent with HTML parse mode (Html passes unchanged)."""
+    if isinstance(value, Html):
+        return value
+    return html.escape(str(value), quote=False)
+
+
+class MissingArgument(KeyError):
+    """A catalog message names a placeholder the caller did not pass."""
+
+
+class Translator:
+    """Renders catalog messages in one language; created per update and passed to handlers.
+
+    ``t("search.ask_surname")``, ``t("search.summary_line", field=…, value=…)``,
+    ``t.plural("results.found", 3, count=3)``, ``t.reason(reason)``. Arguments are HTML-escaped.
+    """
+
+    def __init__(self, lang: str) -> None:
+        if lang not in LANGUAGES:
+            raise ValueError(f"unsupported language {lang!r}; expected one of {LANGUAGES}")
+        self.lang = lang
+        self._catalog = load_translations(lang)
+        self._fallback = load_translations(FALLBACK_LANGUAGE) if lang != FALLBACK_LANGUAGE else None
+
+    def __repr__(self) -> str:
+        return f"Translator({self.lang!r})"
+
+    def _template(self, key: str) -> str:
+        text = self._catalog.gettext(key)
+        if text == key and self._fallback is not None:
+            text = self._fallback.gettext(key)
+        return text
+
+    @staticmethod
+    def _format(key: str, template: str, args: Mapping[str, object]) -> Html:
+        safe = {name: escape(value) for name, value in args.items()}
+        try:
+            return Html(template.format_map(safe))
+        except KeyError as error:
+            raise MissingArgument(f"message {key!r} needs argument {error.args[0]!r}") from None
+
+    def __call__(self, key: str, /, **args: object) -> Html:
+        """The message ``key`` with ``args`` (HTML-escaped) put into its placeholders."""
+        return self._format(key, self._template(key), args)
+
+    def plain(self, key: str, /, **args: object) -> str:
+        """The message as plain text (for button captions and toasts, which are not HTML-parsed)."""
+        try:
+            return html.unescape(self._template(key)).format_map({name: str(v) for name, v in args.items()})
+        except KeyError as error:
+            raise MissingArgument(f"message {key!r} needs argument {error.args[0]!r}") from None
+
+    def plural(self, key: str, n: int, /, **args: object) -> Html:
+        """The plural form of ``key`` for ``n`` (the language's own plural rule); ``n`` is passed as ``n``."""
+        text = self._catalog.ngettext(key, key, n)
+        if text == key and self._fallback is not None:
+            text = self._fallback.ngettext(key, key, n)
+        return self._format(key, text, {"n": n, **args})
+
+    def reason(self, reason: ReasonLike) -> Html:
+        """A search engine reason rendered from the catalog key ``reason.<code>``."""
+        return self(f"reason.{reason.code}", **dict(reason.args))
+
+    def has(self, key: str) -> bool:
+        """Whether this language's catalog (or the fallback) has ``key``."""
+        return self._template(key) != key
+
+
+@cache
+def translator(lang: str) -> Translator:
+    """The shared :class:`Translator` for ``lang`` (they are immutable, so one per language is enough)."""
+    return Translator(lang)
