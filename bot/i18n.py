@@ -1,8 +1,8 @@
 """Translations: keyed gettext catalogs in ``locales/`` (ru, kk, en) and the :class:`Translator` handlers use.
 
-Catalogs are ordinary ``.po`` files (``locales/<lang>/LC_MESSAGES/amanat.po``) that translators' tools
-open. The msgid of every message is a stable key such as ``search.ask_surname``; the msgstr is the text,
-with ``{name}`` placeholders (``python-brace-format``). Each ``.po`` is read with Babel and compiled in
+Catalogs are ordinary ``.po`` files (``locales/<lang>/LC_MESSAGES/amanat.po``, plus any other ``*.po``
+there, merged in) that translators' tools open. The msgid of every message is a stable key such as
+``search.ask_surname``; the msgstr is the text, with ``{name}`` placeholders (``python-brace-format``). Each ``.po`` is read with Babel and compiled in
 memory into a :class:`gettext.GNUTranslations` once per process, so a fresh checkout needs no compile step.
 
 Every bot message is sent with HTML parse mode, so :meth:`Translator.__call__` HTML-escapes every argument
@@ -55,6 +55,13 @@ def load_translations(lang: str) -> gettext.GNUTranslations:
     """Read ``lang``'s ``.po`` and compile it in memory (cached per process)."""
     with catalog_path(lang).open("rb") as po_file:
         catalog = read_po(po_file, locale=lang, domain=DOMAIN)
+    # Other features keep their messages in their own .po next to it (e.g. notifications.po): merged in.
+    for extra_path in sorted(catalog_path(lang).parent.glob("*.po")):
+        if extra_path != catalog_path(lang):
+            with extra_path.open("rb") as po_file:
+                for message in read_po(po_file, locale=lang, domain=extra_path.stem):
+                    if message.id and message.id not in catalog:
+                        catalog[message.id] = message
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
