@@ -438,6 +438,7 @@ def parse_markdown_v2(source: str) -> tuple[str, list[JSONDict]]:
     entities: list[JSONDict | None] = []
     stack: list[_MdOpen] = []
     quote_start: int | None = None
+    quote_type = "blockquote"
     i, n = 0, len(source)
     while i < n:
         char = source[i]
@@ -451,10 +452,11 @@ def parse_markdown_v2(source: str) -> tuple[str, list[JSONDict]]:
         if at_line_start and (char == ">" or source.startswith("**>", i)):
             if quote_start is None:
                 quote_start = out.pos
+                quote_type = "expandable_blockquote" if char == "*" else "blockquote"
             i += 3 if char == "*" else 1
             continue
         if char == "\n" and quote_start is not None and not source.startswith(">", i + 1):
-            entities.append({"type": "blockquote", "offset": quote_start, "length": out.pos - quote_start})
+            entities.append({"type": quote_type, "offset": quote_start, "length": out.pos - quote_start})
             quote_start = None
         if char == "`":
             fence = "```" if source.startswith("```", i) else "`"
@@ -538,7 +540,7 @@ def parse_markdown_v2(source: str) -> tuple[str, list[JSONDict]]:
             f"Can't find end of {_MD_ENTITY_NAMES[opened.kind]} entity at byte offset {opened.byte_offset}"
         )
     if quote_start is not None:
-        entities.append({"type": "blockquote", "offset": quote_start, "length": out.pos - quote_start})
+        entities.append({"type": quote_type, "offset": quote_start, "length": out.pos - quote_start})
     return out.text(), _sorted_entities(entities)
 
 

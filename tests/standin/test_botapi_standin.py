@@ -601,3 +601,27 @@ def test_parse_markdown_v2_accepts() -> None:
         "code",
         "text_link",
     ]
+
+
+def test_parse_markdown_v2_blockquotes() -> None:
+    text, entities = parse_markdown_v2(">цитата\n>вторая\nпосле")
+    assert text == "цитата\nвторая\nпосле"
+    assert entities == [{"type": "blockquote", "offset": 0, "length": 13}]
+    assert parse_markdown_v2("**>скрыто")[1] == [{"type": "expandable_blockquote", "offset": 0, "length": 6}]
+
+
+async def test_unconfirmed_updates_are_redelivered_after_a_crash(api: BotApiStandIn) -> None:
+    """A bot that dies after fetching an update (no confirming getUpdates) gets it again."""
+    alice = api.user(1001)
+    update_id = await api.send_text(alice, "/start")
+    crashed = build_app(api).bot
+    async with crashed:
+        [update] = await crashed.get_updates(timeout=0)
+        assert update.update_id == update_id
+    # a new process: the same update comes again until an offset confirms it
+    restarted = build_app(api).bot
+    async with restarted:
+        [again] = await restarted.get_updates(timeout=0)
+        assert again.update_id == update_id and again.message.text == "/start"
+        assert await restarted.get_updates(offset=update_id + 1, timeout=0) == ()
+    assert api.pending_updates == 0
