@@ -2,7 +2,7 @@
 
 Catalogs are ordinary ``.po`` files (``locales/<lang>/LC_MESSAGES/amanat.po``, plus any other ``*.po``
 there, merged in) that translators' tools open. The msgid of every message is a stable key such as
-``search.ask_surname``; the msgstr is the text, with ``{name}`` placeholders (``python-brace-format``). Each ``.po`` is read with Babel and compiled in
+``search.ask_surname``; the msgstr is the text, with ``{name}`` placeholders (``python-brace-format``). The ``.po`` files are read with Babel and compiled in
 memory into a :class:`gettext.GNUTranslations` once per process, so a fresh checkout needs no compile step.
 
 Every bot message is sent with HTML parse mode, so :meth:`Translator.__call__` HTML-escapes every argument
@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -46,24 +47,42 @@ class ReasonLike(Protocol):
 
 
 def catalog_path(lang: str) -> Path:
-    """Where the ``.po`` catalog of ``lang`` lives."""
+    """Where the main ``.po`` catalog of ``lang`` lives."""
     return LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def catalog_files(lang: str) -> list[Path]:
+    """Every ``.po`` file of ``lang``: the main catalog first, then one per feature (e.g. notifications.po)."""
+    folder = LOCALES_DIR / lang / "LC_MESSAGES"
+    main = catalog_path(lang)
+    return [main, *sorted(path for path in folder.glob("*.po") if path != main)]
+
+
+def read_catalog(lang: str) -> Catalog:
+    """All of ``lang``'s ``.po`` files merged into one Babel catalog (a key defined twice is an error)."""
+    merged: Catalog | None = None
+    for path in catalog_files(lang):
+        with path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=lang, domain=DOMAIN)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if not message.id:
+                continue
+            if message.id in merged:
+                raise ValueError(f"{path}: key {message.id!r} is already defined in another catalog")
+            merged[message.id] = message
+    if merged is None:
+        raise FileNotFoundError(catalog_path(lang))
+    return merged
 
 
 @cache
 def load_translations(lang: str) -> gettext.GNUTranslations:
-    """Read ``lang``'s ``.po`` and compile it in memory (cached per process)."""
-    with catalog_path(lang).open("rb") as po_file:
-        catalog = read_po(po_file, locale=lang, domain=DOMAIN)
-    # Other features keep their messages in their own .po next to it (e.g. notifications.po): merged in.
-    for extra_path in sorted(catalog_path(lang).parent.glob("*.po")):
-        if extra_path != catalog_path(lang):
-            with extra_path.open("rb") as po_file:
-                for message in read_po(po_file, locale=lang, domain=extra_path.stem):
-                    if message.id and message.id not in catalog:
-                        catalog[message.id] = message
+    """Read ``lang``'s ``.po`` files and compile them in memory (cached per process)."""
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, read_catalog(lang))
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
 
@@ -91,7 +110,7 @@ class Translator:
     """Renders catalog messages in one language; created per update and passed to handlers.
 
     ``t("search.ask_surname")``, ``t("search.summary_line", field=…, value=…)``,
-    ``t.plural("results.found", 3, count=3)``, ``t.reason(reason)``. Arguments are HTML-escaped.
+    ``t.plural("my.title", 3)``, ``t.reason(reason)``. Arguments are HTML-escaped.
     """
 
     def __init__(self, lang: str) -> None:

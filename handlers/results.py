@@ -69,14 +69,15 @@ def full_name(reading: ReadingView) -> str:
 def render_found(turn: Turn, position: int, found: Found) -> Html:
     """One result: who, how likely, why, where and when found, by whom, where buried."""
     t, reading = turn.t, found.reading
+    name, year, likelihood = (
+        clip(full_name(reading), 150),
+        clip(reading.birth_year, 20),
+        t(likelihood_key(found.match)),
+    )
     lines: list[str | None] = [
-        t(
-            "results.item_title",
-            n=position,
-            name=clip(full_name(reading), 150),
-            year=clip(reading.birth_year, 20) or t("search.not_given"),
-            likelihood=t(likelihood_key(found.match)),
-        )
+        t("results.item_title", n=position, name=name, year=year, likelihood=likelihood)
+        if year
+        else t("results.item_title_no_year", n=position, name=name, likelihood=likelihood)
     ]
     for reason in found.match.reasons[:6]:
         lines.append(t("results.reason", reason=render_reason(turn, reason)))

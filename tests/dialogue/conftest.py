@@ -169,6 +169,23 @@ class Chat:
         await self.handled(update_id)
         return self.api.new_messages(user.id)
 
+    @staticmethod
+    def only(messages: list[SentMessage]) -> SentMessage:
+        """The single message of a reply (fails with what came instead)."""
+        assert len(messages) == 1, [m.text for m in messages]
+        return messages[0]
+
+    async def consented(self, user: SimUser, agree: str | None = None) -> None:
+        """/start and agree (in the user's Telegram language) so the dialogue can begin."""
+        greeting = self.only(await self.say(user, "/start"))
+        await self.press(user, greeting, agree or greeting.button_texts()[0])
+
+    def failed_calls(self) -> list[str]:
+        """Bot API calls the stand-in rejected (bad HTML, too long, bad buttons…)."""
+        return [
+            f"{c.method}: {c.description}" for c in self.api.calls if not c.ok and c.method != "getUpdates"
+        ]
+
     def last_toast(self, user: SimUser) -> Toast | None:
         toasts = self.api.toasts(user.id)
         return toasts[-1] if toasts else None
@@ -183,9 +200,3 @@ async def chat(registry_url: str) -> AsyncIterator[Chat]:
         yield harness
     finally:
         await harness.stop()
-
-
-def only(messages: list[SentMessage]) -> SentMessage:
-    """The single message of a reply (fails with what came instead)."""
-    assert len(messages) == 1, [m.text for m in messages]
-    return messages[0]
