@@ -8,15 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
-
-from bot.config import Settings, load_config
-from bot.services import matching
-from bot.services.locks import job_lock
-from bot.services.matching import queue_heartbeats, run_matching_pass, set_search_paused
-from models import Database, ImportBatch, Match, NotificationState, SearchRequest
-from models.base import utcnow
-from tests.matching.helpers import (
+from matching_scenario import (
     LEGKODYMOV,
     STRANGER,
     import_rows,
@@ -25,6 +17,14 @@ from tests.matching.helpers import (
     relative,
     saved_search,
 )
+from sqlalchemy import select, update
+
+from bot.config import Settings, load_config
+from bot.services import matching
+from bot.services.locks import job_lock
+from bot.services.matching import queue_heartbeats, run_matching_pass, set_search_paused
+from models import Database, ImportBatch, Match, NotificationState, SearchRequest
+from models.base import utcnow
 
 
 def settings(**matching_values: Any) -> Settings:

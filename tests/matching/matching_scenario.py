@@ -1,4 +1,4 @@
-"""Shared helpers of the matching tests: a relative with a saved search, readings imported from CSV."""
+"""The matching tests' scenario: a relative with a saved search, readings imported from CSV, what was stored."""
 
 from __future__ import annotations
 
