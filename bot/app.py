@@ -28,7 +28,8 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.i18n import LANGUAGES, translator
-from handlers import dialogue
+from bot.jobs import register_jobs
+from handlers import dialogue, notifications, stats
 from handlers.runtime import AmanatContext, Features, Services
 from models import Database
 
@@ -151,6 +152,8 @@ def build_application(
     application.bot_data["services"] = Services(db=db, settings=settings, features=features or Features())
     application.add_error_handler(make_error_handler(bot_token))
     dialogue.register(application)
+    notifications.register(application)  # buttons under notifications, pause/resume in /my (group 5)
+    stats.register(application)  # /stats for admins (group 5)
     return application
 
 
@@ -172,6 +175,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     quiet_http_logs()
     db = await open_database(settings)
     application = build_application(settings, db)
+    register_jobs(application, settings, db)  # matching, the outbox sender, the heartbeat
     stop_event = stop or asyncio.Event()
     try:
         async with application:

@@ -6,9 +6,11 @@ from telegram import Update
 
 from bot.i18n import Html
 from bot.services import people
+from bot.services.matching import pause_button_data, resume_button_data
 from bot.services.requests import SavedSearch, delete_request, list_requests
 from handlers import buttons
 from handlers.runtime import AmanatContext, State, Turn, html_lines
+from models import RequestStatus
 
 
 def describe(turn: Turn, saved: SavedSearch) -> Html:
@@ -38,8 +40,15 @@ async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Html, li
     lines = [turn.t.plural("my.title", len(saved))]
     rows: list[list[tuple[str, str]]] = []
     for position, item in enumerate(saved, start=1):
-        lines.append(turn.t("my.line", n=position, text=describe(turn, item)))
-        rows.append([(turn.t.plain("button.delete", n=position), buttons.delete(item.id))])
+        line = turn.t("my.line", n=position, text=describe(turn, item))
+        paused = item.status == RequestStatus.PAUSED
+        lines.append(Html(f"{line} {turn.t('notify.status.paused')}") if paused else line)
+        toggle = (  # pause/resume: handlers/notifications.py
+            (turn.t.plain("notify.button.resume", n=position), resume_button_data(item.id))
+            if paused
+            else (turn.t.plain("notify.button.pause_n", n=position), pause_button_data(item.id))
+        )
+        rows.append([(turn.t.plain("button.delete", n=position), buttons.delete(item.id)), toggle])
     return html_lines(*lines, "", turn.t("my.hint")), rows
 
 

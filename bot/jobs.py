@@ -1,0 +1,105 @@
+"""Scheduled jobs of the running bot (PTB JobQueue on APScheduler): matching, the outbox sender, heartbeat.
+
+PTB keeps no jobs across restarts, and it does not need to: every job's progress lives in the database
+(the matching watermark, the outbox, `last_heartbeat_at`), so a restarted bot simply runs them again.
+
+=============  ==================================  ==============================================
+job            every                               does
+=============  ==================================  ==============================================
+matching       `matching.interval_seconds`         `run_matching_pass` (one pass at a time, also
+                                                   across processes: `amanat match` may run too)
+outbox         OUTBOX_INTERVAL seconds             delivers due notifications with the bot's Bot
+                                                   API connection (its rate limiter included)
+heartbeat      HEARTBEAT_CHECK seconds, when       queues "we keep looking" for relatives whose
+               `matching.heartbeat_days` > 0       last one is `heartbeat_days` old
+=============  ==================================  ==============================================
+
+A job that fails logs the error and runs again at its next tick; nothing it did is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from telegram.ext import Application, CallbackContext
+
+from bot.config import Settings
+from models import Database
+
+log = logging.getLogger(__name__)
+
+OUTBOX_INTERVAL: Final = 5.0
+HEARTBEAT_CHECK: Final = 3600.0
+FIRST_MATCHING_DELAY: Final = 5.0
+
+
+def _job_data(context: CallbackContext[Any, Any, Any, Any]) -> tuple[Database, Settings]:
+    job = context.job
+    if job is None:
+        raise RuntimeError("a job callback was called without its job")
+    data: tuple[Database, Settings] = job.data  # type: ignore[assignment]
+    return data
+
+
+async def matching_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """One matching pass, then the notifications it queued go out at once."""
+    from bot.services.matching import run_matching_pass
+
+    db, settings = _job_data(context)
+    try:
+        report = await run_matching_pass(db, settings)
+    except Exception:
+        log.exception("matching pass failed; it runs again at the next tick")
+        return
+    if report.notifications:
+        await outbox_job(context)
+
+
+async def outbox_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Deliver what is due in the outbox."""
+    from handlers.notifications import deliver_due
+
+    db, settings = _job_data(context)
+    try:
+        report = await deliver_due(db, context.bot, settings, rounds=20)
+    except Exception:
+        log.exception("outbox delivery failed; it runs again at the next tick")
+        return
+    if report.claimed:
+        log.info("outbox: %s", report.summary())
+
+
+async def heartbeat_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Queue heartbeats that are due (the outbox job sends them)."""
+    from bot.services.matching import queue_heartbeats
+
+    db, settings = _job_data(context)
+    try:
+        queued = await queue_heartbeats(db, settings)
+    except Exception:
+        log.exception("heartbeat failed; it runs again at the next tick")
+        return
+    if queued:
+        log.info("heartbeat: %s messages queued", queued)
+
+
+def register_jobs(
+    application: Application[Any, Any, Any, Any, Any, Any], settings: Settings, db: Database
+) -> None:
+    """Schedule the matching pass, the outbox sender and (when configured) the heartbeat."""
+    queue = application.job_queue
+    if queue is None:
+        raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
+    data = (db, settings)
+    # No overlapping runs of one job within this process (APScheduler's max_instances=1, PTB's default).
+    queue.run_repeating(
+        matching_job,
+        interval=settings.matching.interval_seconds,
+        first=FIRST_MATCHING_DELAY,
+        name="matching",
+        data=data,
+    )
+    queue.run_repeating(outbox_job, interval=OUTBOX_INTERVAL, first=1.0, name="outbox", data=data)
+    if settings.matching.heartbeat_days > 0:
+        queue.run_repeating(heartbeat_job, interval=HEARTBEAT_CHECK, first=60.0, name="heartbeat", data=data)

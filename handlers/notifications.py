@@ -1,0 +1,203 @@
+"""Notifications on the Telegram side: the Bot API sender of the outbox, and the buttons under a notification.
+
+`BotApiSender` is the outbox's `Sender` (bot.services.outbox): it sends one rendered message with
+`sendMessage` (HTML, inline buttons) and maps Telegram's answers to the outbox's outcomes:
+`Forbidden` (403: the user blocked the bot) → RecipientBlocked, `RetryAfter` (429) → RateLimited with
+Telegram's `retry_after`; anything else propagates and is retried with backoff by the outbox.
+
+`deliver_all_via_bot_api` is what `amanat match` uses after its pass: a `telegram.Bot` built from the
+settings (token and base_url, so a local Bot API server or the tests' stand-in works) delivers everything
+that is due. The running bot delivers from a JobQueue job with its own bot (bot/jobs.py).
+
+Buttons (callback data made in bot.services.matching; a forged id reaches only the presser's own rows):
+
+=====================  ============================================================
+``nrec:<match id>``    the full record of the reading a notification was about
+``pause:<search id>``  pause a saved search (from a notification or from /my)
+``resume:<search id>`` resume it (from /my)
+=====================  ============================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from datetime import timedelta
+from typing import Any, Final
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, RetryAfter
+from telegram.ext import AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler, ExtBot
+
+from bot.config import Settings
+from bot.i18n import Html
+from bot.services import matching
+from bot.services.outbox import DeliveryReport, Outgoing, RateLimited, RecipientBlocked, deliver_pending
+from bot.services.registry_search import get_reading
+from handlers.runtime import AmanatContext, State, entry, html_lines
+
+log = logging.getLogger(__name__)
+
+# Between the dialogue's group (0) and its fallback for unknown buttons (10).
+NOTIFICATIONS_GROUP: Final = 5
+PATTERN: Final = r"^(nrec|pause|resume):\d{1,9}$"
+_DATA: Final = re.compile(PATTERN)
+DELIVERY_BATCH: Final = 50
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class BotApiSender:
+    """The outbox's Sender over the Bot API (python-telegram-bot)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, message: Outgoing) -> None:
+        markup = (
+            InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(button.text, callback_data=button.callback_data) for button in row]
+                    for row in message.buttons
+                ]
+            )
+            if message.buttons
+            else None
+        )
+        try:
+            await self.bot.send_message(
+                message.chat_id,
+                message.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
+        except Forbidden as error:
+            raise RecipientBlocked(error.message) from error
+        except RetryAfter as error:
+            with warnings.catch_warnings():  # PTB 22 warns that retry_after may become a timedelta
+                warnings.simplefilter("ignore")
+                retry_after = error.retry_after
+            raise RateLimited(_seconds(retry_after)) from error
+
+
+async def deliver_due(db: Any, bot: Bot, settings: Settings, *, rounds: int = 1000) -> DeliveryReport:
+    """Deliver everything due now, in batches, until nothing due is left (or `rounds` batches)."""
+    sender = BotApiSender(bot)
+    total = DeliveryReport()
+    for _ in range(rounds):
+        report = await deliver_pending(
+            db, sender, limit=DELIVERY_BATCH, default_language=settings.i18n.default_language
+        )
+        total.claimed += report.claimed
+        total.sent += report.sent
+        total.dropped += report.dropped
+        total.retried += report.retried
+        total.failed += report.failed
+        total.waited += report.waited
+        total.errors.extend(report.errors)
+        if report.claimed == 0:
+            break
+    return total
+
+
+async def deliver_all_via_bot_api(db: Any, settings: Settings) -> DeliveryReport:
+    """`amanat match`: deliver what is due through the Bot API named by the settings."""
+    bot = ExtBot(
+        settings.telegram.token.get_secret_value(),
+        base_url=settings.telegram.base_url,
+        base_file_url=settings.telegram.base_file_url,
+        # Telegram's overall and per-group limits; a 429 still reaches the outbox, which waits it out.
+        rate_limiter=AIORateLimiter(max_retries=0),
+    )
+    async with bot:
+        return await deliver_due(db, bot, settings)
+
+
+# ------------------------------------------------------------------------------------- the buttons
+
+
+def _press(update: Update) -> tuple[str, int] | None:
+    query = update.callback_query
+    match = _DATA.match(query.data or "") if query is not None else None
+    if match is None:
+        return None
+    action, _, number = match.group(0).partition(":")
+    return action, int(number)
+
+
+async def on_button(update: Update, context: AmanatContext) -> State:
+    """A button under a notification, or pause/resume in /my."""
+    turn = context.turn
+    press = _press(update)
+    if press is None:  # the pattern let it through, so this cannot happen; answer like a stale button
+        turn.toast = turn.t.plain("button.stale") if turn.t.has("button.stale") else None
+        return turn.state
+    action, number = press
+    if action == "nrec":
+        await show_record(update, context, number)
+    else:
+        await pause_or_resume(update, context, number, paused=action == "pause")
+    return turn.state
+
+
+async def show_record(update: Update, context: AmanatContext, match_id: int) -> None:
+    """The full record of a notified reading, if the match belongs to one of the presser's searches."""
+    from handlers.results import RECORD_FIELDS, clip
+
+    turn, t = context.turn, context.turn.t
+    reading_id = await matching.reading_of_match(context.db, turn.user_id, match_id)
+    reading = await get_reading(context.db, reading_id) if reading_id is not None else None
+    if reading is None:
+        turn.toast = t.plain("notify.gone")
+        return
+    lines: list[str | None] = [t("notify.record_title", id=clip(reading.reading_id, 100) or "")]
+    for field in RECORD_FIELDS:
+        value = clip(getattr(reading, field), 600)
+        if value:
+            lines.append(t("record.line", field=t(f"field.{field}"), value=value))
+    for key, value in list(reading.extra.items())[:20]:
+        if clip(str(value)):
+            lines.append(t("record.line", field=clip(str(key), 60) or "", value=clip(str(value), 600) or ""))
+    turn.say(html_lines(*lines))
+
+
+async def pause_or_resume(update: Update, context: AmanatContext, request_id: int, *, paused: bool) -> None:
+    """Pause or resume one of the presser's searches; /my is redrawn in place, a notification answered."""
+    from handlers.people import my_searches_view
+
+    turn, t = context.turn, context.turn.t
+    changed = await matching.set_search_paused(context.db, turn.user_id, request_id, paused)
+    if not changed:
+        turn.toast = t.plain("notify.gone")
+        return
+    message = update.effective_message
+    from_my = message is not None and any(
+        str(button.callback_data or "").startswith("del:")
+        for row in (message.reply_markup.inline_keyboard if message.reply_markup else ())
+        for button in row
+        if isinstance(button, InlineKeyboardButton)
+    )
+    if from_my and message is not None:
+        turn.toast = t.plain("notify.paused" if paused else "notify.resumed")
+        text, rows = await my_searches_view(turn, context)
+        turn.edit(message.message_id, text, rows)
+    else:
+        turn.say(Html(t("notify.paused" if paused else "notify.resumed")))
+
+
+async def _stop_after(update: Update, context: AmanatContext) -> None:
+    await _handle(update, context)
+    raise ApplicationHandlerStop
+
+
+_handle = entry(on_button)
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Add the notification buttons (group NOTIFICATIONS_GROUP; a handled press stops there)."""
+    application.add_handler(CallbackQueryHandler(_stop_after, pattern=PATTERN), NOTIFICATIONS_GROUP)

@@ -1,0 +1,84 @@
+"""/stats for administrators: saved searches, matches, the matching job's progress, notification delivery.
+
+Only the ids in `roles.admins` (or people with the admin role) see it; anyone else is told it is for
+administrators. Delivery errors recorded by the outbox are listed newest first, as they are in the logs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
+
+from bot.services.matching import matching_stats
+from bot.services.outbox import outbox_stats
+from handlers.runtime import AmanatContext, State, entry, html_lines
+from models import Role
+
+STATS_GROUP: Final = 5
+ERRORS_SHOWN: Final = 5
+ERROR_CHARS: Final = 200
+
+
+def is_admin(context: AmanatContext) -> bool:
+    turn = context.turn
+    admins = context.services.settings.roles.admins
+    return turn.user_id in admins or (turn.person is not None and turn.person.role == Role.ADMIN)
+
+
+async def stats(update: Update, context: AmanatContext) -> State:
+    """/stats: numbers an administrator needs to see that matching and delivery work."""
+    turn = context.turn
+    t = turn.t
+    if not is_admin(context):
+        turn.say(t("stats.admins_only"))
+        return turn.state
+    found = await matching_stats(context.db)
+    delivery = await outbox_stats(context.db, errors=ERRORS_SHOWN)
+    state = delivery.by_state
+    lines: list[str | None] = [
+        t("stats.title"),
+        "",
+        t("stats.searches", active=found.searches.get("active", 0), paused=found.searches.get("paused", 0)),
+        t("stats.matches", total=found.matches, strong=found.strong, queued=found.notified),
+        t(
+            "stats.outbox",
+            pending=state.get("pending", 0),
+            due=delivery.due_now,
+            sending=state.get("sending", 0),
+            sent=state.get("sent", 0),
+            failed=state.get("failed", 0),
+            dropped=state.get("dropped", 0),
+        ),
+        t(
+            "stats.matching",
+            watermark=found.watermark,
+            when=f"{found.last_pass_at:%Y-%m-%d %H:%M} UTC" if found.last_pass_at else t("stats.never"),
+        ),
+        "",
+    ]
+    if delivery.last_errors:
+        lines.append(t("stats.errors"))
+        for message_id, kind, error, attempts, _when in delivery.last_errors:
+            short = error if len(error) <= ERROR_CHARS else error[: ERROR_CHARS - 1] + "…"
+            lines.append(t("stats.error_line", id=message_id, kind=kind, attempts=attempts, error=short))
+    else:
+        lines.append(t("stats.no_errors"))
+    turn.say(html_lines(*lines))
+    return turn.state
+
+
+_handle = entry(stats, needs_consent=False)
+
+
+async def _stop_after(update: Update, context: AmanatContext) -> None:
+    await _handle(update, context)
+    raise ApplicationHandlerStop
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Add /stats (private chats; a handled command stops there)."""
+    application.add_handler(
+        CommandHandler("stats", _stop_after, filters=filters.ChatType.PRIVATE), STATS_GROUP
+    )
