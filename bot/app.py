@@ -49,6 +49,26 @@ class AmanatApplication(Application[Any, AmanatContext, Any, Any, Any, Any]):
         super().__init__(**kwargs)
         self.update_listeners: list[UpdateListener] = []
 
+    async def begin_polling(self, *, poll_interval: float = 0.0, timeout: int = 10) -> None:
+        """Initialize, run post_init (PTB itself runs it only inside its blocking ``run_polling``),
+        start, and poll for updates: the async way to run the bot inside an existing event loop."""
+        await self.initialize()
+        if self.post_init is not None:
+            await self.post_init(self)
+        await self.start()
+        assert self.updater is not None
+        await self.updater.start_polling(
+            poll_interval=poll_interval, timeout=timeout, allowed_updates=Update.ALL_TYPES
+        )
+
+    async def end_polling(self) -> None:
+        """Stop polling and handling, then shut down (the counterpart of :meth:`begin_polling`)."""
+        if self.updater is not None and self.updater.running:
+            await self.updater.stop()
+        if self.running:
+            await self.stop()
+        await self.shutdown()
+
     async def process_update(self, update: object) -> None:
         try:
             await super().process_update(update)
@@ -178,20 +198,12 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     register_jobs(application, settings, db)  # matching, the outbox sender, the heartbeat
     stop_event = stop or asyncio.Event()
     try:
-        async with application:
-            await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(
-                timeout=int(settings.telegram.poll_timeout_seconds),
-                allowed_updates=Update.ALL_TYPES,
-                drop_pending_updates=False,
-            )
-            _LOGGER.info("Amanat is running (long polling); Ctrl+C stops it")
-            try:
-                await stop_event.wait()
-            finally:
-                await application.updater.stop()
-                await application.stop()
+        await application.begin_polling(timeout=int(settings.telegram.poll_timeout_seconds))
+        _LOGGER.info("Amanat is running (long polling); Ctrl+C stops it")
+        try:
+            await stop_event.wait()
+        finally:
+            await application.end_polling()
     finally:
         await db.dispose()
 

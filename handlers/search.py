@@ -89,7 +89,7 @@ def ask(turn: Turn, state: State, prefix: str | None = None) -> State:
     turn.new_step()
     field = FIELD_OF_STATE[state]
     position = [name for name, _ in QUESTIONS].index(field) + 1
-    current = field_value(answers(turn), field) if turn.data.get("editing") else None
+    current = field_value(answers(turn), field)  # after Back or Edit: what was answered before
     turn.say(
         html_lines(
             prefix,
