@@ -738,15 +738,34 @@ def resume_button_data(request_id: int) -> str:
     return f"resume:{request_id}"
 
 
+MAX_REASONS = 8
+MAX_VALUE = 300  # a reading's field is cut to this in a notification (the full record is one tap away)
+
+
+def _clip(value: Any, limit: int = MAX_VALUE) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _reason_text(t: Any, reason: StoredReason) -> str:
+    """A reason in words; a code this catalog does not know (a newer engine) reads as a neutral phrase."""
+    if t.has(f"reason.{reason.code}"):
+        try:
+            return str(t.reason(reason))
+        except KeyError:
+            pass
+    return str(t("reason.other"))
+
+
 def render_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
     """The new-match notification: what the reading says, why it may be the man, and buttons."""
     from bot.i18n import Html, translator
 
     t = translator(lang)
-    reading = payload.get("reading") or {}
+    reading = {key: _clip(value) for key, value in (payload.get("reading") or {}).items()}
     who = " ".join(str(reading[k]) for k in ("surname", "name", "patronymic") if reading.get(k))
     lines = [
-        t("notify.new_match.title", request=payload.get("request", "")),
+        t("notify.new_match.title", request=_clip(payload.get("request", ""))),
         "",
         t("notify.new_match.strong") if payload.get("strong") else t("notify.new_match.possible"),
         t(
@@ -771,7 +790,7 @@ def render_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tupl
     if reasons:
         lines.append("")
         lines.append(t("notify.new_match.why"))
-        lines.extend(Html("• " + t.reason(reason)) for reason in reasons)
+        lines.extend(Html("• " + _reason_text(t, reason)) for reason in reasons[:MAX_REASONS])
     buttons = (
         (Button(t.plain("notify.button.record"), record_button_data(int(payload["match_id"]))),),
         (Button(t.plain("notify.button.pause"), pause_button_data(int(payload["request_id"]))),),
