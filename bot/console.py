@@ -1,0 +1,157 @@
+"""`amanat console`: chat with the real bot in the terminal, offline — no token, no network.
+
+The same Application, handlers and database as `amanat run`, but the Bot API is an in-process
+:class:`~bot.botapi_standin.BotApiStandIn` on 127.0.0.1. You are one Telegram user; what you type is sent
+as your message, and inline buttons are shown as numbered choices: type the number to press one. A line
+that starts with ``'`` is always sent as text (``'2`` sends "2"). ``/quit`` or end of input leaves.
+
+It works with piped input too (``printf '/start\\n1\\n/search Легкодымов 1904\\n' | amanat console``):
+each line is sent only after the bot has finished answering the previous one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Final, TextIO
+
+from bot.app import build_application, quiet_http_logs
+from bot.botapi_standin import BotApiStandIn, Observed, SentMessage, SimUser, Toast
+from bot.config import Settings
+from bot.i18n import translator
+
+CONSOLE_USER_ID: Final = 1
+HANDLE_TIMEOUT: Final = 60.0
+
+
+class ConsoleChat:
+    """Shows the bot's messages as text and turns typed numbers into button presses."""
+
+    def __init__(self, api: BotApiStandIn, user: SimUser, stdout: TextIO) -> None:
+        self.api = api
+        self.user = user
+        self.stdout = stdout
+        self.buttons: list[tuple[SentMessage, str]] = []  # (message, caption) of the numbered choices
+
+    def show(self, message: SentMessage) -> None:
+        """Print one bot message (or edit) with its buttons numbered."""
+        marker = "bot ✎" if message.edited else "bot ›"
+        lines = message.text.splitlines() or [""]
+        self.stdout.write(f"{marker} {lines[0]}\n")
+        for line in lines[1:]:
+            self.stdout.write(f"      {line}\n")
+        captions = message.button_texts()
+        if captions:
+            self.buttons = [(message, caption) for caption in captions]
+            for number, caption in enumerate(captions, start=1):
+                self.stdout.write(f"      [{number}] {caption}\n")
+        self.stdout.write("\n")
+
+    def show_toast(self, toast: Toast) -> None:
+        if toast.text:
+            self.stdout.write(f"bot ⓘ {toast.text}\n\n")
+
+    def choice(self, line: str) -> tuple[SentMessage, str] | None:
+        """The button a typed number picks, if it is one of the current choices."""
+        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
+            return self.buttons[int(line) - 1]
+        return None
+
+
+async def _read_line(stdin: TextIO) -> str | None:
+    line = await asyncio.to_thread(stdin.readline)
+    return None if line == "" else line.rstrip("\r\n")
+
+
+async def run_console(
+    settings: Settings,
+    lang: str | None = None,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+) -> int:
+    """Chat with the bot until /quit or end of input; returns the exit code (0)."""
+    from bot.services.registry_search import open_database
+
+    quiet_http_logs()
+    for noisy in ("telegram", "alembic", "apscheduler"):  # the chat is the output; only warnings go to stderr
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    db = await open_database(settings)
+    api = BotApiStandIn(token="100000:CONSOLE", bot_username="amanat_console_bot")
+    await api.start()
+    app = build_application(
+        settings,
+        db,
+        token=api.token,
+        base_url=api.base_url,
+        base_file_url=api.base_file_url,
+        rate_limiter=False,
+    )
+    handled: set[int] = set()
+    changed = asyncio.Event()
+
+    def on_handled(update: object) -> None:
+        update_id = getattr(update, "update_id", None)
+        if isinstance(update_id, int):
+            handled.add(update_id)
+            changed.set()
+
+    async def wait_handled(update_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HANDLE_TIMEOUT
+        while update_id not in handled and loop.time() < deadline:
+            changed.clear()
+            try:
+                await asyncio.wait_for(changed.wait(), deadline - loop.time())
+            except TimeoutError:
+                break
+
+    app.update_listeners.append(on_handled)
+    user = api.user(CONSOLE_USER_ID, "Console", language_code=lang)
+    console = ConsoleChat(api, user, stdout)
+
+    def on_observed(item: Observed) -> None:
+        if isinstance(item, SentMessage) and item.chat_id == user.id and not item.deleted:
+            console.show(item)
+        elif isinstance(item, Toast) and item.chat_id == user.id:
+            console.show_toast(item)
+
+    api.add_listener(on_observed)
+    t = translator(lang or settings.i18n.default_language)
+    echo = not stdin.isatty()
+    try:
+        await app.begin_polling(poll_interval=0, timeout=1)
+        stdout.write(t.plain("console.intro") + "\n\n")
+        stdout.flush()
+        while True:
+            if not echo:
+                stdout.write("you › ")
+                stdout.flush()
+            line = await _read_line(stdin)
+            if line is None or line.strip() == "/quit":
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if echo:
+                stdout.write(f"you › {line}\n")
+            picked = console.choice(line)
+            if picked is not None:
+                message, caption = picked
+                current = next((m for m in api.messages(user.id) if m.message_id == message.message_id), None)
+                if current is None or caption not in current.button_texts():
+                    stdout.write(t.plain("console.no_such_button") + "\n\n")
+                    continue
+                update_id = await api.press(user, current, caption)
+            else:
+                update_id = await api.send_text(user, line[1:] if line.startswith("'") else line)
+            await wait_handled(update_id)
+            stdout.flush()
+        stdout.write(t.plain("console.bye") + "\n")
+        stdout.flush()
+    finally:
+        api.remove_listener(on_observed)
+        await app.end_polling()
+        await api.stop()
+        await db.dispose()
+    return 0
