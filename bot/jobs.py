@@ -85,9 +85,13 @@ async def heartbeat_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 
 def register_jobs(
-    application: Application[Any, Any, Any, Any, Any, Any], settings: Settings, db: Database
+    application: Application[Any, Any, Any, Any, Any, Any],
+    settings: Settings,
+    db: Database,
+    *,
+    first_matching: float = FIRST_MATCHING_DELAY,
 ) -> None:
-    """Schedule the matching pass, the outbox sender and (when configured) the heartbeat."""
+    """Schedule the matching pass (first after `first_matching` s), the outbox sender and the heartbeat."""
     queue = application.job_queue
     if queue is None:
         raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
@@ -96,7 +100,7 @@ def register_jobs(
     queue.run_repeating(
         matching_job,
         interval=settings.matching.interval_seconds,
-        first=FIRST_MATCHING_DELAY,
+        first=first_matching,
         name="matching",
         data=data,
     )
