@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 from sqlalchemy import Table, delete, select, update
 
 from bot.search import ENGINE_VERSION, Record, derive, parse_field, parse_year
@@ -169,10 +170,9 @@ def stable_reading_id(values: dict[str, Any]) -> str:
 
 
 def content_hash(values: dict[str, Any], extra: dict[str, Any]) -> str:
-    basis = json.dumps(
-        [values.get(column) for column in COLUMNS] + [extra], ensure_ascii=False, sort_keys=True
-    )
-    return hashlib.sha256(basis.encode("utf-8")).hexdigest()
+    """A digest of everything imported for a reading, to skip unchanged rows on a re-import."""
+    basis = [values.get(column) for column in COLUMNS] + sorted(extra.items())
+    return hashlib.sha256(orjson.dumps(basis)).hexdigest()
 
 
 def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> ParsedRow | Rejected:
@@ -202,11 +202,13 @@ def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> Parse
     elif len(values["reading_id"]) > 128:
         return Rejected(line, "reading_id is longer than 128 characters")
     clean_extra = {key: _clean(value) for key, value in extra.items() if _clean(value) is not None}
+    # Only fields whose notation says more than their raw text (alternatives, unreadable letters, an
+    # initial) get a parsed form; a plain field is its raw text.
     parsed: dict[str, Any] = {}
     for column in (*NAME_FIELDS, *PLACE_FIELDS):
         reading = _parse_field(values[column])
-        if reading is not None:
-            parsed[column] = reading.to_json()
+        if reading is not None and (reading.initial or reading.alternatives != (values[column],)):
+            parsed[column] = {"alternatives": list(reading.alternatives), "initial": reading.initial}
     if parsed_year is not None:
         parsed["birth_year"] = {
             "low": parsed_year.low,

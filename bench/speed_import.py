@@ -1,0 +1,83 @@
+"""Import speed: rows/s of `import_file` into a fresh SQLite database, and peak memory per file size.
+
+Each size runs in its own process so that peak memory (ru_maxrss) belongs to that size alone; flat memory
+means the 1,000,000-row import peaks about where the 100,000-row one does.
+
+    python -m bench.speed_import --rows 100000 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def generate(rows: int, out: Path) -> None:
+    if not out.exists():
+        subprocess.run(
+            [sys.executable, str(HERE / "make_sample_registry.py"), "--rows", str(rows), "--out", str(out)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+async def import_once(csv_path: Path, db_path: Path) -> dict[str, float]:
+    from bot.services.registry_import import import_file
+    from models import Database
+
+    database = Database(f"sqlite+aiosqlite:///{db_path}")
+    await database.upgrade()
+    started = time.perf_counter()
+    report = await import_file(database, csv_path)
+    elapsed = time.perf_counter() - started
+    await database.dispose()
+    return {
+        "rows": report.rows_read,
+        "imported": report.imported,
+        "rejected": len(report.rejected),
+        "seconds": round(elapsed, 2),
+        "rows_per_s": round(report.rows_read / elapsed),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # internal: import this file and print JSON
+    parser.add_argument("--keep", type=Path, default=HERE / "out", help="where generated files are cached")
+    args = parser.parse_args()
+    if args.one:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(asyncio.run(import_once(args.one, Path(tmp) / "bench.db"))))
+        return
+    args.keep.mkdir(parents=True, exist_ok=True)
+    print(f"{'rows':>10} {'imported':>9} {'rejected':>8} {'seconds':>8} {'rows/s':>8} {'peak MB':>8}")
+    for rows in args.rows:
+        csv_path = args.keep / f"registry_{rows}.csv"
+        generate(rows, csv_path)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.speed_import", "--one", str(csv_path)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=HERE.parent,
+        )
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        print(
+            f"{result['rows']:>10} {result['imported']:>9} {result['rejected']:>8} {result['seconds']:>8} "
+            f"{result['rows_per_s']:>8} {result['peak_rss_mb']:>8}"
+        )
+
+
+if __name__ == "__main__":
+    main()
