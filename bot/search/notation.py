@@ -202,7 +202,21 @@ def parse_year(raw: str | int | None) -> YearReading | None:
         return YearReading(raw=str(raw), low=None, high=None, pattern=None)
 
 
+_YEAR_ALTERNATIVES = re.compile(r"^(.+?)\s*\((.+)\)$|^([\d?]{4})\s*/\s*([\d?]{4})$")
+
+
 def _parse_year_text(raw_text: str, text: str) -> YearReading:
+    alternatives = _YEAR_ALTERNATIVES.match(text)
+    if alternatives:  # "1904 (1903)", "1903/1904": the reading allows either year
+        parts = [part for part in alternatives.groups() if part]
+        readings = [_parse_year_text(raw_text, part.strip()) for part in parts]
+        if all(reading.low is not None and reading.high is not None for reading in readings):
+            return YearReading(
+                raw=raw_text,
+                low=min(reading.low for reading in readings if reading.low is not None),
+                high=max(reading.high for reading in readings if reading.high is not None),
+                pattern=None,
+            )
     empty = YearReading(raw=raw_text, low=None, high=None, pattern=None)
     text = _SPACES.sub(" ", text.lower())
     approximate = False
