@@ -66,7 +66,7 @@ async def test_russian_headers_in_any_order(db: Database, tmp_path: Path) -> Non
 
 
 async def test_notation_is_parsed_and_raw_text_kept(db: Database, tmp_path: Path) -> None:
-    text = "reading_id,surname,name,patronymic,birth_year\nA1,Легкод?мов,Ем...,Т.,19?4\nA2,…енко,Е.,,\n"
+    text = "reading_id,surname,name,patronymic,birth_year\nA1,Легкод?мов,Ем...,Т.,19?4\nA2,…енко,Е.,,\nA3,Кусаинов,Касым,,1904 (1903)\n"
     await import_file(db, write(tmp_path, "notation.csv", text))
     first = await reading(db, "A1")
     assert (first.surname, first.name, first.patronymic, first.birth_year) == (
@@ -80,6 +80,8 @@ async def test_notation_is_parsed_and_raw_text_kept(db: Database, tmp_path: Path
     assert first.parsed["birth_year"] == {"low": 1904, "high": 1994, "pattern": "19?4"}
     second = await reading(db, "A2")
     assert second.parsed["surname"]["alternatives"] == ["*енко"]
+    third = await reading(db, "A3")  # alternative readings of a year are a range, not a rejected row
+    assert third.parsed["birth_year"] == {"low": 1903, "high": 1904, "pattern": None}
 
 
 async def test_json_lines(db: Database, tmp_path: Path) -> None:
