@@ -242,13 +242,14 @@ def _reason_text(reason: Any) -> str:
 
 
 def _use_language(lang: str) -> None:
+    """Reasons in `lang`, from the same catalogs the bot uses, as plain text (no HTML)."""
     global _reason_renderer
-    try:
-        from bot.i18n import get_translator
-    except ImportError:
-        return
-    translator = get_translator(lang)
-    _reason_renderer = translator.reason_plain if hasattr(translator, "reason_plain") else translator.reason
+    import html
+
+    from bot.i18n import translator
+
+    t = translator(lang)
+    _reason_renderer = lambda reason: html.unescape(t.reason(reason))  # noqa: E731
 
 
 def _batch_lines(path: str) -> Iterator[tuple[int, str]]:

@@ -142,9 +142,9 @@ def detect_encoding(path: Path) -> str:
             pass
     try:
         with path.open("rb") as raw:
-            decoder = codecs.getincrementaldecoder("cp1251")()
+            windows = codecs.getincrementaldecoder("cp1251")()
             while chunk := raw.read(1 << 20):
-                decoder.decode(chunk)
+                windows.decode(chunk)
     except UnicodeDecodeError:
         raise ImportFailure(
             f"{path}: the file is neither UTF-8 nor Windows-1251 text; save it as CSV UTF-8 and try again"
