@@ -422,10 +422,7 @@ def _surname_keys(forms: NameForms, for_query: bool) -> frozenset[str]:
         key = skeleton(form)
         if not key:
             continue
-        if len(key) >= 4:
-            keys.update("s" + k for k in deletion_neighbours(key))
-        else:
-            keys.add("s" + key)
+        keys.update("s" + k for k in deletion_neighbours(key, min_length=2))
         if for_query:
             keys.update(("p" + key[:2], "p" + key[:3]))
             end = _tail(form)
@@ -473,15 +470,14 @@ def query_keys(q: Query) -> frozenset[str]:
 
 # ------------------------------------------------------------------------------------------- scoring
 
-_W = fitted.WEIGHTS
+FIELDS: tuple[str, ...] = ("surname", "name", "patronymic", "year", "place", "family", "relative")
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One field's agreement category, its weight, and the reason to show (if any)."""
+    """One field's agreement category and the reason to show (if any)."""
 
     category: str
-    weight: float
     reason: Reason | None = None
 
 
@@ -651,14 +647,11 @@ def compare_relatives(q: tuple[str, ...], r: tuple[str, ...]) -> str:
     return "differs"
 
 
-class _QueryScorer:
+class QueryScorer:
     """Scores candidates against one query, caching each field's verdict per distinct value."""
 
-    def __init__(self, q: Profile, surname_freq: Callable[[str], int] | None, total: int | None) -> None:
+    def __init__(self, q: Profile) -> None:
         self.q = q
-        self.surname_freq = surname_freq
-        self.total = max(total or 0, 1)
-        self.log_total = math.log(self.total)
         self._surname: dict[int, Verdict] = {}
         self._name: dict[int, Verdict] = {}
         self._patronymic: dict[int, Verdict] = {}
@@ -672,15 +665,8 @@ class _QueryScorer:
         found = self._surname.get(key)
         if found is None:
             category, declined = compare_surnames(self.q.surname, r)
-            if category == "exact":
-                freq = self.surname_freq(r.forms[0]) if self.surname_freq else 1
-                weight = fitted.SURNAME_EXACT_LN_M - math.log(max(freq, 1)) + self.log_total
-                # never below a phonetic agreement, never above a unique surname
-                weight = max(weight, _W["surname"]["phonetic"])
-            else:
-                weight = _W["surname"][category]
             reason = None if category == "weak" else _surname_reason(self.q.surname, r, category, declined)
-            found = Verdict(category, weight, reason)
+            found = Verdict(category, reason)
             self._surname[key] = found
         return found
 
@@ -701,7 +687,7 @@ class _QueryScorer:
                     "differs": "name_differs",
                 }[category]
                 reason = Reason(code, {"found": r.raw} if code == "name_exact" else args)
-            found = Verdict(category, _W["name"][category], reason)
+            found = Verdict(category, reason)
             self._name[key] = found
         return found
 
@@ -717,7 +703,7 @@ class _QueryScorer:
                     reason = Reason("patronymic_differs", {"query": q.raw, "found": r.raw})
                 else:
                     reason = Reason("patronymic_match", {"found": r.raw})
-            found = Verdict(category, _W["patronymic"][category], reason)
+            found = Verdict(category, reason)
             self._patronymic[key] = found
         return found
 
@@ -737,7 +723,7 @@ class _QueryScorer:
                     reason = Reason("year_differs", {"found": r.raw, "query": q.raw})
                 else:
                     reason = Reason("year_near", {"found": r.raw, "query": q.raw})
-            found = Verdict(category, _W["year"][category], reason)
+            found = Verdict(category, reason)
             self._year[key] = found
         return found
 
@@ -754,7 +740,7 @@ class _QueryScorer:
                 reason = Reason("place_historical", {"old": old, "new": new})
             else:
                 reason = Reason("place_same", {"place": old})
-        return Verdict(category, _W[field_name][category], reason)
+        return Verdict(category, reason)
 
     def place(self, r: PlaceProfile | None) -> Verdict:
         key = id(r)
@@ -777,7 +763,7 @@ class _QueryScorer:
         if found is None:
             category = compare_relatives(self.q.relative, r)
             reason = Reason("relative_same", {"found": raw}) if category == "same" else None
-            found = Verdict(category, _W["relative"][category], reason)
+            found = Verdict(category, reason)
             self._relative[r] = found
         return found
 
@@ -793,9 +779,60 @@ class _QueryScorer:
             self.relative(r.relative, r.relative_raw),
         )
 
-    def log_odds(self, r: Profile) -> float:
-        """The log-odds that this candidate is the man, against one random reading of the registry."""
-        return sum(v.weight for v in self.verdicts(r))
+
+@dataclass(frozen=True)
+class Model:
+    """The fitted tables: ln m and u per field and category, and the calibration."""
+
+    ln_m: dict[str, dict[str, float]]
+    u: dict[str, dict[str, float]]
+    prior: float
+    temperature: float
+    strong_cutoff: float
+
+
+FITTED = Model(fitted.LN_M, fitted.U, fitted.PRIOR, fitted.TEMPERATURE, fitted.STRONG_CUTOFF)
+
+
+def query_weights(
+    rows: Sequence[tuple[Verdict, ...]], total: int, model: Model, exact_floor: int = 0
+) -> dict[str, dict[str, float]]:
+    """ln(m/u) per field and category for one query, u taken from this query's own candidates.
+
+    A surname category weighs by how many readings of the registry fall into it for this query (the
+    term-frequency adjustment: 300 exact Сейткалиевы weigh less than one Легкодымов); other fields
+    weigh by their fitted share among candidates that are other men (per-query shares were tried and
+    lost recall on DEV).
+    """
+    counts = Counter(row[0].category for row in rows)
+    n = len(rows)
+    log_total = math.log(max(total, n, 1))
+    table: dict[str, dict[str, float]] = {}
+    for name in FIELDS:
+        ln_m = model.ln_m[name]
+        weights: dict[str, float] = {}
+        for category, m in ln_m.items():
+            if name == "surname":
+                count = counts.get(category, 0)
+                if category == "weak":
+                    weights[category] = m  # u = 1: nearly every reading of the registry is "weak"
+                else:
+                    if category == "exact":
+                        count = max(count, exact_floor)
+                    weights[category] = m - math.log(max(count, 1)) + log_total
+            else:
+                weights[category] = m - math.log(model.u[name][category])
+        table[name] = weights
+    return table
+
+
+def probabilities(log_odds: Sequence[float], total: int, model: Model) -> list[float]:
+    """P(candidate i is the man) with "he is not in the registry" competing as one more option."""
+    offset = model.prior - math.log(max(total, len(log_odds), 1))
+    logits = [s / model.temperature + offset for s in log_odds]
+    shift = max([0.0, *logits])
+    denominator = math.exp(-shift) + sum(math.exp(lg - shift) for lg in logits)
+    return [math.exp(lg - shift) / denominator for lg in logits]
 
 
 def rank_profiles(
@@ -804,34 +841,30 @@ def rank_profiles(
     surname_freq: Callable[[str], int] | None,
     total: int | None,
     limit: int,
+    model: Model = FITTED,
 ) -> list[Match]:
     """Ranks (reading id, profile) candidates against a query profile; best first."""
-    scorer = _QueryScorer(q, surname_freq, total if total else len(candidates))
     if not candidates:
         return []
-    scored = [(scorer.log_odds(p), i) for i, (_, p) in enumerate(candidates)]
-    offset = fitted.PRIOR - scorer.log_total
-    temperature = fitted.TEMPERATURE
-    logits = [s / temperature + offset for s, _ in scored]
-    top = max(logits)
-    # p_i = e^{l_i} / (1 + sum_j e^{l_j}), computed stably; the 1 is "he is not in the registry"
-    shift = max(top, 0.0)
-    denominator = math.exp(-shift) + sum(math.exp(lg - shift) for lg in logits)
-    order = sorted(range(len(scored)), key=lambda k: -logits[k])[:limit]
-    matches: list[Match] = []
-    for k in order:
-        probability = math.exp(logits[k] - shift) / denominator
-        reading_id, profile = candidates[scored[k][1]]
-        reasons = tuple(v.reason for v in scorer.verdicts(profile) if v.reason is not None)
-        matches.append(
-            Match(
-                reading_id=reading_id,
-                score=round(100.0 * probability, 1),
-                strong=probability >= fitted.STRONG_CUTOFF,
-                reasons=reasons,
-            )
+    scorer = QueryScorer(q)
+    rows = [scorer.verdicts(p) for _, p in candidates]
+    registry_size = max(total or 0, len(candidates))
+    exact_floor = 0
+    if surname_freq is not None:
+        exact_floor = max((surname_freq(f) for f in q.surname.all_forms), default=0)
+    table = query_weights(rows, registry_size, model, exact_floor)
+    log_odds = [sum(table[name][v.category] for name, v in zip(FIELDS, row, strict=True)) for row in rows]
+    chances = probabilities(log_odds, registry_size, model)
+    order = sorted(range(len(rows)), key=lambda k: -chances[k])[:limit]
+    return [
+        Match(
+            reading_id=candidates[k][0],
+            score=round(100.0 * chances[k], 1),
+            strong=chances[k] >= model.strong_cutoff,
+            reasons=tuple(v.reason for v in rows[k] if v.reason is not None),
         )
-    return matches
+        for k in order
+    ]
 
 
 def score_candidates(
@@ -971,4 +1004,4 @@ class Registry:
             candidate = self._profiles[position]
             if candidate is not None:
                 prepared.append((self._ids[position], candidate))
-        return rank_profiles(profile, prepared, self.surname_freq, len(self), limit)
+        return rank_profiles(profile, prepared, None, len(self), limit)

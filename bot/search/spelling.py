@@ -62,6 +62,7 @@ _KAZAKH_LETTERS = frozenset("әғқңөұүһі")
 
 # Latin → Cyrillic, longest match first. Each entry lists the readings to try (the first is the likeliest).
 _LATIN: dict[str, tuple[str, ...]] = {
+    "chtch": ("щ",),
     "shch": ("щ",),
     "šč": ("щ",),
     "dzh": ("дж",),
@@ -70,7 +71,10 @@ _LATIN: dict[str, tuple[str, ...]] = {
     "shh": ("щ",),
     "zh": ("ж",),
     "kh": ("х",),
-    "ch": ("ч",),
+    "ch": ("ч", "ш"),
+    "ou": ("у",),
+    "jou": ("жу", "ю"),
+    "iou": ("ю",),
     "sh": ("ш",),
     "ts": ("ц", "тс"),
     "tc": ("ц",),
@@ -150,6 +154,7 @@ _LATIN: dict[str, tuple[str, ...]] = {
     "ā": ("а",),
     "ī": ("и",),
     "ō": ("о",),
+    "ȳ": ("ы",),
 }
 _LATIN_MAX = max(len(k) for k in _LATIN)
 _LATIN_LETTER = re.compile(r"[a-zäğñöūüşıçčšžŝûâéèêëėìíýŷǵḱńóúāīō]")
@@ -231,6 +236,7 @@ def _finish(text: str) -> str:
 def _prepare(text: str) -> str:
     text = unicodedata.normalize("NFC", text).lower()
     text = text.replace("…", "*").replace("...", "*")
+    text = text.replace("\u0361", "").replace("\u0360", "")  # the tie of ALA-LC "i͡a"
     return _APOSTROPHES.sub("", text)
 
 

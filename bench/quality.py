@@ -1,0 +1,315 @@
+"""Search quality on noisy relative ↔ reading pairs: the engine against two baselines, in one run.
+
+    python -m bench.quality                 # the TEST set (report these numbers)
+    python -m bench.quality --set dev       # the DEV set (tune on this one only)
+    python -m bench.quality --fit           # fit the category weights on DEV, write bot/search/weights.py
+
+Prints recall@1, recall@5, MRR, the share of true matches marked strong and the share of absent
+soldiers wrongly marked strong, for the engine, for exact match (an archive form: exact surname and
+name) and for rapidfuzz WRatio over the whole name. Also the blocking recall and candidate counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bench.noise import DEV_SEED, TEST_SEED, Benchmark, make_benchmark
+from bot.search import weights as fitted
+from bot.search.engine import (
+    FIELDS,
+    Model,
+    QueryScorer,
+    Registry,
+    Verdict,
+    probabilities,
+    query_profile,
+    query_weights,
+)
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+@dataclass
+class Scores:
+    """The numbers of one method."""
+
+    method: str
+    recall1: float
+    recall5: float
+    mrr: float
+    true_strong: float
+    absent_strong: float
+    ms_per_query: float
+
+    def row(self) -> str:
+        return (
+            f"{self.method:<22} {self.recall1:>9.3f} {self.recall5:>9.3f} {self.mrr:>7.3f} "
+            f"{self.true_strong:>12.3f} {self.absent_strong:>14.3f} {self.ms_per_query:>9.2f}"
+        )
+
+
+HEADER = f"{'method':<22} {'recall@1':>9} {'recall@5':>9} {'MRR':>7} {'true strong':>12} {'absent strong':>14} {'ms/query':>9}"
+
+
+def evaluate(
+    method: str,
+    bench: Benchmark,
+    search: Callable[[int], list[tuple[str, bool]]],
+    elapsed_ms: float | None = None,
+) -> Scores:
+    """Scores a method given ``search(case index) -> [(reading id, strong)]`` (best first)."""
+    present = absent = hit1 = hit5 = strong_true = strong_absent = 0
+    reciprocal = 0.0
+    started = time.perf_counter()
+    for i, case in enumerate(bench.cases):
+        results = search(i)
+        ids = [r for r, _ in results]
+        if case.truth is None:
+            absent += 1
+            strong_absent += any(s for _, s in results)
+            continue
+        present += 1
+        if case.truth in ids[:5]:
+            rank = ids.index(case.truth) + 1
+            hit5 += 1
+            hit1 += rank == 1
+            reciprocal += 1.0 / rank
+            strong_true += results[rank - 1][1]
+    took = elapsed_ms if elapsed_ms is not None else (time.perf_counter() - started) * 1000
+    return Scores(
+        method,
+        hit1 / present,
+        hit5 / present,
+        reciprocal / present,
+        strong_true / present,
+        strong_absent / max(absent, 1),
+        took / len(bench.cases),
+    )
+
+
+def engine_scores(bench: Benchmark, registry: Registry) -> Scores:
+    def search(i: int) -> list[tuple[str, bool]]:
+        return [(m.reading_id, m.strong) for m in registry.search(bench.cases[i].query, limit=5)]
+
+    return evaluate("engine", bench, search)
+
+
+def _archive_key(surname: str | None, name: str | None) -> str:
+    return f"{(surname or '').strip().lower().replace('ё', 'е')}|{(name or '').strip().lower().replace('ё', 'е')}"
+
+
+def exact_scores(bench: Benchmark) -> Scores:
+    index: dict[str, list[str]] = defaultdict(list)
+    for record in bench.records:
+        index[_archive_key(record.surname, record.name)].append(record.reading_id)
+
+    def search(i: int) -> list[tuple[str, bool]]:
+        q = bench.cases[i].query
+        return [(r, True) for r in index.get(_archive_key(q.surname, q.name), [])[:5]]
+
+    return evaluate("exact surname+name", bench, search)
+
+
+def wratio_scores(bench: Benchmark) -> Scores:
+    def whole(*parts: str | None) -> str:
+        return " ".join(p for p in parts if p).lower()
+
+    choices = [whole(r.surname, r.name, r.patronymic) for r in bench.records]
+    queries = [whole(c.query.surname, c.query.name, c.query.patronymic) for c in bench.cases]
+    started = time.perf_counter()
+    top: list[list[tuple[str, bool]]] = []
+    for start in range(0, len(queries), 100):
+        matrix = process.cdist(
+            queries[start : start + 100], choices, scorer=fuzz.WRatio, dtype=np.uint8, workers=2
+        )
+        for row in matrix:
+            best = np.argsort(-row.astype(np.int16), kind="stable")[:5]
+            top.append([(bench.records[j].reading_id, bool(row[j] >= 95)) for j in best])
+    elapsed = (time.perf_counter() - started) * 1000
+    return evaluate("WRatio whole name", bench, lambda i: top[i], elapsed)
+
+
+def blocking_report(bench: Benchmark, registry: Registry) -> str:
+    counts: list[int] = []
+    blocked = present = 0
+    for case in bench.cases:
+        positions = registry.candidates(case.query)
+        counts.append(len(positions))
+        if case.truth is not None:
+            present += 1
+            ids = {registry._ids[p] for p in positions}
+            blocked += case.truth in ids
+    counts.sort()
+    p95 = counts[int(0.95 * (len(counts) - 1))]
+    return (
+        f"blocking recall {blocked / present:.3f}; candidates per query p50 {statistics.median(counts):.0f}, "
+        f"p95 {p95}, max {counts[-1]} of {len(registry)} readings"
+    )
+
+
+# ------------------------------------------------------------------------------------------ fitting
+
+
+def fit(bench: Benchmark, registry: Registry) -> str:
+    """Fits ln m and u per category, the prior, the temperature and the strong cut-off on DEV.
+
+    Returns the text of bot/search/weights.py.
+    """
+    present_cases = 0
+    m_counts: dict[str, Counter[str]] = {f: Counter() for f in FIELDS}
+    u_counts: dict[str, Counter[str]] = {f: Counter() for f in FIELDS}
+    u_rows = 0
+    per_case: list[tuple[bool, list[tuple[Verdict, ...]], list[bool]]] = []
+    for case in bench.cases:
+        q = query_profile(case.query)
+        assert q is not None
+        scorer = QueryScorer(q)
+        rows: list[tuple[Verdict, ...]] = []
+        truths: list[bool] = []
+        for position in registry.candidates(case.query):
+            profile = registry._profiles[position]
+            if profile is None:
+                continue
+            truth = registry._ids[position] == case.truth
+            row = scorer.verdicts(profile)
+            rows.append(row)
+            truths.append(truth)
+            counts = m_counts if truth else u_counts
+            for f, verdict in zip(FIELDS, row, strict=True):
+                counts[f][verdict.category] += 1
+            u_rows += not truth
+        present_cases += case.truth is not None
+        per_case.append((case.truth is not None, rows, truths))
+    ln_m: dict[str, dict[str, float]] = {}
+    u: dict[str, dict[str, float]] = {}
+    for f in FIELDS:
+        categories = list(fitted.LN_M[f])
+        ln_m[f] = {c: round(math.log((m_counts[f][c] + 0.5) / (present_cases + 1)), 3) for c in categories}
+        u[f] = {c: round((u_counts[f][c] + 0.5) / (u_rows + 1), 5) for c in categories}
+    u["surname"] = {c: 1.0 for c in fitted.LN_M["surname"]}
+    total = len(registry)
+    draft = Model(ln_m, u, 0.0, 1.0, 1.0)
+    scored: list[tuple[bool, list[float], list[bool]]] = []
+    for present, rows, truths in per_case:
+        if not rows:
+            scored.append((present, [], []))
+            continue
+        table = query_weights(rows, total, draft)
+        odds = [sum(table[f][v.category] for f, v in zip(FIELDS, row, strict=True)) for row in rows]
+        scored.append((present, odds, truths))
+
+    def chances(prior: float, temperature: float) -> list[tuple[bool, list[float], list[bool]]]:
+        model = Model(ln_m, u, prior, temperature, 1.0)
+        return [(present, probabilities(odds, total, model), truths) for present, odds, truths in scored]
+
+    best = (-math.inf, 0.0, 1.0)
+    for temperature in (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0, 2.5):
+        for prior in [x / 2 for x in range(-12, 17)]:
+            ll = 0.0
+            for present, ps, truths in chances(prior, temperature):
+                if present:
+                    p = next((p for p, t in zip(ps, truths, strict=True) if t), 1e-6)
+                else:
+                    p = 1.0 - sum(ps)
+                ll += math.log(max(p, 1e-9))
+            if ll > best[0]:
+                best = (ll, prior, temperature)
+    _, prior, temperature = best
+    absent_top: list[float] = []
+    true_p: list[float] = []
+    for present, ps, truths in chances(prior, temperature):
+        if present:
+            true_p.extend(p for p, t in zip(ps, truths, strict=True) if t)
+        else:
+            absent_top.append(max(ps, default=0.0))
+    cutoff = 0.99
+    for candidate in [x / 100 for x in range(30, 100)]:
+        if sum(p >= candidate for p in absent_top) / max(len(absent_top), 1) <= 0.015:
+            cutoff = candidate
+            break
+    true_share = sum(p >= cutoff for p in true_p) / max(present_cases, 1)
+    print(
+        f"fitted: prior {prior}, temperature {temperature}, strong cut-off {cutoff} (true strong {true_share:.3f})"
+    )
+
+    def table_text(name: str, table: dict[str, dict[str, float]]) -> str:
+        lines = [f"{name}: dict[str, dict[str, float]] = {{"]
+        for f in FIELDS:
+            inner = ", ".join(f'"{c}": {w}' for c, w in table[f].items())
+            lines.append(f'    "{f}": {{{inner}}},')
+        lines.append("}  # fmt: skip")
+        return "\n".join(lines)
+
+    return f'''"""The fitted model: ln m and u per field and agreement category, and the calibration.
+
+Written by ``python -m bench.quality --fit`` on the DEV set only (seed {DEV_SEED}); do not edit by hand.
+``LN_M[field][category]`` is ln P(category | the reading is the man); ``U`` is the share of a category
+among candidates that are other men (for the surname the engine counts the registry's readings in each category instead, the term-frequency
+adjustment). ``PRIOR`` and ``TEMPERATURE`` turn the summed log-odds into a probability with "the man is
+not in the registry" competing; ``STRONG_CUTOFF`` keeps strong verdicts under 1.5 % of absent soldiers on DEV.
+"""
+
+from __future__ import annotations
+
+# fmt: off
+{table_text("LN_M", ln_m)}
+{table_text("U", u)}
+# fmt: on
+PRIOR = {prior}
+TEMPERATURE = {temperature}
+STRONG_CUTOFF = {cutoff}
+'''
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--set", choices=("dev", "test"), default="test")
+    parser.add_argument("--size", type=int, default=20_000, help="registry size")
+    parser.add_argument("--queries", type=int, default=2_000)
+    parser.add_argument(
+        "--fit", action="store_true", help="fit weights on DEV and write bot/search/weights.py"
+    )
+    parser.add_argument("--no-baselines", action="store_true")
+    args = parser.parse_args(argv)
+    seed = DEV_SEED if args.set == "dev" or args.fit else TEST_SEED
+    started = time.perf_counter()
+    bench = make_benchmark(seed, args.size, args.queries)
+    registry = Registry()
+    registry.add(bench.records)
+    print(
+        f"{'DEV' if seed == DEV_SEED else 'TEST'} set (seed {seed}): {len(bench.records)} readings, "
+        f"{len(bench.cases)} queries, {sum(c.truth is None for c in bench.cases)} about absent soldiers "
+        f"(built in {time.perf_counter() - started:.1f} s)"
+    )
+    if args.fit:
+        text = fit(bench, registry)
+        Path(__file__).resolve().parent.parent.joinpath("bot/search/weights.py").write_text(
+            text, encoding="utf-8"
+        )
+        print("wrote bot/search/weights.py; run again without --fit to measure")
+        return 0
+    print(blocking_report(bench, registry))
+    print(HEADER)
+    print(engine_scores(bench, registry).row())
+    if not args.no_baselines:
+        print(exact_scores(bench).row())
+        print(wratio_scores(bench).row())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
