@@ -26,6 +26,7 @@ from sqlalchemy import Table, delete, select, update
 from bot.search import ENGINE_VERSION, Record, derive, parse_field, parse_year
 from models import Database, ImportBatch, Reading, ReadingKey
 from models.base import utcnow
+from models.bulk import bulk_insert
 
 # The registry columns and the Russian headers accepted for them (DESIGN.md, "Registry CSV").
 COLUMNS: dict[str, str] = {
@@ -57,6 +58,7 @@ HEADER_ALIASES["no"] = "reading_id"
 
 READINGS: Table = Reading.__table__  # type: ignore[assignment]
 READING_KEYS: Table = ReadingKey.__table__  # type: ignore[assignment]
+READING_COLUMNS = tuple(column.name for column in READINGS.columns if column.name != "id")
 
 # Field values repeat a great deal in a registry (places, first names, common surnames); readings are
 # immutable, so parsing each distinct value once is safe.
@@ -375,7 +377,7 @@ async def _write_batch(db: Database, batch_id: int, rows: list[ParsedRow], repor
         if new_rows:
             # Core executemany, then one indexed select for the new ids: the ORM's bulk insert with
             # RETURNING cost more per row than all the rest of an import.
-            await session.execute(READINGS.insert(), new_rows)
+            await bulk_insert(session, READINGS, READING_COLUMNS, new_rows)
             result = await session.execute(
                 select(Reading.id, Reading.reading_id).where(
                     Reading.reading_id.in_([r["reading_id"] for r in new_rows])
@@ -395,7 +397,7 @@ async def _write_batch(db: Database, batch_id: int, rows: list[ParsedRow], repor
             for key in keys
         ]
         if key_rows:
-            await session.execute(READING_KEYS.insert(), key_rows)
+            await bulk_insert(session, READING_KEYS, ("key", "reading_pk"), key_rows)
 
 
 async def import_file(
