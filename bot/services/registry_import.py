@@ -63,6 +63,7 @@ READING_COLUMNS = tuple(column.name for column in READINGS.columns if column.nam
 # Field values repeat a great deal in a registry (places, first names, common surnames); readings are
 # immutable, so parsing each distinct value once is safe.
 _parse_field = lru_cache(maxsize=200_000)(parse_field)
+_parse_year = lru_cache(maxsize=4096)(parse_year)
 
 MAX_FIELD_LENGTH = 2000
 SOLDIER_BIRTH_YEARS = (1860, 1930)
@@ -190,7 +191,7 @@ def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> Parse
     if not any(ch.isalpha() for ch in surname or ""):
         return Rejected(line, f"surname has no letters: {surname!r}")
     year = values["birth_year"]
-    parsed_year = parse_year(year) if year else None
+    parsed_year = _parse_year(year) if year else None
     if year:
         if parsed_year is None or parsed_year.low is None or parsed_year.high is None:
             if re.search(r"\d{4}", year):
