@@ -27,8 +27,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.i18n import Html, Translator, pick_language, translator
-from bot.services import people
-from bot.services.dialogue_state import DialogueRecord, load_dialogue, save_dialogue
+from bot.services.dialogue_state import DialogueRecord, load_person_and_dialogue, save_dialogue
 from bot.services.people import PersonView
 from models import Database
 
@@ -172,16 +171,12 @@ async def begin_turn(update: Update, context: AmanatContext) -> Turn:
     """Load the person and the dialogue state for this update."""
     services = context.services
     user_id, chat_id, language_code = _ids(update)
-    person = await people.get_person(services.db, user_id)
+    person, dialogue = await load_person_and_dialogue(services.db, CONVERSATION, chat_id, user_id)
     telegram_language = pick_language(language_code)
     if person is not None and person.consented and person.language:
         lang = person.language
     else:
         lang = telegram_language or services.settings.i18n.default_language
-    if person is not None and person.consented:
-        dialogue = await load_dialogue(services.db, CONVERSATION, chat_id, user_id)
-    else:
-        dialogue = DialogueRecord(CONVERSATION, chat_id, user_id)
     turn = Turn(
         user_id=user_id,
         chat_id=chat_id,

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import delete
 
-from models import Database, DialogueState
+from bot.services.people import PersonView, person_view
+from models import Database, DialogueState, Person
 from models.base import utcnow
 
 
@@ -40,6 +41,23 @@ async def load_dialogue(db: Database, conversation: str, chat_id: int, user_id: 
         if row is None:
             return DialogueRecord(conversation, chat_id, user_id)
         return DialogueRecord(
+            conversation, chat_id, user_id, state=row.state, data=dict(row.data or {}), stored=True
+        )
+
+
+async def load_person_and_dialogue(
+    db: Database, conversation: str, chat_id: int, user_id: int
+) -> tuple[PersonView | None, DialogueRecord]:
+    """The person (None before consent) and, for a consented person, their dialogue: one transaction."""
+    async with db.session() as session:
+        person = await session.get(Person, user_id)
+        view = person_view(person) if person is not None else None
+        if view is None or not view.consented:
+            return view, DialogueRecord(conversation, chat_id, user_id)
+        row = await session.get(DialogueState, (conversation, chat_id, user_id))
+        if row is None:
+            return view, DialogueRecord(conversation, chat_id, user_id)
+        return view, DialogueRecord(
             conversation, chat_id, user_id, state=row.state, data=dict(row.data or {}), stored=True
         )
 

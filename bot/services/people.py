@@ -25,7 +25,8 @@ class PersonView:
     active: bool
 
 
-def _view(person: Person) -> PersonView:
+def person_view(person: Person) -> PersonView:
+    """The view of a stored person."""
     return PersonView(
         id=person.id,
         language=person.language,
@@ -39,7 +40,7 @@ async def get_person(db: Database, person_id: int) -> PersonView | None:
     """The person with this Telegram user id, or None if they never consented (or were forgotten)."""
     async with db.session() as session:
         person = await session.get(Person, person_id)
-        return _view(person) if person is not None else None
+        return person_view(person) if person is not None else None
 
 
 async def give_consent(
@@ -60,7 +61,7 @@ async def give_consent(
         person.blocked_at = None
         person.last_seen_at = now
         await session.flush()
-        return _view(person)
+        return person_view(person)
 
 
 async def set_language(db: Database, person_id: int, language: str) -> None:
