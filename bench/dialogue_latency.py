@@ -26,7 +26,9 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -57,7 +59,14 @@ async def build_registry(readings: int, out: Path) -> Path:
         if not csv_path.exists():
             print(f"generating {readings} readings → {csv_path}", flush=True)
             subprocess.run(
-                [sys.executable, str(HERE / "make_sample_registry.py"), "--rows", str(readings), "--out", str(csv_path)],
+                [
+                    sys.executable,
+                    str(HERE / "make_sample_registry.py"),
+                    "--rows",
+                    str(readings),
+                    "--out",
+                    str(csv_path),
+                ],
                 check=True,
             )
         print(f"importing {csv_path} …", flush=True)
@@ -91,7 +100,9 @@ async def sample_queries(url: str, count: int, seed: int) -> list[tuple[str, str
         await database.dispose()
     queries = []
     for surname, name, year in rows:
-        surname = surname.split("(")[0].split("/")[0].replace("?", "").replace("...", "").replace("…", "").strip()
+        surname = (
+            surname.split("(")[0].split("/")[0].replace("?", "").replace("...", "").replace("…", "").strip()
+        )
         if len(surname) < 3:
             continue
         clean_name = name.replace("?", "").replace("...", "").strip(" .") if name else None
@@ -117,16 +128,48 @@ class Meter:
         self.api = api
         self.samples: dict[str, list[float]] = defaultdict(list)
 
-    async def measure(self, kind: str, chat_id: int, send: object, handled: object) -> None:
+    async def measure(
+        self, kind: str, chat_id: int, send: Awaitable[int], handled: Callable[[int], Awaitable[None]]
+    ) -> None:
         calls_before = len(self.api.calls)  # type: ignore[attr-defined]
         queued = time.monotonic()
-        update_id = await send()  # type: ignore[operator]
-        await handled(update_id)  # type: ignore[operator]
+        update_id = await send  # the update is queued in the stand-in only now
+        await handled(update_id)
         for call in self.api.calls[calls_before:]:  # type: ignore[attr-defined]
             if call.method in ("sendMessage", "editMessageText") and call.chat_id == chat_id:
                 self.samples[kind].append((call.at - queued) * 1000)
                 return
         raise RuntimeError(f"no reply to a {kind} update")
+
+
+Step = Callable[[str, int, Awaitable[int]], Awaitable[None]]
+
+
+async def one_dialogue(api: Any, user: Any, query: tuple[str, str | None, str | None], step: Step) -> None:
+    """A relative's whole visit: consent, step-by-step search, a record, one-message search, /my."""
+    surname, name, year = query
+    uid = user.id
+    await step("start", uid, api.send_text(user, "/start"))
+    greeting = api.last_message(uid)
+    await step("consent", uid, api.press(user, greeting, greeting.button_texts()[0]))
+    await step("question", uid, api.send_text(user, "/search"))
+    await step("question", uid, api.send_text(user, surname))
+    await step("question", uid, api.send_text(user, name or "Иван"))
+    ask = api.last_message(uid)
+    await step("question", uid, api.press(user, ask, ask.button_texts()[0]))  # skip the patronymic
+    await step("question", uid, api.send_text(user, year or "около 1915"))
+    for _ in range(2):  # skip the birthplace and the draft office: the summary
+        ask = api.last_message(uid)
+        await step("question", uid, api.press(user, ask, ask.button_texts()[0]))
+    summary = api.last_message(uid)
+    await step("search", uid, api.press(user, summary, summary.button_texts()[0]))
+    results = api.last_message(uid)
+    first = results.all_buttons()[0].callback_data if results.all_buttons() else None
+    if first and first.startswith("rec:"):
+        await step("record", uid, api.press(user, results, results.button_texts()[0]))
+    free = " ".join(part for part in (surname, name, year) if part)
+    await step("search", uid, api.send_text(user, f"/search {free}"))
+    await step("my", uid, api.send_text(user, "/my"))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -173,41 +216,21 @@ async def run(args: argparse.Namespace) -> None:
     gap = 1.0 / args.rate
     rng = random.Random(args.seed)
     sent = 0
+
+    async def step(kind: str, user_id: int, send: Awaitable[int]) -> None:
+        nonlocal sent
+        await meter.measure(kind, user_id, send, handled)
+        sent += 1
+        await asyncio.sleep(gap)
+
     started = time.perf_counter()
     try:
         user_id = 50_000
         while sent < args.updates:
             user_id += 1
             user = api.user(user_id, "Bench", language_code=rng.choice(["ru", "kk", "en"]))
-            surname, name, year = rng.choice(queries)
 
-            async def step(kind: str, make: object) -> None:
-                nonlocal sent
-                await meter.measure(kind, user.id, make, handled)
-                sent += 1
-                await asyncio.sleep(gap)
-
-            await step("start", lambda: api.send_text(user, "/start"))
-            greeting = api.last_message(user.id)
-            await step("consent", lambda: api.press(user, greeting, greeting.button_texts()[0]))
-            await step("question", lambda: api.send_text(user, "/search"))
-            await step("question", lambda: api.send_text(user, surname))
-            await step("question", lambda: api.send_text(user, name or "Иван"))
-            ask = api.last_message(user.id)
-            await step("question", lambda: api.press(user, ask, ask.button_texts()[0]))  # skip patronymic
-            await step("question", lambda: api.send_text(user, year or "около 1915"))
-            ask = api.last_message(user.id)
-            await step("question", lambda: api.press(user, ask, ask.button_texts()[0]))
-            ask = api.last_message(user.id)
-            await step("question", lambda: api.press(user, ask, ask.button_texts()[0]))  # → summary
-            summary = api.last_message(user.id)
-            await step("search", lambda: api.press(user, summary, summary.button_texts()[0]))
-            results = api.last_message(user.id)
-            if results.button_texts() and results.all_buttons()[0].callback_data.startswith("rec:"):  # type: ignore[union-attr]
-                await step("record", lambda: api.press(user, results, results.button_texts()[0]))
-            free = " ".join(part for part in (surname, name, year) if part)
-            await step("search", lambda: api.send_text(user, f"/search {free}"))
-            await step("my", lambda: api.send_text(user, "/my"))
+            await one_dialogue(api, user, rng.choice(queries), step)
     finally:
         elapsed = time.perf_counter() - started
         await app.end_polling()
@@ -216,7 +239,9 @@ async def run(args: argparse.Namespace) -> None:
 
     everything = [value for values in meter.samples.values() for value in values]
     print(f"\nregistry: {args.readings:,} generated readings (+ the bundled sample), SQLite {db_path.name}")
-    print(f"updates: {len(everything)} in {elapsed:.1f} s, paced at {args.rate}/s; latency update → first reply, ms")
+    print(
+        f"updates: {len(everything)} in {elapsed:.1f} s, paced at {args.rate}/s; latency update → first reply, ms"
+    )
     print(f"{'step':<10} {'n':>5} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}")
     for kind in ["start", "consent", "question", "search", "record", "my"]:
         values = meter.samples.get(kind)
@@ -232,7 +257,9 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--readings", type=int, default=1_000_000, help="registry size (generated readings)")
     parser.add_argument("--updates", type=int, default=600, help="how many updates to measure")
     parser.add_argument("--rate", type=float, default=15.0, help="updates per second sent to the bot")
