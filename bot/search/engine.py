@@ -842,11 +842,12 @@ def rank_profiles(
     total: int | None,
     limit: int,
     model: Model = FITTED,
+    scorer: QueryScorer | None = None,
 ) -> list[Match]:
     """Ranks (reading id, profile) candidates against a query profile; best first."""
     if not candidates:
         return []
-    scorer = QueryScorer(q)
+    scorer = scorer or QueryScorer(q)
     rows = [scorer.verdicts(p) for _, p in candidates]
     registry_size = max(total or 0, len(candidates))
     exact_floor = 0
@@ -928,45 +929,63 @@ def record_from_query(request_id: str, q: Query) -> Record:
 
 
 class Registry:
-    """An in-memory registry on the same keys as the database: for benchmarks, matching and small data."""
+    """An in-memory registry on the same keys as the database: for benchmarks, matching and small data.
+
+    Readings with the same surname text and the same name-initial classes share a *cell*; keys point to
+    cells, so a key is stored once per distinct surname rather than once per reading. A search scores
+    each distinct surname first and, when the blocked set is large, drops the cells whose surname is
+    not even close ("weak") before scoring readings one by one.
+    """
+
+    PREFILTER_ABOVE = 400  # blocked readings above which weak-surname cells are dropped unscored
 
     def __init__(self, *, lemmatize: bool = False) -> None:
         self._lemmatize = lemmatize
         self._ids: list[str] = []
         self._profiles: list[Profile | None] = []
         self._index: dict[str, list[int]] = {}
+        self._cells: list[list[int]] = []
+        self._cell_surname: list[NameForms] = []
+        self._cell_of: dict[tuple[str, frozenset[str]], int] = {}
         self._surname_counts: Counter[str] = Counter()
         self._position: dict[str, int] = {}
-        self._removed: set[int] = set()
 
     def add(self, records: Iterable[Record]) -> None:
         """Adds readings; a reading id seen before replaces the earlier reading."""
         index = self._index
         for record in records:
-            derived = derive(record, self._lemmatize)
+            profile = record_profile(record, self._lemmatize)
             old = self._position.get(record.reading_id)
             if old is not None:
                 self._drop(old)
             position = len(self._ids)
             self._ids.append(record.reading_id)
-            self._profiles.append(derived.profile)
+            self._profiles.append(profile)
             self._position[record.reading_id] = position
-            if derived.profile is None:
+            if profile is None:
                 continue
-            self._surname_counts[derived.surname_norm] += 1
-            for key in derived.keys:
-                bucket = index.get(key)
-                if bucket is None:
-                    index[key] = [position]
-                else:
-                    bucket.append(position)
+            self._surname_counts[profile.surname.forms[0]] += 1
+            classes = _name_classes(profile.name, False)
+            cell_key = (profile.surname.raw, classes)
+            cell = self._cell_of.get(cell_key)
+            if cell is None:
+                cell = len(self._cells)
+                self._cell_of[cell_key] = cell
+                self._cells.append([])
+                self._cell_surname.append(profile.surname)
+                for key in _combine(_surname_keys(profile.surname, False), classes):
+                    bucket = index.get(key)
+                    if bucket is None:
+                        index[key] = [cell]
+                    else:
+                        bucket.append(cell)
+            self._cells[cell].append(position)
 
     def _drop(self, position: int) -> None:
         profile = self._profiles[position]
         if profile is not None:
             self._surname_counts[profile.surname.forms[0]] -= 1
-        self._removed.add(position)
-        self._profiles[position] = None
+        self._profiles[position] = None  # the cell keeps the position; a None profile is skipped
 
     def remove(self, reading_id: str) -> bool:
         """Removes a reading (or a saved request); False when it was not there."""
@@ -983,8 +1002,7 @@ class Registry:
         """How many readings carry this folded surname."""
         return self._surname_counts.get(surname_norm, 0)
 
-    def candidates(self, q: Query) -> set[int]:
-        """Positions of the readings sharing a key with the query."""
+    def _blocked_cells(self, q: Query) -> set[int]:
         found: set[int] = set()
         index = self._index
         for key in query_keys(q):
@@ -993,15 +1011,31 @@ class Registry:
                 found.update(bucket)
         return found
 
+    def candidates(self, q: Query) -> set[int]:
+        """Positions of the readings sharing a key with the query (before the surname prefilter)."""
+        return {p for cell in self._blocked_cells(q) for p in self._cells[cell]}
+
+    def scored_positions(self, q: Query, scorer: QueryScorer | None = None) -> list[int]:
+        """Positions that a search scores one by one (after the surname prefilter)."""
+        profile = query_profile(q) if scorer is None else scorer.q
+        if profile is None:
+            return []
+        scorer = scorer or QueryScorer(profile)
+        cells = self._blocked_cells(q)
+        if sum(len(self._cells[c]) for c in cells) > self.PREFILTER_ABOVE:
+            cells = {c for c in cells if scorer.surname(self._cell_surname[c]).category != "weak"}
+        return [p for cell in cells for p in self._cells[cell]]
+
     def search(self, q: Query, limit: int = 5) -> list[Match]:
         """The best readings for a query, best first."""
         profile = query_profile(q)
         if profile is None:
             return []
-        positions = self.candidates(q)
+        scorer = QueryScorer(profile)
         prepared: list[tuple[str, Profile]] = []
-        for position in positions:
-            candidate = self._profiles[position]
+        profiles, ids = self._profiles, self._ids
+        for position in self.scored_positions(q, scorer):
+            candidate = profiles[position]
             if candidate is not None:
-                prepared.append((self._ids[position], candidate))
-        return rank_profiles(profile, prepared, None, len(self), limit)
+                prepared.append((ids[position], candidate))
+        return rank_profiles(profile, prepared, None, len(self), limit, scorer=scorer)

@@ -162,6 +162,8 @@ _APOSTROPHES = re.compile(r"['’ʹʺ`´ʼ\"]")
 _NOT_NAME = re.compile(r"[^а-я?*]")
 _REPEATS = re.compile(r"([а-я])\1+")
 _MAX_VARIANTS = 6
+_MAX_AMBIGUOUS = 6  # ambiguous Latin letters whose alternatives are tried (the rest take the likeliest)
+_MAX_LENGTH = 80  # a name longer than this is not a name; the rest is ignored
 
 # Consonant classes of the skeleton; vowels drop out. A word that starts with a vowel keeps "a".
 _SKELETON_CLASS = str.maketrans(
@@ -243,7 +245,7 @@ def _prepare(text: str) -> str:
 @lru_cache(maxsize=200_000)
 def fold_variants(text: str) -> tuple[str, ...]:
     """Every plausible folded Cyrillic reading of ``text`` (one for Cyrillic text; a few for Latin)."""
-    text = _prepare(text)
+    text = _prepare(text[:_MAX_LENGTH])
     if not is_latin(text):
         folded = _finish(text)
         return (folded,) if folded else ()
@@ -251,13 +253,11 @@ def fold_variants(text: str) -> tuple[str, ...]:
     ambiguous = [i for i, options in enumerate(pieces) if len(options) > 1]
     variants: list[str] = []
     # The likeliest reading first, then single substitutions, then pairs, within the cap.
+    # The likeliest reading first, then single substitutions, then pairs, within the cap.
+    ambiguous = ambiguous[:_MAX_AMBIGUOUS]
     choices: list[dict[int, int]] = [{}]
     choices += [{i: k} for i in ambiguous for k in range(1, len(pieces[i]))]
-    choices += [
-        {i: 1, j: 1}
-        for i, j in itertools.combinations(ambiguous, 2)
-        if len(pieces[i]) > 1 and len(pieces[j]) > 1
-    ]
+    choices += [{i: 1, j: 1} for i, j in itertools.combinations(ambiguous, 2)]
     for choice in choices:
         cyrillic = "".join(options[choice.get(i, 0)] for i, options in enumerate(pieces))
         folded = _finish(cyrillic)

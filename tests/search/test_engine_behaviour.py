@@ -1,0 +1,230 @@
+"""Named behaviours of the search engine, each on a small registry built in the test."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.search import (
+    ENGINE_VERSION,
+    REASON_CODES,
+    Query,
+    Record,
+    Registry,
+    derive,
+    query_keys,
+    score_candidates,
+)
+from bot.search.engine import Match
+
+# A registry with the men of the behaviours and look-alikes that must not win.
+READINGS = [
+    Record("legk", "Легкодымов", "Емельян", "Иванович", "1904", "Южно-Казахстанская обл., Чимкентский р-н"),
+    Record("legk-other", "Легкодумов", "Степан", "Петрович", "1921", "Калининская обл."),
+    Record("kus", "Кусаинов", "Жумабай", None, "1914", "Гурьевская обл., Макатский р-н"),
+    Record("kus-other", "Кусаинов", "Ахмет", "Оспанович", "1899", "Акмолинская обл."),
+    Record("zhum", "Джумабаев", "Мухамед", None, "1912", "Алма-Атинская обл."),
+    Record("nurm", "Нурмаганбетов", "Кайрат", None, "1917", "Кзыл-Ординская обл."),
+    Record("wild", "Сейтка...", "Ос?ан", None, "1908", None),
+    Record("qmark", "Туле?енов", "Асан", None, "19?4", "Джамбулская обл."),
+    Record("alt", "Шевчук (Шевчик)", "Омельян", "Т.", "1910", "Полтавская обл."),
+    Record("initial", "Бондаренко", "М.", "П.", "1915", "Сталинская обл."),
+    Record("hand", "Кпимов", "Павел", None, "1902", "Горьковская обл."),
+    Record("tver", "Сидоренков", "Яков", None, "1911", "Калининская обл., Ржевский р-н"),
+    Record("tver-other", "Сидоренков", "Яков", None, "1911", "Куйбышевская обл."),
+    Record("rare", "Легкоусов", "Иван", None, "1906", None),
+]
+COMMON = [Record(f"ivanov-{i}", "Иванов", "Иван", None, str(1900 + i % 25), None) for i in range(300)]
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    reg = Registry()
+    reg.add(READINGS)
+    reg.add(COMMON)
+    return reg
+
+
+def _ids(matches: list[Match]) -> list[str]:
+    return [m.reading_id for m in matches]
+
+
+def _top(registry: Registry, q: Query) -> Match:
+    matches = registry.search(q)
+    assert matches, q
+    return matches[0]
+
+
+def test_latin_lekhkodymov_finds_legkodymov(registry: Registry) -> None:
+    for spelling in ("Legkodymov", "Lekhkodymov", "Lehkodymov", "Legkodimov"):
+        top = _top(registry, Query(spelling, "Emelyan", birth_year=1904))
+        assert top.reading_id == "legk", spelling
+        assert top.strong
+
+
+def test_latin_kusainov_schemes_find_kusainov(registry: Registry) -> None:
+    for spelling in ("Kusainov", "Qusaiynov", "Kussainov", "Kousainov"):
+        assert _top(registry, Query(spelling, "Zhumabay", birth_year=1914)).reading_id == "kus", spelling
+
+
+def test_modern_kazakh_kusaiynov_finds_kusainov(registry: Registry) -> None:
+    top = _top(registry, Query("Құсайынов", "Жұмабай", birth_year=1914))
+    assert top.reading_id == "kus"
+    assert top.reasons[0].code == "surname_kazakh"
+    assert top.reasons[0].args == {"query": "Құсайынов", "found": "Кусаинов"}
+
+
+def test_modern_kazakh_zhumabaev_finds_dzhumabaev(registry: Registry) -> None:
+    assert _top(registry, Query("Жұмабаев", "Мұхамед")).reading_id == "zhum"
+
+
+def test_kazakh_2021_latin(registry: Registry) -> None:
+    assert _top(registry, Query("Qūsaiynov", "Jūmabai", birth_year=1914)).reading_id == "kus"
+    assert _top(registry, Query("Nūrmağanbetov", "Qairat")).reading_id == "nurm"
+
+
+def test_genitive_query(registry: Registry) -> None:
+    top = _top(registry, Query("Легкодымова", "Емельяна", "Ивановича"))
+    assert top.reading_id == "legk"
+    assert top.reasons[0].code == "surname_declined"
+
+
+def test_typo_in_surname(registry: Registry) -> None:
+    assert _top(registry, Query("Легкодымв", "Емельян", birth_year=1904)).reading_id == "legk"
+    assert _top(registry, Query("Кусианов", "Жумабай", birth_year=1914)).reading_id == "kus"
+
+
+def test_clerk_spelling_by_ear(registry: Registry) -> None:
+    assert _top(registry, Query("Нурмагамбетов", "Кайрат")).reading_id == "nurm"
+    assert _top(registry, Query("Кусайнов", "Жумабай")).reading_id == "kus"
+    assert _top(registry, Query("Жумабаев", "Мухамед")).reading_id == "zhum"
+
+
+def test_handwriting_confusion_l_p(registry: Registry) -> None:
+    assert _top(registry, Query("Климов", "Павел", birth_year=1902)).reading_id == "hand"
+
+
+def test_wildcard_reading(registry: Registry) -> None:
+    top = _top(registry, Query("Сейткалиев", "Оспан", birth_year=1908))
+    assert top.reading_id == "wild"
+    assert any(r.code == "surname_wildcard" for r in top.reasons)
+
+
+def test_lost_letter_reading(registry: Registry) -> None:
+    assert _top(registry, Query("Тулегенов", "Асан")).reading_id == "qmark"
+
+
+def test_alternative_reading(registry: Registry) -> None:
+    assert _top(registry, Query("Шевчик", "Емельян", birth_year=1910)).reading_id == "alt"
+
+
+def test_initial_reading(registry: Registry) -> None:
+    top = _top(registry, Query("Бондаренко", "Михаил", "Петрович", birth_year=1915))
+    assert top.reading_id == "initial"
+    assert any(r.code == "name_initial" for r in top.reasons)
+
+
+def test_name_variant_omelyan_emelyan(registry: Registry) -> None:
+    top = _top(registry, Query("Шевчук", "Емельян"))
+    assert top.reading_id == "alt"
+    assert any(r.code == "name_variant" for r in top.reasons)
+
+
+def test_name_variant_magomed_mukhamed(registry: Registry) -> None:
+    assert _top(registry, Query("Джумабаев", "Магомед")).reading_id == "zhum"
+
+
+def test_lost_year_digit(registry: Registry) -> None:
+    top = _top(registry, Query("Тулеп?нов", "Асан", birth_year=1924))
+    assert top.reading_id == "qmark"
+    assert any(r.code == "year_pattern" for r in top.reasons)
+
+
+def test_approximate_year_range(registry: Registry) -> None:
+    top = _top(registry, Query("Легкодымов", "Емельян", birth_year=1902, birth_year_to=1906))
+    assert top.reading_id == "legk"
+
+
+def test_historical_oblast_matches_todays(registry: Registry) -> None:
+    top = _top(registry, Query("Legkodymov", "Emelyan", birthplace="Туркестанская обл."))
+    assert top.reading_id == "legk"
+    historical = [r for r in top.reasons if r.code == "place_historical"]
+    assert historical and historical[0].args == {"old": "Южно-Казахстанская", "new": "Туркестанская"}
+
+
+def test_todays_kazakh_oblast_name(registry: Registry) -> None:
+    top = _top(registry, Query("Кусаинов", "Жумабай", birthplace="Атырау облысы"))
+    assert top.reading_id == "kus"
+    assert any(r.code == "place_historical" for r in top.reasons)
+
+
+def test_place_breaks_a_tie(registry: Registry) -> None:
+    assert _top(registry, Query("Сидоренков", "Яков", birthplace="Тверская обл.")).reading_id == "tver"
+    assert _top(registry, Query("Сидоренков", "Яков", birthplace="Самарская обл.")).reading_id == "tver-other"
+
+
+def test_common_surname_does_not_swamp_rare(registry: Registry) -> None:
+    matches = registry.search(Query("Легкодымов", birth_year=1904))
+    assert matches[0].reading_id == "legk"
+    assert not any(m.reading_id.startswith("ivanov") for m in matches)
+    # an exact Иванов Иван is one of 300: a rare surname with a typo still outranks it
+    rare = registry.search(Query("Легкоусав", "Иван", birth_year=1906))
+    assert rare[0].reading_id == "rare"
+    # Иванов Иван is a common name: one reading of it is never "likely the same man"
+    assert not any(m.strong for m in registry.search(Query("Иванов", "Иван", birth_year=1907)))
+
+
+def test_absent_soldier_not_strong(registry: Registry) -> None:
+    for q in (
+        Query("Петренко", "Олег", birth_year=1920),
+        Query("Кусаинов", "Серик", birth_year=1925, birthplace="Павлодарская обл."),
+        Query("Сидоренков", "Яков", birth_year=1911),  # two readings fit equally: neither is strong
+    ):
+        assert not any(m.strong for m in registry.search(q)), q
+
+
+def test_scores_are_probabilities(registry: Registry) -> None:
+    matches = registry.search(Query("Кусаинов", "Жумабай", birth_year=1914))
+    assert all(0.0 <= m.score <= 100.0 for m in matches)
+    assert sum(m.score for m in matches) <= 100.5
+    assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
+
+
+def test_reason_codes_are_listed_and_args_fill_the_templates(registry: Registry) -> None:
+    for q in (
+        Query("Lekhkodymov", "Emelyan", "Ivanovich", birth_year=1905, birthplace="Туркестанская обл."),
+        Query("Легкодымова", "Омельяна"),
+        Query("Тулегенов", "А.", birth_year=1914),
+    ):
+        for match in registry.search(q):
+            for reason in match.reasons:
+                assert reason.code in REASON_CODES
+                REASON_CODES[reason.code].format(**reason.args)
+
+
+def test_keys_block_the_man_and_stay_few() -> None:
+    record = READINGS[0]
+    derived = derive(record)
+    assert derived.surname_norm == "легкодимов"
+    assert 0 < len(derived.keys) <= 30
+    for q in (Query("Lekhkodymov", "Emelyan"), Query("Легкодымова"), Query("Легкодымов", "Е.")):
+        assert derived.keys & query_keys(q), q
+
+
+def test_derived_data_is_json_and_scores_like_the_registry(registry: Registry) -> None:
+    pairs = []
+    for record in READINGS:
+        derived = derive(record)
+        stored = json.loads(json.dumps(derived.data))
+        assert stored["v"] == ENGINE_VERSION
+        pairs.append((record, type(derived)(derived.surname_norm, derived.keys, stored)))
+    matches = score_candidates(Query("Кусаинов", "Жумабай", birth_year=1914), pairs, total=len(registry))
+    assert matches[0].reading_id == "kus"
+
+
+def test_empty_and_hostile_queries_do_not_crash(registry: Registry) -> None:
+    assert registry.search(Query("")) == []
+    assert registry.search(Query("...")) == []
+    registry.search(Query("<b>Иванов</b>", "'; DROP TABLE", birth_year=3000, birthplace="x" * 5000))
+    registry.search(Query("И" * 5000))

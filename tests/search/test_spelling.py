@@ -1,0 +1,84 @@
+"""Spelling folds and the phonetic skeleton: examples, and properties on any Unicode text."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.search.declension import nominative_forms
+from bot.search.engine import Query, Record, derive, query_keys
+from bot.search.gazetteer import place_profile
+from bot.search.names import name_group, patronymic_stem
+from bot.search.spelling import fold, fold_variants, skeleton
+
+
+def test_transliteration_schemes_fold_together() -> None:
+    assert fold("Legkodymov") == fold("Легкодымов")
+    assert fold("Qusaiynov") == fold("Kussainov") == fold("Кусаинов") == fold("Құсайынов")
+    assert fold("Zhumabayev") == fold("Жұмабаев") == fold("Джумабаев")
+    assert fold("Šäripov") == fold("Шарипов")
+    assert fold("Emelʹi͡an") in fold_variants("Yemelyan") or fold("Yemelyan") in fold_variants("Emelʹi͡an")
+
+
+def test_spelling_by_ear_shares_the_skeleton() -> None:
+    assert skeleton(fold("Лехкодымов")) == skeleton(fold("Легкодымов"))
+    assert skeleton(fold("Нурмаганбетов")) == skeleton(fold("Нурмагамбетов"))
+    assert skeleton(fold("Кусайнов")) == skeleton(fold("Кусаинов"))
+
+
+def test_declined_forms_return_to_the_nominative() -> None:
+    assert "легкодымов" in nominative_forms("легкодымова")
+    assert "емельян" in nominative_forms("емельяна")
+    assert nominative_forms("легкодымов") == ()
+
+
+def test_name_table_and_patronymics() -> None:
+    assert name_group(fold("Омельян")) == name_group(fold("Емельян"))
+    assert name_group(fold("Иоанн")) == name_group(fold("Иван"))
+    assert name_group(fold("Иаков")) == name_group(fold("Яков"))
+    assert name_group(fold("Магомед")) == name_group(fold("Мухаммед")) == name_group(fold("Мухамед"))
+    assert name_group(fold("Джумабай")) == name_group(fold("Жұмабай"))
+    assert patronymic_stem(fold("Емельянович")) == name_group(fold("Емельян"))
+    assert patronymic_stem(fold("Жумабай улы")) == name_group(fold("Жумабай"))
+
+
+def test_gazetteer_joins_historical_and_todays_names() -> None:
+    pairs = [
+        ("Южно-Казахстанская обл.", "Туркестанская обл."),
+        ("Чимкентская обл.", "Түркістан облысы"),
+        ("Гурьевская обл.", "Атырау облысы"),
+        ("Калининская обл.", "Тверская обл."),
+        ("Алма-Атинская обл.", "Алматинская обл."),
+        ("Акмолинская обл.", "Целиноградская обл."),
+        ("Куйбышевская обл.", "Самарская обл."),
+        ("Горьковская обл.", "Нижегородская обл."),
+        ("Сталинградская обл.", "Волгоградская обл."),
+    ]
+    for old, new in pairs:
+        old_regions = {r for r, _ in place_profile(old).regions}
+        new_regions = {r for r, _ in place_profile(new).regions}
+        assert old_regions and old_regions == new_regions, (old, new)
+    assert (
+        place_profile("Калининградская обл.").regions[0][0] != place_profile("Калининская обл.").regions[0][0]
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_fold_never_crashes_and_is_idempotent(text: str) -> None:
+    folded = fold(text)
+    assert fold(folded) == folded
+    assert skeleton(folded) == skeleton(fold(folded))
+    place_profile(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(max_size=40),
+    st.one_of(st.none(), st.text(max_size=20)),
+    st.one_of(st.none(), st.text(max_size=8)),
+)
+def test_derive_and_query_keys_never_crash(surname: str, name: str | None, year: str | None) -> None:
+    derived = derive(Record("x", surname, name, None, year, name, None, name, name))
+    assert len(derived.keys) <= 60
+    query_keys(Query(surname, name, birthplace=name))
