@@ -149,7 +149,7 @@ def blocking_report(bench: Benchmark, registry: Registry) -> str:
         counts.append(len(positions))
         if case.truth is not None:
             present += 1
-            ids = {registry._ids[p] for p in positions}
+            ids = {registry.reading_id(p) for p in positions}
             blocked += case.truth in ids
     counts.sort()
     p95 = counts[int(0.95 * (len(counts) - 1))]
@@ -179,10 +179,10 @@ def fit(bench: Benchmark, registry: Registry) -> str:
         rows: list[tuple[Verdict, ...]] = []
         truths: list[bool] = []
         for position in registry.candidates(case.query):
-            profile = registry._profiles[position]
+            profile = registry.profile(position)
             if profile is None:
                 continue
-            truth = registry._ids[position] == case.truth
+            truth = registry.reading_id(position) == case.truth
             row = scorer.verdicts(profile)
             rows.append(row)
             truths.append(truth)

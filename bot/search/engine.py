@@ -22,12 +22,14 @@ is :class:`bot.search.reverse.ReverseIndex`.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from bot.search import weights as fitted
@@ -928,13 +930,32 @@ def record_from_query(request_id: str, q: Query) -> Record:
     )
 
 
+class _Column:
+    """The distinct values of one field across a registry; readings hold their value's number."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = [None]
+        self._number: dict[Any, int] = {None: 0}
+        self.numbers = array("i")
+
+    def append(self, key: Any, value: Any) -> None:
+        number = self._number.get(key)
+        if number is None:
+            number = len(self.values)
+            self._number[key] = number
+            self.values.append(value)
+        self.numbers.append(number)
+
+
 class Registry:
     """An in-memory registry on the same keys as the database: for benchmarks, matching and small data.
 
     Readings with the same surname text and the same name-initial classes share a *cell*; keys point to
-    cells, so a key is stored once per distinct surname rather than once per reading. A search scores
-    each distinct surname first and, when the blocked set is large, drops the cells whose surname is
-    not even close ("weak") before scoring readings one by one.
+    cells, so a key is stored once per distinct surname rather than once per reading. Each field is
+    stored as a column of numbers of distinct values. A search scores each distinct surname first and,
+    when the blocked set is large, drops the cells whose surname is not even close ("weak"); then it
+    judges each distinct value of every field once and adds the weights for all readings with numpy,
+    so a query that blocks tens of thousands of readings of a common surname stays fast.
     """
 
     PREFILTER_ABOVE = 400  # blocked readings above which weak-surname cells are dropped unscored
@@ -942,7 +963,9 @@ class Registry:
     def __init__(self, *, lemmatize: bool = False) -> None:
         self._lemmatize = lemmatize
         self._ids: list[str] = []
-        self._profiles: list[Profile | None] = []
+        self._columns = [_Column() for _ in FIELDS]
+        self._arrays: list[np.ndarray] | None = None
+        self._live = array("b")
         self._index: dict[str, list[int]] = {}
         self._cells: list[list[int]] = []
         self._cell_surname: list[NameForms] = []
@@ -953,6 +976,8 @@ class Registry:
     def add(self, records: Iterable[Record]) -> None:
         """Adds readings; a reading id seen before replaces the earlier reading."""
         index = self._index
+        surname, name, patronymic, year, place, family, relative = self._columns
+        self._arrays = None
         for record in records:
             profile = record_profile(record, self._lemmatize)
             old = self._position.get(record.reading_id)
@@ -960,10 +985,20 @@ class Registry:
                 self._drop(old)
             position = len(self._ids)
             self._ids.append(record.reading_id)
-            self._profiles.append(profile)
             self._position[record.reading_id] = position
             if profile is None:
+                self._live.append(0)
+                for column in self._columns:
+                    column.numbers.append(0)
                 continue
+            self._live.append(1)
+            surname.append(profile.surname.raw, profile.surname)
+            name.append(profile.name.raw if profile.name else None, profile.name)
+            patronymic.append(profile.patronymic.raw if profile.patronymic else None, profile.patronymic)
+            year.append(profile.year.raw if profile.year else None, profile.year)
+            place.append(profile.place_raw or None, (profile.place, profile.place_raw))
+            family.append(profile.family_raw or None, (profile.family, profile.family_raw))
+            relative.append(profile.relative_raw or None, (profile.relative, profile.relative_raw))
             self._surname_counts[profile.surname.forms[0]] += 1
             classes = _name_classes(profile.name, False)
             cell_key = (profile.surname.raw, classes)
@@ -982,10 +1017,11 @@ class Registry:
             self._cells[cell].append(position)
 
     def _drop(self, position: int) -> None:
-        profile = self._profiles[position]
-        if profile is not None:
-            self._surname_counts[profile.surname.forms[0]] -= 1
-        self._profiles[position] = None  # the cell keeps the position; a None profile is skipped
+        if self._live[position]:
+            surname = self._columns[0].values[self._columns[0].numbers[position]]
+            self._surname_counts[surname.forms[0]] -= 1
+        self._live[position] = 0  # the cell keeps the position; a dead reading is skipped
+        self._arrays = None
 
     def remove(self, reading_id: str) -> bool:
         """Removes a reading (or a saved request); False when it was not there."""
@@ -1002,6 +1038,29 @@ class Registry:
         """How many readings carry this folded surname."""
         return self._surname_counts.get(surname_norm, 0)
 
+    def reading_id(self, position: int) -> str:
+        """The reading id stored at a position."""
+        return self._ids[position]
+
+    def profile(self, position: int) -> Profile | None:
+        """The profile of the reading at a position (None when removed or unreadable)."""
+        if not self._live[position]:
+            return None
+        values = [column.values[column.numbers[position]] for column in self._columns]
+        place, family, relative = values[4] or (None, ""), values[5] or (None, ""), values[6] or ((), "")
+        return Profile(
+            surname=values[0],
+            name=values[1],
+            patronymic=values[2],
+            year=values[3],
+            place=place[0],
+            place_raw=place[1],
+            family=family[0],
+            family_raw=family[1],
+            relative=relative[0],
+            relative_raw=relative[1],
+        )
+
     def _blocked_cells(self, q: Query) -> set[int]:
         found: set[int] = set()
         index = self._index
@@ -1013,10 +1072,11 @@ class Registry:
 
     def candidates(self, q: Query) -> set[int]:
         """Positions of the readings sharing a key with the query (before the surname prefilter)."""
-        return {p for cell in self._blocked_cells(q) for p in self._cells[cell]}
+        live = self._live
+        return {p for cell in self._blocked_cells(q) for p in self._cells[cell] if live[p]}
 
     def scored_positions(self, q: Query, scorer: QueryScorer | None = None) -> list[int]:
-        """Positions that a search scores one by one (after the surname prefilter)."""
+        """Positions that a search scores (after the surname prefilter)."""
         profile = query_profile(q) if scorer is None else scorer.q
         if profile is None:
             return []
@@ -1024,18 +1084,86 @@ class Registry:
         cells = self._blocked_cells(q)
         if sum(len(self._cells[c]) for c in cells) > self.PREFILTER_ABOVE:
             cells = {c for c in cells if scorer.surname(self._cell_surname[c]).category != "weak"}
-        return [p for cell in cells for p in self._cells[cell]]
+        live = self._live
+        return [p for cell in cells for p in self._cells[cell] if live[p]]
 
-    def search(self, q: Query, limit: int = 5) -> list[Match]:
+    def _columns_as_arrays(self) -> list[np.ndarray]:
+        if self._arrays is None:
+            self._arrays = [np.frombuffer(c.numbers, dtype=np.int32).copy() for c in self._columns]
+        return self._arrays
+
+    def search(self, q: Query, limit: int = 5, model: Model = FITTED) -> list[Match]:
         """The best readings for a query, best first."""
         profile = query_profile(q)
         if profile is None:
             return []
         scorer = QueryScorer(profile)
-        prepared: list[tuple[str, Profile]] = []
-        profiles, ids = self._profiles, self._ids
-        for position in self.scored_positions(q, scorer):
-            candidate = profiles[position]
-            if candidate is not None:
-                prepared.append((ids[position], candidate))
-        return rank_profiles(profile, prepared, None, len(self), limit, scorer=scorer)
+        positions = np.fromiter(self.scored_positions(q, scorer), dtype=np.int64)
+        if positions.size == 0:
+            return []
+        judges = (
+            scorer.surname,
+            scorer.name,
+            scorer.patronymic,
+            scorer.year,
+            lambda v: scorer.place(v[0] if v else None),
+            lambda v: scorer.family(v[0] if v else None),
+            lambda v: scorer.relative(v[0], v[1]) if v else scorer.relative((), ""),
+        )
+        arrays = self._columns_as_arrays()
+        category_index: list[np.ndarray] = []  # per field: the category number of every candidate
+        inverses: list[np.ndarray] = []  # per field: which distinct value every candidate holds
+        distinct_verdicts: list[list[Verdict]] = []  # per field: the verdict on each distinct value
+        for f, name in enumerate(FIELDS):
+            distinct, inverse = np.unique(arrays[f][positions], return_inverse=True)
+            inverse = inverse.reshape(-1)
+            values = self._columns[f].values
+            verdicts = [judges[f](values[int(n)]) for n in distinct]
+            categories = list(model.ln_m[name])
+            codes = np.fromiter((categories.index(v.category) for v in verdicts), dtype=np.int64)
+            category_index.append(codes[inverse])
+            inverses.append(inverse)
+            distinct_verdicts.append(verdicts)
+        total = max(len(self), positions.size)
+        log_total = math.log(total)
+        surname_categories = list(model.ln_m["surname"])
+        surname_counts = np.bincount(category_index[0], minlength=len(surname_categories))
+        log_odds = np.zeros(positions.size, dtype=np.float64)
+        for f, name in enumerate(FIELDS):
+            categories = list(model.ln_m[name])
+            if name == "surname":
+                # the term-frequency adjustment, as in query_weights()
+                weights = [
+                    model.ln_m[name][c]
+                    if c == "weak"
+                    else model.ln_m[name][c] - math.log(max(int(n), 1)) + log_total
+                    for c, n in zip(categories, surname_counts, strict=True)
+                ]
+            else:
+                weights = [model.ln_m[name][c] - math.log(model.u[name][c]) for c in categories]
+            log_odds += np.asarray(weights)[category_index[f]]
+        offset = model.prior - log_total
+        logits = log_odds / model.temperature + offset
+        shift = max(0.0, float(logits.max()))
+        exp = np.exp(logits - shift)
+        chances = exp / (math.exp(-shift) + float(exp.sum()))
+        k = min(limit, positions.size)
+        top = np.argpartition(-chances, k - 1)[:k] if k < positions.size else np.arange(positions.size)
+        top = top[np.argsort(-chances[top], kind="stable")]
+        matches: list[Match] = []
+        for i in top:
+            reasons = []
+            for f in range(len(FIELDS)):
+                verdict = distinct_verdicts[f][int(inverses[f][i])]
+                if verdict.reason is not None:
+                    reasons.append(verdict.reason)
+            chance = float(chances[i])
+            matches.append(
+                Match(
+                    reading_id=self._ids[int(positions[i])],
+                    score=round(100.0 * chance, 1),
+                    strong=chance >= model.strong_cutoff,
+                    reasons=tuple(reasons),
+                )
+            )
+        return matches

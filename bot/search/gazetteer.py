@@ -57,7 +57,7 @@ REGIONS: dict[str, tuple[str, ...]] = {
         "шиели",
         "жанакорган",
     ),
-    "kz-zhambyl": ("жамбул", "жамбил", "аулиеат", "тараз", "мирзоан", "меркен", "талас", "шу", "кордаи"),
+    "kz-zhambyl": ("жамбул", "жамбил", "аулиеат", "тараз", "мирзоан", "меркен", "талас", "кордаи"),
     "kz-almaty": (
         "алмаат",
         "алмати",
@@ -298,11 +298,17 @@ class PlaceProfile:
         return PlaceProfile(tuple((str(a), str(b)) for a, b in regions), tuple(str(w) for w in words))
 
 
+_BY_HEAD: dict[str, list[tuple[str, str]]] = {}
+for _stem, _region in _STEMS:  # longest first within each head, as in _STEMS
+    _BY_HEAD.setdefault(_stem[:3], []).append((_stem, _region))
+
+
+@lru_cache(maxsize=100_000)
 def _region_of(folded: str) -> tuple[str, int] | None:
     """(region, length of the stem that named it) for a folded word, or None."""
     if len(folded) < 3:
         return None
-    for stem, region in _STEMS:
+    for stem, region in _BY_HEAD.get(folded[:3], ()):
         if folded.startswith(stem) and (len(stem) >= 4 or len(folded) <= len(stem) + 4):
             return region, len(stem)
     return None

@@ -11,24 +11,24 @@ from __future__ import annotations
 
 # fmt: off
 LN_M: dict[str, dict[str, float]] = {
-    "surname": {"exact": -0.423, "phonetic": -2.172, "wildcard": -2.077, "typo1": -2.755, "typo2": -3.681, "weak": -5.052},
-    "name": {"exact": -0.658, "variant": -3.176, "initial": -2.254, "similar": -1.912, "missing": -1.927, "differs": -3.466},
-    "patronymic": {"exact": -1.407, "initial": -2.895, "similar": -2.922, "missing": -0.456, "differs": -6.787},
-    "year": {"exact": -1.009, "pattern": -2.226, "range": -2.951, "near1": -2.881, "near2": -2.767, "near5": -7.885, "far": -7.885, "missing": -1.062},
-    "place": {"same": -0.601, "differs": -6.276, "unknown": -0.825},
-    "family": {"same": -2.881, "differs": -7.885, "unknown": -0.071},
-    "relative": {"same": -2.965, "differs": -7.885, "unknown": -0.066},
+    "surname": {"exact": -0.445, "phonetic": -2.173, "wildcard": -2.001, "typo1": -2.697, "typo2": -3.796, "weak": -5.165},
+    "name": {"exact": -0.704, "variant": -2.856, "initial": -2.159, "similar": -1.874, "missing": -1.973, "differs": -3.669},
+    "patronymic": {"exact": -1.41, "initial": -2.924, "similar": -2.983, "missing": -0.453, "differs": -6.775},
+    "year": {"exact": -0.991, "pattern": -2.264, "range": -3.219, "near1": -2.869, "near2": -2.896, "near5": -7.873, "far": -7.873, "missing": -1.026},
+    "place": {"same": -0.624, "differs": -5.927, "unknown": -0.808},
+    "family": {"same": -2.924, "differs": -7.873, "unknown": -0.072},
+    "relative": {"same": -2.843, "differs": -7.873, "unknown": -0.077},
 }  # fmt: skip
 U: dict[str, dict[str, float]] = {
     "surname": {"exact": 1.0, "phonetic": 1.0, "wildcard": 1.0, "typo1": 1.0, "typo2": 1.0, "weak": 1.0},
-    "name": {"exact": 0.07937, "variant": 0.01415, "initial": 0.03875, "similar": 0.02085, "missing": 0.49433, "differs": 0.35256},
-    "patronymic": {"exact": 0.01285, "initial": 0.00502, "similar": 0.00303, "missing": 0.65267, "differs": 0.32643},
-    "year": {"exact": 0.02015, "pattern": 0.02858, "range": 0.00679, "near1": 0.05836, "near2": 0.05742, "near5": 0.15646, "far": 0.31255, "missing": 0.35969},
-    "place": {"same": 0.03241, "differs": 0.50629, "unknown": 0.46131},
-    "family": {"same": 0.00291, "differs": 0.03992, "unknown": 0.95717},
-    "relative": {"same": 0.0041, "differs": 0.05407, "unknown": 0.94183},
+    "name": {"exact": 0.07756, "variant": 0.01336, "initial": 0.0394, "similar": 0.02264, "missing": 0.48303, "differs": 0.36401},
+    "patronymic": {"exact": 0.01303, "initial": 0.00525, "similar": 0.00316, "missing": 0.65315, "differs": 0.32541},
+    "year": {"exact": 0.02156, "pattern": 0.02984, "range": 0.00538, "near1": 0.05916, "near2": 0.05842, "near5": 0.15705, "far": 0.32186, "missing": 0.34674},
+    "place": {"same": 0.03601, "differs": 0.5133, "unknown": 0.45069},
+    "family": {"same": 0.00333, "differs": 0.04329, "unknown": 0.95338},
+    "relative": {"same": 0.00465, "differs": 0.06177, "unknown": 0.93358},
 }  # fmt: skip
 # fmt: on
 PRIOR = 1.5
 TEMPERATURE = 1.1
-STRONG_CUTOFF = 0.91
+STRONG_CUTOFF = 0.84
