@@ -4,13 +4,14 @@ One pass (`run_matching_pass`), the same code for the scheduler and `amanat matc
 
 1. Takes the job lock "matching" (bot.services.locks); if another process holds it, the pass is skipped.
 2. Builds, once, an in-memory index of the ACTIVE saved searches: each search's blocking keys (the same
-   `query_keys` the forward search uses) point back at the search. Paused and deleted searches are not in
-   it, so nothing is matched for them while paused (a resumed search picks up from the next import on).
+   `query_keys` the forward search uses, stored in `SearchRequest.derived` after the first pass) point
+   back at the search. Paused and deleted searches are not in it, so nothing is matched for them while
+   paused (a resumed search picks up from the next import on).
 3. Walks the readings imported since the watermark, in import-batch order and in chunks of
    `matching.batch_size`. Only finished imports are taken (an import still being written is left for the
    next pass; one abandoned for `STALE_IMPORT` by a crashed importer is taken as it is). Each reading's
    stored keys find the saved searches sharing a key with it; those pairs are scored by the engine, never
-   the whole registry.
+   the whole registry (see `SavedSearchIndex`).
 4. For each chunk, in ONE transaction: the (search, reading) pairs scoring at least `RECORD_MIN_SCORE` are
    inserted into `matches` with insert-or-ignore on the unique pair, an `OutboxMessage` with
    `dedup_key = "match:<match id>"` is queued for each NEW pair that deserves a notification, every
@@ -21,7 +22,9 @@ One pass (`run_matching_pass`), the same code for the scheduler and `amanat matc
 Which matches notify: a strong match (the engine's "likely the same man") always; a weaker one when its
 score is at least `NOTIFY_MIN_SCORE` ("possible"); at most `MAX_NOTIFY_PER_SEARCH` per search per chunk,
 strong ones first, then by score (the rest are recorded with notification "skipped", so a common surname
-cannot flood a relative). Notifications are queued strong-first, so they are also sent strong-first.
+cannot flood a relative). A person with two searches fitting the same reading is told once. A reading
+whose import had finished before the search was saved is recorded but not announced: the relative's own
+search could already show it. Notifications are queued strong-first, so they are also sent strong-first.
 
 Delivery (bot.services.outbox) is separate: `run_matching_pass_cli` runs one pass and then delivers what is
 pending through the Bot API. The heartbeat (`queue_heartbeats`) tells relatives with active searches how
@@ -125,7 +128,7 @@ class Candidate:
     reasons: list[list[Any]]
 
 
-def search_summary(request: SearchRequest) -> str:
+def search_summary(request: SearchRequest | ActiveSearch) -> str:
     """What the relative saved, in one plain line: "Легкодымов Емельян Тимофеевич, 1904"."""
     who = " ".join(part for part in (request.surname, request.name, request.patronymic) if part)
     if request.birth_year and request.birth_year_to and request.birth_year_to != request.birth_year:
@@ -135,46 +138,93 @@ def search_summary(request: SearchRequest) -> str:
     return who
 
 
+@dataclass(frozen=True)
+class ActiveSearch:
+    """An active saved search as the pass needs it (a plain row, not an ORM object: there are many)."""
+
+    id: int
+    person_id: int
+    surname: str
+    name: str | None
+    patronymic: str | None
+    birth_year: int | None
+    birth_year_to: int | None
+    birthplace: str | None
+    draft_office: str | None
+    relative: str | None
+    family_place: str | None
+    created_at: datetime
+    derived: dict[str, Any]
+
+    def query(self) -> Any:
+        from bot.search import Query
+
+        return Query(
+            surname=self.surname,
+            name=self.name,
+            patronymic=self.patronymic,
+            birth_year=self.birth_year,
+            birth_year_to=self.birth_year_to,
+            birthplace=self.birthplace,
+            draft_office=self.draft_office,
+            relative=self.relative,
+            family_place=self.family_place,
+        )
+
+
 class SavedSearchIndex:
     """The active saved searches, indexed by their blocking keys, for matching readings in reverse.
 
-    Built once per pass. `match(readings, …)` finds, for each reading, the searches that share a key
-    with it, and asks the engine to score each search against its candidate readings (grouped per search,
-    so the engine prepares each query once per chunk).
+    Built once per pass. A search's keys (the engine's `query_keys`) and its profile are stored in
+    `SearchRequest.derived` with the engine version, so only searches saved since the last pass (or all, after an engine upgrade)
+    are derived again; `stale` lists those, for the pass to store.
+
+    `match(readings, …)` finds, for each reading, the searches sharing a key with it. Blocking is
+    generous (one-deletion neighbours on both sides), so most such pairs have surnames the engine calls
+    "weak" (its strongest evidence against a pair); those are dropped with the engine's own
+    `compare_surnames`, cached per distinct pair of surnames. The rest are scored per search with the
+    engine's `rank_profiles` (each search's profile and each reading's profile prepared once per pass).
     """
 
-    def __init__(self, requests: Sequence[SearchRequest]) -> None:
-        from bot.search import Query, query_keys
+    def __init__(self, searches: Sequence[ActiveSearch]) -> None:
+        from bot.search import ENGINE_VERSION, query_keys
+        from bot.search.engine import query_profile
 
-        self.ids: list[int] = []
-        self.person_ids: list[int] = []
-        self.summaries: list[str] = []
-        self.created_at: list[datetime] = []
-        self.queries: list[Any] = []
-        self._by_key: dict[str, list[int]] = defaultdict(list)
-        for request in requests:
-            query = Query(
-                surname=request.surname,
-                name=request.name,
-                patronymic=request.patronymic,
-                birth_year=request.birth_year,
-                birth_year_to=request.birth_year_to,
-                birthplace=request.birthplace,
-                draft_office=request.draft_office,
-                relative=request.relative,
-                family_place=request.family_place,
-            )
-            index = len(self.ids)
-            self.ids.append(request.id)
-            self.person_ids.append(request.person_id)
-            self.summaries.append(search_summary(request))
-            self.created_at.append(_aware(request.created_at))
-            self.queries.append(query)
-            for key in query_keys(query):
-                self._by_key[key].append(index)
+        self.searches = list(searches)
+        self.ids = [search.id for search in self.searches]
+        self.person_ids = [search.person_id for search in self.searches]
+        self.created_at = [_aware(search.created_at) for search in self.searches]
+        self.stale: dict[int, dict[str, Any]] = {}
+        self._summaries: dict[int, str] = {}
+        self._profiles: dict[int, Any] = {}
+        self._surname_verdicts: dict[tuple[str, int], bool] = {}
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for index, search in enumerate(self.searches):
+            stored = search.derived or {}
+            keys = stored.get("k") if stored.get("v") == ENGINE_VERSION else None
+            if keys is None:
+                query = search.query()
+                profile = query_profile(query)
+                keys = sorted(query_keys(query))
+                self._profiles[index] = profile
+                self.stale[search.id] = {
+                    "v": ENGINE_VERSION,
+                    "k": keys,
+                    "p": profile.to_json() if profile else None,
+                }
+            for key in keys:
+                by_key[key].append(index)
+        self._by_key = dict(by_key)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.searches)
+
+    def summary(self, index: int) -> str:
+        found = self._summaries.get(index)
+        if found is None:
+            search = self.searches[index]
+            found = self._summaries[index] = search_summary(search)
+        return found
 
     def candidates(self, keys: Iterable[str]) -> set[int]:
         """The searches sharing at least one blocking key with a reading."""
@@ -185,35 +235,65 @@ class SavedSearchIndex:
                 found.update(hits)
         return found
 
+    def _profile(self, index: int) -> Any:
+        """The engine's profile of a search: read from what an earlier pass stored, else derived."""
+        from bot.search.engine import Profile, query_profile
+
+        if index not in self._profiles:
+            stored = self.searches[index].derived or {}
+            if stored.get("p") is not None:
+                self._profiles[index] = Profile.from_json(stored["p"])
+            else:
+                self._profiles[index] = query_profile(self.searches[index].query())
+        return self._profiles[index]
+
+    def _surnames_agree(self, query: Any, reading: Any) -> bool:
+        from bot.search.engine import compare_surnames
+
+        key = (query.surname.raw, id(reading.surname))  # a search's surname is fixed by its raw text
+        agree = self._surname_verdicts.get(key)
+        if agree is None:
+            agree = self._surname_verdicts[key] = (
+                compare_surnames(query.surname, reading.surname)[0] != "weak"
+            )
+        return agree
+
     def match(
         self, readings: Sequence[NewReading], *, surname_freq: Mapping[str, int], total: int
     ) -> tuple[list[Candidate], int]:
         """Scored pairs above RECORD_MIN_SCORE, and how many pairs were scored."""
-        from bot.search import Derived, score_candidates
+        from bot.search import derive
+        from bot.search.engine import Profile, rank_profiles
         from bot.services.registry_search import record_of_reading
 
-        per_search: dict[int, list[NewReading]] = defaultdict(list)
+        per_search: dict[int, list[tuple[NewReading, Any]]] = defaultdict(list)
         for reading in readings:
-            for index in self.candidates(reading.keys):
-                per_search[index].append(reading)
+            found_for = self.candidates(reading.keys)
+            if not found_for:
+                continue
+            data = reading.row.derived or {}
+            profile = (
+                Profile.from_json(data)
+                if data.get("s") is not None
+                else derive(record_of_reading(reading.row)).profile
+            )
+            if profile is None:
+                continue
+            for index in found_for:
+                query = self._profile(index)
+                if query is not None and self._surnames_agree(query, profile):
+                    per_search[index].append((reading, profile))
         found: list[Candidate] = []
         scored = 0
         for index, group in per_search.items():
-            by_id = {reading.reading_id: reading for reading in group}
-            pool = [
-                (
-                    record_of_reading(reading.row),
-                    Derived(reading.row.surname_norm, reading.keys, dict(reading.row.derived or {})),
-                )
-                for reading in group
-            ]
-            scored += len(pool)
-            results = score_candidates(
-                self.queries[index],
-                pool,
-                surname_freq=lambda surname: surname_freq.get(surname, 1),
-                total=max(total, 1),
-                limit=len(pool),
+            by_id = {reading.reading_id: reading for reading, _ in group}
+            scored += len(group)
+            results = rank_profiles(
+                self._profile(index),
+                [(reading.reading_id, profile) for reading, profile in group],
+                lambda surname: surname_freq.get(surname, 1),
+                max(total, 1),
+                len(group),
             )
             for result in results:
                 if result.score < RECORD_MIN_SCORE:
@@ -432,7 +512,7 @@ async def _record_chunk(
                         "payload": {
                             "match_id": match_id,
                             "request_id": request_id,
-                            "request": index.summaries[c.search_index],
+                            "request": index.summary(c.search_index),
                             "reading_pk": reading.pk,
                             "reading_id": reading.reading_id,
                             "reading": _reading_snapshot(reading.row),
@@ -454,19 +534,29 @@ async def _record_chunk(
     return new_matches, queued
 
 
-async def load_active_searches(db: Database) -> list[SearchRequest]:
+async def load_active_searches(db: Database) -> list[ActiveSearch]:
     """Every active saved search of a person who has not blocked the bot."""
+    columns = [SearchRequest.id, SearchRequest.person_id] + [
+        getattr(SearchRequest, name)
+        for name in ActiveSearch.__dataclass_fields__
+        if name not in ("id", "person_id")
+    ]
     async with db.session() as session:
-        return list(
-            (
-                await session.scalars(
-                    select(SearchRequest)
-                    .join(Person, Person.id == SearchRequest.person_id)
-                    .where(SearchRequest.status == RequestStatus.ACTIVE, Person.active.is_(True))
-                    .order_by(SearchRequest.id)
-                )
-            ).all()
+        rows = await session.execute(
+            select(*columns)
+            .join(Person, Person.id == SearchRequest.person_id)
+            .where(SearchRequest.status == RequestStatus.ACTIVE, Person.active.is_(True))
+            .order_by(SearchRequest.id)
         )
+        return [ActiveSearch(**row._mapping) for row in rows]
+
+
+async def _store_search_keys(db: Database, stale: Mapping[int, dict[str, Any]]) -> None:
+    """Keep the keys derived this pass, so the next pass reads them instead of deriving them again."""
+    items = [{"id": request_id, "derived": derived} for request_id, derived in stale.items()]
+    for start in range(0, len(items), 5000):
+        async with db.session() as session:
+            await session.execute(update(SearchRequest), items[start : start + 5000])
 
 
 async def run_matching_pass(
@@ -484,6 +574,8 @@ async def run_matching_pass(
         # Building the index and scoring are CPU work: in a thread, so the bot's event loop keeps answering.
         index = await asyncio.to_thread(SavedSearchIndex, await load_active_searches(db))
         report.searches = len(index)
+        if index.stale:
+            await _store_search_keys(db, index.stale)
         async with db.session() as session:
             done = await _watermark(session, WATERMARK)
             position = await _watermark(session, POSITION)
