@@ -23,6 +23,7 @@ from bot.config import Settings, load_config
 from bot.services import matching
 from bot.services.locks import job_lock
 from bot.services.matching import queue_heartbeats, run_matching_pass, set_search_paused
+from bot.services.outbox import Outgoing, deliver_pending
 from models import Database, ImportBatch, Match, NotificationState, SearchRequest
 from models.base import utcnow
 
@@ -195,3 +196,17 @@ async def test_the_heartbeat_counts_checked_readings_and_is_queued_once_per_peri
     async with any_db.session() as session:
         request = await session.get(SearchRequest, request_id)
         assert request is not None and request.checked_readings == 0 and request.last_heartbeat_at is not None
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.texts: list[str] = []
+
+        async def send(self, message: Outgoing) -> None:
+            self.texts.append(message.text)
+
+    sender = Recorder()
+    assert (await deliver_pending(any_db, sender, now=month_later)).sent == 1
+    assert sender.texts == [
+        "🕯 <b>We keep looking.</b>\n\nЛехкодымов Емельян, 1904: 2 new readings checked\n\n"
+        "The moment a fitting reading appears, we will tell you. Your searches: /my"
+    ]
