@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.search import weights as fitted
@@ -584,6 +585,7 @@ def compare_patronymics(q: NameForms | None, r: NameForms | None) -> str:
     return best
 
 
+@lru_cache(maxsize=20_000)
 def _years(reading: YearReading) -> range | list[int]:
     low, high = reading.low or 0, reading.high or 0
     if reading.pattern is None:
@@ -591,6 +593,7 @@ def _years(reading: YearReading) -> range | list[int]:
     return [y for y in range(max(low, 1850), min(high, 1950) + 1) if reading.allows(y)]
 
 
+@lru_cache(maxsize=50_000)
 def compare_years(q: YearReading | None, r: YearReading | None) -> tuple[str, int]:
     """(category, distance in years) of two year readings."""
     if q is None or r is None or q.low is None or r.low is None or q.high is None or r.high is None:
@@ -930,6 +933,11 @@ def record_from_query(request_id: str, q: Query) -> Record:
     )
 
 
+# A surname this far from every form of the query's is not scored when the blocked set is large
+# (below the "typo2" threshold, so no surname the scorer would call anything but "weak" is lost).
+_PREFILTER_SIMILARITY = 0.55
+
+
 class _Column:
     """The distinct values of one field across a registry; readings hold their value's number."""
 
@@ -966,9 +974,14 @@ class Registry:
         self._columns = [_Column() for _ in FIELDS]
         self._arrays: list[np.ndarray] | None = None
         self._live = array("b")
-        self._index: dict[str, list[int]] = {}
-        self._cells: list[list[int]] = []
+        self._index: dict[str, array[int]] = {}
+        self._cells: list[array[int]] = []
         self._cell_surname: list[NameForms] = []
+        self._cell_surname_number = array("i")
+        self._surnames: list[NameForms] = []  # distinct surnames, numbered
+        self._surname_number: dict[str, int] = {}
+        self._surname_first_form: list[str] = []
+        self._surname_special = array("b")  # 1: wildcard or several alternatives
         self._cell_of: dict[tuple[str, frozenset[str]], int] = {}
         self._surname_counts: Counter[str] = Counter()
         self._position: dict[str, int] = {}
@@ -1006,12 +1019,19 @@ class Registry:
             if cell is None:
                 cell = len(self._cells)
                 self._cell_of[cell_key] = cell
-                self._cells.append([])
+                self._cells.append(array("i"))
                 self._cell_surname.append(profile.surname)
+                number = self._surname_number.get(profile.surname.raw)
+                if number is None:
+                    number = self._surname_number[profile.surname.raw] = len(self._surnames)
+                    self._surnames.append(profile.surname)
+                    self._surname_first_form.append(profile.surname.forms[0])
+                    self._surname_special.append(int(profile.surname.wild or len(profile.surname.forms) > 1))
+                self._cell_surname_number.append(number)
                 for key in _combine(_surname_keys(profile.surname, False), classes):
                     bucket = index.get(key)
                     if bucket is None:
-                        index[key] = [cell]
+                        index[key] = array("i", (cell,))
                     else:
                         bucket.append(cell)
             self._cells[cell].append(position)
@@ -1077,15 +1097,45 @@ class Registry:
 
     def scored_positions(self, q: Query, scorer: QueryScorer | None = None) -> list[int]:
         """Positions that a search scores (after the surname prefilter)."""
+        return [int(p) for p in self._scored_positions(q, scorer)]
+
+    def _prefilter(self, cells: set[int], scorer: QueryScorer) -> list[int]:
+        """Drops cells whose surname is far from every form of the query's (one C pass over surnames)."""
+        cell_numbers = np.fromiter(cells, dtype=np.int64, count=len(cells))
+        surname_of_cell = np.frombuffer(self._cell_surname_number, dtype=np.int32)[cell_numbers]
+        distinct = np.unique(surname_of_cell)
+        special = np.frombuffer(self._surname_special, dtype=np.int8)[distinct] == 1
+        plain = distinct[~special]
+        keep = [int(n) for n in distinct[special]]  # wildcards and alternatives: judged by the scorer
+        if plain.size:
+            first_forms = self._surname_first_form
+            similarity = process.cdist(
+                list(scorer.q.surname.all_forms),
+                [first_forms[int(n)] for n in plain],
+                scorer=Levenshtein.normalized_similarity,
+                dtype=np.float32,
+                workers=1,
+            ).max(axis=0)
+            keep.extend(int(n) for n in plain[similarity >= _PREFILTER_SIMILARITY])
+        surnames = self._surnames
+        kept = np.asarray([n for n in keep if scorer.surname(surnames[n]).category != "weak"], dtype=np.int32)
+        return [int(c) for c in cell_numbers[np.isin(surname_of_cell, kept)]]
+
+    def _scored_positions(self, q: Query, scorer: QueryScorer | None = None) -> np.ndarray:
         profile = query_profile(q) if scorer is None else scorer.q
+        empty = np.zeros(0, dtype=np.int64)
         if profile is None:
-            return []
+            return empty
         scorer = scorer or QueryScorer(profile)
-        cells = self._blocked_cells(q)
+        cells: Iterable[int] = self._blocked_cells(q)
         if sum(len(self._cells[c]) for c in cells) > self.PREFILTER_ABOVE:
-            cells = {c for c in cells if scorer.surname(self._cell_surname[c]).category != "weak"}
-        live = self._live
-        return [p for cell in cells for p in self._cells[cell] if live[p]]
+            cells = self._prefilter(set(cells), scorer)
+        parts = [np.frombuffer(self._cells[c], dtype=np.int32) for c in cells]
+        if not parts:
+            return empty
+        positions = np.concatenate(parts).astype(np.int64)
+        live = np.frombuffer(self._live, dtype=np.int8)
+        return positions[live[positions] == 1]
 
     def _columns_as_arrays(self) -> list[np.ndarray]:
         if self._arrays is None:
@@ -1098,7 +1148,7 @@ class Registry:
         if profile is None:
             return []
         scorer = QueryScorer(profile)
-        positions = np.fromiter(self.scored_positions(q, scorer), dtype=np.int64)
+        positions = self._scored_positions(q, scorer)
         if positions.size == 0:
             return []
         judges = (

@@ -228,11 +228,13 @@ def _latin_options(text: str) -> list[list[str]]:
 
 def _finish(text: str) -> str:
     """The Cyrillic merges shared by every variant."""
-    text = text.translate(_CYRILLIC_FOLD)
-    text = text.replace("дж", "ж").replace("нб", "мб").replace("тс", "ц")
-    text = _NOT_NAME.sub("", text)
-    text = _REPEATS.sub(r"\1", text)
-    return re.sub(r"\*+", "*", text)
+    text = _NOT_NAME.sub("", text.translate(_CYRILLIC_FOLD))
+    while True:  # until stable, so that folding a folded name changes nothing
+        merged = text.replace("дж", "ж").replace("нб", "мб").replace("тс", "ц")
+        merged = re.sub(r"\*+", "*", _REPEATS.sub(r"\1", merged))
+        if merged == text:
+            return text
+        text = merged
 
 
 def _prepare(text: str) -> str:

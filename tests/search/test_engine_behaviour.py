@@ -228,3 +228,18 @@ def test_empty_and_hostile_queries_do_not_crash(registry: Registry) -> None:
     assert registry.search(Query("...")) == []
     registry.search(Query("<b>Иванов</b>", "'; DROP TABLE", birth_year=3000, birthplace="x" * 5000))
     registry.search(Query("И" * 5000))
+
+
+def test_reverse_matching_finds_the_saved_request() -> None:
+    from bot.search.reverse import ReverseIndex
+
+    index = ReverseIndex()
+    index.add("req-legk", Query("Lekhkodymov", "Emelyan", birth_year=1904, birthplace="Туркестанская обл."))
+    index.add("req-kus", Query("Құсайынов", "Жұмабай"))
+    index.add("req-gone", Query("Петренко", "Олег"))
+    index.remove("req-gone")
+    pairs = index.match(READINGS, registry_size=100_000)
+    found = {(request_id, m.reading_id) for request_id, m in pairs if m.score > 30}
+    assert ("req-legk", "legk") in found
+    assert ("req-kus", "kus") in found
+    assert not any(request_id == "req-gone" for request_id, _ in pairs)
