@@ -567,7 +567,7 @@ NOTES_DAMAGED = [
 
 
 def weighted(rng: random.Random, pairs):
-    items, weights = zip(*pairs)
+    items, weights = zip(*pairs, strict=True)
     return rng.choices(items, weights=weights, k=1)[0]
 
 
@@ -840,7 +840,7 @@ def relative_text(rng: random.Random, sol: dict, birth_year: int) -> str:
 
 def make_row(rng: random.Random) -> dict:
     sol = make_soldier(rng)
-    area, spots, war_from, war_to = rng.choice(BATTLE_AREAS)
+    area, spots, _war_from, war_to = rng.choice(BATTLE_AREAS)
     # A man born in 1924-1926 was called up in 1942-1944; keep him off the early battlefields.
     latest_birth = min(1926, war_to - 18)
     birth_year = rng.randint(1895, latest_birth) if rng.random() < 0.3 else \
