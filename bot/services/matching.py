@@ -74,7 +74,7 @@ WATERMARK = "matching"  # the last import batch whose readings are all matched
 POSITION = "matching.position"  # within the next batch: the highest reading id already matched (0: none)
 # Scores are 0-100 (about the probability, in percent, that the reading is the man).
 RECORD_MIN_SCORE = 20.0
-NOTIFY_MIN_SCORE = 40.0
+NOTIFY_MIN_SCORE = 80.0  # bench/matching.py: at 40, 4 % of notifications were the man; see bench/README.md
 MAX_NOTIFY_PER_SEARCH = 5
 # An import that has not finished after this long is taken to have died; its readings are matched.
 STALE_IMPORT = timedelta(hours=6)

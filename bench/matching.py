@@ -1,0 +1,244 @@
+"""Matching job speed: N new readings against M saved searches, one `run_matching_pass`, DB writes included.
+
+The saved searches are what relatives type (bench/noise.py: transliterations, today's Kazakh spelling,
+declined forms, typos, approximate years); the new readings are medallion readings with their damage. A
+share of the new readings (`--planted`) are of soldiers somebody is looking for, so the pass has real
+matches to record and notifications to queue; the rest are of other men.
+
+What is timed: the pass itself (`bot.services.matching.run_matching_pass`): loading the active searches,
+building the reverse index, reading the new readings and their keys, scoring, and the transactions that
+write the matches, the outbox messages, the counters and the watermark. Not timed: generating the data,
+inserting the searches and importing the readings (`import_file`, the same code as `amanat import`).
+
+Two passes are measured on the same data: "cold" (the searches' keys are derived in the pass, as on the
+first pass after they were saved or after an engine upgrade) and "warm" (keys stored by an earlier pass;
+the database is reset to before the first pass, so the same readings are matched again).
+
+    python -m bench.matching                       # 10,000 readings x 100,000 searches, SQLite
+    python -m bench.matching --readings 2000 --searches 20000
+    python -m bench.matching --db postgresql://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import random
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.noise import make_soldier, medallion_reading, relative_query
+
+SEED = 5_2026
+
+
+def generate(
+    readings: int, searches: int, planted: float, seed: int, registry: int
+) -> tuple[list[Any], list[Any], set[tuple[int, str]], list[Any]]:
+    """Searches as (person id, Query), new readings, the (person id, reading id) pairs planted, and the
+    registry already there (other men; it makes the registry size, and so the scores, realistic)."""
+    rng = random.Random(seed)
+    background = [medallion_reading(rng, make_soldier(rng), f"old-{i}") for i in range(registry)]
+    soldiers = [make_soldier(rng) for _ in range(searches)]
+    queries = [(100_000 + i, relative_query(rng, soldier)) for i, soldier in enumerate(soldiers)]
+    records = []
+    truth: set[tuple[int, str]] = set()
+    for i in range(readings):
+        if rng.random() < planted:
+            k = rng.randrange(searches)
+            record = medallion_reading(rng, soldiers[k], f"new-{i}")
+            truth.add((queries[k][0], record.reading_id))
+        else:
+            record = medallion_reading(rng, make_soldier(rng), f"new-{i}")
+        records.append(record)
+    return queries, records, truth, background
+
+
+def write_csv(records: list[Any], path: Path) -> None:
+    columns = [
+        "reading_id",
+        "surname",
+        "name",
+        "patronymic",
+        "birth_year",
+        "birthplace",
+        "draft_office",
+        "relative",
+        "family_address",
+    ]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for record in records:
+            writer.writerow([getattr(record, column) or "" for column in columns])
+
+
+async def create_database(url: str) -> tuple[str, Any]:
+    """A fresh database: a file for SQLite, a new database on the server for PostgreSQL."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from bot.config import async_database_url
+
+    url = async_database_url(url)
+    if url.startswith("sqlite"):
+        return url, None
+    name = f"amanat_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    async def drop() -> None:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
+
+
+async def run(args: argparse.Namespace) -> None:
+    from sqlalchemy import delete, func, insert, select, update
+
+    from bot.config import load_config
+    from bot.services import matching
+    from bot.services.registry_import import import_file
+    from models import Database, ImportBatch, Match, OutboxMessage, Person, SearchRequest, Watermark
+
+    started = time.perf_counter()
+    queries, records, truth, background = generate(
+        args.readings, args.searches, args.planted, args.seed, args.registry
+    )
+    print(
+        f"generated {len(queries):,} searches, {len(records):,} new readings and a registry of "
+        f"{len(background):,} in {time.perf_counter() - started:.1f} s"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        url, drop = await create_database(url)
+        db = Database(url)
+        try:
+            await db.upgrade()
+            async with db.session() as session:
+                people = [{"id": pid, "language": "ru"} for pid, _ in queries]
+                for start in range(0, len(people), 5000):
+                    await session.execute(insert(Person), people[start : start + 5000])
+                rows = [
+                    {
+                        "person_id": pid,
+                        "surname": q.surname,
+                        "name": q.name,
+                        "patronymic": q.patronymic,
+                        "birth_year": q.birth_year,
+                        "birth_year_to": q.birth_year_to,
+                        "birthplace": q.birthplace,
+                        "relative": q.relative,
+                        "family_place": q.family_place,
+                    }
+                    for pid, q in queries
+                ]
+                for start in range(0, len(rows), 5000):
+                    await session.execute(insert(SearchRequest), rows[start : start + 5000])
+            if background:  # the registry as it was before: already matched (the watermark is past it)
+                old_path = Path(tmp) / "old.csv"
+                write_csv(background, old_path)
+                await import_file(db, old_path)
+                async with db.session() as session:
+                    last = await session.scalar(select(func.max(ImportBatch.id)))
+                    session.add(Watermark(name="matching", value=int(last or 0)))
+            csv_path = Path(tmp) / "new.csv"
+            write_csv(records, csv_path)
+            t0 = time.perf_counter()
+            await import_file(db, csv_path)
+            print(
+                f"imported {len(records):,} new readings in {time.perf_counter() - t0:.1f} s (not timed below)"
+            )
+
+            settings = load_config(database={"url": url})
+            results = []
+            for label in ("cold", "warm"):
+                if label == "warm":  # back to before the pass; the searches keep their stored keys
+                    async with db.session() as session:
+                        await session.execute(delete(OutboxMessage))
+                        await session.execute(delete(Match))
+                        await session.execute(update(Watermark).values(value=1 if background else 0))
+                        await session.execute(delete(Watermark).where(Watermark.name != "matching"))
+                        await session.execute(update(SearchRequest).values(checked_readings=0))
+                report = await matching.run_matching_pass(db, settings)
+                async with db.session() as session:
+                    found = {
+                        (pid, rid)
+                        for pid, rid in await session.execute(
+                            select(SearchRequest.person_id, matching.Reading.reading_id)
+                            .join(Match, Match.request_id == SearchRequest.id)
+                            .join(matching.Reading, matching.Reading.id == Match.reading_pk)
+                        )
+                    }
+                    told = {
+                        (pid, payload["reading_id"])
+                        for pid, payload in await session.execute(
+                            select(OutboxMessage.chat_id, OutboxMessage.payload)
+                        )
+                    }
+                    strong = await session.scalar(select(func.count()).select_from(Match).where(Match.strong))
+                    scored = [
+                        ((pid, rid), score, is_strong)
+                        for pid, rid, score, is_strong in await session.execute(
+                            select(
+                                SearchRequest.person_id,
+                                matching.Reading.reading_id,
+                                Match.score,
+                                Match.strong,
+                            )
+                            .join(Match, Match.request_id == SearchRequest.id)
+                            .join(matching.Reading, matching.Reading.id == Match.reading_pk)
+                        )
+                    ]
+                recall = len(truth & found) / max(len(truth), 1)
+                told_recall = len(truth & told) / max(len(truth), 1)
+                results.append((label, report))
+                if label == "cold":  # how a notification threshold would trade precision for recall
+                    for name, keep in (
+                        ("score >= 20", lambda score, is_strong: True),
+                        ("score >= 40", lambda score, is_strong: score >= 40),
+                        ("score >= 60", lambda score, is_strong: score >= 60),
+                        ("score >= 80", lambda score, is_strong: score >= 80),
+                        ("strong", lambda score, is_strong: is_strong),
+                    ):
+                        chosen = {pair for pair, score, is_strong in scored if keep(score, is_strong)}
+                        hits = len(chosen & truth)
+                        print(
+                            f"  {name:>12}: {len(chosen):6,} pairs, precision {hits / max(len(chosen), 1):.3f}, "
+                            f"recall {hits / max(len(truth), 1):.3f}"
+                        )
+                print(
+                    f"{label} pass: {report.seconds:.1f} s — {report.readings:,} readings × {report.searches:,} "
+                    f"searches; {report.pairs_scored:,} pairs scored; {report.matches:,} matches "
+                    f"({strong:,} strong), {report.notifications:,} notifications; planted pairs: "
+                    f"{len(truth):,}, recorded {recall:.3f}, notified {told_recall:.3f}"
+                )
+        finally:
+            await db.dispose()
+            if drop is not None:
+                await drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--readings", type=int, default=10_000)
+    parser.add_argument("--searches", type=int, default=100_000)
+    parser.add_argument("--planted", type=float, default=0.1, help="share of readings of a searched soldier")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--registry", type=int, default=100_000, help="readings already in the registry")
+    parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
