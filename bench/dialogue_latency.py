@@ -155,6 +155,24 @@ class Meter:
         raise RuntimeError(f"no reply to a {kind} update")
 
 
+def time_registry_searches() -> list[float]:
+    """Wrap bot.services.registry_search.search_registry to record its own time (ms) per call."""
+    from bot.services import registry_search
+
+    spent: list[float] = []
+    original = registry_search.search_registry
+
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await original(*args, **kwargs)
+        finally:
+            spent.append((time.perf_counter() - started) * 1000)
+
+    registry_search.search_registry = timed  # type: ignore[assignment]
+    return spent
+
+
 Step = Callable[[str, int, Awaitable[int]], Awaitable[None]]
 
 
@@ -224,6 +242,7 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.wait_for(changed.wait(), 60)
 
     app.update_listeners.append(on_handled)
+    search_ms = time_registry_searches()
     await app.begin_polling(poll_interval=0, timeout=10)
     meter = Meter(api)
     gap = 1.0 / args.rate
@@ -263,6 +282,11 @@ async def run(args: argparse.Namespace) -> None:
                 f"{kind:<10} {len(values):>5} {statistics.median(values):>8.1f} {percentile(values, 95):>8.1f} "
                 f"{percentile(values, 99):>8.1f} {max(values):>8.1f}"
             )
+    if search_ms:
+        print(
+            f"{'(of which search_registry)':<10}\n{'':<10} {len(search_ms):>5} {statistics.median(search_ms):>8.1f} "
+            f"{percentile(search_ms, 95):>8.1f} {percentile(search_ms, 99):>8.1f} {max(search_ms):>8.1f}"
+        )
     print(
         f"{'all':<10} {len(everything):>5} {statistics.median(everything):>8.1f} "
         f"{percentile(everything, 95):>8.1f} {percentile(everything, 99):>8.1f} {max(everything):>8.1f}"
