@@ -190,10 +190,12 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     timeout, and shuts everything down cleanly. Dialogue state is in the database, so a restart — clean
     or not — continues every dialogue where it was.
     """
+    from bot.services.registry_index import start_registry_index
     from bot.services.registry_search import open_database
 
     quiet_http_logs()
     db = await open_database(settings)
+    await start_registry_index(db)  # the registry in memory: searches stay fast at 1M readings
     application = build_application(settings, db)
     register_jobs(application, settings, db)  # matching, the outbox sender, the heartbeat
     stop_event = stop or asyncio.Event()

@@ -71,12 +71,14 @@ async def run_console(
     stdout: TextIO = sys.stdout,
 ) -> int:
     """Chat with the bot until /quit or end of input; returns the exit code (0)."""
+    from bot.services.registry_index import start_registry_index
     from bot.services.registry_search import open_database
 
     quiet_http_logs()
     for noisy in ("telegram", "alembic", "apscheduler"):  # the chat is the output; only warnings go to stderr
         logging.getLogger(noisy).setLevel(logging.WARNING)
     db = await open_database(settings)
+    await start_registry_index(db)  # the registry in memory: searches stay fast at 1M readings
     api = BotApiStandIn(token="100000:CONSOLE", bot_username="amanat_console_bot")
     await api.start()
     app = build_application(

@@ -954,6 +954,28 @@ class _Column:
             self.values.append(value)
         self.numbers.append(number)
 
+    def append_stored(self, key: Any, data: Any, make: Callable[[Any], Any]) -> Any:
+        """Like :meth:`append`, but builds the value (``make(data)``) only for a key not seen before."""
+        number = self._number.get(key)
+        if number is None:
+            number = len(self.values)
+            self._number[key] = number
+            self.values.append(make(data))
+        self.numbers.append(number)
+        return self.values[number]
+
+
+def _stored_year(data: list[Any]) -> YearReading:
+    return YearReading(raw=data[0], low=data[1], high=data[2], pattern=data[3])
+
+
+def _stored_place(data: list[Any]) -> tuple[PlaceProfile, str]:
+    return PlaceProfile.from_json(data[1]), data[0]
+
+
+def _stored_relative(data: list[Any]) -> tuple[tuple[str, ...], str]:
+    return tuple(data[1]), data[0]
+
 
 class Registry:
     """An in-memory registry on the same keys as the database: for benchmarks, matching and small data.
@@ -1012,29 +1034,96 @@ class Registry:
             place.append(profile.place_raw or None, (profile.place, profile.place_raw))
             family.append(profile.family_raw or None, (profile.family, profile.family_raw))
             relative.append(profile.relative_raw or None, (profile.relative, profile.relative_raw))
-            self._surname_counts[profile.surname.forms[0]] += 1
-            classes = _name_classes(profile.name, False)
-            cell_key = (profile.surname.raw, classes)
-            cell = self._cell_of.get(cell_key)
-            if cell is None:
-                cell = len(self._cells)
-                self._cell_of[cell_key] = cell
-                self._cells.append(array("i"))
-                self._cell_surname.append(profile.surname)
-                number = self._surname_number.get(profile.surname.raw)
-                if number is None:
-                    number = self._surname_number[profile.surname.raw] = len(self._surnames)
-                    self._surnames.append(profile.surname)
-                    self._surname_first_form.append(profile.surname.forms[0])
-                    self._surname_special.append(int(profile.surname.wild or len(profile.surname.forms) > 1))
-                self._cell_surname_number.append(number)
-                for key in _combine(_surname_keys(profile.surname, False), classes):
-                    bucket = index.get(key)
-                    if bucket is None:
-                        index[key] = array("i", (cell,))
-                    else:
-                        bucket.append(cell)
-            self._cells[cell].append(position)
+            self._file(position, profile.surname, profile.name, index)
+
+    def _file(
+        self, position: int, surname: NameForms, name: NameForms | None, index: dict[str, array[int]]
+    ) -> None:
+        """Counts the reading's surname and puts its position into its cell (made and keyed if new)."""
+        self._surname_counts[surname.forms[0]] += 1
+        classes = _name_classes(name, False)
+        cell_key = (surname.raw, classes)
+        cell = self._cell_of.get(cell_key)
+        if cell is None:
+            cell = len(self._cells)
+            self._cell_of[cell_key] = cell
+            self._cells.append(array("i"))
+            self._cell_surname.append(surname)
+            number = self._surname_number.get(surname.raw)
+            if number is None:
+                number = self._surname_number[surname.raw] = len(self._surnames)
+                self._surnames.append(surname)
+                self._surname_first_form.append(surname.forms[0])
+                self._surname_special.append(int(surname.wild or len(surname.forms) > 1))
+            self._cell_surname_number.append(number)
+            for key in _combine(_surname_keys(surname, False), classes):
+                bucket = index.get(key)
+                if bucket is None:
+                    index[key] = array("i", (cell,))
+                else:
+                    bucket.append(cell)
+        self._cells[cell].append(position)
+
+    def add_derived(self, items: Iterable[tuple[Record | str, dict[str, Any] | None]]) -> None:
+        """Adds readings from what :func:`derive` stored (``Derived.data``) without deriving them again.
+
+        Each item is (the record or just its reading id, the stored data). Each field's value is built
+        from the data only the first time its text is seen, so loading a large registry costs little more
+        than reading it. Data of another engine version is derived again from the record (a bare reading
+        id then raises ``ValueError``). A reading id seen before replaces the earlier reading.
+        """
+        index = self._index
+        surname, name, patronymic, year, place, family, relative = self._columns
+        position_of = self._position
+        ids = self._ids
+        live = self._live
+        self._arrays = None
+        for item, data in items:
+            if data is None or data.get("v") != ENGINE_VERSION:
+                if isinstance(item, Record):
+                    self.add((item,))
+                    continue
+                raise ValueError(f"reading {item!r}: no data of engine version {ENGINE_VERSION}")
+            reading_id = item if isinstance(item, str) else item.reading_id
+            old = position_of.get(reading_id)
+            if old is not None:
+                self._drop(old)
+            position = len(ids)
+            ids.append(reading_id)
+            position_of[reading_id] = position
+            s = data.get("s")
+            if s is None:
+                live.append(0)
+                for column in self._columns:
+                    column.numbers.append(0)
+                continue
+            live.append(1)
+            n, p, y, pl, fa, r = (data.get(k) for k in ("n", "p", "y", "pl", "fa", "r"))
+            surname_forms = surname.append_stored(s[0], s, NameForms.from_json)
+            name_value = name.append_stored(n[0] if n else None, n, NameForms.from_json) if n else None
+            if not n:
+                name.numbers.append(0)
+            if p:
+                patronymic.append_stored(p[0], p, NameForms.from_json)
+            else:
+                patronymic.numbers.append(0)
+            if y:
+                year.append_stored(y[0], y, _stored_year)
+            else:
+                year.numbers.append(0)
+            if pl:
+                place.append_stored(pl[0], pl, _stored_place)
+            else:
+                place.numbers.append(0)
+            if fa:
+                family.append_stored(fa[0], fa, _stored_place)
+            else:
+                family.numbers.append(0)
+            if r:
+                relative.append_stored(r[0], r, _stored_relative)
+            else:
+                relative.numbers.append(0)
+            self._file(position, surname_forms, name_value, index)
 
     def _drop(self, position: int) -> None:
         if self._live[position]:
@@ -1142,8 +1231,15 @@ class Registry:
             self._arrays = [np.frombuffer(c.numbers, dtype=np.int32).copy() for c in self._columns]
         return self._arrays
 
-    def search(self, q: Query, limit: int = 5, model: Model = FITTED) -> list[Match]:
-        """The best readings for a query, best first."""
+    def search(
+        self, q: Query, limit: int = 5, model: Model = FITTED, *, registry_frequency: bool = False
+    ) -> list[Match]:
+        """The best readings for a query, best first.
+
+        ``registry_frequency``: weigh an exact surname by at least how many readings of the whole
+        registry carry it (as :func:`score_candidates` does with ``surname_freq``), not only by the
+        exact agreements among the candidates; the database search does this.
+        """
         profile = query_profile(q)
         if profile is None:
             return []
@@ -1178,6 +1274,10 @@ class Registry:
         log_total = math.log(total)
         surname_categories = list(model.ln_m["surname"])
         surname_counts = np.bincount(category_index[0], minlength=len(surname_categories))
+        if registry_frequency and "exact" in surname_categories:
+            exact = surname_categories.index("exact")
+            floor = max((self._surname_counts.get(f, 0) for f in profile.surname.all_forms), default=0)
+            surname_counts[exact] = max(int(surname_counts[exact]), floor)
         log_odds = np.zeros(positions.size, dtype=np.float64)
         for f, name in enumerate(FIELDS):
             categories = list(model.ln_m[name])

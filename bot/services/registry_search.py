@@ -1,21 +1,29 @@
-"""Searching the stored registry: blocking keys looked up in the indexed `reading_keys` table, then scoring.
+"""Searching the stored registry: in memory when the process keeps an index, else through the keys table.
 
-The engine (`bot.search`) knows nothing of the database; this module hands it the candidate readings that
-share a key with the query, with what was derived from them at import time, and the surname frequencies
-it needs for term-frequency weighting. It also opens the database for every command that touches it.
+A long-lived process (the bot, the console) loads the registry into memory once at start
+(:mod:`bot.services.registry_index`) and attaches it to its database handle with :func:`attach_index`;
+:func:`search_registry` then ranks on that index and reads only the shown readings from the database.
+Without an index (the CLI's one-shot search, small registries) the blocking keys are looked up in the
+indexed ``reading_keys`` table and the candidates scored with what was derived from them at import
+time, and the surname frequencies the term-frequency weighting needs. Both paths give the same results.
+This module also opens the database for every command that touches it.
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.search import ENGINE_VERSION, Derived, Match, Query, Record, score_candidates
 from models import Database, Reading, ReadingKey, RegistryMeta
+
+if TYPE_CHECKING:
+    from bot.services.registry_index import RegistryIndex
 
 # A query whose keys reach more readings than this is scored on the first ones only (never a scan).
 MAX_CANDIDATES = 20_000
@@ -105,8 +113,48 @@ async def registry_size(db: Database) -> int:
     return total
 
 
+_INDEXES: weakref.WeakKeyDictionary[Database, RegistryIndex] = weakref.WeakKeyDictionary()
+
+
+def attach_index(db: Database, index: RegistryIndex) -> None:
+    """Searches on this database handle use ``index`` (see :mod:`bot.services.registry_index`)."""
+    _INDEXES[db] = index
+
+
+def detach_index(db: Database) -> None:
+    """Searches on this database handle go back to the keys table."""
+    _INDEXES.pop(db, None)
+
+
+def attached_index(db: Database) -> RegistryIndex | None:
+    """The in-memory index searches on this handle use, if any."""
+    return _INDEXES.get(db)
+
+
+async def _found(db: Database, matches: list[Match]) -> list[Found]:
+    """The matches with their readings, read in one query."""
+    if not matches:
+        return []
+    async with db.session() as session:
+        readings = (
+            await session.scalars(
+                select(Reading).where(Reading.reading_id.in_([m.reading_id for m in matches]))
+            )
+        ).all()
+    by_id = {reading.reading_id: reading for reading in readings}
+    return [Found(m, ReadingView.of(by_id[m.reading_id])) for m in matches if m.reading_id in by_id]
+
+
 async def search_registry(db: Database, query: Query, limit: int = 5) -> list[Found]:
     """The best `limit` readings for what a relative knows, best first."""
+    index = _INDEXES.get(db)
+    if index is not None:
+        return await _found(db, await index.search(db, query, limit))
+    return await search_stored(db, query, limit)
+
+
+async def search_stored(db: Database, query: Query, limit: int = 5) -> list[Found]:
+    """:func:`search_registry` through the indexed keys table (no in-memory index)."""
     from bot.search import query_keys
 
     keys = sorted(query_keys(query))

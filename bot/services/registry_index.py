@@ -1,0 +1,159 @@
+"""The registry in memory for a long-lived process (the bot, the console): searches never touch the keys table.
+
+At 1,000,000 readings a search through the indexed ``reading_keys`` table loads and scores up to tens of
+thousands of candidate rows per query; the in-memory :class:`bot.search.Registry` answers the same query
+in milliseconds. :class:`RegistryIndex` loads that registry once at start from what the importer stored
+(``Reading.derived``: nothing is derived again), then keeps it up to date incrementally: readings whose
+``changed_batch`` is above the last import batch it has seen are loaded again (an updated reading
+replaces its old entry). A search refreshes it at most every ``refresh_seconds``; a process that imports
+calls :meth:`RegistryIndex.refresh` with ``force=True`` after the import.
+
+Only finished imports are loaded (as in matching): a batch still being written becomes visible once
+its import finishes, or once it is :data:`STALE_IMPORT` old (the import died).
+
+:func:`start_registry_index` loads the index, freezes the collector (``gc.freeze()``: a cyclic
+collection walking millions of index objects would stall a query for seconds) and attaches it to the
+database handle, so :func:`bot.services.registry_search.search_registry` uses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.search import ENGINE_VERSION, Match, Query, Record, Registry
+from models import Database, ImportBatch, Reading
+from models.base import utcnow
+
+__all__ = ["STALE_IMPORT", "RegistryIndex", "start_registry_index"]
+
+_LOGGER = logging.getLogger(__name__)
+
+STALE_IMPORT = timedelta(hours=6)  # an unfinished import this old died; its readings are loaded anyway
+REFRESH_SECONDS = 10.0
+_CHUNK = 20_000  # rows fetched and added at a time
+_FREEZE_AFTER = 50_000  # a refresh that adds this many readings freezes the collector again
+_RECORD_COLUMNS = (  # in the order of Record's fields
+    Reading.reading_id,
+    Reading.surname,
+    Reading.name,
+    Reading.patronymic,
+    Reading.birth_year,
+    Reading.birthplace,
+    Reading.draft_office,
+    Reading.relative,
+    Reading.family_address,
+)
+
+
+async def _ready_batch(connection: AsyncConnection) -> int:
+    """The highest import batch id such that every batch up to it has finished (or died long ago)."""
+    stale_before = utcnow() - STALE_IMPORT
+    first_running = await connection.scalar(
+        select(func.min(ImportBatch.id)).where(
+            ImportBatch.finished_at.is_(None), ImportBatch.started_at > stale_before
+        )
+    )
+    if first_running is not None:
+        return int(first_running) - 1
+    return int(await connection.scalar(select(func.max(ImportBatch.id))) or 0)
+
+
+class RegistryIndex:
+    """The stored registry as an in-memory :class:`Registry`, refreshed from the import batches."""
+
+    def __init__(self, *, refresh_seconds: float = REFRESH_SECONDS) -> None:
+        self.registry = Registry()
+        self.refresh_seconds = refresh_seconds
+        self.seen_batch = 0  # every reading changed by a batch up to this one is in the registry
+        self.load_seconds = 0.0  # how long the first load took
+        self._checked_at = -float("inf")
+        self._lock = asyncio.Lock()
+
+    def __len__(self) -> int:
+        return len(self.registry)
+
+    @classmethod
+    async def load(cls, db: Database, *, refresh_seconds: float = REFRESH_SECONDS) -> RegistryIndex:
+        """The registry as stored now, loaded in one pass."""
+        index = cls(refresh_seconds=refresh_seconds)
+        started = time.perf_counter()
+        await index.refresh(db, force=True)
+        index.load_seconds = time.perf_counter() - started
+        return index
+
+    async def refresh(self, db: Database, *, force: bool = False) -> int:
+        """Loads readings of import batches finished since the last refresh; returns how many.
+
+        Without ``force`` this does nothing when the last check was under ``refresh_seconds`` ago, or
+        when another refresh is running (the search goes on with what is loaded).
+        """
+        now = time.monotonic()
+        if not force and (now - self._checked_at < self.refresh_seconds or self._lock.locked()):
+            return 0
+        async with self._lock:
+            self._checked_at = time.monotonic()
+            async with db.engine.connect() as connection:
+                ready = await _ready_batch(connection)
+                if ready <= self.seen_batch:
+                    return 0
+                added = await self._load(connection, self.seen_batch, ready)
+            self.seen_batch = ready
+        if added >= _FREEZE_AFTER:
+            gc.collect()
+            gc.freeze()
+        return added
+
+    async def _load(self, connection: AsyncConnection, above: int, up_to: int) -> int:
+        """Adds the readings changed by batches in (above, up_to] from their stored derived data."""
+        columns = (Reading.reading_id, Reading.derived, Reading.engine_version, Reading.changed_batch)
+        statement = select(*columns)
+        if above > 0:  # a refresh: the batch index finds the few changed rows
+            statement = statement.where(Reading.changed_batch > above, Reading.changed_batch <= up_to)
+        registry = self.registry
+        stale: list[str] = []
+        added = 0
+        result = await connection.stream(statement.execution_options(yield_per=_CHUNK))
+        async for rows in result.partitions(_CHUNK):
+            items: list[tuple[Record | str, dict[str, Any] | None]] = []
+            for reading_id, derived, version, batch in rows:
+                if batch > up_to:  # the first load reads every row: skip those of a running import
+                    continue
+                if version != ENGINE_VERSION or not derived:
+                    stale.append(reading_id)
+                else:
+                    items.append((reading_id, derived))
+            registry.add_derived(items)
+            added += len(items)
+            await asyncio.sleep(0)  # let other tasks run between chunks
+        # Keys of another engine version (reindex_if_stale has not run yet): derive those readings here.
+        for start in range(0, len(stale), 1000):
+            chunk = stale[start : start + 1000]
+            found = await connection.execute(select(*_RECORD_COLUMNS).where(Reading.reading_id.in_(chunk)))
+            registry.add(Record(*row) for row in found)
+            added += len(chunk)
+        return added
+
+    async def search(self, db: Database, query: Query, limit: int = 5) -> list[Match]:
+        """The engine's matches for a query (refreshing first when due), as the database search ranks them."""
+        await self.refresh(db)
+        return self.registry.search(query, limit, registry_frequency=True)
+
+
+async def start_registry_index(db: Database, *, refresh_seconds: float = REFRESH_SECONDS) -> RegistryIndex:
+    """Loads the registry into memory, freezes the collector and attaches the index to ``db``'s searches."""
+    from bot.services.registry_search import attach_index
+
+    index = await RegistryIndex.load(db, refresh_seconds=refresh_seconds)
+    gc.collect()
+    gc.freeze()
+    attach_index(db, index)
+    _LOGGER.info("registry index: %d readings loaded in %.1f s", len(index), index.load_seconds)
+    return index

@@ -1,0 +1,171 @@
+"""The in-memory registry index gives the database search's results and follows later imports."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from bot.search import Query
+from bot.services.registry_import import import_file
+from bot.services.registry_index import RegistryIndex, start_registry_index
+from bot.services.registry_search import (
+    Found,
+    attach_index,
+    attached_index,
+    detach_index,
+    search_registry,
+    search_stored,
+)
+from models import Database
+
+SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "data" / "sample_registry.csv"
+HEADER = (
+    "reading_id,surname,name,patronymic,birth_year,birthplace,draft_office,rank,family_address,relative,"
+    "found_place,found_date,search_unit,burial_place,source,notes\n"
+)
+
+
+def _sample_queries() -> list[Query]:
+    """Queries a relative might type, built from the sample's readings (some without a name or year)."""
+    with SAMPLE.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    queries = []
+    for i, row in enumerate(rows[:120]):
+        surname = row["surname"].replace("?", "").replace(".", "").replace("*", "") or "Иванов"
+        year = row["birth_year"][:4]
+        queries.append(
+            Query(
+                surname=surname,
+                name=row["name"] if i % 3 else None,
+                patronymic=row["patronymic"] if i % 4 == 0 else None,
+                birth_year=int(year) if year.isdigit() and i % 2 else None,
+                birthplace=row["birthplace"] or None if i % 5 == 0 else None,
+            )
+        )
+    queries += [
+        Query(surname="Lekhkodymov", name="Emelyan"),
+        Query(surname="Құсайынов"),
+        Query(surname="Иванов", name="Иван"),
+        Query(surname="Жумабаев", birth_year=1915, birth_year_to=1918),
+        Query(surname="Несуществующенко", name="Пётр"),
+    ]
+    return queries
+
+
+def _view(found: list[Found]) -> list[tuple[str, float, bool, tuple[str, ...]]]:
+    """Results in a tie-proof order (equal scores may come in either order)."""
+    rows = [
+        (f.reading.reading_id, f.match.score, f.match.strong, tuple(r.code for r in f.match.reasons))
+        for f in found
+    ]
+    return sorted(rows, key=lambda r: (-r[1], r[0]))
+
+
+def _write(path: Path, *rows: str) -> Path:
+    path.write_text(HEADER + "".join(row + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+async def sample_db(db: Database) -> Database:
+    report = await import_file(db, SAMPLE)
+    assert report.inserted > 300
+    return db
+
+
+async def test_index_gives_the_database_search_results(sample_db: Database) -> None:
+    index = await RegistryIndex.load(sample_db)
+    assert len(index) == len(index.registry) > 300
+    attach_index(sample_db, index)
+    try:
+        compared = 0
+        for query in _sample_queries():
+            stored = await search_stored(sample_db, query, limit=50)
+            indexed = await search_registry(sample_db, query, limit=50)
+            assert _view(indexed) == _view(stored), query
+            compared += bool(stored)
+            if stored:  # the reading is the one stored, raw text as imported
+                assert indexed[0].reading == next(
+                    f.reading for f in stored if f.reading.reading_id == indexed[0].reading.reading_id
+                )
+        assert compared > 100
+    finally:
+        detach_index(sample_db)
+
+
+async def test_reading_imported_after_the_index_is_found_after_refresh(
+    sample_db: Database, tmp_path: Path
+) -> None:
+    index = await start_registry_index(sample_db, refresh_seconds=3600)
+    try:
+        assert attached_index(sample_db) is index
+        query = Query(surname="Легкодымов", name="Емельян", birth_year=1904)
+        before = {f.reading.reading_id for f in await search_registry(sample_db, query)}
+        assert "NEW-1" not in before
+        await import_file(
+            sample_db, _write(tmp_path / "new.csv", "NEW-1,Легкодымов,Емельян,Иванович,1904,,,,,,,,,,,")
+        )
+        # not yet: the index refreshes at most every refresh_seconds
+        assert "NEW-1" not in {f.reading.reading_id for f in await search_registry(sample_db, query)}
+        assert await index.refresh(sample_db, force=True) == 1
+        found = await search_registry(sample_db, query)
+        assert found[0].reading.reading_id == "NEW-1"
+        assert found[0].reading.patronymic == "Иванович"
+    finally:
+        detach_index(sample_db)
+
+
+async def test_due_refresh_runs_on_search(sample_db: Database, tmp_path: Path) -> None:
+    index = await RegistryIndex.load(sample_db, refresh_seconds=0.0)
+    attach_index(sample_db, index)
+    try:
+        await import_file(sample_db, _write(tmp_path / "new.csv", "NEW-2,Кусаинов,Жумабай,,1912,,,,,,,,,,,"))
+        found = await search_registry(sample_db, Query(surname="Kusainov", name="Zhumabai", birth_year=1912))
+        assert found[0].reading.reading_id == "NEW-2"
+    finally:
+        detach_index(sample_db)
+
+
+async def test_updated_reading_replaces_its_old_entry(sample_db: Database, tmp_path: Path) -> None:
+    index = await RegistryIndex.load(sample_db, refresh_seconds=0.0)
+    attach_index(sample_db, index)
+    try:
+        await import_file(sample_db, _write(tmp_path / "a.csv", "UPD-1,Легкодымов,Емельян,,1904,,,,,,,,,,,"))
+        await index.refresh(sample_db, force=True)
+        size = len(index)
+        await import_file(
+            sample_db, _write(tmp_path / "b.csv", "UPD-1,Легкодымов,Емельян,Петрович,1905,,,,,,,,,,,")
+        )
+        assert await index.refresh(sample_db, force=True) == 1
+        assert len(index) == size
+        query = Query(surname="Легкодымов", name="Емельян")
+        found = await search_registry(sample_db, query, limit=20)
+        ids = [f.reading.reading_id for f in found]
+        assert ids.count("UPD-1") == 1
+        assert found[ids.index("UPD-1")].reading.birth_year == "1905"
+        assert _view(found) == _view(await search_stored(sample_db, query, limit=20))
+        # the old year is gone from the index: a search for it scores the new reading's year
+        by_year = await search_registry(
+            sample_db, Query(surname="Легкодымов", name="Емельян", birth_year=1904), limit=20
+        )
+        updated = [f for f in by_year if f.reading.reading_id == "UPD-1"]
+        assert len(updated) == 1
+        assert "year_near" in {r.code for r in updated[0].match.reasons}
+    finally:
+        detach_index(sample_db)
+
+
+async def test_unfinished_import_is_not_loaded_until_it_finishes(sample_db: Database) -> None:
+    from sqlalchemy import update
+
+    from models import ImportBatch
+
+    index = await RegistryIndex.load(sample_db, refresh_seconds=0.0)
+    seen = index.seen_batch
+    async with sample_db.session() as session:
+        await session.execute(update(ImportBatch).where(ImportBatch.id == seen).values(finished_at=None))
+    again = await RegistryIndex.load(sample_db)
+    assert again.seen_batch == seen - 1
+    assert len(again) < len(index)
