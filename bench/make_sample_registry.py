@@ -1133,7 +1133,10 @@ def generate(rows: int, seed: int) -> list[dict]:
         seen.add(key)
         prefix = "KZ" if drafted_in_kz else "RU"
         while True:
-            rid = f"{prefix}-{found_year}-{rng.randint(1, 9999):04d}"
+            # Four digits as volunteers number a year's finds; benchmark files of hundreds of thousands of
+            # rows would run out of those (2 prefixes x ~31 years x 9,999), so they get seven.
+            number = f"{rng.randint(1, 9999):04d}" if rows <= 100_000 else f"{rng.randint(1, 9_999_999):07d}"
+            rid = f"{prefix}-{found_year}-{number}"
             if rid not in used_ids:
                 break
         used_ids.add(rid)
