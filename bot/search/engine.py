@@ -965,6 +965,40 @@ class _Column:
         return self.values[number]
 
 
+def _place_categories(q: PlaceProfile | None, values: Sequence[Any]) -> list[str]:
+    """:func:`compare_places` categories of a query's place against many (profile, text) column values.
+
+    The same categories, cheaper: regions as sets, and the word similarity of every distinct word in
+    one rapidfuzz pass instead of a pair loop per value.
+    """
+    if q is None:
+        return ["unknown"] * len(values)
+    q_regions = {region for region, _ in q.regions}
+    q_words = [w for w in q.words if len(w) >= 5]
+    similar: set[str] = set()
+    if q_words:
+        words = sorted({w for v in values if v and v[0] is not None for w in v[0].words})
+        if words:
+            matrix = process.cdist(
+                q_words, words, scorer=Levenshtein.normalized_similarity, dtype=np.float64, workers=1
+            )
+            similar = {words[int(j)] for j in np.flatnonzero((matrix >= 0.85).any(axis=0))}
+    found: list[str] = []
+    for value in values:
+        r = value[0] if value else None
+        if r is None:
+            found.append("unknown")
+        elif any(region in q_regions for region, _ in r.regions):
+            found.append("same")
+        elif similar and any(w in similar for w in r.words):
+            found.append("same")
+        elif q.regions and r.regions:
+            found.append("differs")
+        else:
+            found.append("unknown")
+    return found
+
+
 def _stored_year(data: list[Any]) -> YearReading:
     return YearReading(raw=data[0], low=data[1], high=data[2], pattern=data[3])
 
@@ -1000,6 +1034,7 @@ class Registry:
         self._cells: list[array[int]] = []
         self._cell_surname: list[NameForms] = []
         self._cell_surname_number = array("i")
+        self._cell_size = array("i")  # positions filed in each cell (dead ones included)
         self._surnames: list[NameForms] = []  # distinct surnames, numbered
         self._surname_number: dict[str, int] = {}
         self._surname_first_form: list[str] = []
@@ -1048,6 +1083,7 @@ class Registry:
             cell = len(self._cells)
             self._cell_of[cell_key] = cell
             self._cells.append(array("i"))
+            self._cell_size.append(0)
             self._cell_surname.append(surname)
             number = self._surname_number.get(surname.raw)
             if number is None:
@@ -1063,6 +1099,7 @@ class Registry:
                 else:
                     bucket.append(cell)
         self._cells[cell].append(position)
+        self._cell_size[cell] += 1
 
     def add_derived(self, items: Iterable[tuple[Record | str, dict[str, Any] | None]]) -> None:
         """Adds readings from what :func:`derive` stored (``Derived.data``) without deriving them again.
@@ -1217,7 +1254,8 @@ class Registry:
             return empty
         scorer = scorer or QueryScorer(profile)
         cells: Iterable[int] = self._blocked_cells(q)
-        if sum(len(self._cells[c]) for c in cells) > self.PREFILTER_ABOVE:
+        blocked = np.fromiter(cells, dtype=np.int64)
+        if int(np.frombuffer(self._cell_size, dtype=np.int32)[blocked].sum()) > self.PREFILTER_ABOVE:
             cells = self._prefilter(set(cells), scorer)
         parts = [np.frombuffer(self._cells[c], dtype=np.int32) for c in cells]
         if not parts:
@@ -1258,18 +1296,37 @@ class Registry:
         )
         arrays = self._columns_as_arrays()
         category_index: list[np.ndarray] = []  # per field: the category number of every candidate
-        inverses: list[np.ndarray] = []  # per field: which distinct value every candidate holds
-        distinct_verdicts: list[list[Verdict]] = []  # per field: the verdict on each distinct value
+        distinct_values: list[np.ndarray | None] = []  # per field: the distinct value numbers
+        inverses: list[np.ndarray | None] = []  # per field: which distinct value every candidate holds
+        query_fields = (
+            profile.surname,
+            profile.name,
+            profile.patronymic,
+            profile.year,
+            profile.place,
+            profile.family,
+            profile.relative,
+        )
         for f, name in enumerate(FIELDS):
+            categories = list(model.ln_m[name])
+            if f > 0 and not query_fields[f]:
+                # the query does not give this field: one category for every candidate, no reason
+                constant = judges[f](None).category
+                category_index.append(np.full(positions.size, categories.index(constant), dtype=np.int64))
+                distinct_values.append(None)
+                inverses.append(None)
+                continue
             distinct, inverse = np.unique(arrays[f][positions], return_inverse=True)
             inverse = inverse.reshape(-1)
             values = self._columns[f].values
-            verdicts = [judges[f](values[int(n)]) for n in distinct]
-            categories = list(model.ln_m[name])
-            codes = np.fromiter((categories.index(v.category) for v in verdicts), dtype=np.int64)
+            if name in ("place", "family"):  # many distinct texts: categories in bulk, reasons for the top
+                found = _place_categories(query_fields[f], [values[int(n)] for n in distinct])
+            else:
+                found = [judges[f](values[int(n)]).category for n in distinct]
+            codes = np.fromiter((categories.index(c) for c in found), dtype=np.int64, count=len(found))
             category_index.append(codes[inverse])
+            distinct_values.append(distinct)
             inverses.append(inverse)
-            distinct_verdicts.append(verdicts)
         total = max(len(self), positions.size)
         log_total = math.log(total)
         surname_categories = list(model.ln_m["surname"])
@@ -1304,7 +1361,11 @@ class Registry:
         for i in top:
             reasons = []
             for f in range(len(FIELDS)):
-                verdict = distinct_verdicts[f][int(inverses[f][i])]
+                distinct_f, inverse_f = distinct_values[f], inverses[f]
+                if distinct_f is None or inverse_f is None:
+                    continue
+                value = self._columns[f].values[int(distinct_f[int(inverse_f[i])])]
+                verdict = judges[f](value)
                 if verdict.reason is not None:
                     reasons.append(verdict.reason)
             chance = float(chances[i])
