@@ -664,6 +664,16 @@ class QueryScorer:
         self._place: dict[int, Verdict] = {}
         self._family: dict[int, Verdict] = {}
         self._relative: dict[tuple[str, ...], Verdict] = {}
+        self._surname_category: dict[int, str] = {}  # categories found in bulk (no reason built yet)
+
+    def note_surname_category(self, r: NameForms, category: str) -> None:
+        """Records the category of a surname judged in bulk; its reason is built if it is shown."""
+        self._surname_category[id(r)] = category
+
+    def surname_category(self, r: NameForms) -> str:
+        """The surname's category (from the bulk judgement when there was one)."""
+        found = self._surname_category.get(id(r))
+        return found if found is not None else self.surname(r).category
 
     def surname(self, r: NameForms) -> Verdict:
         key = id(r)
@@ -933,11 +943,6 @@ def record_from_query(request_id: str, q: Query) -> Record:
     )
 
 
-# A surname this far from every form of the query's is not scored when the blocked set is large
-# (below the "typo2" threshold, so no surname the scorer would call anything but "weak" is lost).
-_PREFILTER_SIMILARITY = 0.55
-
-
 class _Column:
     """The distinct values of one field across a registry; readings hold their value's number."""
 
@@ -988,9 +993,7 @@ def _place_categories(q: PlaceProfile | None, values: Sequence[Any]) -> list[str
         r = value[0] if value else None
         if r is None:
             found.append("unknown")
-        elif any(region in q_regions for region, _ in r.regions):
-            found.append("same")
-        elif similar and any(w in similar for w in r.words):
+        elif any(region in q_regions for region, _ in r.regions) or any(w in similar for w in r.words):
             found.append("same")
         elif q.regions and r.regions:
             found.append("differs")
@@ -1039,6 +1042,8 @@ class Registry:
         self._surname_number: dict[str, int] = {}
         self._surname_first_form: list[str] = []
         self._surname_special = array("b")  # 1: wildcard or several alternatives
+        self._surname_skeleton = array("i")  # the number of each surname's consonant skeleton
+        self._skeleton_number: dict[str, int] = {}
         self._cell_of: dict[tuple[str, frozenset[str]], int] = {}
         self._surname_counts: Counter[str] = Counter()
         self._position: dict[str, int] = {}
@@ -1091,6 +1096,10 @@ class Registry:
                 self._surnames.append(surname)
                 self._surname_first_form.append(surname.forms[0])
                 self._surname_special.append(int(surname.wild or len(surname.forms) > 1))
+                key = skeleton(surname.forms[0])
+                self._surname_skeleton.append(
+                    self._skeleton_number.setdefault(key, len(self._skeleton_number))
+                )
             self._cell_surname_number.append(number)
             for key in _combine(_surname_keys(surname, False), classes):
                 bucket = index.get(key)
@@ -1233,18 +1242,36 @@ class Registry:
         special = np.frombuffer(self._surname_special, dtype=np.int8)[distinct] == 1
         plain = distinct[~special]
         keep = [int(n) for n in distinct[special]]  # wildcards and alternatives: judged by the scorer
+        surnames = self._surnames
+        keep = [n for n in keep if scorer.surname(surnames[n]).category != "weak"]
         if plain.size:
+            # compare_surnames() for a one-form reading without wildcards, in bulk: exact, then the same
+            # skeleton (phonetic), then the best similarity to any form of the query's (typo1/typo2/weak)
             first_forms = self._surname_first_form
+            q_forms = scorer.q.surname.all_forms
             similarity = process.cdist(
-                list(scorer.q.surname.all_forms),
-                [first_forms[int(n)] for n in plain],
+                list(q_forms),
+                [first_forms[n] for n in plain.tolist()],
                 scorer=Levenshtein.normalized_similarity,
-                dtype=np.float32,
+                dtype=np.float64,
                 workers=1,
             ).max(axis=0)
-            keep.extend(int(n) for n in plain[similarity >= _PREFILTER_SIMILARITY])
-        surnames = self._surnames
-        kept = np.asarray([n for n in keep if scorer.surname(surnames[n]).category != "weak"], dtype=np.int32)
+            q_skeletons = [self._skeleton_number.get(skeleton(f), -1) for f in q_forms]
+            same_skeleton = np.isin(np.frombuffer(self._surname_skeleton, dtype=np.int32)[plain], q_skeletons)
+            close = (similarity >= 0.65) | same_skeleton
+            exact_forms = set(q_forms)
+            for n, similar, phonetic in zip(
+                plain[close].tolist(), similarity[close].tolist(), same_skeleton[close].tolist(), strict=True
+            ):
+                if first_forms[n] in exact_forms:
+                    category = "exact"
+                elif phonetic:
+                    category = "phonetic"
+                else:
+                    category = "typo1" if similar >= 0.8 else "typo2"
+                scorer.note_surname_category(surnames[n], category)
+                keep.append(n)
+        kept = np.asarray(keep, dtype=np.int32)
         return [int(c) for c in cell_numbers[np.isin(surname_of_cell, kept)]]
 
     def _scored_positions(self, q: Query, scorer: QueryScorer | None = None) -> np.ndarray:
@@ -1285,7 +1312,7 @@ class Registry:
         positions = self._scored_positions(q, scorer)
         if positions.size == 0:
             return []
-        judges = (
+        judges: tuple[Callable[[Any], Verdict], ...] = (
             scorer.surname,
             scorer.name,
             scorer.patronymic,
@@ -1298,7 +1325,7 @@ class Registry:
         category_index: list[np.ndarray] = []  # per field: the category number of every candidate
         distinct_values: list[np.ndarray | None] = []  # per field: the distinct value numbers
         inverses: list[np.ndarray | None] = []  # per field: which distinct value every candidate holds
-        query_fields = (
+        query_fields: tuple[Any, ...] = (
             profile.surname,
             profile.name,
             profile.patronymic,
@@ -1321,6 +1348,8 @@ class Registry:
             values = self._columns[f].values
             if name in ("place", "family"):  # many distinct texts: categories in bulk, reasons for the top
                 found = _place_categories(query_fields[f], [values[int(n)] for n in distinct])
+            elif f == 0:
+                found = [scorer.surname_category(values[int(n)]) for n in distinct]
             else:
                 found = [judges[f](values[int(n)]).category for n in distinct]
             codes = np.fromiter((categories.index(c) for c in found), dtype=np.int64, count=len(found))
