@@ -168,7 +168,29 @@ async def run(args: argparse.Namespace) -> None:
                         await session.execute(update(Watermark).values(value=1 if background else 0))
                         await session.execute(delete(Watermark).where(Watermark.name != "matching"))
                         await session.execute(update(SearchRequest).values(checked_readings=0))
-                report = await matching.run_matching_pass(db, settings)
+                captured: list[tuple[int, str, Any]] = []  # (person id, reading id, candidate)
+                real_record = matching._record_chunk
+
+                async def record_and_capture(
+                    db_: Any,
+                    index: Any,
+                    chunk: Any,
+                    candidates: Any,
+                    captured: list[tuple[int, str, Any]] = captured,
+                    real_record: Any = real_record,
+                    **kw: Any,
+                ) -> Any:
+                    ids = {reading.pk: reading.reading_id for reading in chunk.readings}
+                    captured.extend(
+                        (index.person_ids[c.search_index], ids[c.reading_pk], c) for c in candidates
+                    )
+                    return await real_record(db_, index, chunk, candidates, **kw)
+
+                matching._record_chunk = record_and_capture  # type: ignore[assignment]
+                try:
+                    report = await matching.run_matching_pass(db, settings)
+                finally:
+                    matching._record_chunk = real_record  # type: ignore[assignment]
                 async with db.session() as session:
                     found = {
                         (pid, rid)
@@ -185,36 +207,33 @@ async def run(args: argparse.Namespace) -> None:
                         )
                     }
                     strong = await session.scalar(select(func.count()).select_from(Match).where(Match.strong))
-                    scored = [
-                        ((pid, rid), score, is_strong)
-                        for pid, rid, score, is_strong in await session.execute(
-                            select(
-                                SearchRequest.person_id,
-                                matching.Reading.reading_id,
-                                Match.score,
-                                Match.strong,
-                            )
-                            .join(Match, Match.request_id == SearchRequest.id)
-                            .join(matching.Reading, matching.Reading.id == Match.reading_pk)
-                        )
-                    ]
                 recall = len(truth & found) / max(len(truth), 1)
                 told_recall = len(truth & told) / max(len(truth), 1)
                 results.append((label, report))
                 if label == "cold":  # how a notification threshold would trade precision for recall
-                    for name, keep in (
-                        ("score >= 20", lambda score, is_strong: True),
-                        ("score >= 40", lambda score, is_strong: score >= 40),
-                        ("score >= 60", lambda score, is_strong: score >= 60),
-                        ("score >= 80", lambda score, is_strong: score >= 80),
-                        ("strong", lambda score, is_strong: is_strong),
-                    ):
-                        chosen = {pair for pair, score, is_strong in scored if keep(score, is_strong)}
+                    rules: list[tuple[str, Any]] = [
+                        ("score >= 20", lambda c: True),
+                        *((f"score >= {t}", lambda c, t=t: c.score >= t) for t in (40, 50, 60, 70, 80, 90)),
+                        ("strong", lambda c: c.strong),
+                        *(
+                            (f"alone >= {t}", lambda c, t=t: c.alone >= t)
+                            for t in (0.5, 0.8, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995)
+                        ),
+                        ("strong or alone >= 0.95", lambda c: c.strong or c.alone >= 0.95),
+                        ("strong and alone >= 0.9", lambda c: c.strong and c.alone >= 0.9),
+                    ]
+                    for name, keep in rules:
+                        chosen = {(pid, rid) for pid, rid, c in captured if keep(c)}
                         hits = len(chosen & truth)
                         print(
-                            f"  {name:>12}: {len(chosen):6,} pairs, precision {hits / max(len(chosen), 1):.3f}, "
+                            f"  {name:>24}: {len(chosen):6,} pairs, precision {hits / max(len(chosen), 1):.3f}, "
                             f"recall {hits / max(len(truth), 1):.3f}"
                         )
+                    hits = len(told & truth)
+                    print(
+                        f"  {'notified':>24}: {len(told):6,} pairs, precision {hits / max(len(told), 1):.3f}, "
+                        f"recall {hits / max(len(truth), 1):.3f}"
+                    )
                 print(
                     f"{label} pass: {report.seconds:.1f} s — {report.readings:,} readings × {report.searches:,} "
                     f"searches; {report.pairs_scored:,} pairs scored; {report.matches:,} matches "

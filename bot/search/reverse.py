@@ -21,21 +21,36 @@ database-backed job does the same with a ``request_keys(key, request)`` table.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from bot.search.engine import (
+    FIELDS,
+    FITTED,
     Match,
+    Model,
     Profile,
     Query,
     Record,
+    Registry,
+    compare_names,
+    compare_patronymics,
+    compare_places,
+    compare_relatives,
+    compare_surnames,
+    compare_years,
     derive,
     query_keys,
     query_profile,
     rank_profiles,
 )
 
-__all__ = ["ReverseIndex"]
+__all__ = ["FieldWeights", "RegistrySums", "RegistryView", "ReverseIndex"]
 
 
 class ReverseIndex:
@@ -100,3 +115,235 @@ class ReverseIndex:
             for match in rank_profiles(profile, candidates, surnames.__getitem__, total, limit):
                 pairs.append((request_id, match))
         return pairs
+
+
+# --------------------------------------------------------------------------------------------------
+# Scores in reverse that equal the forward search's
+# --------------------------------------------------------------------------------------------------
+#
+# A forward search ranks ALL the readings of the registry that share a key with the query: a surname
+# category weighs by how many of those readings fall into it (``query_weights``), and a reading's chance
+# competes with every other candidate's (``probabilities``). A matching pass sees only the new readings,
+# so both must come from the registry: for each saved search, :func:`registry_sums` keeps per surname
+# category the number of blocked readings (n_c) and the sum over them of exp(other fields' log-odds / T)
+# (R_c). With the surname weights w_c (from n_c and the registry size) the forward denominator is
+# 1 + e^offset * sum_c e^(w_c/T) R_c, so a new reading gets the score the relative would see.
+#
+# Readings whose surname the engine calls "weak" are left out of the sums (they weigh e^(-5.2/T) and
+# less: nothing next to any reading worth showing) and are not scored in reverse either.
+
+NON_SURNAME_FIELDS: tuple[str, ...] = FIELDS[1:]
+SURNAME_CATEGORIES: tuple[str, ...] = tuple(FITTED.ln_m["surname"])
+_WEAK = SURNAME_CATEGORIES.index("weak")
+
+
+@dataclass(frozen=True)
+class RegistrySums:
+    """What a forward search of the whole registry sees for one query (stored with the saved search)."""
+
+    total: int  # readings in the registry when counted
+    upto: int  # the highest reading number counted (readings above it are new since)
+    exact_floor: int  # readings carrying the query's surname exactly (the forward ``exact_floor``)
+    counts: tuple[int, ...]  # per surname category (SURNAME_CATEGORIES): blocked readings in it
+    rest: tuple[float, ...]  # per category: sum of exp(log-odds of the other fields / T)
+
+    def to_json(self) -> list[Any]:
+        return [self.total, self.upto, self.exact_floor, list(self.counts), [round(r, 6) for r in self.rest]]
+
+    @staticmethod
+    def from_json(data: list[Any]) -> RegistrySums:
+        total, upto, floor, counts, rest = data
+        return RegistrySums(int(total), int(upto), int(floor), tuple(counts), tuple(rest))
+
+    def surname_weights(self, total: int, model: Model = FITTED) -> np.ndarray:
+        """ln(m/u) per surname category, as ``query_weights`` gives them against a registry of ``total``."""
+        log_total = math.log(max(total, 1))
+        weights = np.empty(len(SURNAME_CATEGORIES))
+        for c, category in enumerate(SURNAME_CATEGORIES):
+            m = model.ln_m["surname"][category]
+            if category == "weak":
+                weights[c] = m
+                continue
+            count = self.counts[c]
+            if category == "exact":
+                count = max(count, self.exact_floor)
+            weights[c] = m - math.log(max(count, 1)) + log_total
+        return weights
+
+    def competition(self, weights: np.ndarray, model: Model = FITTED) -> float:
+        """sum over the registry's candidates of e^(log-odds / T) (the forward softmax's denominator)."""
+        return float(np.dot(np.exp(weights / model.temperature), np.asarray(self.rest, dtype=np.float64)))
+
+
+class FieldWeights:
+    """ln(m/u) of the fields other than the surname for (query value, reading value) pairs, cached.
+
+    Values are numbered per side by their text (the engine derives a field from its text alone), so a
+    pair judged once is never judged again in a pass, whichever search or reading it comes from.
+    """
+
+    def __init__(self, model: Model = FITTED) -> None:
+        self.model = model
+        self._tables = [
+            {c: model.ln_m[f][c] - math.log(model.u[f][c]) for c in model.ln_m[f]} for f in NON_SURNAME_FIELDS
+        ]
+        self._q_ids: list[dict[Any, int]] = [{} for _ in NON_SURNAME_FIELDS]
+        self._q_values: list[list[Any]] = [[] for _ in NON_SURNAME_FIELDS]
+        self._r_ids: list[dict[Any, int]] = [{} for _ in NON_SURNAME_FIELDS]
+        self._r_values: list[list[Any]] = [[] for _ in NON_SURNAME_FIELDS]
+        self._cache: list[dict[int, float]] = [{} for _ in NON_SURNAME_FIELDS]
+
+    @staticmethod
+    def _values(p: Profile) -> tuple[tuple[Any, Any], ...]:
+        """(text key, value) of each non-surname field of a profile."""
+        return (
+            (p.name.raw if p.name else None, p.name),
+            (p.patronymic.raw if p.patronymic else None, p.patronymic),
+            (p.year.raw if p.year else None, p.year),
+            (p.place_raw or None, p.place),
+            (p.family_raw or None, p.family),
+            (p.relative_raw or None, p.relative),
+        )
+
+    @staticmethod
+    def _number(ids: dict[Any, int], values: list[Any], key: Any, value: Any) -> int:
+        number = ids.get(key)
+        if number is None:
+            number = ids[key] = len(values)
+            values.append(value)
+        return number
+
+    def query_ids(self, p: Profile) -> tuple[int, ...]:
+        return tuple(
+            self._number(self._q_ids[f], self._q_values[f], key, value)
+            for f, (key, value) in enumerate(self._values(p))
+        )
+
+    def reading_ids(self, p: Profile) -> tuple[int, ...]:
+        return tuple(
+            self._number(self._r_ids[f], self._r_values[f], key, value)
+            for f, (key, value) in enumerate(self._values(p))
+        )
+
+    def reading_id_of(self, f: int, key: Any, value: Any) -> int:
+        return self._number(self._r_ids[f], self._r_values[f], key, value)
+
+    def _judge(self, f: int, q: Any, r: Any) -> str:
+        if f == 0:
+            return compare_names(q, r)
+        if f == 1:
+            return compare_patronymics(q, r)
+        if f == 2:
+            return compare_years(q, r)[0]
+        if f in (3, 4):
+            return compare_places(q, r)[0]
+        return compare_relatives(q or (), r or ())
+
+    def weight(self, f: int, q_id: int, r_id: int) -> float:
+        key = q_id << 32 | r_id
+        found = self._cache[f].get(key)
+        if found is None:
+            category = self._judge(f, self._q_values[f][q_id], self._r_values[f][r_id])
+            found = self._cache[f][key] = self._tables[f][category]
+        return found
+
+    def weights(self, f: int, q_id: int, r_ids: np.ndarray) -> np.ndarray:
+        """The weights of one query value against many reading values (one judgement per distinct)."""
+        distinct, inverse = np.unique(r_ids, return_inverse=True)
+        values = np.fromiter((self.weight(f, q_id, int(r)) for r in distinct), np.float64, len(distinct))
+        return values[inverse.reshape(-1)]
+
+    def weights_of_queries(self, f: int, q_ids: np.ndarray, r_id: int) -> np.ndarray:
+        """The weights of many query values against one reading value."""
+        distinct, inverse = np.unique(q_ids, return_inverse=True)
+        values = np.fromiter((self.weight(f, int(q), r_id) for q in distinct), np.float64, len(distinct))
+        return values[inverse.reshape(-1)]
+
+
+class RegistryView:
+    """The registry in memory for counting what forward searches see (built when sums must be computed)."""
+
+    def __init__(self, registry: Registry, fields: FieldWeights, upto: int) -> None:
+        self.registry = registry
+        self.upto = upto
+        self.fields = fields
+        columns = registry._columns
+        # registry column value number -> the reading-side id of FieldWeights, per non-surname field
+        self._ids: list[np.ndarray] = []
+        for f, column in enumerate(columns[1:]):
+            ids = np.zeros(len(column.values), dtype=np.int64)
+            for number, value in enumerate(column.values):
+                ids[number] = fields.reading_id_of(f, *_column_key(f, value))
+            self._ids.append(ids)
+        self._verdicts: dict[tuple[str, int], int] = {}
+
+    def sums(
+        self, q: Profile, keys: Iterable[str], q_ids: Sequence[int], model: Model = FITTED
+    ) -> RegistrySums:
+        """The counts and competition a forward search of the whole registry sees for this query."""
+        registry = self.registry
+        index = registry._index
+        cells: set[int] = set()
+        for key in keys:
+            bucket = index.get(key)
+            if bucket is not None:
+                cells.update(bucket)
+        floor = max((registry.surname_freq(f) for f in q.surname.all_forms), default=0)
+        counts = [0] * len(SURNAME_CATEGORIES)
+        rest = [0.0] * len(SURNAME_CATEGORIES)
+        total = len(registry)
+        if not cells:
+            return RegistrySums(total, self.upto, floor, tuple(counts), tuple(rest))
+        cell_numbers = np.fromiter(cells, dtype=np.int64, count=len(cells))
+        surname_of_cell = np.frombuffer(registry._cell_surname_number, dtype=np.int32)[cell_numbers]
+        distinct = np.unique(surname_of_cell)
+        raw = q.surname.raw
+        categories = np.empty(len(distinct), dtype=np.int64)
+        surnames = registry._surnames
+        verdicts = self._verdicts
+        for i, number in enumerate(distinct):
+            pair = (raw, int(number))
+            code = verdicts.get(pair)
+            if code is None:
+                code = verdicts[pair] = SURNAME_CATEGORIES.index(
+                    compare_surnames(q.surname, surnames[number])[0]
+                )
+            categories[i] = code
+        kept = categories != _WEAK
+        if not kept.any():
+            return RegistrySums(total, self.upto, floor, tuple(counts), tuple(rest))
+        category_of = dict(zip(distinct[kept].tolist(), categories[kept].tolist(), strict=True))
+        parts: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+        for cell, surname in zip(cell_numbers.tolist(), surname_of_cell.tolist(), strict=True):
+            code = category_of.get(surname)
+            if code is not None:
+                positions = np.frombuffer(registry._cells[cell], dtype=np.int32)
+                parts.append(positions)
+                codes.append(np.full(len(positions), code, dtype=np.int64))
+        positions = np.concatenate(parts).astype(np.int64)
+        code_of = np.concatenate(codes)
+        live = np.frombuffer(registry._live, dtype=np.int8)[positions] == 1
+        positions, code_of = positions[live], code_of[live]
+        arrays = registry._columns_as_arrays()
+        log_odds = np.zeros(len(positions), dtype=np.float64)
+        for f in range(len(NON_SURNAME_FIELDS)):
+            r_ids = self._ids[f][arrays[f + 1][positions]]
+            log_odds += self.fields.weights(f, q_ids[f], r_ids)
+        n = np.bincount(code_of, minlength=len(SURNAME_CATEGORIES))
+        r = np.bincount(
+            code_of, weights=np.exp(log_odds / model.temperature), minlength=len(SURNAME_CATEGORIES)
+        )
+        return RegistrySums(total, self.upto, floor, tuple(int(x) for x in n), tuple(float(x) for x in r))
+
+
+def _column_key(f: int, value: Any) -> tuple[Any, Any]:
+    """(text key, value) of a registry column value, as ``FieldWeights._values`` keys a profile's."""
+    if value is None:
+        return None, None
+    if f in (0, 1):
+        return value.raw, value
+    if f == 2:
+        return value.raw, value
+    profile, raw = value  # place, family: (PlaceProfile | None, raw); relative: (words, raw)
+    return (raw or None), (profile if raw else None)

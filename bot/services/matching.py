@@ -19,8 +19,8 @@ One pass (`run_matching_pass`), the same code for the scheduler and `amanat matc
    A crash anywhere loses nothing (the chunk is redone; pairs already recorded are ignored and their
    messages are already queued) and doubles nothing.
 
-Which matches notify: a strong match (the engine's "likely the same man") always; a weaker one when its
-score is at least `NOTIFY_MIN_SCORE` ("possible"); at most `MAX_NOTIFY_PER_SEARCH` per search per chunk,
+Which matches notify: those whose chance against "he is not in the registry" is at least
+`NOTIFY_MIN_ALONE` (scores are the forward search's, see `SavedSearchIndex`); at most `MAX_NOTIFY_PER_SEARCH` per search per chunk,
 strong ones first, then by score (the rest are recorded with notification "skipped", so a common surname
 cannot flood a relative). A person with two searches fitting the same reading is told once. A reading
 whose import had finished before the search was saved is recorded but not announced: the relative's own
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 from collections import defaultdict
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -74,8 +76,13 @@ WATERMARK = "matching"  # the last import batch whose readings are all matched
 POSITION = "matching.position"  # within the next batch: the highest reading id already matched (0: none)
 # Scores are 0-100 (about the probability, in percent, that the reading is the man).
 RECORD_MIN_SCORE = 20.0
-NOTIFY_MIN_SCORE = 80.0  # bench/matching.py: at 40, 4 % of notifications were the man; see bench/README.md
+# A match is announced when, against "he is not in the registry" alone (`Candidate.alone`, before the
+# competition of the registry's other readings, so a second reading of the same man is announced too),
+# its chance is at least this. Chosen on bench/matching.py's seed 52026 for precision >= 0.8 on planted
+# pairs with a margin, reported on another seed; see bench/README.md "Matching".
+NOTIFY_MIN_ALONE = 0.95
 MAX_NOTIFY_PER_SEARCH = 5
+NON_SURNAME = ("name", "patronymic", "year", "place", "family", "relative")
 # An import that has not finished after this long is taken to have died; its readings are matched.
 STALE_IMPORT = timedelta(hours=6)
 # Test hook: `AMANAT_FAULT=after-matching` makes `amanat match` exit hard right after the matching
@@ -126,6 +133,9 @@ class Candidate:
     score: float
     strong: bool
     reasons: list[list[Any]]
+    # The chance (0-1) that the reading is the man against "he is not in the registry" alone, without the
+    # competition of the registry's other readings (a second reading of the same man halves `score`).
+    alone: float = 0.0
 
 
 def search_summary(request: SearchRequest | ActiveSearch) -> str:
@@ -172,49 +182,113 @@ class ActiveSearch:
         )
 
 
+# A search's registry sums (what a forward search of the whole registry sees) are counted again when the
+# registry has grown by more than this share since they were counted (or the engine version changed).
+SUMS_REFRESH_GROWTH = 0.10
+
+
+def sums_are_fresh(stored: Mapping[str, Any] | None, total: int) -> bool:
+    """True when a search's stored registry sums are of this engine and the registry has not outgrown them."""
+    from bot.search import ENGINE_VERSION
+
+    if not stored or stored.get("v") != ENGINE_VERSION or stored.get("t") is None:
+        return False
+    counted = int(stored["t"][0])
+    return total <= counted * (1 + SUMS_REFRESH_GROWTH) and (counted > 0 or total == 0)
+
+
 class SavedSearchIndex:
     """The active saved searches, indexed by their blocking keys, for matching readings in reverse.
 
-    Built once per pass. A search's keys (the engine's `query_keys`) and its profile are stored in
-    `SearchRequest.derived` with the engine version, so only searches saved since the last pass (or all, after an engine upgrade)
-    are derived again; `stale` lists those, for the pass to store.
+    Built once per pass. A search's keys (the engine's `query_keys`), its profile and its registry sums
+    (`bot.search.reverse.RegistrySums`: per surname category, how many of the registry's readings a forward
+    search of it blocks, and their competition) are stored in `SearchRequest.derived` with the engine
+    version; a search saved since the last pass, or whose sums the registry has outgrown by 10 %, is
+    derived or counted again (`registry` is then the whole registry in memory); `stale` lists those, for
+    the pass to store.
 
-    `match(readings, …)` finds, for each reading, the searches sharing a key with it. Blocking is
-    generous (one-deletion neighbours on both sides), so most such pairs have surnames the engine calls
-    "weak" (its strongest evidence against a pair); those are dropped with the engine's own
-    `compare_surnames`, cached per distinct pair of surnames. The rest are scored per search with the
-    engine's `rank_profiles` (each search's profile and each reading's profile prepared once per pass).
+    `match(readings, total)` scores every pair of a new reading and a search sharing a key with it so that
+    the reading gets the score the relative would see in a forward search of the whole registry: the
+    surname weighs by the registry's counts, and the chance competes with the registry's other candidates.
+    Pairs whose surnames the engine calls "weak" are dropped (one verdict per distinct pair of surnames);
+    the other fields are judged once per distinct pair of values in the pass and summed with numpy.
     """
 
-    def __init__(self, searches: Sequence[ActiveSearch]) -> None:
+    def __init__(
+        self,
+        searches: Sequence[ActiveSearch],
+        *,
+        total: int = 0,
+        registry: Any = None,
+        upto: int = 0,
+    ) -> None:
         from bot.search import ENGINE_VERSION, query_keys
-        from bot.search.engine import query_profile
+        from bot.search.engine import Profile, query_profile
+        from bot.search.reverse import FieldWeights, RegistrySums, RegistryView
 
         self.searches = list(searches)
         self.ids = [search.id for search in self.searches]
         self.person_ids = [search.person_id for search in self.searches]
         self.created_at = [_aware(search.created_at) for search in self.searches]
         self.stale: dict[int, dict[str, Any]] = {}
+        self.fields = FieldWeights()
         self._summaries: dict[int, str] = {}
-        self._profiles: dict[int, Any] = {}
-        self._surname_verdicts: dict[tuple[str, int], bool] = {}
+        self._profiles: list[Any] = []
+        self._sums: list[Any] = []
+        view: Any = None
         by_key: dict[str, list[int]] = defaultdict(list)
-        for index, search in enumerate(self.searches):
+        kept = 0
+        for search in self.searches:
             stored = search.derived or {}
-            keys = stored.get("k") if stored.get("v") == ENGINE_VERSION else None
-            if keys is None:
+            current = stored.get("v") == ENGINE_VERSION and stored.get("k") is not None
+            if current:
+                keys = stored["k"]
+                profile = Profile.from_json(stored["p"]) if stored.get("p") is not None else None
+            else:
                 query = search.query()
                 profile = query_profile(query)
                 keys = sorted(query_keys(query))
-                self._profiles[index] = profile
+            sums = None
+            if profile is not None:
+                if current and sums_are_fresh(stored, total):
+                    sums = RegistrySums.from_json(stored["t"])
+                elif registry is not None:
+                    if view is None:
+                        view = RegistryView(registry, self.fields, upto)
+                    sums = view.sums(profile, keys, self.fields.query_ids(profile))
+            if not current or (sums is not None and stored.get("t") != sums.to_json()):
                 self.stale[search.id] = {
                     "v": ENGINE_VERSION,
                     "k": keys,
                     "p": profile.to_json() if profile else None,
+                    "t": sums.to_json() if sums is not None else None,
                 }
+            self._profiles.append(profile)
+            self._sums.append(sums)
+            if profile is None or sums is None:
+                continue  # nothing to match (or no registry to count against: matched next pass)
+            kept += 1
             for key in keys:
-                by_key[key].append(index)
-        self._by_key = dict(by_key)
+                by_key[key].append(len(self._profiles) - 1)
+        self._by_key = {key: np.asarray(found, dtype=np.int64) for key, found in by_key.items()}
+        self._prepared_total = -1
+        self._surname_verdicts: dict[tuple[int, str], int] = {}
+        # per search: the number of its surname, its field values' numbers
+        surname_numbers: dict[str, int] = {}
+        self._surnames: list[Any] = []
+        self._surname_of = np.zeros(len(self.searches), dtype=np.int64)
+        self._q_ids = np.zeros((len(NON_SURNAME), len(self.searches)), dtype=np.int64)
+        self._upto = np.zeros(len(self.searches), dtype=np.int64)
+        for i, profile in enumerate(self._profiles):
+            if profile is None or self._sums[i] is None:
+                continue
+            number = surname_numbers.get(profile.surname.raw)
+            if number is None:
+                number = surname_numbers[profile.surname.raw] = len(self._surnames)
+                self._surnames.append(profile.surname)
+            self._surname_of[i] = number
+            self._q_ids[:, i] = self.fields.query_ids(profile)
+            self._upto[i] = self._sums[i].upto
 
     def __len__(self) -> int:
         return len(self.searches)
@@ -226,50 +300,66 @@ class SavedSearchIndex:
             found = self._summaries[index] = search_summary(search)
         return found
 
-    def candidates(self, keys: Iterable[str]) -> set[int]:
+    def candidates(self, keys: Iterable[str]) -> np.ndarray:
         """The searches sharing at least one blocking key with a reading."""
-        found: set[int] = set()
-        for key in keys:
-            hits = self._by_key.get(key)
-            if hits:
-                found.update(hits)
-        return found
+        parts = [hits for key in keys if (hits := self._by_key.get(key)) is not None]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        if len(parts) == 1:
+            return parts[0]
+        return np.unique(np.concatenate(parts))
 
-    def _profile(self, index: int) -> Any:
-        """The engine's profile of a search: read from what an earlier pass stored, else derived."""
-        from bot.search.engine import Profile, query_profile
+    def _prepare(self, total: int) -> None:
+        """Surname weights and the registry's competition of every search, for a registry of `total`."""
+        from bot.search.reverse import SURNAME_CATEGORIES
 
-        if index not in self._profiles:
-            stored = self.searches[index].derived or {}
-            if stored.get("p") is not None:
-                self._profiles[index] = Profile.from_json(stored["p"])
-            else:
-                self._profiles[index] = query_profile(self.searches[index].query())
-        return self._profiles[index]
+        if total == self._prepared_total:
+            return
+        weights = np.zeros((len(self.searches), len(SURNAME_CATEGORIES)))
+        competition = np.zeros(len(self.searches))
+        for i, sums in enumerate(self._sums):
+            if sums is not None:
+                weights[i] = sums.surname_weights(total)
+                competition[i] = sums.competition(weights[i])
+        self._weights, self._competition, self._prepared_total = weights, competition, total
 
-    def _surnames_agree(self, query: Any, reading: Any) -> bool:
+    def _surname_codes(self, numbers: np.ndarray, reading: Any) -> np.ndarray:
+        """The surname category (its number) of each search surname against a reading's surname."""
         from bot.search.engine import compare_surnames
+        from bot.search.reverse import SURNAME_CATEGORIES
 
-        key = (query.surname.raw, id(reading.surname))  # a search's surname is fixed by its raw text
-        agree = self._surname_verdicts.get(key)
-        if agree is None:
-            agree = self._surname_verdicts[key] = (
-                compare_surnames(query.surname, reading.surname)[0] != "weak"
-            )
-        return agree
+        distinct, inverse = np.unique(numbers, return_inverse=True)
+        verdicts = self._surname_verdicts
+        raw = reading.raw
+        codes = np.empty(len(distinct), dtype=np.int64)
+        for i, number in enumerate(distinct.tolist()):
+            key = (number, raw)
+            code = verdicts.get(key)
+            if code is None:
+                category = compare_surnames(self._surnames[number], reading)[0]
+                code = verdicts[key] = SURNAME_CATEGORIES.index(category)
+            codes[i] = code
+        return codes[inverse.reshape(-1)]
 
-    def match(
-        self, readings: Sequence[NewReading], *, surname_freq: Mapping[str, int], total: int
-    ) -> tuple[list[Candidate], int]:
+    def match(self, readings: Sequence[NewReading], *, total: int) -> tuple[list[Candidate], int]:
         """Scored pairs above RECORD_MIN_SCORE, and how many pairs were scored."""
         from bot.search import derive
-        from bot.search.engine import Profile, rank_profiles
+        from bot.search.engine import FITTED, Profile, QueryScorer
+        from bot.search.reverse import SURNAME_CATEGORIES
         from bot.services.registry_search import record_of_reading
 
-        per_search: dict[int, list[tuple[NewReading, Any]]] = defaultdict(list)
-        for reading in readings:
-            found_for = self.candidates(reading.keys)
-            if not found_for:
+        weak = SURNAME_CATEGORIES.index("weak")
+        total = max(total, 1)
+        self._prepare(total)
+        fields = self.fields
+        search_parts: list[np.ndarray] = []
+        reading_parts: list[np.ndarray] = []
+        odds_parts: list[np.ndarray] = []
+        profiles: list[Any] = []
+        for number, reading in enumerate(readings):
+            found = self.candidates(reading.keys)
+            if not found.size:
+                profiles.append(None)
                 continue
             data = reading.row.derived or {}
             profile = (
@@ -277,37 +367,53 @@ class SavedSearchIndex:
                 if data.get("s") is not None
                 else derive(record_of_reading(reading.row)).profile
             )
+            profiles.append(profile)
             if profile is None:
                 continue
-            for index in found_for:
-                query = self._profile(index)
-                if query is not None and self._surnames_agree(query, profile):
-                    per_search[index].append((reading, profile))
-        found: list[Candidate] = []
-        scored = 0
-        for index, group in per_search.items():
-            by_id = {reading.reading_id: reading for reading, _ in group}
-            scored += len(group)
-            results = rank_profiles(
-                self._profile(index),
-                [(reading.reading_id, profile) for reading, profile in group],
-                lambda surname: surname_freq.get(surname, 1),
-                max(total, 1),
-                len(group),
-            )
-            for result in results:
-                if result.score < RECORD_MIN_SCORE:
-                    continue
-                found.append(
-                    Candidate(
-                        search_index=index,
-                        reading_pk=by_id[result.reading_id].pk,
-                        score=float(result.score),
-                        strong=bool(result.strong),
-                        reasons=[[reason.code, dict(reason.args)] for reason in result.reasons],
-                    )
+            codes = self._surname_codes(self._surname_of[found], profile.surname)
+            keep = codes != weak
+            if not keep.any():
+                continue
+            found, codes = found[keep], codes[keep]
+            log_odds = self._weights[found, codes]
+            for f, r_id in enumerate(fields.reading_ids(profile)):
+                log_odds += fields.weights_of_queries(f, self._q_ids[f][found], r_id)
+            search_parts.append(found)
+            reading_parts.append(np.full(found.size, number, dtype=np.int64))
+            odds_parts.append(log_odds)
+        if not search_parts:
+            return [], 0
+        searches = np.concatenate(search_parts)
+        reading_numbers = np.concatenate(reading_parts)
+        log_odds = np.concatenate(odds_parts)
+        model = FITTED
+        offset = model.prior - math.log(total)
+        own = np.exp(log_odds / model.temperature)
+        # readings the registry sums have not counted yet (imported after they were counted) compete too
+        pks = np.asarray([reading.pk for reading in readings], dtype=np.int64)[reading_numbers]
+        newer = pks > self._upto[searches]
+        extra = np.bincount(searches, weights=own * newer, minlength=len(self.searches))
+        denominator = math.exp(-offset) + self._competition[searches] + extra[searches]
+        chances = own / denominator
+        alone = own / (math.exp(-offset) + own)
+        kept: list[Candidate] = []
+        for k in np.flatnonzero(chances * 100.0 >= RECORD_MIN_SCORE - 0.05).tolist():
+            index, number = int(searches[k]), int(reading_numbers[k])
+            score = round(100.0 * float(chances[k]), 1)
+            if score < RECORD_MIN_SCORE:
+                continue
+            verdicts = QueryScorer(self._profiles[index]).verdicts(profiles[number])
+            kept.append(
+                Candidate(
+                    search_index=index,
+                    reading_pk=readings[number].pk,
+                    score=score,
+                    strong=bool(chances[k] >= model.strong_cutoff),
+                    reasons=[[v.reason.code, dict(v.reason.args)] for v in verdicts if v.reason is not None],
+                    alone=float(alone[k]),
                 )
-        return found, scored
+            )
+        return kept, int(searches.size)
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -388,19 +494,34 @@ async def _next_chunk(db: Database, done: int, position: int, upto: int, size: i
     )
 
 
-async def _surname_frequencies(db: Database, readings: Sequence[NewReading]) -> tuple[dict[str, int], int]:
-    surnames = {reading.row.surname_norm for reading in readings}
+async def _registry_size(db: Database) -> tuple[int, int]:
+    """How many readings the registry holds, and the highest reading number."""
     async with db.session() as session:
-        counts = {
-            surname: int(count)
-            for surname, count in await session.execute(
-                select(Reading.surname_norm, func.count())
-                .where(Reading.surname_norm.in_(surnames))
-                .group_by(Reading.surname_norm)
-            )
-        }
-        total = int(await session.scalar(select(func.count()).select_from(Reading)) or 0)
-    return counts, total
+        total, upto = (await session.execute(select(func.count(), func.max(Reading.id)))).one()
+    return int(total or 0), int(upto or 0)
+
+
+async def _load_registry(db: Database) -> Any:
+    """The whole registry in memory (`bot.search.Registry`), to count what forward searches see."""
+    from bot.search import Record, Registry
+
+    registry = Registry()
+    columns = (
+        Reading.reading_id,
+        Reading.surname,
+        Reading.name,
+        Reading.patronymic,
+        Reading.birth_year,
+        Reading.birthplace,
+        Reading.draft_office,
+        Reading.relative,
+        Reading.family_address,
+    )
+    async with db.session() as session:
+        result = await session.stream(select(*columns).execution_options(yield_per=20_000))
+        async for part in result.partitions():
+            registry.add(Record(*row) for row in part)
+    return registry
 
 
 def _reading_snapshot(row: Reading) -> dict[str, Any]:
@@ -428,7 +549,7 @@ def choose_notifications(
     """The (search index, reading pk) pairs that deserve a message; see the module docstring."""
     per_search: dict[int, list[Candidate]] = defaultdict(list)
     for candidate in candidates:
-        if candidate.strong or candidate.score >= NOTIFY_MIN_SCORE:
+        if candidate.alone >= NOTIFY_MIN_ALONE:
             per_search[candidate.search_index].append(candidate)
     best: list[Candidate] = []
     for group in per_search.values():
@@ -572,7 +693,13 @@ async def run_matching_pass(
             return report
         clock = now or utcnow()
         # Building the index and scoring are CPU work: in a thread, so the bot's event loop keeps answering.
-        index = await asyncio.to_thread(SavedSearchIndex, await load_active_searches(db))
+        searches = await load_active_searches(db)
+        total, upto = await _registry_size(db)
+        registry = None
+        if any(not sums_are_fresh(search.derived, total) for search in searches):
+            registry = await _load_registry(db)  # some searches are new or outgrown: count them again
+        index = await asyncio.to_thread(SavedSearchIndex, searches, total=total, registry=registry, upto=upto)
+        del registry
         report.searches = len(index)
         if index.stale:
             await _store_search_keys(db, index.stale)
@@ -599,10 +726,7 @@ async def run_matching_pass(
                 continue
             candidates: list[Candidate] = []
             if len(index):
-                frequencies, total = await _surname_frequencies(db, readings)
-                candidates, scored = await asyncio.to_thread(
-                    index.match, readings, surname_freq=frequencies, total=total
-                )
+                candidates, scored = await asyncio.to_thread(index.match, readings, total=total)
                 report.pairs_scored += scored
             if len(readings) < size:
                 done, position = batch, 0

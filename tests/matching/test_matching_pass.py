@@ -80,7 +80,7 @@ async def test_a_pass_that_dies_midway_resumes_and_doubles_nothing(
     await relative(any_db, 7)
     await saved_search(any_db, 7)
     await relative(any_db, 8)
-    await saved_search(any_db, 8, surname="Кусаинов", name="Жумабай", birth_year=None)
+    await saved_search(any_db, 8, surname="Кусаинов", name="Жумабай", birth_year=1914)
     rows = [{"reading_id": f"F-{n}", "surname": "Федоров", "name": "Пётр"} for n in range(5)]
     kusainov = {
         "reading_id": "K-1",
