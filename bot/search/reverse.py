@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from bot.search.engine import (
     FIELDS,
@@ -135,6 +137,7 @@ class ReverseIndex:
 NON_SURNAME_FIELDS: tuple[str, ...] = FIELDS[1:]
 SURNAME_CATEGORIES: tuple[str, ...] = tuple(FITTED.ln_m["surname"])
 _WEAK = SURNAME_CATEGORIES.index("weak")
+_PREFILTER_SIMILARITY = 0.55  # as the forward registry's: below "typo2", so only "weak" surnames are cut
 
 
 @dataclass(frozen=True)
@@ -298,16 +301,31 @@ class RegistryView:
         surname_of_cell = np.frombuffer(registry._cell_surname_number, dtype=np.int32)[cell_numbers]
         distinct = np.unique(surname_of_cell)
         raw = q.surname.raw
-        categories = np.empty(len(distinct), dtype=np.int64)
+        categories = np.full(len(distinct), _WEAK, dtype=np.int64)
         surnames = registry._surnames
         verdicts = self._verdicts
-        for i, number in enumerate(distinct):
-            pair = (raw, int(number))
+        # plain surnames far from every form of the query's are "weak" without a verdict (one C pass, as the
+        # forward registry's prefilter); wildcards and alternatives are always judged
+        special = np.frombuffer(registry._surname_special, dtype=np.int8)[distinct] == 1
+        judge = special.copy()
+        plain = np.flatnonzero(~special)
+        if plain.size:
+            first_forms = registry._surname_first_form
+            similarity = process.cdist(
+                list(q.surname.all_forms),
+                [first_forms[int(n)] for n in distinct[plain]],
+                scorer=Levenshtein.normalized_similarity,
+                dtype=np.float32,
+                workers=1,
+            ).max(axis=0)
+            judge[plain[similarity >= _PREFILTER_SIMILARITY]] = True
+        for i in np.flatnonzero(judge).tolist():
+            number = int(distinct[i])
+            pair = (raw, number)
             code = verdicts.get(pair)
             if code is None:
-                code = verdicts[pair] = SURNAME_CATEGORIES.index(
-                    compare_surnames(q.surname, surnames[number])[0]
-                )
+                category = compare_surnames(q.surname, surnames[number])[0]
+                code = verdicts[pair] = SURNAME_CATEGORIES.index(category)
             categories[i] = code
         kept = categories != _WEAK
         if not kept.any():
