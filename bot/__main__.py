@@ -2,4 +2,5 @@
 
 from bot.cli import main
 
-main()
+if __name__ == "__main__":  # a spawned import worker imports this module too and must not run the CLI
+    main()

@@ -1,13 +1,15 @@
 """Bulk inserts through the driver's executemany, for imports of millions of rows.
 
 SQLAlchemy's Core executemany spends more time per row on parameter bookkeeping than SQLite spends
-storing the row. Here each column's own bind processor (JSON, datetimes) is applied once per value and
-the tuples go straight to the driver, so what is stored is exactly what the ORM would store.
+storing the row. Here each column's own bind processor (JSON, datetimes) is applied to the values of the
+columns that have one, and the tuples go straight to the driver, so what is stored is exactly what the
+ORM would store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -30,6 +32,21 @@ def _placeholders(dialect: Dialect, count: int) -> str:
     return ", ".join(marks)
 
 
+def insert_sql(dialect: Dialect, table: Table, columns: Sequence[str]) -> str:
+    names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+    table_name = dialect.identifier_preparer.format_table(table)
+    return f"INSERT INTO {table_name} ({names}) VALUES ({_placeholders(dialect, len(columns))})"
+
+
+async def bulk_insert_tuples(
+    session: AsyncSession, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert rows given as tuples in `columns` order; values must already be what the driver takes."""
+    if rows:
+        connection = await session.connection()
+        await connection.exec_driver_sql(insert_sql(connection.dialect, table, columns), list(rows))
+
+
 async def bulk_insert(
     session: AsyncSession, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]
 ) -> None:
@@ -38,16 +55,17 @@ async def bulk_insert(
         return
     connection = await session.connection()
     dialect = connection.dialect
-    processors: list[Callable[[Any], Any] | None] = [
-        table.c[name].type.bind_processor(dialect) for name in columns
-    ]
-    names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
-    sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) VALUES ({_placeholders(dialect, len(columns))})"
-    params = [
-        tuple(
-            value if process is None or value is None else process(value)
-            for process, value in zip(processors, (row[name] for name in columns), strict=True)
-        )
-        for row in rows
-    ]
-    await connection.exec_driver_sql(sql, params)
+    processed: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, name in enumerate(columns):
+        processor = table.c[name].type.bind_processor(dialect)
+        if processor is not None:
+            processed.append((index, processor))
+    pick = itemgetter(*columns)
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(pick(row)) if len(columns) > 1 else [pick(row)]
+        for index, process in processed:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        params.append(tuple(values))
+    await connection.exec_driver_sql(insert_sql(dialect, table, columns), params)

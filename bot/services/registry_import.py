@@ -8,13 +8,17 @@ surname column) raises `ImportFailure` before anything is written.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import hashlib
 import io
 import json
+import multiprocessing
 import re
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +30,7 @@ from sqlalchemy import Table, delete, select, update
 from bot.search import ENGINE_VERSION, Record, derive, parse_field, parse_year
 from models import Database, ImportBatch, Reading, ReadingKey
 from models.base import utcnow
-from models.bulk import bulk_insert
+from models.bulk import bulk_insert, bulk_insert_tuples
 
 # The registry columns and the Russian headers accepted for them (DESIGN.md, "Registry CSV").
 COLUMNS: dict[str, str] = {
@@ -65,6 +69,8 @@ READING_COLUMNS = tuple(column.name for column in READINGS.columns if column.nam
 _parse_field = lru_cache(maxsize=200_000)(parse_field)
 _parse_year = lru_cache(maxsize=4096)(parse_year)
 
+# Files from this size up are validated and derived in a worker process, in parallel with the writing.
+PARALLEL_FROM_BYTES = 4 << 20
 MAX_FIELD_LENGTH = 2000
 SOLDIER_BIRTH_YEARS = (1860, 1930)
 BATCH_SIZE = 2000
@@ -99,8 +105,13 @@ class ImportReport:
 
 @dataclass(frozen=True)
 class ParsedRow:
+    """A usable row: database values, and the engine's surname key, blocking keys and derived data."""
+
     line: int
     values: dict[str, Any]
+    surname_norm: str = ""
+    keys: tuple[str, ...] = ()
+    derived: dict[str, Any] = field(default_factory=dict)
 
 
 def canonical_header(name: str) -> str | None:
@@ -338,6 +349,52 @@ class RegistryFile:
             yield line_number, values
 
 
+RawItem = tuple[int, dict[str, Any]] | Rejected
+
+
+def prepare_batch(items: list[RawItem]) -> list[ParsedRow | Rejected]:
+    """Validate rows and derive their search keys (pure CPU work: runs in a worker for large files)."""
+    prepared: list[ParsedRow | Rejected] = []
+    for item in items:
+        if isinstance(item, Rejected):
+            prepared.append(item)
+            continue
+        line_number, raw = item
+        checked = validate_row(line_number, raw, raw.pop("_extra", {}))
+        if isinstance(checked, Rejected):
+            prepared.append(checked)
+            continue
+        derived = derive(record_of(checked.values))
+        prepared.append(
+            ParsedRow(checked.line, checked.values, derived.surname_norm, tuple(derived.keys), derived.data)
+        )
+    return prepared
+
+
+def _batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
+    batch: list[RawItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+_POOL: ProcessPoolExecutor | None = None
+
+
+def _worker_pool() -> ProcessPoolExecutor:
+    """One worker process for the CPU half of large imports (spawned: this process runs threads)."""
+    global _POOL
+    if _POOL is not None and getattr(_POOL, "_broken", False):
+        _POOL = None  # a worker died (killed, out of memory): start a fresh one
+    if _POOL is None:
+        _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return _POOL
+
+
 async def _write_batch(db: Database, batch_id: int, rows: list[ParsedRow], report: ImportReport) -> None:
     latest: dict[str, ParsedRow] = {}
     for row in rows:  # a reading_id repeated in one file: the later row wins
@@ -354,18 +411,17 @@ async def _write_batch(db: Database, batch_id: int, rows: list[ParsedRow], repor
         now = utcnow()
         new_rows: list[dict[str, Any]] = []
         changed_rows: list[dict[str, Any]] = []
-        keys_by_reading: dict[str, frozenset[str]] = {}
+        keys_by_reading: dict[str, tuple[str, ...]] = {}
         for reading_id, row in latest.items():
             known = existing.get(reading_id)
             if known is not None and known[1] == row.values["content_hash"]:
                 report.unchanged += 1
                 continue
-            derived = derive(record_of(row.values))
-            keys_by_reading[reading_id] = derived.keys
+            keys_by_reading[reading_id] = row.keys
             values = {
                 **row.values,
-                "surname_norm": derived.surname_norm[:128],
-                "derived": derived.data,
+                "surname_norm": row.surname_norm[:128],
+                "derived": row.derived,
                 "engine_version": ENGINE_VERSION,
                 "changed_batch": batch_id,
                 "updated_at": now,
@@ -393,12 +449,9 @@ async def _write_batch(db: Database, batch_id: int, rows: list[ParsedRow], repor
             pks.update({row["reading_id"]: row["id"] for row in changed_rows})
             report.updated += len(changed_rows)
         key_rows = [
-            {"key": key[:96], "reading_pk": pks[reading_id]}
-            for reading_id, keys in keys_by_reading.items()
-            for key in keys
+            (key[:96], pks[reading_id]) for reading_id, keys in keys_by_reading.items() for key in keys
         ]
-        if key_rows:
-            await bulk_insert(session, READING_KEYS, ("key", "reading_pk"), key_rows)
+        await bulk_insert_tuples(session, READING_KEYS, ("key", "reading_pk"), key_rows)
 
 
 async def import_file(
@@ -407,8 +460,13 @@ async def import_file(
     *,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    parallel: bool | None = None,
 ) -> ImportReport:
-    """Import one registry file; `progress(bytes_done, bytes_total)` is called as it goes."""
+    """Import one registry file; `progress(bytes_done, bytes_total)` is called as it goes.
+
+    Rows are validated and derived in a worker process while this one writes (for files of at least
+    PARALLEL_FROM_BYTES, or as `parallel` says); at most two batches are in flight, so memory stays flat.
+    """
     source = RegistryFile(path)
     report = ImportReport(source=str(source.path), encoding=source.encoding)
     async with db.session() as session:
@@ -424,23 +482,35 @@ async def import_file(
         if progress is not None:
             progress(done, source.size)
 
-    pending: list[ParsedRow] = []
-    for item in source.rows(advance):
-        report.rows_read += 1
-        if isinstance(item, Rejected):
-            report.rejected.append(item)
-            continue
-        line_number, raw = item
-        checked = validate_row(line_number, raw, raw.pop("_extra", {}))
-        if isinstance(checked, Rejected):
-            report.rejected.append(checked)
-            continue
-        pending.append(checked)
-        if len(pending) >= batch_size:
-            await _write_batch(db, batch_id, pending, report)
-            pending = []
-    if pending:
-        await _write_batch(db, batch_id, pending, report)
+    use_worker = parallel if parallel is not None else source.size >= PARALLEL_FROM_BYTES
+    pool = _worker_pool() if use_worker else None
+    loop = asyncio.get_running_loop()
+    in_flight: deque[asyncio.Future[list[ParsedRow | Rejected]]] = deque()
+
+    async def write_next() -> None:
+        prepared = await in_flight.popleft()
+        rows = [item for item in prepared if isinstance(item, ParsedRow)]
+        report.rejected.extend(item for item in prepared if isinstance(item, Rejected))
+        if rows:
+            await _write_batch(db, batch_id, rows, report)
+
+    try:
+        for raw_batch in _batches(source.rows(advance), batch_size):
+            report.rows_read += len(raw_batch)
+            if pool is None:
+                future: asyncio.Future[list[ParsedRow | Rejected]] = loop.create_future()
+                future.set_result(prepare_batch(raw_batch))
+            else:  # validated and derived in the worker while this process writes the batch before
+                future = loop.run_in_executor(pool, prepare_batch, raw_batch)
+            in_flight.append(future)
+            if len(in_flight) >= 2:
+                await write_next()
+        while in_flight:
+            await write_next()
+    finally:
+        for future in in_flight:
+            future.cancel()
+    report.rejected.sort(key=lambda rejected: rejected.line)
     async with db.session() as session:
         await session.execute(
             update(ImportBatch)
