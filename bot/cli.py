@@ -62,6 +62,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     # httpx logs every request URL, and a Bot API URL carries the token: keep those out of the logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("pymorphy3").setLevel(logging.WARNING)
     ctx.obj = {"settings": settings}
 
 
