@@ -10,7 +10,9 @@ synchronous wrapper for the CLI.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -59,6 +61,26 @@ class AmanatApplication(Application[Any, AmanatContext, Any, Any, Any, Any]):
         assert self.updater is not None
         await self.updater.start_polling(
             poll_interval=poll_interval, timeout=timeout, allowed_updates=Update.ALL_TYPES
+        )
+
+    async def begin_webhook(
+        self, *, listen: str, port: int, url: str, secret_token: str | None = None
+    ) -> None:
+        """Like :meth:`begin_polling`, but Telegram delivers updates to ``url`` (served on listen:port)."""
+        from urllib.parse import urlsplit
+
+        await self.initialize()
+        if self.post_init is not None:
+            await self.post_init(self)
+        await self.start()
+        assert self.updater is not None
+        await self.updater.start_webhook(
+            listen=listen,
+            port=port,
+            url_path=urlsplit(url).path.lstrip("/"),
+            webhook_url=url,
+            secret_token=secret_token or None,
+            allowed_updates=Update.ALL_TYPES,
         )
 
     async def end_polling(self) -> None:
@@ -199,9 +221,25 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     application = build_application(settings, db)
     register_jobs(application, settings, db)  # matching, the outbox sender, the heartbeat
     stop_event = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):  # a service manager's stop is a clean stop
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal_number, stop_event.set)
+    telegram = settings.telegram
     try:
-        await application.begin_polling(timeout=int(settings.telegram.poll_timeout_seconds))
-        _LOGGER.info("Amanat is running (long polling); Ctrl+C stops it")
+        if telegram.webhook_url:
+            await application.begin_webhook(
+                listen=telegram.webhook_listen,
+                port=telegram.webhook_port,
+                url=telegram.webhook_url,
+                secret_token=telegram.webhook_secret.get_secret_value(),
+            )
+            _LOGGER.info(
+                "Amanat is running (webhook on %s:%s)", telegram.webhook_listen, telegram.webhook_port
+            )
+        else:
+            await application.begin_polling(timeout=int(telegram.poll_timeout_seconds))
+            _LOGGER.info("Amanat is running (long polling); Ctrl+C stops it")
         try:
             await stop_event.wait()
         finally:
@@ -211,7 +249,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
 
 
 def run_bot(settings: Settings) -> None:
-    """`amanat run`: the bot with long polling until Ctrl+C (webhooks: not yet)."""
+    """`amanat run`: the bot (long polling, or a webhook when configured) until Ctrl+C or SIGTERM."""
     logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         asyncio.run(run_polling(settings))

@@ -1263,6 +1263,11 @@ class BotApiStandIn:
         self._bot_texts: dict[tuple[str, str], str] = {}
         self._menu_buttons: dict[int | None, JSONDict] = {}
         self._webhook: JSONDict = {}
+        self.webhook_target: str | None = None
+        """Where webhook deliveries go on this machine (what a reverse proxy behind the public HTTPS
+        URL would forward to, e.g. ``http://127.0.0.1:8443/hook``); None: updates wait for getUpdates."""
+        self._webhook_lock = asyncio.Lock()
+        self._webhook_tasks: set[asyncio.Task[None]] = set()
         self._files: dict[str, tuple[str, bytes]] = {}
         self._listeners: list[Callable[[Observed], None]] = []
         self._buckets: dict[int | None, _Bucket] = {}
@@ -1455,9 +1460,35 @@ class BotApiStandIn:
 
     def _queue_update(self, kind: str, payload: JSONDict) -> int:
         update_id = next(self._update_ids)
-        self._updates.append({"update_id": update_id, kind: payload})
+        update = {"update_id": update_id, kind: payload}
+        if self._webhook.get("url") and self.webhook_target:
+            task = asyncio.get_running_loop().create_task(self._deliver_webhook(update))
+            self._webhook_tasks.add(task)
+            task.add_done_callback(self._webhook_tasks.discard)
+            return update_id
+        self._updates.append(update)
         self._bump()
         return update_id
+
+    async def _deliver_webhook(self, update: JSONDict) -> None:
+        """POST one update to the webhook target, in order, with Telegram's secret-token header."""
+        import aiohttp
+
+        headers = {}
+        if self._webhook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(self._webhook["secret_token"])
+        async with self._webhook_lock:
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.post(str(self.webhook_target), json=update, headers=headers) as response,
+                ):
+                    delivered = response.status < 300
+            except aiohttp.ClientError:
+                delivered = False
+            if not delivered:  # kept, as Telegram keeps an update its webhook refused
+                self._updates.append(update)
+                self._bump()
 
     def _user_chat(self, user: SimUser, chat: SimChat | None) -> _ChatState:
         if user.id not in self._users:
@@ -2261,7 +2292,7 @@ class BotApiStandIn:
         url = params.get("url") or ""
         if url and not str(url).startswith("https://"):
             raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
-        self._webhook = {"url": str(url)}
+        self._webhook = {"url": str(url), "secret_token": params.get("secret_token") or ""}
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
