@@ -121,7 +121,9 @@ async def test_sigterm_is_a_clean_stop(api: BotApiStandIn, tmp_path: Path) -> No
         assert await asyncio.to_thread(process.wait, 60) == 0
     finally:
         stop(process)
-    assert "Traceback" not in (tmp_path / "bot.log").read_text(encoding="utf-8", errors="replace")
+    log = (tmp_path / "bot.log").read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in log
+    assert api.token not in log  # the token is in every Bot API URL; it must never reach the logs
 
 
 def free_port() -> int:
