@@ -10,8 +10,9 @@ One pass (`run_matching_pass`), the same code for the scheduler and `amanat matc
 3. Walks the readings imported since the watermark, in import-batch order and in chunks of
    `matching.batch_size`. Only finished imports are taken (an import still being written is left for the
    next pass; one abandoned for `STALE_IMPORT` by a crashed importer is taken as it is). Each reading's
-   stored keys find the saved searches sharing a key with it; those pairs are scored by the engine, never
-   the whole registry (see `SavedSearchIndex`).
+   stored keys find the saved searches sharing a key with it; those pairs are scored as the forward search
+   of the whole registry would score them, from each search's stored registry sums (see
+   `SavedSearchIndex`), never by scanning the registry.
 4. For each chunk, in ONE transaction: the (search, reading) pairs scoring at least `RECORD_MIN_SCORE` are
    inserted into `matches` with insert-or-ignore on the unique pair, an `OutboxMessage` with
    `dedup_key = "match:<match id>"` is queued for each NEW pair that deserves a notification, every
