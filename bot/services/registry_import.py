@@ -8,17 +8,13 @@ surname column) raises `ImportFailure` before anything is written.
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import csv
 import hashlib
 import io
 import json
-import multiprocessing
 import re
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -69,11 +65,9 @@ READING_COLUMNS = tuple(column.name for column in READINGS.columns if column.nam
 _parse_field = lru_cache(maxsize=200_000)(parse_field)
 _parse_year = lru_cache(maxsize=4096)(parse_year)
 
-# Files from this size up are validated and derived in a worker process, in parallel with the writing.
-PARALLEL_FROM_BYTES = 4 << 20
 MAX_FIELD_LENGTH = 2000
 SOLDIER_BIRTH_YEARS = (1860, 1930)
-BATCH_SIZE = 2000
+BATCH_SIZE = 10_000  # rows per transaction: commits cost as much as thousands of rows
 
 
 class ImportFailure(Exception):
@@ -353,7 +347,7 @@ RawItem = tuple[int, dict[str, Any]] | Rejected
 
 
 def prepare_batch(items: list[RawItem]) -> list[ParsedRow | Rejected]:
-    """Validate rows and derive their search keys (pure CPU work: runs in a worker for large files)."""
+    """Validate rows and derive their search keys (the CPU half of an import; no database)."""
     prepared: list[ParsedRow | Rejected] = []
     for item in items:
         if isinstance(item, Rejected):
@@ -380,19 +374,6 @@ def _batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
             batch = []
     if batch:
         yield batch
-
-
-_POOL: ProcessPoolExecutor | None = None
-
-
-def _worker_pool() -> ProcessPoolExecutor:
-    """One worker process for the CPU half of large imports (spawned: this process runs threads)."""
-    global _POOL
-    if _POOL is not None and getattr(_POOL, "_broken", False):
-        _POOL = None  # a worker died (killed, out of memory): start a fresh one
-    if _POOL is None:
-        _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    return _POOL
 
 
 async def _write_batch(db: Database, batch_id: int, rows: list[ParsedRow], report: ImportReport) -> None:
@@ -460,12 +441,10 @@ async def import_file(
     *,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = BATCH_SIZE,
-    parallel: bool | None = None,
 ) -> ImportReport:
     """Import one registry file; `progress(bytes_done, bytes_total)` is called as it goes.
 
-    Rows are validated and derived in a worker process while this one writes (for files of at least
-    PARALLEL_FROM_BYTES, or as `parallel` says); at most two batches are in flight, so memory stays flat.
+    One batch at a time is read, validated, derived and written, so memory stays flat in file size.
     """
     source = RegistryFile(path)
     report = ImportReport(source=str(source.path), encoding=source.encoding)
@@ -482,34 +461,13 @@ async def import_file(
         if progress is not None:
             progress(done, source.size)
 
-    use_worker = parallel if parallel is not None else source.size >= PARALLEL_FROM_BYTES
-    pool = _worker_pool() if use_worker else None
-    loop = asyncio.get_running_loop()
-    in_flight: deque[asyncio.Future[list[ParsedRow | Rejected]]] = deque()
-
-    async def write_next() -> None:
-        prepared = await in_flight.popleft()
-        rows = [item for item in prepared if isinstance(item, ParsedRow)]
+    for raw_batch in _batches(source.rows(advance), batch_size):
+        report.rows_read += len(raw_batch)
+        prepared = prepare_batch(raw_batch)
         report.rejected.extend(item for item in prepared if isinstance(item, Rejected))
+        rows = [item for item in prepared if isinstance(item, ParsedRow)]
         if rows:
             await _write_batch(db, batch_id, rows, report)
-
-    try:
-        for raw_batch in _batches(source.rows(advance), batch_size):
-            report.rows_read += len(raw_batch)
-            if pool is None:
-                future: asyncio.Future[list[ParsedRow | Rejected]] = loop.create_future()
-                future.set_result(prepare_batch(raw_batch))
-            else:  # validated and derived in the worker while this process writes the batch before
-                future = loop.run_in_executor(pool, prepare_batch, raw_batch)
-            in_flight.append(future)
-            if len(in_flight) >= 2:
-                await write_next()
-        while in_flight:
-            await write_next()
-    finally:
-        for future in in_flight:
-            future.cancel()
     report.rejected.sort(key=lambda rejected: rejected.line)
     async with db.session() as session:
         await session.execute(

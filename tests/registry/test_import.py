@@ -188,30 +188,3 @@ async def test_utf8_with_bom_header_is_recognised(db: Database, tmp_path: Path) 
     path.write_bytes(b"\xef\xbb\xbf" + "Фамилия,Имя\nКусаинов,Касым\n".encode())
     report = await import_file(db, path)
     assert report.inserted == 1 and not report.rejected
-
-
-async def test_worker_process_import_gives_the_same_registry(db: Database, make_db, tmp_path: Path) -> None:
-    """Large files are validated and derived in a worker process; the stored result is the same."""
-    rows = "".join(f"P{i},Кусаинов{i % 7},Касым,,19{10 + i % 9}\n" for i in range(300))
-    text = "reading_id,surname,name,patronymic,birth_year\n" + rows + "P-bad,,Иван,,1910\n"
-    path = write(tmp_path, "many.csv", text)
-    inline = await import_file(db, path, batch_size=64, parallel=False)
-    other = await make_db(f"sqlite+aiosqlite:///{tmp_path / 'other.db'}")
-    await other.upgrade()
-    pooled = await import_file(other, path, batch_size=64, parallel=True)
-    assert (pooled.inserted, [r.line for r in pooled.rejected]) == (
-        inline.inserted,
-        [r.line for r in inline.rejected],
-    )
-    assert pooled.inserted == 300 and [r.line for r in pooled.rejected] == [302]
-
-    async def snapshot(database: Database) -> list[tuple[str, str, str]]:
-        async with database.session() as session:
-            result = await session.execute(
-                select(Reading.reading_id, Reading.surname_norm, ReadingKey.key)
-                .join(ReadingKey, ReadingKey.reading_pk == Reading.id)
-                .order_by(Reading.reading_id, ReadingKey.key)
-            )
-            return [tuple(row) for row in result]
-
-    assert await snapshot(other) == await snapshot(db)
