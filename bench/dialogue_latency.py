@@ -224,6 +224,12 @@ async def run(args: argparse.Namespace) -> None:
 
     database = Database(url)
     await forget_earlier_runs(database)
+    if args.index:  # as `amanat run` does: the registry in memory, loaded once at start
+        from bot.services.registry_index import start_registry_index
+
+        loading = time.perf_counter()
+        await start_registry_index(database)
+        print(f"registry index loaded in {time.perf_counter() - loading:.1f} s", flush=True)
     api = BotApiStandIn()
     await api.start()
     app = build_application(settings, database, token=api.token, base_url=api.base_url)
@@ -302,6 +308,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=15.0, help="updates per second sent to the bot")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=HERE / "out", help="where the registry files are cached")
+    parser.add_argument(
+        "--index",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="search the in-memory registry index, as `amanat run` does (--no-index: the keys table)",
+    )
     args = parser.parse_args()
     asyncio.run(run(args))
 
