@@ -35,12 +35,13 @@ many new readings were checked for them since the last heartbeat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -502,27 +503,24 @@ async def _registry_size(db: Database) -> tuple[int, int]:
     return int(total or 0), int(upto or 0)
 
 
-async def _load_registry(db: Database) -> Any:
-    """The whole registry in memory (`bot.search.Registry`), to count what forward searches see."""
-    from bot.search import Record, Registry
+@contextlib.asynccontextmanager
+async def _registry_in_memory(db: Database) -> AsyncIterator[Any]:
+    """The whole registry in memory, to count what forward searches see.
 
-    registry = Registry()
-    columns = (
-        Reading.reading_id,
-        Reading.surname,
-        Reading.name,
-        Reading.patronymic,
-        Reading.birth_year,
-        Reading.birthplace,
-        Reading.draft_office,
-        Reading.relative,
-        Reading.family_address,
-    )
-    async with db.session() as session:
-        result = await session.stream(select(*columns).execution_options(yield_per=20_000))
-        async for part in result.partitions():
-            registry.add(Record(*row) for row in part)
-    return registry
+    In the bot's process that is its own registry index (refreshed, and held unchanged while the counts
+    are made): a second copy would double the memory of a large registry. Elsewhere (`amanat match`) it is
+    loaded once from the stored derived data, as the index loads it.
+    """
+    from bot.services.registry_index import RegistryIndex
+    from bot.services.registry_search import attached_index
+
+    index = attached_index(db)
+    if index is None:
+        index = await RegistryIndex.load(db)
+    else:
+        await index.refresh(db, force=True)
+    async with index.unchanged() as registry:
+        yield registry
 
 
 def _reading_snapshot(row: Reading) -> dict[str, Any]:
@@ -696,11 +694,14 @@ async def run_matching_pass(
         # Building the index and scoring are CPU work: in a thread, so the bot's event loop keeps answering.
         searches = await load_active_searches(db)
         total, upto = await _registry_size(db)
-        registry = None
         if any(not sums_are_fresh(search.derived, total) for search in searches):
-            registry = await _load_registry(db)  # some searches are new or outgrown: count them again
-        index = await asyncio.to_thread(SavedSearchIndex, searches, total=total, registry=registry, upto=upto)
-        del registry
+            # Some searches are new or outgrown: count them again against the whole registry in memory.
+            async with _registry_in_memory(db) as registry:
+                index = await asyncio.to_thread(
+                    SavedSearchIndex, searches, total=total, registry=registry, upto=upto
+                )
+        else:
+            index = await asyncio.to_thread(SavedSearchIndex, searches, total=total, registry=None, upto=upto)
         report.searches = len(index)
         if index.stale:
             await _store_search_keys(db, index.stale)

@@ -19,9 +19,11 @@ database handle, so :func:`bot.services.registry_search.search_registry` uses it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -88,6 +90,12 @@ class RegistryIndex:
         await index.refresh(db, force=True)
         index.load_seconds = time.perf_counter() - started
         return index
+
+    @contextlib.asynccontextmanager
+    async def unchanged(self) -> AsyncIterator[Registry]:
+        """The registry, with refreshes held off meanwhile (another thread may read it; searches go on)."""
+        async with self._lock:
+            yield self.registry
 
     async def refresh(self, db: Database, *, force: bool = False) -> int:
         """Loads readings of import batches finished since the last refresh; returns how many.

@@ -210,3 +210,22 @@ async def test_the_heartbeat_counts_checked_readings_and_is_queued_once_per_peri
         "🕯 <b>We keep looking.</b>\n\nЛехкодымов Емельян, 1904: 2 new readings checked\n\n"
         "The moment a fitting reading appears, we will tell you. Your searches: /my"
     ]
+
+
+async def test_in_the_bots_process_the_pass_counts_on_its_registry_index_not_a_second_copy(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services.registry_index import RegistryIndex, start_registry_index
+
+    await relative(db, 7, "ru")
+    await saved_search(db, 7)
+    await import_rows(db, tmp_path / "new.csv", LEGKODYMOV, STRANGER)
+    index = await start_registry_index(db)  # as `amanat run` does at start
+
+    async def no_second_load(*args: Any, **kwargs: Any) -> RegistryIndex:
+        raise AssertionError("the registry was loaded a second time")
+
+    monkeypatch.setattr(RegistryIndex, "load", no_second_load)
+    report = await run_matching_pass(db, settings())
+    assert (report.matches, report.notifications) == (1, 1)
+    assert len(index) == 2  # the index the bot searches is the one that was counted on
