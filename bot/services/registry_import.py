@@ -99,13 +99,10 @@ class ImportReport:
 
 @dataclass(frozen=True)
 class ParsedRow:
-    """A usable row: database values, and the engine's surname key, blocking keys and derived data."""
+    """A usable row: its line number and the values to store."""
 
     line: int
     values: dict[str, Any]
-    surname_norm: str = ""
-    keys: tuple[str, ...] = ()
-    derived: dict[str, Any] = field(default_factory=dict)
 
 
 def canonical_header(name: str) -> str | None:
@@ -346,23 +343,12 @@ class RegistryFile:
 RawItem = tuple[int, dict[str, Any]] | Rejected
 
 
-def prepare_batch(items: list[RawItem]) -> list[ParsedRow | Rejected]:
-    """Validate rows and derive their search keys (the CPU half of an import; no database)."""
-    prepared: list[ParsedRow | Rejected] = []
-    for item in items:
-        if isinstance(item, Rejected):
-            prepared.append(item)
-            continue
-        line_number, raw = item
-        checked = validate_row(line_number, raw, raw.pop("_extra", {}))
-        if isinstance(checked, Rejected):
-            prepared.append(checked)
-            continue
-        derived = derive(record_of(checked.values))
-        prepared.append(
-            ParsedRow(checked.line, checked.values, derived.surname_norm, tuple(derived.keys), derived.data)
-        )
-    return prepared
+def validate_batch(items: list[RawItem]) -> list[ParsedRow | Rejected]:
+    """Each row of a batch validated, or the reason it cannot be imported."""
+    return [
+        item if isinstance(item, Rejected) else validate_row(item[0], item[1], item[1].pop("_extra", {}))
+        for item in items
+    ]
 
 
 def _batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
@@ -392,17 +378,18 @@ async def _write_batch(db: Database, batch_id: int, rows: list[ParsedRow], repor
         now = utcnow()
         new_rows: list[dict[str, Any]] = []
         changed_rows: list[dict[str, Any]] = []
-        keys_by_reading: dict[str, tuple[str, ...]] = {}
+        keys_by_reading: dict[str, frozenset[str]] = {}
         for reading_id, row in latest.items():
             known = existing.get(reading_id)
             if known is not None and known[1] == row.values["content_hash"]:
-                report.unchanged += 1
+                report.unchanged += 1  # nothing to derive or write: a re-import of a big file stays cheap
                 continue
-            keys_by_reading[reading_id] = row.keys
+            derived = derive(record_of(row.values))
+            keys_by_reading[reading_id] = derived.keys
             values = {
                 **row.values,
-                "surname_norm": row.surname_norm[:128],
-                "derived": row.derived,
+                "surname_norm": derived.surname_norm[:128],
+                "derived": derived.data,
                 "engine_version": ENGINE_VERSION,
                 "changed_batch": batch_id,
                 "updated_at": now,
@@ -463,7 +450,7 @@ async def import_file(
 
     for raw_batch in _batches(source.rows(advance), batch_size):
         report.rows_read += len(raw_batch)
-        prepared = prepare_batch(raw_batch)
+        prepared = validate_batch(raw_batch)
         report.rejected.extend(item for item in prepared if isinstance(item, Rejected))
         rows = [item for item in prepared if isinstance(item, ParsedRow)]
         if rows:
