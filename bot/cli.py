@@ -289,6 +289,10 @@ async def _search(
                 for reason in item.match.reasons:
                     click.echo(f"   - {_reason_text(reason)}")
             return
+        # Many queries: the registry in memory once (as the bot holds it) beats the keys table per query.
+        from bot.services.registry_index import start_registry_index
+
+        await start_registry_index(database)
         for number, line in _batch_lines(batch):
             try:
                 item = json.loads(line)
