@@ -51,9 +51,13 @@ async def import_once(csv_path: Path, db_path: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
-    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # internal: import this file and print JSON
+    parser.add_argument(
+        "--one", type=Path, help=argparse.SUPPRESS
+    )  # internal: import this file and print JSON
     parser.add_argument("--keep", type=Path, default=HERE / "out", help="where generated files are cached")
     args = parser.parse_args()
     if args.one:
