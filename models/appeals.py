@@ -5,14 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, BigId, utcnow
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+from models.base import Base, BigId, utcnow, value_enum
 
 
 class AppealStatus(enum.StrEnum):
@@ -36,7 +32,7 @@ class Appeal(Base):
     created_by: Mapped[int] = mapped_column(BigId, ForeignKey("people.id"))
     text: Mapped[str] = mapped_column(Text)
     reading_pk: Mapped[int | None] = mapped_column(BigId, ForeignKey("readings.id", ondelete="SET NULL"))
-    status: Mapped[AppealStatus] = mapped_column(_enum(AppealStatus), default=AppealStatus.DRAFT)
+    status: Mapped[AppealStatus] = mapped_column(value_enum(AppealStatus), default=AppealStatus.DRAFT)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 
@@ -47,7 +43,7 @@ class AppealDelivery(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     appeal_id: Mapped[int] = mapped_column(BigId, ForeignKey("appeals.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id", ondelete="CASCADE"))
-    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState), default=DeliveryState.PENDING)
+    state: Mapped[DeliveryState] = mapped_column(value_enum(DeliveryState), default=DeliveryState.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, Integer, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
@@ -21,6 +22,11 @@ NAMING_CONVENTION = {
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 # Telegram ids need 64 bits; SQLite only makes INTEGER PRIMARY KEY an alias of rowid, so ids use this variant.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def value_enum(cls: type[enum.Enum]) -> Enum:
+    """A Python enum stored as its values in a short VARCHAR (no native database enum to migrate)."""
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 def utcnow() -> datetime:

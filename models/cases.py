@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, BigId, utcnow
+from models.base import Base, BigId, utcnow, value_enum
 
 
 class CaseStatus(enum.StrEnum):
@@ -28,7 +28,7 @@ class Case(Base):
     reading_pk: Mapped[int | None] = mapped_column(BigId, ForeignKey("readings.id", ondelete="SET NULL"))
     summary: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[CaseStatus] = mapped_column(
-        Enum(CaseStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        value_enum(CaseStatus),
         default=CaseStatus.OPEN,
         index=True,
     )

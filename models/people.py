@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, BigId, utcnow
+from models.base import Base, BigId, utcnow, value_enum
 
 
 class Role(enum.StrEnum):
@@ -26,7 +26,7 @@ class Person(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     language: Mapped[str | None] = mapped_column(String(8))
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        value_enum(Role),
         default=Role.RELATIVE,
     )
     first_name: Mapped[str | None] = mapped_column(Text)

@@ -6,14 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, BigId, utcnow
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+from models.base import Base, BigId, utcnow, value_enum
 
 
 class RequestStatus(enum.StrEnum):
@@ -39,7 +35,7 @@ class SearchRequest(Base):
     relative: Mapped[str | None] = mapped_column(Text)
     family_place: Mapped[str | None] = mapped_column(Text)
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus), default=RequestStatus.ACTIVE, index=True
+        value_enum(RequestStatus), default=RequestStatus.ACTIVE, index=True
     )
     # Search keys of the request (same engine as readings), for matching new readings in reverse.
     derived: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -66,7 +62,7 @@ class Match(Base):
     strong: Mapped[bool] = mapped_column(default=False)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     notification: Mapped[NotificationState] = mapped_column(
-        _enum(NotificationState), default=NotificationState.PENDING
+        value_enum(NotificationState), default=NotificationState.PENDING
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -91,7 +87,7 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))
     dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState), default=OutboxState.PENDING)
+    state: Mapped[OutboxState] = mapped_column(value_enum(OutboxState), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
