@@ -36,7 +36,7 @@ from bot.i18n import Html
 from bot.services import matching
 from bot.services.outbox import DeliveryReport, Outgoing, RateLimited, RecipientBlocked, deliver_pending
 from bot.services.registry_search import get_reading
-from handlers.runtime import AmanatContext, State, entry, html_lines
+from handlers.runtime import AmanatContext, State, entry
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ async def on_button(update: Update, context: AmanatContext) -> State:
 
 async def show_record(update: Update, context: AmanatContext, match_id: int) -> None:
     """The full record of a notified reading, if the match belongs to one of the presser's searches."""
-    from handlers.results import RECORD_FIELDS, clip
+    from handlers.results import clip, record_text
 
     turn, t = context.turn, context.turn.t
     reading_id = await matching.reading_of_match(context.db, turn.user_id, match_id)
@@ -155,15 +155,7 @@ async def show_record(update: Update, context: AmanatContext, match_id: int) -> 
     if reading is None:
         turn.toast = t.plain("notify.gone")
         return
-    lines: list[str | None] = [t("notify.record_title", id=clip(reading.reading_id, 100) or "")]
-    for field in RECORD_FIELDS:
-        value = clip(getattr(reading, field), 600)
-        if value:
-            lines.append(t("record.line", field=t(f"field.{field}"), value=value))
-    for key, value in list(reading.extra.items())[:20]:
-        if clip(str(value)):
-            lines.append(t("record.line", field=clip(str(key), 60) or "", value=clip(str(value), 600) or ""))
-    turn.say(html_lines(*lines))
+    turn.say(record_text(t, t("notify.record_title", id=clip(reading.reading_id, 100) or ""), reading))
 
 
 async def pause_or_resume(update: Update, context: AmanatContext, request_id: int, *, paused: bool) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from telegram import Update
 
-from bot.i18n import Html
+from bot.i18n import Html, Translator
 from bot.search import Match
 from bot.services import registry_search
 from bot.services.registry_search import Found, ReadingView
@@ -205,17 +205,23 @@ async def record(update: Update, context: AmanatContext, index: int) -> State:
     if reading is None:
         turn.say(turn.t("record.gone"))
         return turn.state
-    t = turn.t
-    lines: list[str | None] = [t("record.title", n=index + 1, id=clip(reading.reading_id, 100))]
+    turn.say(
+        record_text(turn.t, turn.t("record.title", n=index + 1, id=clip(reading.reading_id, 100)), reading)
+    )
+    return turn.state
+
+
+def record_text(t: Translator, title: str, reading: ReadingView) -> Html:
+    """A reading in full under ``title``: every field as read, then the extra columns of its import."""
+    lines: list[str | None] = [title]
     for field in RECORD_FIELDS:
         value = clip(getattr(reading, field), 600)
         if value:
             lines.append(t("record.line", field=t(f"field.{field}"), value=value))
     for key, value in list(reading.extra.items())[:20]:
         if clip(str(value)):
-            lines.append(t("record.line", field=clip(str(key), 60), value=clip(str(value), 600)))
-    turn.say(html_lines(*lines))
-    return turn.state
+            lines.append(t("record.line", field=clip(str(key), 60) or "", value=clip(str(value), 600) or ""))
+    return html_lines(*lines)
 
 
 async def nothing_fits(update: Update, context: AmanatContext) -> State:
