@@ -112,7 +112,7 @@ def _write_rejected(path: Path, reports: list[Any]) -> None:
 async def _import_files(settings: Settings, files: tuple[str, ...], show_progress: bool | None) -> list[Any]:
     from tqdm import tqdm
 
-    from bot.services.registry_import import ImportFailure, RegistryFile, import_file
+    from bot.services.registry_import import RegistryFile, import_file
     from bot.services.registry_search import open_database
 
     for name in files:  # every file must be readable before anything is written
@@ -134,10 +134,7 @@ async def _import_files(settings: Settings, files: tuple[str, ...], show_progres
                 def progress(done: int, _total: int, bar: Any = bar) -> None:
                     bar.update(done - bar.n)
 
-                try:
-                    reports.append(await import_file(database, name, progress=progress))
-                except ImportFailure:
-                    raise
+                reports.append(await import_file(database, name, progress=progress))
     finally:
         await database.dispose()
     return reports
@@ -213,14 +210,17 @@ def query_from_json(item: dict[str, Any]) -> Query:
     )
 
 
-def result_json(found: Any) -> dict[str, Any]:
-    """One result as the batch contract gives it."""
+ReasonText = Callable[[Any], str]
+
+
+def result_json(found: Any, why: ReasonText) -> dict[str, Any]:
+    """One result as the batch contract gives it; `why` puts a reason into words."""
     reading = found.reading
     return {
         "reading_id": reading.reading_id,
         "score": round(float(found.match.score), 1),
         "strong": bool(found.match.strong),
-        "why": [_reason_text(reason) for reason in found.match.reasons],
+        "why": [why(reason) for reason in found.match.reasons],
         "reasons": [{"code": reason.code, **reason.args} for reason in found.match.reasons],
         "surname": reading.surname,
         "name": reading.name,
@@ -232,25 +232,14 @@ def result_json(found: Any) -> dict[str, Any]:
     }
 
 
-_reason_renderer: Callable[[Any], str] | None = None
-
-
-def _reason_text(reason: Any) -> str:
-    """A reason in words, through the translation catalogs when they are available."""
-    if _reason_renderer is not None:
-        return _reason_renderer(reason)
-    return f"{reason.code}: " + ", ".join(f"{k}={v}" for k, v in reason.args.items())
-
-
-def _use_language(lang: str) -> None:
+def reason_text(lang: str) -> ReasonText:
     """Reasons in `lang`, from the same catalogs the bot uses, as plain text (no HTML)."""
-    global _reason_renderer
     import html
 
     from bot.i18n import translator
 
     t = translator(lang)
-    _reason_renderer = lambda reason: html.unescape(t.reason(reason))  # noqa: E731
+    return lambda reason: html.unescape(t.reason(reason))
 
 
 def _batch_lines(path: str) -> Iterator[tuple[int, str]]:
@@ -265,7 +254,7 @@ def _batch_lines(path: str) -> Iterator[tuple[int, str]]:
 
 
 async def _search(
-    settings: Settings, query: Query | None, batch: str | None, limit: int, as_json: bool
+    settings: Settings, query: Query | None, batch: str | None, limit: int, as_json: bool, why: ReasonText
 ) -> None:
     from bot.services.registry_search import open_database, search_registry
 
@@ -275,7 +264,7 @@ async def _search(
             assert query is not None
             found = await search_registry(database, query, limit=limit)
             if as_json:
-                click.echo(json.dumps({"results": [result_json(f) for f in found]}, ensure_ascii=False))
+                click.echo(json.dumps({"results": [result_json(f, why) for f in found]}, ensure_ascii=False))
                 return
             if not found:
                 click.echo("—")
@@ -287,7 +276,7 @@ async def _search(
                 where = " ".join(part for part in (reading.found_place, reading.found_date) if part)
                 click.echo(f"   {item.match.score:.1f} ({verdict}); {where}")
                 for reason in item.match.reasons:
-                    click.echo(f"   - {_reason_text(reason)}")
+                    click.echo(f"   - {why(reason)}")
             return
         # Many queries: the registry in memory once (as the bot holds it) beats the keys table per query.
         from bot.services.registry_index import start_registry_index
@@ -305,7 +294,9 @@ async def _search(
                 continue
             found = await search_registry(database, one, limit=limit)
             click.echo(
-                json.dumps({"id": query_id, "results": [result_json(f) for f in found]}, ensure_ascii=False)
+                json.dumps(
+                    {"id": query_id, "results": [result_json(f, why) for f in found]}, ensure_ascii=False
+                )
             )
     finally:
         await database.dispose()
@@ -342,7 +333,6 @@ def search_command(
 ) -> None:
     """Search the registry once (flags) or for every line of a JSON lines file (--batch)."""
     settings = _settings(ctx)
-    _use_language(lang or settings.i18n.default_language)
     query = None
     if batch is None:
         try:
@@ -361,7 +351,8 @@ def search_command(
         except ValueError as error:
             _fail(f"{error} (use --surname, or --batch FILE)", code=2)
             return
-    _run(_search(settings, query, batch, limit, as_json))
+    why = reason_text(lang or settings.i18n.default_language)
+    _run(_search(settings, query, batch, limit, as_json, why))
 
 
 @main.command("match")
