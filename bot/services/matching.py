@@ -170,19 +170,10 @@ class ActiveSearch:
     derived: dict[str, Any]
 
     def query(self) -> Any:
-        from bot.search import Query
+        """The engine's query for this search (the same mapping the dialogue uses)."""
+        from bot.services.requests import SearchFields
 
-        return Query(
-            surname=self.surname,
-            name=self.name,
-            patronymic=self.patronymic,
-            birth_year=self.birth_year,
-            birth_year_to=self.birth_year_to,
-            birthplace=self.birthplace,
-            draft_office=self.draft_office,
-            relative=self.relative,
-            family_place=self.family_place,
-        )
+        return SearchFields.from_mapping(vars(self)).to_query()
 
 
 # A search's registry sums (what a forward search of the whole registry sees) are counted again when the
