@@ -64,16 +64,21 @@ class Reading(Base):
 
 
 class ReadingKey(Base):
-    """A blocking key of a reading; a search looks keys up here instead of scanning the registry."""
+    """A blocking key of a reading; a search looks keys up here instead of scanning the registry.
+
+    Keyed by (reading, key) without a rowid, so an import appends to the table in reading order; the
+    index on `key` (which also carries the reading, so a lookup never touches the table) is the one a
+    large import drops and rebuilds in one sort (`bot.services.registry_import`).
+    """
 
     __tablename__ = "reading_keys"
 
-    key: Mapped[str] = mapped_column(String(96), primary_key=True)
     reading_pk: Mapped[int] = mapped_column(
         BigId, ForeignKey("readings.id", ondelete="CASCADE"), primary_key=True
     )
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
 
-    __table_args__ = (Index("ix_reading_keys_reading_pk", "reading_pk"),)
+    __table_args__ = (Index("ix_reading_keys_key", "key"), {"sqlite_with_rowid": False})
 
 
 class RegistryMeta(Base):

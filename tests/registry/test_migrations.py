@@ -41,3 +41,58 @@ async def test_empty_database_upgrades_to_head_and_matches_models(any_db_url: st
         } <= names
     finally:
         await database.dispose()
+
+
+async def test_reading_keys_survive_the_move_to_reading_order_and_back(any_db_url: str) -> None:
+    """0002 rebuilds reading_keys keyed by (reading, key): the keys of a registry already imported stay."""
+    from alembic import command
+    from sqlalchemy import text
+
+    database = Database(any_db_url)
+
+    async def migrate(verb: str, revision: str) -> None:
+        def run(connection: Connection) -> None:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = connection
+            getattr(command, verb)(cfg, revision)
+
+        async with database.engine.begin() as connection:
+            await connection.run_sync(run)
+
+    async def keys() -> list[tuple[str, int]]:
+        async with database.engine.connect() as connection:
+            result = await connection.execute(text('SELECT "key", reading_pk FROM reading_keys'))
+            return sorted((key, pk) for key, pk in result)
+
+    try:
+        await migrate("downgrade", "base")
+        await migrate("upgrade", "0001")
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO import_batches (id, source, started_at, rows_read, inserted, updated,"
+                    " unchanged, rejected) VALUES (1, 'f.csv', '2026-01-01', 1, 1, 0, 0, 0)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO readings (id, reading_id, surname, extra, parsed, surname_norm, derived,"
+                    " engine_version, content_hash, changed_batch, created_at, updated_at) VALUES"
+                    " (7, 'r1', 'Легкодымов', '{}', '{}', 'легкодымов', '{}', '', 'h', 1,"
+                    " '2026-01-01', '2026-01-01')"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO reading_keys (\"key\", reading_pk) VALUES ('sлгкдмв|*', 7), ('sлкдмв|*', 7)"
+                )
+            )
+        before = await keys()
+        await migrate("upgrade", "head")
+        assert await keys() == before
+        await migrate("downgrade", "0001")
+        assert await keys() == before
+        await migrate("upgrade", "head")
+        assert await keys() == before
+    finally:
+        await database.dispose()
