@@ -17,7 +17,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def _placeholders(dialect: Dialect, count: int) -> str:
+def placeholders(dialect: Dialect, count: int) -> str:
     style = dialect.paramstyle
     if style == "qmark":
         marks = ["?"] * count
@@ -35,7 +35,16 @@ def _placeholders(dialect: Dialect, count: int) -> str:
 def insert_sql(dialect: Dialect, table: Table, columns: Sequence[str]) -> str:
     names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
     table_name = dialect.identifier_preparer.format_table(table)
-    return f"INSERT INTO {table_name} ({names}) VALUES ({_placeholders(dialect, len(columns))})"
+    return f"INSERT INTO {table_name} ({names}) VALUES ({placeholders(dialect, len(columns))})"
+
+
+def update_sql(dialect: Dialect, table: Table, columns: Sequence[str], key: str) -> str:
+    """UPDATE of `columns` for the row whose `key` is the last parameter, in the driver's style."""
+    quote = dialect.identifier_preparer.quote
+    marks = placeholders(dialect, len(columns) + 1).split(", ")
+    assignments = ", ".join(f"{quote(name)} = {mark}" for name, mark in zip(columns, marks, strict=False))
+    table_name = dialect.identifier_preparer.format_table(table)
+    return f"UPDATE {table_name} SET {assignments} WHERE {quote(key)} = {marks[-1]}"
 
 
 async def bulk_insert_tuples(

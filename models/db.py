@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     """JSON columns as compact UTF-8 text (the default escapes every Cyrillic letter into six bytes)."""
     return orjson.dumps(value).decode("utf-8")
 
@@ -49,7 +49,7 @@ class Database:
         self.url = url
         kwargs: dict[str, Any] = {
             "echo": echo,
-            "json_serializer": _json_text,
+            "json_serializer": json_text,
             "json_deserializer": orjson.loads,
         }
         if url.startswith("sqlite"):

@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import orjson
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
@@ -461,6 +462,78 @@ def derive(record: Record, lemmatize: bool = False) -> Derived:
         data=profile.to_json(),
         profile=profile,
     )
+
+
+@dataclass(frozen=True)
+class StoredDerived:
+    """What an import stores of a reading: the folded surname, blocking keys and the scorer data as JSON.
+
+    The same as :func:`derive` gives (``json`` is ``Derived.data`` serialized), built from JSON pieces
+    cached per field text: a registry repeats its surnames, names and places, so most readings are put
+    together from pieces already made.
+    """
+
+    surname_norm: str
+    keys: frozenset[str]
+    json: str
+
+
+@lru_cache(maxsize=300_000)
+def _name_json(raw: str | None) -> str:
+    forms = name_forms(raw) if raw is not None else None
+    return orjson.dumps(forms.to_json()).decode() if forms is not None else "null"
+
+
+@lru_cache(maxsize=20_000)
+def _year_json(raw: str | None) -> str:
+    year = _year(raw.strip()) if raw else None
+    return orjson.dumps([year.raw, year.low, year.high, year.pattern]).decode() if year else "null"
+
+
+@lru_cache(maxsize=200_000)
+def _place_json(raw: str) -> str:
+    place = _place(raw)
+    return orjson.dumps([raw, place.to_json()]).decode() if place else "null"
+
+
+@lru_cache(maxsize=200_000)
+def _relative_json(raw: str) -> str:
+    words = _relative_words(raw)
+    return orjson.dumps([raw, list(words)]).decode() if words else "null"
+
+
+_combine_cached = lru_cache(maxsize=200_000)(lambda s, c: _combine(s, c))
+_VERSION_JSON = orjson.dumps(ENGINE_VERSION).decode()
+
+
+def derive_stored(record: Record) -> StoredDerived:
+    """:func:`derive` of a reading for storing (``lemmatize`` off), with the data already as JSON."""
+    surname = name_forms(record.surname or "")
+    if surname is None:
+        return StoredDerived("", frozenset(), orjson.dumps({"v": ENGINE_VERSION}).decode())
+    name = name_forms(record.name) if record.name is not None else None
+    keys = _combine_cached(_surname_keys(surname, False), _name_classes(name, False))
+    place_raw = _join_places(record.birthplace, record.draft_office)
+    parts = (
+        '{"v":',
+        _VERSION_JSON,
+        ',"s":',
+        _name_json(record.surname or ""),
+        ',"n":',
+        _name_json(record.name),
+        ',"p":',
+        _name_json(record.patronymic),
+        ',"y":',
+        _year_json(record.birth_year),
+        ',"pl":',
+        _place_json(place_raw),
+        ',"fa":',
+        _place_json((record.family_address or "").strip()),
+        ',"r":',
+        _relative_json((record.relative or "").strip()),
+        "}",
+    )
+    return StoredDerived(surname.forms[0], keys, "".join(parts))
 
 
 def query_keys(q: Query) -> frozenset[str]:

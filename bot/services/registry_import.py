@@ -8,25 +8,33 @@ surname column) raises `ImportFailure` before anything is written.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
+import contextlib
 import csv
+import gc
 import hashlib
 import io
 import json
+import os
 import re
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Connection as SyncConnection
+from sqlalchemy import Index, Table, delete, func, select, update
+from sqlalchemy.engine import Dialect
 
-from bot.search import ENGINE_VERSION, Record, derive, parse_field, parse_year
+from bot.search import ENGINE_VERSION, Record, derive_stored, parse_field, parse_year
 from models import Database, ImportBatch, Reading, ReadingKey
 from models.base import utcnow
-from models.bulk import bulk_insert, bulk_insert_tuples
+from models.bulk import bulk_insert_tuples, insert_sql, placeholders, update_sql
+from models.db import json_text
 
 # The registry columns and the Russian headers accepted for them (DESIGN.md, "Registry CSV").
 COLUMNS: dict[str, str] = {
@@ -48,7 +56,6 @@ COLUMNS: dict[str, str] = {
     "notes": "Примечание",
 }
 NAME_FIELDS = ("surname", "name", "patronymic")
-PLACE_FIELDS = ("birthplace", "draft_office", "family_address", "relative")
 HEADER_ALIASES: dict[str, str] = {}
 for _column, _russian in COLUMNS.items():
     HEADER_ALIASES[_column] = _column
@@ -180,46 +187,77 @@ def content_hash(values: dict[str, Any], extra: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(basis)).hexdigest()
 
 
+@lru_cache(maxsize=200_000)
+def _name_notation(text: str | None) -> dict[str, Any] | None:
+    """The parsed form of a name field, kept only where the notation says more than the raw text."""
+    reading = _parse_field(text)
+    if reading is None or (not reading.initial and reading.alternatives == (text,)):
+        return None
+    return {"alternatives": list(reading.alternatives), "initial": reading.initial}
+
+
+@lru_cache(maxsize=200_000)
+def _surname_problem(surname: str | None) -> str | None:
+    if _parse_field(surname) is None:
+        return "no surname"
+    if not any(ch.isalpha() for ch in surname or ""):
+        return f"surname has no letters: {surname!r}"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _year_notation(year: str) -> dict[str, Any] | str:
+    """The parsed birth year, or why it cannot be a soldier's."""
+    parsed_year = _parse_year(year)
+    if parsed_year is None or parsed_year.low is None or parsed_year.high is None:
+        if re.search(r"\d{4}", year):
+            return f"birth year {year} is impossible for a soldier of 1941-1945"
+        return f"birth year is not a year: {year!r}"
+    low, high = SOLDIER_BIRTH_YEARS
+    if parsed_year.high < low or parsed_year.low > high:
+        return f"birth year {year} is impossible for a soldier of 1941-1945"
+    return {"low": parsed_year.low, "high": parsed_year.high, "pattern": parsed_year.pattern}
+
+
 def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> ParsedRow | Rejected:
     """Check one row and turn it into database values, or say why it cannot be imported."""
-    values: dict[str, Any] = {column: _clean(raw.get(column)) for column in COLUMNS}
-    for column, value in values.items():
-        if value is not None and len(value) > MAX_FIELD_LENGTH:
-            return Rejected(line, f"{column} is longer than {MAX_FIELD_LENGTH} characters")
-    surname = values["surname"]
-    parsed_surname = _parse_field(surname)
-    if parsed_surname is None:
-        return Rejected(line, "no surname")
-    if not any(ch.isalpha() for ch in surname or ""):
-        return Rejected(line, f"surname has no letters: {surname!r}")
+    values: dict[str, Any] = {}
+    for column in COLUMNS:  # the hot loop of an import: _clean inlined
+        value = raw.get(column)
+        if value is not None:
+            if value.__class__ is not str:
+                value = str(value)
+            if "\x00" in value:
+                value = value.replace("\x00", "")
+            value = value.strip() or None
+            if value is not None and len(value) > MAX_FIELD_LENGTH:
+                return Rejected(line, f"{column} is longer than {MAX_FIELD_LENGTH} characters")
+        values[column] = value
+    problem = _surname_problem(values["surname"])
+    if problem is not None:
+        return Rejected(line, problem)
+    # Only name fields whose notation says more than their raw text (alternatives, unreadable letters,
+    # an initial) get a parsed form, and the birth year. Places are read by the engine's gazetteer.
+    parsed: dict[str, Any] = {}
     year = values["birth_year"]
-    parsed_year = _parse_year(year) if year else None
     if year:
-        if parsed_year is None or parsed_year.low is None or parsed_year.high is None:
-            if re.search(r"\d{4}", year):
-                return Rejected(line, f"birth year {year} is impossible for a soldier of 1941-1945")
-            return Rejected(line, f"birth year is not a year: {year!r}")
-        low, high = SOLDIER_BIRTH_YEARS
-        if parsed_year.high < low or parsed_year.low > high:
-            return Rejected(line, f"birth year {year} is impossible for a soldier of 1941-1945")
+        year_notation = _year_notation(year)
+        if isinstance(year_notation, str):
+            return Rejected(line, year_notation)
+        parsed["birth_year"] = year_notation
     if values["reading_id"] is None:
         values["reading_id"] = stable_reading_id(values)
     elif len(values["reading_id"]) > 128:
         return Rejected(line, "reading_id is longer than 128 characters")
-    clean_extra = {key: _clean(value) for key, value in extra.items() if _clean(value) is not None}
-    # Only fields whose notation says more than their raw text (alternatives, unreadable letters, an
-    # initial) get a parsed form; a plain field is its raw text.
-    parsed: dict[str, Any] = {}
-    for column in (*NAME_FIELDS, *PLACE_FIELDS):
-        reading = _parse_field(values[column])
-        if reading is not None and (reading.initial or reading.alternatives != (values[column],)):
-            parsed[column] = {"alternatives": list(reading.alternatives), "initial": reading.initial}
-    if parsed_year is not None:
-        parsed["birth_year"] = {
-            "low": parsed_year.low,
-            "high": parsed_year.high,
-            "pattern": parsed_year.pattern,
-        }
+    clean_extra: dict[str, Any] = {}
+    for key, value in extra.items():
+        cleaned = _clean(value)
+        if cleaned is not None:
+            clean_extra[key] = cleaned
+    for column in NAME_FIELDS:
+        notation = _name_notation(values[column])
+        if notation is not None:
+            parsed[column] = notation
     values["extra"] = clean_extra
     values["parsed"] = parsed
     values["content_hash"] = content_hash(values, clean_extra)
@@ -342,11 +380,38 @@ class RegistryFile:
 
 RawItem = tuple[int, dict[str, Any]] | Rejected
 
+# A row ready to write: (line, reading_id, content_hash, CONTENT_COLUMNS values as the driver takes them,
+# blocking keys). Plain tuples of text, so a batch crosses from the worker process cheaply.
+Prepared = tuple[int, str, str, tuple[Any, ...], tuple[str, ...]]
+CONTENT_COLUMNS = (*COLUMNS, "extra", "parsed", "surname_norm", "derived", "engine_version", "content_hash")
+STAMP_COLUMNS = ("changed_batch", "created_at", "updated_at")
+assert set(CONTENT_COLUMNS + STAMP_COLUMNS) == set(READING_COLUMNS)
 
-def validate_batch(items: list[RawItem]) -> list[ParsedRow | Rejected]:
-    """Each row of a batch validated, or the reason it cannot be imported."""
+
+def prepare_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> Prepared | Rejected:
+    """Validate one row and derive what the engine stores of it, or say why it cannot be imported."""
+    checked = validate_row(line, raw, extra)
+    if isinstance(checked, Rejected):
+        return checked
+    values = checked.values
+    stored = derive_stored(record_of(values))
+    content = (
+        *(values[column] for column in COLUMNS),
+        json_text(values["extra"]),
+        json_text(values["parsed"]),
+        stored.surname_norm[:128],
+        stored.json,
+        ENGINE_VERSION,
+        values["content_hash"],
+    )
+    keys = tuple(key if len(key) <= 96 else key[:96] for key in stored.keys)
+    return line, values["reading_id"], values["content_hash"], content, keys
+
+
+def prepare_batch(items: list[RawItem]) -> list[Prepared | Rejected]:
+    """Each row of a batch prepared, or the reason it cannot be imported (pure CPU work)."""
     return [
-        item if isinstance(item, Rejected) else validate_row(item[0], item[1], item[1].pop("_extra", {}))
+        item if isinstance(item, Rejected) else prepare_row(item[0], item[1], item[1].pop("_extra", {}))
         for item in items
     ]
 
@@ -362,64 +427,205 @@ def _batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
         yield batch
 
 
-async def _write_batch(db: Database, batch_id: int, rows: list[ParsedRow], report: ImportReport) -> None:
-    latest: dict[str, ParsedRow] = {}
-    for row in rows:  # a reading_id repeated in one file: the later row wins
-        latest[row.values["reading_id"]] = row
+# ------------------------------------------------------------------------------ the worker process
+
+# From this size up a file is read, validated and derived in a worker process while this one writes:
+# on two cores the two halves of an import then take about as long as the slower one alone.
+PARALLEL_FROM_BYTES = 8 << 20
+
+# (bytes read so far, rows in the batch, the batch prepared)
+PreparedBatch = tuple[int, int, list[Prepared | Rejected]]
+
+
+def worker_main(path: str, batch_size: int, out: BinaryIO) -> None:
+    """The worker process (``python -m bot.services.import_worker``): each batch prepared, then the end.
+
+    Frames on `out`: an 8-byte length and JSON: ["batch", bytes read, rows, items], then ["end"] or
+    ["error", text]. An item is a prepared row, or [line, reason] for a rejected one. (JSON: orjson
+    writes and reads these batches several times faster than pickle.)
+    """
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+
+    def send(message: list[Any]) -> None:
+        data = orjson.dumps(message)
+        out.write(len(data).to_bytes(8, "big"))
+        out.write(data)
+        out.flush()
+
+    # Automatic collection would walk each batch's tens of thousands of fresh objects many times over; a
+    # batch makes no reference cycles, so an occasional collection is plenty.
+    gc.disable()
+    batches = 0
+    try:
+        source = RegistryFile(path)
+        for raw_batch in _batches(source.rows(advance), batch_size):
+            items = [
+                (item.line, item.reason) if isinstance(item, Rejected) else item
+                for item in prepare_batch(raw_batch)
+            ]
+            send(["batch", done, len(raw_batch), items])
+            del items
+            batches += 1
+            if batches % 20 == 0:
+                gc.collect()
+                gc.freeze()  # what survives is the engine's caches: out of every later collection
+        send(["end"])
+    except BrokenPipeError:
+        pass  # the importing process stopped listening: nothing left to do
+    except Exception as error:  # reported to the importing process, which raises it there
+        send(["error", f"{type(error).__name__}: {error}"])
+
+
+async def _prepared_in_worker(source: RegistryFile, batch_size: int) -> AsyncIterator[PreparedBatch]:
+    # A child interpreter of its own (not multiprocessing: its spawn runs the caller's main module again).
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (str(root), os.environ.get("PYTHONPATH")))),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.services.import_worker",
+        str(source.path),
+        str(batch_size),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
+        limit=1 << 20,
+    )
+    assert process.stdout is not None
+    try:
+        while True:
+            try:
+                size = int.from_bytes(await process.stdout.readexactly(8), "big")
+                message = orjson.loads(await process.stdout.readexactly(size))
+            except asyncio.IncompleteReadError:
+                raise ImportFailure(f"{source.path}: the import worker stopped unexpectedly") from None
+            if message[0] == "end":
+                return
+            if message[0] == "error":
+                raise ImportFailure(f"{source.path}: {message[1]}")
+            items = [Rejected(item[0], item[1]) if len(item) == 2 else item for item in message[3]]
+            yield message[1], message[2], items
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        await process.wait()
+
+
+async def _prepared_here(source: RegistryFile, batch_size: int) -> AsyncIterator[PreparedBatch]:
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+
+    for raw_batch in _batches(source.rows(advance), batch_size):
+        yield done, len(raw_batch), prepare_batch(raw_batch)
+
+
+# ------------------------------------------------------------------------------------- writing
+
+# A large import into a registry smaller than itself drops the indexes written in random order (blocking
+# keys, folded surnames) and builds each again in one sort at the end: far cheaper than keeping them up
+# row by row. Searches meanwhile still work (they scan); readings, their ids and batches stay indexed.
+BULK_FROM_BYTES = 16 << 20
+BYTES_PER_ROW = 512  # a low guess of a registry row's size in a file, to estimate its rows
+SEARCH_INDEXES: tuple[Index, ...] = tuple(
+    index
+    for table in (READING_KEYS, READINGS)
+    for index in table.indexes
+    if index.name in {"ix_reading_keys_key", "ix_readings_surname_norm"}
+)
+
+
+async def ensure_search_indexes(db: Database) -> None:
+    """Build the search indexes a large import dropped, if an import was stopped before it rebuilt them."""
+
+    def create(connection: SyncConnection) -> None:
+        for index in SEARCH_INDEXES:
+            index.create(connection, checkfirst=True)
+
+    async with db.engine.begin() as connection:
+        await connection.run_sync(create)
+
+
+async def _drop_search_indexes(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        for index in SEARCH_INDEXES:
+            await connection.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+
+
+async def _bulk_mode(db: Database, source: RegistryFile) -> bool:
+    if source.size < BULK_FROM_BYTES:
+        return False
     async with db.session() as session:
-        existing = {
-            reading_id: (pk, digest)
-            for pk, reading_id, digest in await session.execute(
-                select(Reading.id, Reading.reading_id, Reading.content_hash).where(
-                    Reading.reading_id.in_(list(latest))
-                )
-            )
-        }
-        now = utcnow()
-        new_rows: list[dict[str, Any]] = []
-        changed_rows: list[dict[str, Any]] = []
-        keys_by_reading: dict[str, frozenset[str]] = {}
+        readings = int(await session.scalar(select(func.count()).select_from(Reading)) or 0)
+    return source.size // BYTES_PER_ROW > readings
+
+
+def _in_list(dialect: Dialect, count: int) -> str:
+    return f"({placeholders(dialect, count)})"
+
+
+async def _write_batch(db: Database, batch_id: int, rows: list[Prepared], report: ImportReport) -> None:
+    latest: dict[str, Prepared] = {}
+    for row in rows:  # a reading_id repeated in one file: the later row wins
+        latest[row[1]] = row
+    async with db.session() as session:
+        connection = await session.connection()
+        dialect = connection.dialect
+        ids = list(latest)
+        found = await connection.exec_driver_sql(
+            f"SELECT id, reading_id, content_hash FROM readings WHERE reading_id IN {_in_list(dialect, len(ids))}",
+            tuple(ids),
+        )
+        existing = {row[1]: (row[0], row[2]) for row in found}
+        new_rows: list[Prepared] = []
+        changed_rows: list[tuple[int, Prepared]] = []
         for reading_id, row in latest.items():
             known = existing.get(reading_id)
-            if known is not None and known[1] == row.values["content_hash"]:
-                report.unchanged += 1  # nothing to derive or write: a re-import of a big file stays cheap
-                continue
-            derived = derive(record_of(row.values))
-            keys_by_reading[reading_id] = derived.keys
-            values = {
-                **row.values,
-                "surname_norm": derived.surname_norm[:128],
-                "derived": derived.data,
-                "engine_version": ENGINE_VERSION,
-                "changed_batch": batch_id,
-                "updated_at": now,
-            }
             if known is None:
-                new_rows.append({**values, "created_at": now})
+                new_rows.append(row)
+            elif known[1] == row[2]:
+                report.unchanged += 1  # nothing to write: a re-import of a big file stays cheap
             else:
-                changed_rows.append({**values, "id": known[0]})
+                changed_rows.append((known[0], row))
+        stamp_processor = READINGS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+        now = utcnow()
+        stamp = stamp_processor(now) if stamp_processor is not None else now
         pks: dict[str, int] = {}
         if new_rows:
-            # Core executemany, then one indexed select for the new ids: the ORM's bulk insert with
-            # RETURNING cost more per row than all the rest of an import.
-            await bulk_insert(session, READINGS, READING_COLUMNS, new_rows)
-            result = await session.execute(
-                select(Reading.id, Reading.reading_id).where(
-                    Reading.reading_id.in_([r["reading_id"] for r in new_rows])
-                )
+            await connection.exec_driver_sql(
+                insert_sql(dialect, READINGS, CONTENT_COLUMNS + STAMP_COLUMNS),
+                [(*row[3], batch_id, stamp, stamp) for row in new_rows],
             )
-            pks.update({reading_id: pk for pk, reading_id in result})
+            new_ids = [row[1] for row in new_rows]
+            result = await connection.exec_driver_sql(
+                f"SELECT id, reading_id FROM readings WHERE reading_id IN {_in_list(dialect, len(new_ids))}",
+                tuple(new_ids),
+            )
+            pks.update({row[1]: row[0] for row in result})
             report.inserted += len(new_rows)
         if changed_rows:
-            await session.execute(update(Reading), changed_rows)
-            changed_pks = [row["id"] for row in changed_rows]
+            await connection.exec_driver_sql(
+                update_sql(dialect, READINGS, (*CONTENT_COLUMNS, "changed_batch", "updated_at"), "id"),
+                [(*row[3], batch_id, stamp, pk) for pk, row in changed_rows],
+            )
+            changed_pks = [pk for pk, _row in changed_rows]
             await session.execute(delete(ReadingKey).where(ReadingKey.reading_pk.in_(changed_pks)))
-            pks.update({row["reading_id"]: row["id"] for row in changed_rows})
+            pks.update({row[1]: pk for pk, row in changed_rows})
             report.updated += len(changed_rows)
         key_rows = [
-            (key[:96], pks[reading_id]) for reading_id, keys in keys_by_reading.items() for key in keys
+            (pks[row[1]], key) for row in (*new_rows, *(row for _pk, row in changed_rows)) for key in row[4]
         ]
-        await bulk_insert_tuples(session, READING_KEYS, ("key", "reading_pk"), key_rows)
+        await bulk_insert_tuples(session, READING_KEYS, ("reading_pk", "key"), key_rows)
 
 
 async def import_file(
@@ -428,33 +634,40 @@ async def import_file(
     *,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    parallel: bool | None = None,
 ) -> ImportReport:
     """Import one registry file; `progress(bytes_done, bytes_total)` is called as it goes.
 
-    One batch at a time is read, validated, derived and written, so memory stays flat in file size.
+    One batch at a time is read, validated, derived and written, so memory stays flat in file size. Large
+    files (or ``parallel=True``) are read, validated and derived in a worker process while this one
+    writes.
     """
     source = RegistryFile(path)
     report = ImportReport(source=str(source.path), encoding=source.encoding)
+    await ensure_search_indexes(db)
     async with db.session() as session:
         batch = ImportBatch(source=source.path.name)
         session.add(batch)
         await session.flush()
         batch_id = batch.id
-    done = 0
-
-    def advance(count: int) -> None:
-        nonlocal done
-        done += count
-        if progress is not None:
-            progress(done, source.size)
-
-    for raw_batch in _batches(source.rows(advance), batch_size):
-        report.rows_read += len(raw_batch)
-        prepared = validate_batch(raw_batch)
-        report.rejected.extend(item for item in prepared if isinstance(item, Rejected))
-        rows = [item for item in prepared if isinstance(item, ParsedRow)]
-        if rows:
-            await _write_batch(db, batch_id, rows, report)
+    if parallel is None:
+        parallel = source.size >= PARALLEL_FROM_BYTES
+    bulk = await _bulk_mode(db, source)
+    if bulk:
+        await _drop_search_indexes(db)
+    try:
+        prepared_batches = (_prepared_in_worker if parallel else _prepared_here)(source, batch_size)
+        async for done, read, prepared in prepared_batches:
+            report.rows_read += read
+            report.rejected.extend(item for item in prepared if isinstance(item, Rejected))
+            rows = [item for item in prepared if not isinstance(item, Rejected)]
+            if rows:
+                await _write_batch(db, batch_id, rows, report)
+            if progress is not None:
+                progress(done, source.size)
+    finally:
+        if bulk:
+            await ensure_search_indexes(db)
     report.rejected.sort(key=lambda rejected: rejected.line)
     async with db.session() as session:
         await session.execute(

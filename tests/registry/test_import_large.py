@@ -1,0 +1,113 @@
+"""Large imports: the worker process, and the search indexes a large import drops and builds again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Connection
+
+from bot.cli import sample_registry_path
+from bot.search import Query
+from bot.services import registry_import
+from bot.services.registry_import import ImportFailure, RegistryFile, import_file
+from bot.services.registry_search import search_registry
+from models import Database, Reading, ReadingKey
+
+SEARCH_INDEXES = {"ix_reading_keys_key", "ix_readings_surname_norm"}
+
+
+async def stored(db: Database) -> tuple[list[tuple[object, ...]], set[tuple[str, str]]]:
+    async with db.session() as session:
+        readings = [
+            tuple(row)
+            for row in await session.execute(
+                select(
+                    Reading.reading_id,
+                    Reading.surname,
+                    Reading.birthplace,
+                    Reading.parsed,
+                    Reading.surname_norm,
+                    Reading.derived,
+                    Reading.content_hash,
+                ).order_by(Reading.reading_id)
+            )
+        ]
+        keys = {
+            (reading_id, key)
+            for reading_id, key in await session.execute(
+                select(Reading.reading_id, ReadingKey.key).join(Reading, Reading.id == ReadingKey.reading_pk)
+            )
+        }
+    return readings, keys
+
+
+async def index_names(db: Database) -> set[str]:
+    def names(connection: Connection) -> set[str]:
+        found = inspect(connection)
+        return {
+            str(index["name"]) for table in ("readings", "reading_keys") for index in found.get_indexes(table)
+        }
+
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(names)
+
+
+async def test_the_worker_process_stores_exactly_what_this_process_does(
+    any_db: Database, tmp_path: Path
+) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'here.db'}")
+    try:
+        await db.upgrade()
+        here = await import_file(db, sample_registry_path(), parallel=False)
+        expected = await stored(db)
+    finally:
+        await db.dispose()
+    there = await import_file(any_db, sample_registry_path(), parallel=True)
+    assert (there.rows_read, there.inserted, there.rejected) == (here.rows_read, here.inserted, here.rejected)
+    assert here.inserted > 300
+    assert await stored(any_db) == expected
+    again = await import_file(any_db, sample_registry_path(), parallel=True)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, here.inserted)
+
+
+async def test_a_large_import_builds_the_search_indexes_again_and_search_finds_the_man(
+    any_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_import, "BULK_FROM_BYTES", 0)  # the sample counts as large here
+    assert await registry_import._bulk_mode(any_db, RegistryFile(sample_registry_path()))
+    await import_file(any_db, sample_registry_path())
+    assert await index_names(any_db) >= SEARCH_INDEXES
+    found = await search_registry(any_db, Query(surname="Lekhkodymov", name="Emelyan"))
+    assert found and found[0].reading.surname.startswith("Легкодымов")
+
+
+async def test_a_small_import_into_a_larger_registry_keeps_the_indexes(db: Database, tmp_path: Path) -> None:
+    await import_file(db, sample_registry_path())
+    small = tmp_path / "one.csv"
+    small.write_text("reading_id,surname\nX-1,Иванов\n", encoding="utf-8")
+    assert not await registry_import._bulk_mode(db, RegistryFile(small))
+
+
+async def test_indexes_dropped_by_a_stopped_import_come_back_with_the_next(
+    db: Database, tmp_path: Path
+) -> None:
+    await registry_import._drop_search_indexes(db)  # as a large import killed half-way leaves them
+    assert not SEARCH_INDEXES & await index_names(db)
+    small = tmp_path / "one.csv"
+    small.write_text("reading_id,surname\nX-1,Иванов\n", encoding="utf-8")
+    await import_file(db, small)
+    assert await index_names(db) >= SEARCH_INDEXES
+
+
+async def test_a_worker_that_cannot_read_the_file_fails_the_import_with_the_reason(
+    db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "gone.csv"
+    path.write_text("reading_id,surname\nX-1,Иванов\n", encoding="utf-8")
+    source = RegistryFile(path)
+    path.unlink()  # gone between the check and the worker's start
+    with pytest.raises(ImportFailure, match="no such file"):
+        async for _batch in registry_import._prepared_in_worker(source, 100):
+            pass
