@@ -582,7 +582,7 @@ async def _write_batch(db: Database, batch_id: int, rows: list[Prepared], report
         connection = await session.connection()
         dialect = connection.dialect
         ids = list(latest)
-        found = await connection.exec_driver_sql(
+        found: Any = await connection.exec_driver_sql(
             f"SELECT id, reading_id, content_hash FROM readings WHERE reading_id IN {_in_list(dialect, len(ids))}",
             tuple(ids),
         )
@@ -607,7 +607,7 @@ async def _write_batch(db: Database, batch_id: int, rows: list[Prepared], report
                 [(*row[3], batch_id, stamp, stamp) for row in new_rows],
             )
             new_ids = [row[1] for row in new_rows]
-            result = await connection.exec_driver_sql(
+            result: Any = await connection.exec_driver_sql(
                 f"SELECT id, reading_id FROM readings WHERE reading_id IN {_in_list(dialect, len(new_ids))}",
                 tuple(new_ids),
             )
