@@ -22,6 +22,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -356,24 +357,39 @@ class RegistryFile:
         for row in reader:
             line_number = reader.line_num
             if header is None:
-                if not any(cell.strip() for cell in row):
+                if not any(map(str.strip, row)):
                     continue
                 header = row
                 columns = [canonical_header(name) for name in header]
+                known = [(index, column) for index, column in enumerate(columns) if column is not None]
+                extras = [
+                    (index, header[index].strip() or f"column {index + 1}")
+                    for index, column in enumerate(columns)
+                    if column is None
+                ]
+                # The usual file names each column once and fills every field: its rows are picked in C.
+                pick_known = itemgetter(*(index for index, _ in known)) if len(known) > 1 else None
+                known_names = [column for _, column in known]
+                unique = len(set(known_names)) == len(known_names)
                 continue
-            if not any(cell.strip() for cell in row):
+            if not any(map(str.strip, row)):
                 continue
             if len(row) > len(header):
                 yield Rejected(line_number, f"{len(row)} fields where the header has {len(header)}")
                 continue
-            values: dict[str, Any] = {}
-            extra: dict[str, Any] = {}
-            for index, cell in enumerate(row):
-                column = columns[index]
-                if column is None:
-                    extra[header[index].strip() or f"column {index + 1}"] = cell
-                elif column not in values or not values[column]:
-                    values[column] = cell
+            values: dict[str, Any]
+            extra: dict[str, Any]
+            if unique and pick_known is not None and len(row) == len(header):
+                values = dict(zip(known_names, pick_known(row), strict=True))
+                extra = {name: row[index] for index, name in extras}
+            else:
+                values, extra = {}, {}
+                for index, cell in enumerate(row):
+                    column = columns[index]
+                    if column is None:
+                        extra[header[index].strip() or f"column {index + 1}"] = cell
+                    elif column not in values or not values[column]:
+                        values[column] = cell
             values["_extra"] = extra
             yield line_number, values
 
