@@ -4,6 +4,7 @@ Each size runs in its own process so that peak memory (ru_maxrss) belongs to tha
 means the 1,000,000-row import peaks about where the 100,000-row one does.
 
     python -m bench.speed_import --rows 100000 1000000
+    python -m bench.speed_import --rows 100000 --db postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
@@ -30,16 +31,22 @@ def generate(rows: int, out: Path) -> None:
         )
 
 
-async def import_once(csv_path: Path, db_path: Path) -> dict[str, float]:
+async def import_once(csv_path: Path, url: str) -> dict[str, float]:
+    from bench.matching import create_database
     from bot.services.registry_import import import_file
     from models import Database
 
-    database = Database(f"sqlite+aiosqlite:///{db_path}")
-    await database.upgrade()
-    started = time.perf_counter()
-    report = await import_file(database, csv_path)
-    elapsed = time.perf_counter() - started
-    await database.dispose()
+    url, drop = await create_database(url)
+    database = Database(url)
+    try:
+        await database.upgrade()
+        started = time.perf_counter()
+        report = await import_file(database, csv_path)
+        elapsed = time.perf_counter() - started
+    finally:
+        await database.dispose()
+        if drop is not None:
+            await drop()
     return {
         "rows": report.rows_read,
         "imported": report.imported,
@@ -47,6 +54,8 @@ async def import_once(csv_path: Path, db_path: Path) -> dict[str, float]:
         "seconds": round(elapsed, 2),
         "rows_per_s": round(report.rows_read / elapsed),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        # the worker process that reads, validates and derives large files (0 when there was none)
+        "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
 
 
@@ -59,18 +68,26 @@ def main() -> None:
         "--one", type=Path, help=argparse.SUPPRESS
     )  # internal: import this file and print JSON
     parser.add_argument("--keep", type=Path, default=HERE / "out", help="where generated files are cached")
+    parser.add_argument(
+        "--db", help="a PostgreSQL server URL (a fresh database is made there); default: a fresh SQLite file"
+    )
     args = parser.parse_args()
     if args.one:
         with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps(asyncio.run(import_once(args.one, Path(tmp) / "bench.db"))))
+            url = args.db or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            print(json.dumps(asyncio.run(import_once(args.one, url))))
         return
     args.keep.mkdir(parents=True, exist_ok=True)
-    print(f"{'rows':>10} {'imported':>9} {'rejected':>8} {'seconds':>8} {'rows/s':>8} {'peak MB':>8}")
+    print(
+        f"{'rows':>10} {'imported':>9} {'rejected':>8} {'seconds':>8} {'rows/s':>8} {'peak MB':>8} "
+        f"{'worker MB':>9}"
+    )
     for rows in args.rows:
         csv_path = args.keep / f"registry_{rows}.csv"
         generate(rows, csv_path)
         done = subprocess.run(
-            [sys.executable, "-m", "bench.speed_import", "--one", str(csv_path)],
+            [sys.executable, "-m", "bench.speed_import", "--one", str(csv_path)]
+            + (["--db", args.db] if args.db else []),
             check=True,
             capture_output=True,
             text=True,
@@ -79,7 +96,7 @@ def main() -> None:
         result = json.loads(done.stdout.strip().splitlines()[-1])
         print(
             f"{result['rows']:>10} {result['imported']:>9} {result['rejected']:>8} {result['seconds']:>8} "
-            f"{result['rows_per_s']:>8} {result['peak_rss_mb']:>8}"
+            f"{result['rows_per_s']:>8} {result['peak_rss_mb']:>8} {result['worker_peak_rss_mb']:>9}"
         )
 
 

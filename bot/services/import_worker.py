@@ -1,4 +1,4 @@
-"""The worker process of a large import: ``python -m bot.services.import_worker FILE BATCH_SIZE``.
+"""The worker process of a large import: ``python -m bot.services.import_worker FILE BATCH_SIZE [PART PARTS]``.
 
 Reads, validates and derives the file's rows and writes the prepared batches to stdout for the importing
 process (`bot.services.registry_import`), which writes them to the database meanwhile.
@@ -11,4 +11,5 @@ import sys
 from bot.services.registry_import import worker_main
 
 if __name__ == "__main__":
-    worker_main(sys.argv[1], int(sys.argv[2]), sys.stdout.buffer)
+    part, parts = (int(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (0, 1)
+    worker_main(sys.argv[1], int(sys.argv[2]), sys.stdout.buffer, part, parts)

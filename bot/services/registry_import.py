@@ -448,13 +448,17 @@ def _batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
 # From this size up a file is read, validated and derived in a worker process while this one writes:
 # on two cores the two halves of an import then take about as long as the slower one alone.
 PARALLEL_FROM_BYTES = 8 << 20
+IMPORT_WORKERS = 2
 
 # (bytes read so far, rows in the batch, the batch prepared)
 PreparedBatch = tuple[int, int, list[Prepared | Rejected]]
 
 
-def worker_main(path: str, batch_size: int, out: BinaryIO) -> None:
-    """The worker process (``python -m bot.services.import_worker``): each batch prepared, then the end.
+def worker_main(path: str, batch_size: int, out: BinaryIO, part: int = 0, parts: int = 1) -> None:
+    """A worker process (``python -m bot.services.import_worker``): its batches prepared, then the end.
+
+    Worker `part` of `parts` prepares every `parts`-th batch of the file, starting at batch `part`; it
+    reads the rest of the file only to find its batches.
 
     Frames on `out`: an 8-byte length and JSON: ["batch", bytes read, rows, items], then ["end"] or
     ["error", text]. An item is a prepared row, or [line, reason] for a rejected one. (JSON: orjson
@@ -478,7 +482,9 @@ def worker_main(path: str, batch_size: int, out: BinaryIO) -> None:
     batches = 0
     try:
         source = RegistryFile(path)
-        for raw_batch in _batches(source.rows(advance), batch_size):
+        for number, raw_batch in enumerate(_batches(source.rows(advance), batch_size)):
+            if number % parts != part:
+                continue
             items = [
                 (item.line, item.reason) if isinstance(item, Rejected) else item
                 for item in prepare_batch(raw_batch)
@@ -496,43 +502,61 @@ def worker_main(path: str, batch_size: int, out: BinaryIO) -> None:
         send(["error", f"{type(error).__name__}: {error}"])
 
 
-async def _prepared_in_worker(source: RegistryFile, batch_size: int) -> AsyncIterator[PreparedBatch]:
-    # A child interpreter of its own (not multiprocessing: its spawn runs the caller's main module again).
+async def _prepared_in_workers(
+    source: RegistryFile, batch_size: int, parts: int = 1
+) -> AsyncIterator[PreparedBatch]:
+    # Child interpreters of their own (not multiprocessing: its spawn runs the caller's main module again).
     root = Path(__file__).resolve().parents[2]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, (str(root), os.environ.get("PYTHONPATH")))),
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.services.import_worker",
-        str(source.path),
-        str(batch_size),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        env=env,
-        limit=1 << 20,
-    )
-    assert process.stdout is not None
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.services.import_worker",
+            str(source.path),
+            str(batch_size),
+            str(part),
+            str(parts),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+            limit=1 << 20,
+        )
+        for part in range(parts)
+    ]
+
+    async def receive(process: asyncio.subprocess.Process) -> list[Any]:
+        assert process.stdout is not None
+        try:
+            size = int.from_bytes(await process.stdout.readexactly(8), "big")
+            message: list[Any] = orjson.loads(await process.stdout.readexactly(size))
+        except asyncio.IncompleteReadError:
+            raise ImportFailure(f"{source.path}: the import worker stopped unexpectedly") from None
+        if message[0] == "error":
+            raise ImportFailure(f"{source.path}: {message[1]}")
+        return message
+
     try:
-        while True:
-            try:
-                size = int.from_bytes(await process.stdout.readexactly(8), "big")
-                message = orjson.loads(await process.stdout.readexactly(size))
-            except asyncio.IncompleteReadError:
-                raise ImportFailure(f"{source.path}: the import worker stopped unexpectedly") from None
-            if message[0] == "end":
+        number = 0
+        while True:  # batches in file order, so a reading_id repeated in the file keeps its later row
+            message = await receive(processes[number % parts])
+            if message[0] == "end":  # no batch `number`: the other workers have nothing more either
+                for process in processes:
+                    if process is not processes[number % parts]:
+                        await receive(process)
                 return
-            if message[0] == "error":
-                raise ImportFailure(f"{source.path}: {message[1]}")
             items = [Rejected(item[0], item[1]) if len(item) == 2 else item for item in message[3]]
             yield message[1], message[2], items
+            number += 1
     finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-        await process.wait()
+        for process in processes:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+            await process.wait()
 
 
 async def _prepared_here(source: RegistryFile, batch_size: int) -> AsyncIterator[PreparedBatch]:
@@ -672,7 +696,11 @@ async def import_file(
     if bulk:
         await _drop_search_indexes(db)
     try:
-        prepared_batches = (_prepared_in_worker if parallel else _prepared_here)(source, batch_size)
+        prepared_batches = (
+            _prepared_in_workers(source, batch_size, IMPORT_WORKERS)
+            if parallel
+            else _prepared_here(source, batch_size)
+        )
         async for done, read, prepared in prepared_batches:
             report.rows_read += read
             report.rejected.extend(item for item in prepared if isinstance(item, Rejected))

@@ -109,5 +109,5 @@ async def test_a_worker_that_cannot_read_the_file_fails_the_import_with_the_reas
     source = RegistryFile(path)
     path.unlink()  # gone between the check and the worker's start
     with pytest.raises(ImportFailure, match="no such file"):
-        async for _batch in registry_import._prepared_in_worker(source, 100):
+        async for _batch in registry_import._prepared_in_workers(source, 100, 2):
             pass
