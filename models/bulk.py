@@ -1,15 +1,13 @@
-"""Bulk inserts through the driver's executemany, for imports of millions of rows.
+"""Statements in the driver's own parameter style, for imports of millions of rows.
 
 SQLAlchemy's Core executemany spends more time per row on parameter bookkeeping than SQLite spends
-storing the row. Here each column's own bind processor (JSON, datetimes) is applied to the values of the
-columns that have one, and the tuples go straight to the driver, so what is stored is exactly what the
-ORM would store.
+storing the row, so the importer hands the driver tuples of values already as it takes them (JSON as
+text, each column's bind processor applied) through these statements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from operator import itemgetter
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table
@@ -54,27 +52,3 @@ async def bulk_insert_tuples(
     if rows:
         connection = await session.connection()
         await connection.exec_driver_sql(insert_sql(connection.dialect, table, columns), list(rows))
-
-
-async def bulk_insert(
-    session: AsyncSession, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]
-) -> None:
-    """Insert `rows` (dicts with at least `columns`) into `table` in one executemany."""
-    if not rows:
-        return
-    connection = await session.connection()
-    dialect = connection.dialect
-    processed: list[tuple[int, Callable[[Any], Any]]] = []
-    for index, name in enumerate(columns):
-        processor = table.c[name].type.bind_processor(dialect)
-        if processor is not None:
-            processed.append((index, processor))
-    pick = itemgetter(*columns)
-    params: list[tuple[Any, ...]] = []
-    for row in rows:
-        values = list(pick(row)) if len(columns) > 1 else [pick(row)]
-        for index, process in processed:
-            if values[index] is not None:
-                values[index] = process(values[index])
-        params.append(tuple(values))
-    await connection.exec_driver_sql(insert_sql(dialect, table, columns), params)

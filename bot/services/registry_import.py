@@ -397,7 +397,8 @@ class RegistryFile:
 RawItem = tuple[int, dict[str, Any]] | Rejected
 
 # A row ready to write: (line, reading_id, content_hash, CONTENT_COLUMNS values as the driver takes them,
-# blocking keys). Plain tuples of text, so a batch crosses from the worker process cheaply.
+# blocking keys). Plain text and numbers, so a batch crosses from a worker process cheaply (as JSON
+# arrays: the tuples arrive as lists, which the drivers take alike).
 Prepared = tuple[int, str, str, tuple[Any, ...], tuple[str, ...]]
 CONTENT_COLUMNS = (*COLUMNS, "extra", "parsed", "surname_norm", "derived", "engine_version", "content_hash")
 STAMP_COLUMNS = ("changed_batch", "created_at", "updated_at")
@@ -445,10 +446,10 @@ def _batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
 
 # ------------------------------------------------------------------------------ the worker process
 
-# From this size up a file is read, validated and derived in a worker process while this one writes:
-# on two cores the two halves of an import then take about as long as the slower one alone.
+# From this size up a file is read, validated and derived in worker processes (alternate batches) while
+# this one writes; preparing a row costs more than writing it, hence two of them.
 PARALLEL_FROM_BYTES = 8 << 20
-IMPORT_WORKERS = 2
+IMPORT_WORKERS = min(2, os.cpu_count() or 1)
 
 # (bytes read so far, rows in the batch, the batch prepared)
 PreparedBatch = tuple[int, int, list[Prepared | Rejected]]
@@ -545,8 +546,8 @@ async def _prepared_in_workers(
             message = await receive(processes[number % parts])
             if message[0] == "end":  # no batch `number`: the other workers have nothing more either
                 for process in processes:
-                    if process is not processes[number % parts]:
-                        await receive(process)
+                    if process is not processes[number % parts] and (await receive(process))[0] != "end":
+                        raise ImportFailure(f"{source.path}: the import workers read the file differently")
                 return
             items = [Rejected(item[0], item[1]) if len(item) == 2 else item for item in message[3]]
             yield message[1], message[2], items
@@ -679,7 +680,7 @@ async def import_file(
     """Import one registry file; `progress(bytes_done, bytes_total)` is called as it goes.
 
     One batch at a time is read, validated, derived and written, so memory stays flat in file size. Large
-    files (or ``parallel=True``) are read, validated and derived in a worker process while this one
+    files (or ``parallel=True``) are read, validated and derived in worker processes while this one
     writes.
     """
     source = RegistryFile(path)
