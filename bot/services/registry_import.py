@@ -30,6 +30,7 @@ import orjson
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Index, Table, delete, func, select, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.search import ENGINE_VERSION, Record, derive_stored, parse_field, parse_year
 from models import Database, ImportBatch, Reading, ReadingKey
@@ -577,6 +578,7 @@ async def _prepared_here(source: RegistryFile, batch_size: int) -> AsyncIterator
 # keys, folded surnames) and builds each again in one sort at the end: far cheaper than keeping them up
 # row by row. Searches meanwhile still work (they scan); readings, their ids and batches stay indexed.
 BULK_FROM_BYTES = 16 << 20
+BULK_BATCHES_PER_TRANSACTION = 5
 BYTES_PER_ROW = 512  # a low guess of a registry row's size in a file, to estimate its rows
 SEARCH_INDEXES: tuple[Index, ...] = tuple(
     index
@@ -590,6 +592,8 @@ async def ensure_search_indexes(db: Database) -> None:
     """Build the search indexes a large import dropped, if an import was stopped before it rebuilt them."""
 
     def create(connection: SyncConnection) -> None:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(f"PRAGMA threads = {min(4, os.cpu_count() or 1)}")  # sort in parallel
         for index in SEARCH_INDEXES:
             index.create(connection, checkfirst=True)
 
@@ -615,58 +619,74 @@ def _in_list(dialect: Dialect, count: int) -> str:
     return f"({placeholders(dialect, count)})"
 
 
-async def _write_batch(db: Database, batch_id: int, rows: list[Prepared], report: ImportReport) -> None:
+async def _new_ids(connection: AsyncConnection, rows: list[Prepared]) -> dict[str, int]:
+    """The ids the database gave the readings just inserted, by reading_id."""
+    dialect = connection.dialect
+    if dialect.name == "sqlite":
+        # The insert holds the write lock, and SQLite numbers new rows one past the largest id, in order:
+        # the new readings are the last ones. Checked at both ends; anything else asks for every id.
+        last = (await connection.exec_driver_sql("SELECT max(id) FROM readings")).scalar_one()
+        first = last - len(rows) + 1
+        ends: Any = await connection.exec_driver_sql(
+            "SELECT id, reading_id FROM readings WHERE id IN (?, ?)", (first, last)
+        )
+        if dict(ends.all()) == {first: rows[0][1], last: rows[-1][1]}:
+            return {row[1]: first + offset for offset, row in enumerate(rows)}
+    ids = [row[1] for row in rows]
+    result: Any = await connection.exec_driver_sql(
+        f"SELECT id, reading_id FROM readings WHERE reading_id IN {_in_list(dialect, len(ids))}", tuple(ids)
+    )
+    return {row[1]: row[0] for row in result}
+
+
+async def _write_batch(
+    session: AsyncSession, batch_id: int, rows: list[Prepared], report: ImportReport
+) -> None:
     latest: dict[str, Prepared] = {}
     for row in rows:  # a reading_id repeated in one file: the later row wins
         latest[row[1]] = row
-    async with db.session() as session:
-        connection = await session.connection()
-        dialect = connection.dialect
-        ids = list(latest)
-        found: Any = await connection.exec_driver_sql(
-            f"SELECT id, reading_id, content_hash FROM readings WHERE reading_id IN {_in_list(dialect, len(ids))}",
-            tuple(ids),
+    connection = await session.connection()
+    dialect = connection.dialect
+    ids = list(latest)
+    found: Any = await connection.exec_driver_sql(
+        f"SELECT id, reading_id, content_hash FROM readings WHERE reading_id IN {_in_list(dialect, len(ids))}",
+        tuple(ids),
+    )
+    existing = {row[1]: (row[0], row[2]) for row in found}
+    new_rows: list[Prepared] = []
+    changed_rows: list[tuple[int, Prepared]] = []
+    for reading_id, row in latest.items():
+        known = existing.get(reading_id)
+        if known is None:
+            new_rows.append(row)
+        elif known[1] == row[2]:
+            report.unchanged += 1  # nothing to write: a re-import of a big file stays cheap
+        else:
+            changed_rows.append((known[0], row))
+    stamp_processor = READINGS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    now = utcnow()
+    stamp = stamp_processor(now) if stamp_processor is not None else now
+    pks: dict[str, int] = {}
+    if new_rows:
+        await connection.exec_driver_sql(
+            insert_sql(dialect, READINGS, CONTENT_COLUMNS + STAMP_COLUMNS),
+            [(*row[3], batch_id, stamp, stamp) for row in new_rows],
         )
-        existing = {row[1]: (row[0], row[2]) for row in found}
-        new_rows: list[Prepared] = []
-        changed_rows: list[tuple[int, Prepared]] = []
-        for reading_id, row in latest.items():
-            known = existing.get(reading_id)
-            if known is None:
-                new_rows.append(row)
-            elif known[1] == row[2]:
-                report.unchanged += 1  # nothing to write: a re-import of a big file stays cheap
-            else:
-                changed_rows.append((known[0], row))
-        stamp_processor = READINGS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-        now = utcnow()
-        stamp = stamp_processor(now) if stamp_processor is not None else now
-        pks: dict[str, int] = {}
-        if new_rows:
-            await connection.exec_driver_sql(
-                insert_sql(dialect, READINGS, CONTENT_COLUMNS + STAMP_COLUMNS),
-                [(*row[3], batch_id, stamp, stamp) for row in new_rows],
-            )
-            new_ids = [row[1] for row in new_rows]
-            result: Any = await connection.exec_driver_sql(
-                f"SELECT id, reading_id FROM readings WHERE reading_id IN {_in_list(dialect, len(new_ids))}",
-                tuple(new_ids),
-            )
-            pks.update({row[1]: row[0] for row in result})
-            report.inserted += len(new_rows)
-        if changed_rows:
-            await connection.exec_driver_sql(
-                update_sql(dialect, READINGS, (*CONTENT_COLUMNS, "changed_batch", "updated_at"), "id"),
-                [(*row[3], batch_id, stamp, pk) for pk, row in changed_rows],
-            )
-            changed_pks = [pk for pk, _row in changed_rows]
-            await session.execute(delete(ReadingKey).where(ReadingKey.reading_pk.in_(changed_pks)))
-            pks.update({row[1]: pk for pk, row in changed_rows})
-            report.updated += len(changed_rows)
-        key_rows = [
-            (pks[row[1]], key) for row in (*new_rows, *(row for _pk, row in changed_rows)) for key in row[4]
-        ]
-        await bulk_insert_tuples(session, READING_KEYS, ("reading_pk", "key"), key_rows)
+        pks.update(await _new_ids(connection, new_rows))
+        report.inserted += len(new_rows)
+    if changed_rows:
+        await connection.exec_driver_sql(
+            update_sql(dialect, READINGS, (*CONTENT_COLUMNS, "changed_batch", "updated_at"), "id"),
+            [(*row[3], batch_id, stamp, pk) for pk, row in changed_rows],
+        )
+        changed_pks = [pk for pk, _row in changed_rows]
+        await session.execute(delete(ReadingKey).where(ReadingKey.reading_pk.in_(changed_pks)))
+        pks.update({row[1]: pk for pk, row in changed_rows})
+        report.updated += len(changed_rows)
+    key_rows = [
+        (pks[row[1]], key) for row in (*new_rows, *(row for _pk, row in changed_rows)) for key in row[4]
+    ]
+    await bulk_insert_tuples(session, READING_KEYS, ("reading_pk", "key"), key_rows)
 
 
 async def import_file(
@@ -694,6 +714,9 @@ async def import_file(
     if parallel is None:
         parallel = source.size >= PARALLEL_FROM_BYTES
     bulk = await _bulk_mode(db, source)
+    # Each commit writes every page a transaction touched, the pages of the reading_id index (in file
+    # order, all over it) among them: a bulk import commits less often.
+    rows_per_transaction = batch_size * (BULK_BATCHES_PER_TRANSACTION if bulk else 1)
     if bulk:
         await _drop_search_indexes(db)
     try:
@@ -702,14 +725,23 @@ async def import_file(
             if parallel
             else _prepared_here(source, batch_size)
         )
-        async for done, read, prepared in prepared_batches:
-            report.rows_read += read
-            report.rejected.extend(item for item in prepared if isinstance(item, Rejected))
-            rows = [item for item in prepared if not isinstance(item, Rejected)]
-            if rows:
-                await _write_batch(db, batch_id, rows, report)
-            if progress is not None:
-                progress(done, source.size)
+        transaction = contextlib.AsyncExitStack()
+        written = 0
+        async with transaction:
+            async for done, read, prepared in prepared_batches:
+                report.rows_read += read
+                report.rejected.extend(item for item in prepared if isinstance(item, Rejected))
+                rows = [item for item in prepared if not isinstance(item, Rejected)]
+                if rows:
+                    if written == 0:
+                        session = await transaction.enter_async_context(db.session())
+                    await _write_batch(session, batch_id, rows, report)
+                    written += len(rows)
+                    if written >= rows_per_transaction:
+                        await transaction.aclose()  # commit
+                        written = 0
+                if progress is not None:
+                    progress(done, source.size)
     finally:
         if bulk:
             await ensure_search_indexes(db)
