@@ -15,6 +15,7 @@ import csv
 import gc
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 from sqlalchemy import Connection as SyncConnection
@@ -307,6 +308,7 @@ class RegistryFile:
         self.json_lines = _is_json_lines(self.path, first)
         if not self.json_lines:
             header = next(csv.reader([first]))
+            self.header = header
             self.columns = [canonical_header(name) for name in header]
             if "surname" not in self.columns:
                 raise ImportFailure(
@@ -326,8 +328,53 @@ class RegistryFile:
             else:
                 yield from self._csv_rows(text)
 
-    def _json_rows(self, text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]] | Rejected]:
-        for line_number, line in enumerate(text, start=1):
+    def rows_between(self, start: int, end: int, first_line: int) -> Iterator[RawItem]:
+        """The rows of bytes [start, end) of the file, which begin at line `first_line` (see `line_ranges`)."""
+        with self.path.open("rb") as raw:
+            raw.seek(start)
+            data = raw.read(end - start)
+        encoding = "utf-8" if start > 0 and self.encoding == "utf-8-sig" else self.encoding
+        text = io.StringIO(data.decode(encoding), newline="")
+        if self.json_lines:
+            yield from self._json_rows(text, first_line)
+        else:
+            yield from self._csv_rows(text, self.header, first_line)
+
+    def line_ranges(self, lines: int) -> list[tuple[int, int, int]] | None:
+        """The data rows cut into pieces of `lines` lines: (start byte, end byte, first line number).
+
+        None when a line of a CSV file has an odd number of quote marks: a quoted field may go on over the
+        next line there, so the file can only be read from its start.
+        """
+        ranges: list[tuple[int, int, int]] = []
+        offset = line_number = 0
+        start = first = count = 0
+        in_data = self.json_lines  # a CSV file's data begins after its header, its first non-blank line
+        with self.path.open("rb") as raw:
+            for line in raw:
+                line_number += 1
+                length = len(line)
+                if not in_data:
+                    in_data = bool(line.removeprefix(codecs.BOM_UTF8).strip())
+                    offset += length
+                    continue
+                if not self.json_lines and line.count(b'"') % 2:
+                    return None
+                if count == 0:
+                    start, first = offset, line_number
+                count += 1
+                offset += length
+                if count == lines:
+                    ranges.append((start, offset, first))
+                    count = 0
+        if count:
+            ranges.append((start, offset, first))
+        return ranges
+
+    def _json_rows(
+        self, text: TextIO, first_line: int = 1
+    ) -> Iterator[tuple[int, dict[str, Any]] | Rejected]:
+        for line_number, line in enumerate(text, start=first_line):
             if not line.strip():
                 continue
             try:
@@ -351,12 +398,17 @@ class RegistryFile:
             values["_extra"] = extra
             yield line_number, values
 
-    def _csv_rows(self, text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]] | Rejected]:
+    def _csv_rows(
+        self, text: TextIO, header: list[str] | None = None, first_line: int = 1
+    ) -> Iterator[tuple[int, dict[str, Any]] | Rejected]:
         reader = csv.reader(text)
-        header: list[str] | None = None
         columns: list[str | None] = []
-        for row in reader:
-            line_number = reader.line_num
+        rows: Iterator[list[str]] = reader
+        if header is not None:  # a piece of the file after its header: the header row goes first
+            rows = itertools.chain([header], reader)
+            header = None
+        for row in rows:
+            line_number = reader.line_num + first_line - 1
             if header is None:
                 if not any(map(str.strip, row)):
                     continue
@@ -456,11 +508,19 @@ IMPORT_WORKERS = min(2, os.cpu_count() or 1)
 PreparedBatch = tuple[int, int, list[Prepared | Rejected]]
 
 
-def worker_main(path: str, batch_size: int, out: BinaryIO, part: int = 0, parts: int = 1) -> None:
+def worker_main(
+    path: str,
+    batch_size: int,
+    out: BinaryIO,
+    part: int = 0,
+    parts: int = 1,
+    ranges: list[tuple[int, int, int]] | None = None,
+) -> None:
     """A worker process (``python -m bot.services.import_worker``): its batches prepared, then the end.
 
-    Worker `part` of `parts` prepares every `parts`-th batch of the file, starting at batch `part`; it
-    reads the rest of the file only to find its batches.
+    Worker `part` of `parts` prepares every `parts`-th batch of the file, starting at batch `part`. With
+    `ranges` (`RegistryFile.line_ranges`) it reads only its own pieces of the file; without, it reads the
+    whole file to find its batches.
 
     Frames on `out`: an 8-byte length and JSON: ["batch", bytes read, rows, items], then ["end"] or
     ["error", text]. An item is a prepared row, or [line, reason] for a rejected one. (JSON: orjson
@@ -478,15 +538,25 @@ def worker_main(path: str, batch_size: int, out: BinaryIO, part: int = 0, parts:
         out.write(data)
         out.flush()
 
+    def own_batches(source: RegistryFile) -> Iterator[list[RawItem]]:
+        nonlocal done
+        if ranges is None:
+            for number, raw_batch in enumerate(_batches(source.rows(advance), batch_size)):
+                if number % parts == part:
+                    yield raw_batch
+            return
+        for number, (start, end, first_line) in enumerate(ranges):
+            if number % parts == part:
+                done = end
+                yield list(source.rows_between(start, end, first_line))
+
     # Automatic collection would walk each batch's tens of thousands of fresh objects many times over; a
     # batch makes no reference cycles, so an occasional collection is plenty.
     gc.disable()
     batches = 0
     try:
         source = RegistryFile(path)
-        for number, raw_batch in enumerate(_batches(source.rows(advance), batch_size)):
-            if number % parts != part:
-                continue
+        for raw_batch in own_batches(source):
             items = [
                 (item.line, item.reason) if isinstance(item, Rejected) else item
                 for item in prepare_batch(raw_batch)
@@ -522,7 +592,7 @@ async def _prepared_in_workers(
             str(batch_size),
             str(part),
             str(parts),
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
             limit=1 << 20,
@@ -542,6 +612,17 @@ async def _prepared_in_workers(
         return message
 
     try:
+        # While the workers start: where each batch's lines begin and end, so that each reads only its
+        # own pieces of the file (or, if the file cannot be cut, the whole file).
+        try:
+            ranges = await asyncio.to_thread(source.line_ranges, batch_size)
+        except OSError as error:
+            raise ImportFailure(f"{source.path}: cannot be read ({error.strerror})") from None
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write(orjson.dumps(ranges) + b"\n")
+            await process.stdin.drain()
+            process.stdin.close()
         number = 0
         while True:  # batches in file order, so a reading_id repeated in the file keeps its later row
             message = await receive(processes[number % parts])
