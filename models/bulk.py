@@ -8,11 +8,9 @@ text, each column's bind processor applied) through these statements.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def placeholders(dialect: Dialect, count: int) -> str:
@@ -43,12 +41,3 @@ def update_sql(dialect: Dialect, table: Table, columns: Sequence[str], key: str)
     assignments = ", ".join(f"{quote(name)} = {mark}" for name, mark in zip(columns, marks, strict=False))
     table_name = dialect.identifier_preparer.format_table(table)
     return f"UPDATE {table_name} SET {assignments} WHERE {quote(key)} = {marks[-1]}"
-
-
-async def bulk_insert_tuples(
-    session: AsyncSession, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert rows given as tuples in `columns` order; values must already be what the driver takes."""
-    if rows:
-        connection = await session.connection()
-        await connection.exec_driver_sql(insert_sql(connection.dialect, table, columns), list(rows))

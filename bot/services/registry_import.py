@@ -20,7 +20,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from bot.search import ENGINE_VERSION, Record, derive_stored, parse_field, parse_year
 from models import Database, ImportBatch, Reading, ReadingKey
 from models.base import utcnow
-from models.bulk import bulk_insert_tuples, insert_sql, placeholders, update_sql
+from models.bulk import insert_sql, placeholders, update_sql
 from models.db import json_text
 
 # The registry columns and the Russian headers accepted for them (DESIGN.md, "Registry CSV").
@@ -700,6 +700,21 @@ def _in_list(dialect: Dialect, count: int) -> str:
     return f"({placeholders(dialect, count)})"
 
 
+async def _insert(
+    connection: AsyncConnection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Many rows of values the driver takes: PostgreSQL's COPY through asyncpg, else executemany."""
+    if not rows:
+        return
+    if connection.dialect.driver == "asyncpg":
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        # COPY within the transaction this connection is in, with the connection's own type codecs
+        await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))
+    else:
+        await connection.exec_driver_sql(insert_sql(connection.dialect, table, columns), rows)
+
+
 async def _new_ids(connection: AsyncConnection, rows: list[Prepared]) -> dict[str, int]:
     """The ids the database gave the readings just inserted, by reading_id."""
     dialect = connection.dialect
@@ -749,8 +764,10 @@ async def _write_batch(
     stamp = stamp_processor(now) if stamp_processor is not None else now
     pks: dict[str, int] = {}
     if new_rows:
-        await connection.exec_driver_sql(
-            insert_sql(dialect, READINGS, CONTENT_COLUMNS + STAMP_COLUMNS),
+        await _insert(
+            connection,
+            READINGS,
+            CONTENT_COLUMNS + STAMP_COLUMNS,
             [(*row[3], batch_id, stamp, stamp) for row in new_rows],
         )
         pks.update(await _new_ids(connection, new_rows))
@@ -767,7 +784,7 @@ async def _write_batch(
     key_rows = [
         (pks[row[1]], key) for row in (*new_rows, *(row for _pk, row in changed_rows)) for key in row[4]
     ]
-    await bulk_insert_tuples(session, READING_KEYS, ("reading_pk", "key"), key_rows)
+    await _insert(connection, READING_KEYS, ("reading_pk", "key"), key_rows)
 
 
 async def import_file(
