@@ -24,6 +24,9 @@ def json_text(value: Any) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # 16 KB pages for a new database file (an existing one keeps its own): a reading is about 2 KB, and
+    # an import of 300,000 readings ran about 20 % faster than with the default 4 KB (bench/README.md).
+    cursor.execute("PRAGMA page_size=16384")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
