@@ -285,7 +285,8 @@ def record_of(values: dict[str, Any]) -> Record:
 class RegistryFile:
     """A registry file opened for streaming: checks what can be checked before the first row is read."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, encoding: str | None = None) -> None:
+        """`encoding` skips reading the whole file to find it (a worker is told it)."""
         self.path = Path(path)
         if not self.path.exists():
             raise ImportFailure(f"{self.path}: no such file")
@@ -293,7 +294,7 @@ class RegistryFile:
             raise ImportFailure(f"{self.path}: not a file")
         try:
             self.size = self.path.stat().st_size
-            self.encoding = detect_encoding(self.path)
+            self.encoding = encoding or detect_encoding(self.path)
         except OSError as error:
             raise ImportFailure(f"{self.path}: cannot be read ({error.strerror})") from None
         if self.size == 0:
@@ -344,7 +345,8 @@ class RegistryFile:
         """The data rows cut into pieces of `lines` lines: (start byte, end byte, first line number).
 
         None when a line of a CSV file has an odd number of quote marks: a quoted field may go on over the
-        next line there, so the file can only be read from its start.
+        next line there, so the file can only be read from its start. (Newline and quote are one byte
+        each in UTF-8 and in Windows-1251, so the bytes are enough.)
         """
         ranges: list[tuple[int, int, int]] = []
         offset = line_number = 0
@@ -353,20 +355,19 @@ class RegistryFile:
         with self.path.open("rb") as raw:
             for line in raw:
                 line_number += 1
-                length = len(line)
+                offset += len(line)
                 if not in_data:
                     in_data = bool(line.removeprefix(codecs.BOM_UTF8).strip())
-                    offset += length
+                    start = offset
                     continue
+                if count == 0:
+                    first = line_number
                 if not self.json_lines and line.count(b'"') % 2:
                     return None
-                if count == 0:
-                    start, first = offset, line_number
                 count += 1
-                offset += length
                 if count == lines:
                     ranges.append((start, offset, first))
-                    count = 0
+                    start, count = offset, 0
         if count:
             ranges.append((start, offset, first))
         return ranges
@@ -515,12 +516,13 @@ def worker_main(
     part: int = 0,
     parts: int = 1,
     ranges: list[tuple[int, int, int]] | None = None,
+    encoding: str | None = None,
 ) -> None:
     """A worker process (``python -m bot.services.import_worker``): its batches prepared, then the end.
 
     Worker `part` of `parts` prepares every `parts`-th batch of the file, starting at batch `part`. With
     `ranges` (`RegistryFile.line_ranges`) it reads only its own pieces of the file; without, it reads the
-    whole file to find its batches.
+    whole file to find its batches. `encoding` is the file's, as the importing process found it.
 
     Frames on `out`: an 8-byte length and JSON: ["batch", bytes read, rows, items], then ["end"] or
     ["error", text]. An item is a prepared row, or [line, reason] for a rejected one. (JSON: orjson
@@ -555,7 +557,7 @@ def worker_main(
     gc.disable()
     batches = 0
     try:
-        source = RegistryFile(path)
+        source = RegistryFile(path, encoding)
         for raw_batch in own_batches(source):
             items = [
                 (item.line, item.reason) if isinstance(item, Rejected) else item
@@ -620,7 +622,7 @@ async def _prepared_in_workers(
             raise ImportFailure(f"{source.path}: cannot be read ({error.strerror})") from None
         for process in processes:
             assert process.stdin is not None
-            process.stdin.write(orjson.dumps(ranges) + b"\n")
+            process.stdin.write(orjson.dumps({"encoding": source.encoding, "ranges": ranges}) + b"\n")
             await process.stdin.drain()
             process.stdin.close()
         number = 0
