@@ -11,7 +11,7 @@ import sys
 
 import orjson
 
-from bot.services.registry_import import worker_main
+from bot.services.registry_rows import worker_main
 
 if __name__ == "__main__":
     told = orjson.loads(sys.stdin.buffer.readline() or b"{}")

@@ -171,3 +171,21 @@ async def test_workers_reading_pieces_of_the_file_report_the_same_lines_and_stor
             await db.dispose()
     assert results[0] == results[1]
     assert results[0][1] > 0
+
+
+def test_the_worker_side_needs_no_database_layer_and_stores_json_as_the_database_does() -> None:
+    import subprocess
+    import sys
+
+    from bot.services.registry_rows import json_text
+    from models.db import json_text as database_json_text
+
+    value = {"s": ["Легкодымов", ["Легкодымов"], [], 0], "y": None, "n": 1.5}
+    assert json_text(value) == database_json_text(value)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, bot.services.registry_rows; print('sqlalchemy' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "False"  # a worker starts without loading SQLAlchemy and the models

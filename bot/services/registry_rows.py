@@ -1,0 +1,539 @@
+"""Reading a registry file: CSV (English or Russian headers) or JSON lines, each row checked, parsed and
+derived into what is stored; and the worker process of a large import.
+
+Pure file and engine work, no database: a worker process (``python -m bot.services.import_worker``)
+imports only this, so it starts in a fraction of the time the database layer would take.
+`bot.services.registry_import` writes what this prepares.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gc
+import hashlib
+import io
+import itertools
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+import orjson
+
+from bot.search import ENGINE_VERSION, Record, derive_stored, parse_field, parse_year
+
+
+def json_text(value: Any) -> str:
+    """JSON as the database layer stores it (`models.db.json_text`): compact UTF-8."""
+    return orjson.dumps(value).decode("utf-8")
+
+
+# The registry columns and the Russian headers accepted for them (DESIGN.md, "Registry CSV").
+COLUMNS: dict[str, str] = {
+    "reading_id": "№",
+    "surname": "Фамилия",
+    "name": "Имя",
+    "patronymic": "Отчество",
+    "birth_year": "Год рождения",
+    "birthplace": "Место рождения",
+    "draft_office": "Военкомат",
+    "rank": "Звание",
+    "family_address": "Адрес семьи",
+    "relative": "Родственник",
+    "found_place": "Место обнаружения",
+    "found_date": "Дата обнаружения",
+    "search_unit": "Поисковый отряд",
+    "burial_place": "Место захоронения",
+    "source": "Источник",
+    "notes": "Примечание",
+}
+NAME_FIELDS = ("surname", "name", "patronymic")
+HEADER_ALIASES: dict[str, str] = {}
+for _column, _russian in COLUMNS.items():
+    HEADER_ALIASES[_column] = _column
+    HEADER_ALIASES[_russian.casefold()] = _column
+HEADER_ALIASES["n"] = "reading_id"
+HEADER_ALIASES["no"] = "reading_id"
+
+# Field values repeat a great deal in a registry (places, first names, common surnames); readings are
+# immutable, so parsing each distinct value once is safe.
+_parse_field = lru_cache(maxsize=200_000)(parse_field)
+_parse_year = lru_cache(maxsize=4096)(parse_year)
+
+MAX_FIELD_LENGTH = 2000
+SOLDIER_BIRTH_YEARS = (1860, 1930)
+
+
+class ImportFailure(Exception):
+    """The file could not be read at all; nothing was imported."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """A usable row: its line number and the values to store."""
+
+    line: int
+    values: dict[str, Any]
+
+
+def canonical_header(name: str) -> str | None:
+    """The registry column a header names (English or Russian, any case), or None for an unknown column."""
+    cleaned = name.strip().lstrip("\ufeff").strip()
+    return HEADER_ALIASES.get(cleaned.casefold())
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts the bytes read from a binary file, for the progress bar."""
+
+    def __init__(self, raw: BinaryIO, on_read: Callable[[int], None]) -> None:
+        self._raw = raw
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        if data:
+            self._on_read(len(data))
+        return len(data)
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else cp1251 (Russian Excel)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as raw:
+        head = raw.read(3)
+        bom = head == codecs.BOM_UTF8
+        chunk = head if not bom else b""
+        try:
+            while True:
+                decoder.decode(chunk)
+                chunk = raw.read(1 << 20)
+                if not chunk:
+                    decoder.decode(b"", final=True)
+                    return "utf-8-sig" if bom else "utf-8"
+        except UnicodeDecodeError:
+            pass
+    try:
+        with path.open("rb") as raw:
+            windows = codecs.getincrementaldecoder("cp1251")()
+            while chunk := raw.read(1 << 20):
+                windows.decode(chunk)
+    except UnicodeDecodeError:
+        raise ImportFailure(
+            f"{path}: the file is neither UTF-8 nor Windows-1251 text; save it as CSV UTF-8 and try again"
+        ) from None
+    return "cp1251"
+
+
+def _is_json_lines(path: Path, first_line: str) -> bool:
+    return path.suffix.lower() in {".jsonl", ".ndjson", ".json"} or first_line.lstrip().startswith("{")
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "").strip()
+    return text or None
+
+
+def stable_reading_id(values: dict[str, Any]) -> str:
+    """An id for a row that has none, derived from its content so that a re-import finds the same row."""
+    basis = "\x1f".join((values.get(column) or "").casefold() for column in COLUMNS if column != "reading_id")
+    return "auto-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def content_hash(values: dict[str, Any], extra: dict[str, Any]) -> str:
+    """A digest of everything imported for a reading, to skip unchanged rows on a re-import."""
+    basis = [values.get(column) for column in COLUMNS] + sorted(extra.items())
+    return hashlib.sha256(orjson.dumps(basis)).hexdigest()
+
+
+@lru_cache(maxsize=200_000)
+def _name_notation(text: str | None) -> dict[str, Any] | None:
+    """The parsed form of a name field, kept only where the notation says more than the raw text."""
+    reading = _parse_field(text)
+    if reading is None or (not reading.initial and reading.alternatives == (text,)):
+        return None
+    return {"alternatives": list(reading.alternatives), "initial": reading.initial}
+
+
+@lru_cache(maxsize=200_000)
+def _surname_problem(surname: str | None) -> str | None:
+    if _parse_field(surname) is None:
+        return "no surname"
+    if not any(ch.isalpha() for ch in surname or ""):
+        return f"surname has no letters: {surname!r}"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _year_notation(year: str) -> dict[str, Any] | str:
+    """The parsed birth year, or why it cannot be a soldier's."""
+    parsed_year = _parse_year(year)
+    if parsed_year is None or parsed_year.low is None or parsed_year.high is None:
+        if re.search(r"\d{4}", year):
+            return f"birth year {year} is impossible for a soldier of 1941-1945"
+        return f"birth year is not a year: {year!r}"
+    low, high = SOLDIER_BIRTH_YEARS
+    if parsed_year.high < low or parsed_year.low > high:
+        return f"birth year {year} is impossible for a soldier of 1941-1945"
+    return {"low": parsed_year.low, "high": parsed_year.high, "pattern": parsed_year.pattern}
+
+
+def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> ParsedRow | Rejected:
+    """Check one row and turn it into database values, or say why it cannot be imported."""
+    values: dict[str, Any] = {}
+    for column in COLUMNS:  # the hot loop of an import: _clean inlined
+        value = raw.get(column)
+        if value is not None:
+            if value.__class__ is not str:
+                value = str(value)
+            if "\x00" in value:
+                value = value.replace("\x00", "")
+            value = value.strip() or None
+            if value is not None and len(value) > MAX_FIELD_LENGTH:
+                return Rejected(line, f"{column} is longer than {MAX_FIELD_LENGTH} characters")
+        values[column] = value
+    problem = _surname_problem(values["surname"])
+    if problem is not None:
+        return Rejected(line, problem)
+    # Only name fields whose notation says more than their raw text (alternatives, unreadable letters,
+    # an initial) get a parsed form, and the birth year. Places are read by the engine's gazetteer.
+    parsed: dict[str, Any] = {}
+    year = values["birth_year"]
+    if year:
+        year_notation = _year_notation(year)
+        if isinstance(year_notation, str):
+            return Rejected(line, year_notation)
+        parsed["birth_year"] = year_notation
+    if values["reading_id"] is None:
+        values["reading_id"] = stable_reading_id(values)
+    elif len(values["reading_id"]) > 128:
+        return Rejected(line, "reading_id is longer than 128 characters")
+    clean_extra: dict[str, Any] = {}
+    for key, value in extra.items():
+        cleaned = _clean(value)
+        if cleaned is not None:
+            clean_extra[key] = cleaned
+    for column in NAME_FIELDS:
+        notation = _name_notation(values[column])
+        if notation is not None:
+            parsed[column] = notation
+    values["extra"] = clean_extra
+    values["parsed"] = parsed
+    values["content_hash"] = content_hash(values, clean_extra)
+    return ParsedRow(line, values)
+
+
+def record_of(values: dict[str, Any]) -> Record:
+    """The search engine's view of a reading."""
+    return Record(
+        reading_id=values["reading_id"],
+        surname=values["surname"],
+        name=values.get("name"),
+        patronymic=values.get("patronymic"),
+        birth_year=values.get("birth_year"),
+        birthplace=values.get("birthplace"),
+        draft_office=values.get("draft_office"),
+        relative=values.get("relative"),
+        family_address=values.get("family_address"),
+    )
+
+
+class RegistryFile:
+    """A registry file opened for streaming: checks what can be checked before the first row is read."""
+
+    def __init__(self, path: str | Path, encoding: str | None = None) -> None:
+        """`encoding` skips reading the whole file to find it (a worker is told it)."""
+        self.path = Path(path)
+        if not self.path.exists():
+            raise ImportFailure(f"{self.path}: no such file")
+        if not self.path.is_file():
+            raise ImportFailure(f"{self.path}: not a file")
+        try:
+            self.size = self.path.stat().st_size
+            self.encoding = encoding or detect_encoding(self.path)
+        except OSError as error:
+            raise ImportFailure(f"{self.path}: cannot be read ({error.strerror})") from None
+        if self.size == 0:
+            raise ImportFailure(f"{self.path}: the file is empty")
+        with self.path.open(encoding=self.encoding, newline="") as text:
+            first = ""
+            for first in text:
+                if first.strip():
+                    break
+        if not first.strip():
+            raise ImportFailure(f"{self.path}: the file is empty")
+        self.json_lines = _is_json_lines(self.path, first)
+        if not self.json_lines:
+            header = next(csv.reader([first]))
+            self.header = header
+            self.columns = [canonical_header(name) for name in header]
+            if "surname" not in self.columns:
+                raise ImportFailure(
+                    f"{self.path}: no surname column: the header must name 'surname' (or 'Фамилия'); "
+                    f"found {', '.join(h.strip() for h in header) or 'nothing'}"
+                )
+
+    def rows(
+        self, on_bytes: Callable[[int], None] = lambda n: None
+    ) -> Iterator[tuple[int, dict[str, Any]] | Rejected]:
+        """Yield (line number, {column: value, '_extra': {...}}) or a Rejected row, streaming."""
+        with self.path.open("rb") as raw:
+            reader = io.BufferedReader(_CountingReader(raw, on_bytes), buffer_size=1 << 16)
+            text = io.TextIOWrapper(reader, encoding=self.encoding, newline="")
+            if self.json_lines:
+                yield from self._json_rows(text)
+            else:
+                yield from self._csv_rows(text)
+
+    def rows_between(self, start: int, end: int, first_line: int) -> Iterator[RawItem]:
+        """The rows of bytes [start, end) of the file, which begin at line `first_line` (see `line_ranges`)."""
+        with self.path.open("rb") as raw:
+            raw.seek(start)
+            data = raw.read(end - start)
+        encoding = "utf-8" if start > 0 and self.encoding == "utf-8-sig" else self.encoding
+        text = io.StringIO(data.decode(encoding), newline="")
+        if self.json_lines:
+            yield from self._json_rows(text, first_line)
+        else:
+            yield from self._csv_rows(text, self.header, first_line)
+
+    def line_ranges(self, lines: int) -> list[tuple[int, int, int]] | None:
+        """The data rows cut into pieces of `lines` lines: (start byte, end byte, first line number).
+
+        None when a line of a CSV file has an odd number of quote marks: a quoted field may go on over the
+        next line there, so the file can only be read from its start. (Newline and quote are one byte
+        each in UTF-8 and in Windows-1251, so the bytes are enough.)
+        """
+        ranges: list[tuple[int, int, int]] = []
+        offset = line_number = 0
+        start = first = count = 0
+        in_data = self.json_lines  # a CSV file's data begins after its header, its first non-blank line
+        with self.path.open("rb") as raw:
+            for line in raw:
+                line_number += 1
+                offset += len(line)
+                if not in_data:
+                    in_data = bool(line.removeprefix(codecs.BOM_UTF8).strip())
+                    start = offset
+                    continue
+                if count == 0:
+                    first = line_number
+                if not self.json_lines and line.count(b'"') % 2:
+                    return None
+                count += 1
+                if count == lines:
+                    ranges.append((start, offset, first))
+                    start, count = offset, 0
+        if count:
+            ranges.append((start, offset, first))
+        return ranges
+
+    def _json_rows(
+        self, text: TextIO, first_line: int = 1
+    ) -> Iterator[tuple[int, dict[str, Any]] | Rejected]:
+        for line_number, line in enumerate(text, start=first_line):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield Rejected(line_number, f"not valid JSON ({error.msg})")
+                continue
+            if not isinstance(item, dict):
+                yield Rejected(line_number, "a line must be a JSON object")
+                continue
+            values: dict[str, Any] = {}
+            extra: dict[str, Any] = {}
+            for key, value in item.items():
+                column = canonical_header(str(key))
+                if isinstance(value, (dict, list)):
+                    value = json.dumps(value, ensure_ascii=False)
+                if column is None:
+                    extra[str(key)] = value
+                else:
+                    values[column] = value
+            values["_extra"] = extra
+            yield line_number, values
+
+    def _csv_rows(
+        self, text: TextIO, header: list[str] | None = None, first_line: int = 1
+    ) -> Iterator[tuple[int, dict[str, Any]] | Rejected]:
+        reader = csv.reader(text)
+        columns: list[str | None] = []
+        rows: Iterator[list[str]] = reader
+        if header is not None:  # a piece of the file after its header: the header row goes first
+            rows = itertools.chain([header], reader)
+            header = None
+        for row in rows:
+            line_number = reader.line_num + first_line - 1
+            if header is None:
+                if not any(map(str.strip, row)):
+                    continue
+                header = row
+                columns = [canonical_header(name) for name in header]
+                known = [(index, column) for index, column in enumerate(columns) if column is not None]
+                extras = [
+                    (index, header[index].strip() or f"column {index + 1}")
+                    for index, column in enumerate(columns)
+                    if column is None
+                ]
+                # The usual file names each column once and fills every field: its rows are picked in C.
+                pick_known = itemgetter(*(index for index, _ in known)) if len(known) > 1 else None
+                known_names = [column for _, column in known]
+                unique = len(set(known_names)) == len(known_names)
+                continue
+            if not any(map(str.strip, row)):
+                continue
+            if len(row) > len(header):
+                yield Rejected(line_number, f"{len(row)} fields where the header has {len(header)}")
+                continue
+            values: dict[str, Any]
+            extra: dict[str, Any]
+            if unique and pick_known is not None and len(row) == len(header):
+                values = dict(zip(known_names, pick_known(row), strict=True))
+                extra = {name: row[index] for index, name in extras}
+            else:
+                values, extra = {}, {}
+                for index, cell in enumerate(row):
+                    column = columns[index]
+                    if column is None:
+                        extra[header[index].strip() or f"column {index + 1}"] = cell
+                    elif column not in values or not values[column]:
+                        values[column] = cell
+            values["_extra"] = extra
+            yield line_number, values
+
+
+RawItem = tuple[int, dict[str, Any]] | Rejected
+
+# A row ready to write: (line, reading_id, content_hash, CONTENT_COLUMNS values as the driver takes them,
+# blocking keys). Plain text and numbers, so a batch crosses from a worker process cheaply (as JSON
+# arrays: the tuples arrive as lists, which the drivers take alike).
+Prepared = tuple[int, str, str, tuple[Any, ...], tuple[str, ...]]
+CONTENT_COLUMNS = (*COLUMNS, "extra", "parsed", "surname_norm", "derived", "engine_version", "content_hash")
+STAMP_COLUMNS = ("changed_batch", "created_at", "updated_at")
+
+
+def prepare_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> Prepared | Rejected:
+    """Validate one row and derive what the engine stores of it, or say why it cannot be imported."""
+    checked = validate_row(line, raw, extra)
+    if isinstance(checked, Rejected):
+        return checked
+    values = checked.values
+    stored = derive_stored(record_of(values))
+    content = (
+        *(values[column] for column in COLUMNS),
+        json_text(values["extra"]),
+        json_text(values["parsed"]),
+        stored.surname_norm[:128],
+        stored.json,
+        ENGINE_VERSION,
+        values["content_hash"],
+    )
+    keys = tuple(key if len(key) <= 96 else key[:96] for key in stored.keys)
+    return line, values["reading_id"], values["content_hash"], content, keys
+
+
+def prepare_batch(items: list[RawItem]) -> list[Prepared | Rejected]:
+    """Each row of a batch prepared, or the reason it cannot be imported (pure CPU work)."""
+    return [
+        item if isinstance(item, Rejected) else prepare_row(item[0], item[1], item[1].pop("_extra", {}))
+        for item in items
+    ]
+
+
+def in_batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
+    batch: list[RawItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# ------------------------------------------------------------------------------ the worker process
+
+
+def worker_main(
+    path: str,
+    batch_size: int,
+    out: BinaryIO,
+    part: int = 0,
+    parts: int = 1,
+    ranges: list[tuple[int, int, int]] | None = None,
+    encoding: str | None = None,
+) -> None:
+    """A worker process (``python -m bot.services.import_worker``): its batches prepared, then the end.
+
+    Worker `part` of `parts` prepares every `parts`-th batch of the file, starting at batch `part`. With
+    `ranges` (`RegistryFile.line_ranges`) it reads only its own pieces of the file; without, it reads the
+    whole file to find its batches. `encoding` is the file's, as the importing process found it.
+
+    Frames on `out`: an 8-byte length and JSON: ["batch", bytes read, rows, items], then ["end"] or
+    ["error", text]. An item is a prepared row, or [line, reason] for a rejected one. (JSON: orjson
+    writes and reads these batches several times faster than pickle.)
+    """
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+
+    def send(message: list[Any]) -> None:
+        data = orjson.dumps(message)
+        out.write(len(data).to_bytes(8, "big"))
+        out.write(data)
+        out.flush()
+
+    def own_batches(source: RegistryFile) -> Iterator[list[RawItem]]:
+        nonlocal done
+        if ranges is None:
+            for number, raw_batch in enumerate(in_batches(source.rows(advance), batch_size)):
+                if number % parts == part:
+                    yield raw_batch
+            return
+        for number, (start, end, first_line) in enumerate(ranges):
+            if number % parts == part:
+                done = end
+                yield list(source.rows_between(start, end, first_line))
+
+    # Automatic collection would walk each batch's tens of thousands of fresh objects many times over; a
+    # batch makes no reference cycles, so an occasional collection is plenty.
+    gc.disable()
+    batches = 0
+    try:
+        source = RegistryFile(path, encoding)
+        for raw_batch in own_batches(source):
+            items = [
+                (item.line, item.reason) if isinstance(item, Rejected) else item
+                for item in prepare_batch(raw_batch)
+            ]
+            send(["batch", done, len(raw_batch), items])
+            del items
+            batches += 1
+            if batches % 20 == 0:
+                gc.collect()
+                gc.freeze()  # what survives is the engine's caches: out of every later collection
+        send(["end"])
+    except BrokenPipeError:
+        pass  # the importing process stopped listening: nothing left to do
+    except Exception as error:  # reported to the importing process, which raises it there
+        send(["error", f"{type(error).__name__}: {error}"])
