@@ -135,6 +135,10 @@ CASES = {
         "Q3,Сидоров,\nQ4,Орлов,x\n".encode(),
     ),
     "windows-1251": ("cp.csv", BAD_ROWS.encode("cp1251")),
+    "a control character the workers use as a separator": (
+        "control.csv",
+        "reading_id,surname,notes\nC1,Иванов,a\x1fb\x1ec\nC2,Петров,\nC3,Сидоров,x\x1dy\n".encode(),
+    ),
     "JSON lines": (
         "rows.jsonl",
         "\n".join(
