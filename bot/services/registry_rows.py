@@ -316,6 +316,9 @@ class RegistryFile:
     def line_ranges(self, lines: int) -> list[tuple[int, int, int]] | None:
         """The data rows cut into pieces of `lines` lines: (start byte, end byte, first line number).
 
+        The first pieces are smaller (an eighth, a quarter, a half of `lines`, two of each), so that
+        the writing can begin while the workers prepare the larger ones.
+
         None when a line of a CSV file has an odd number of quote marks: a quoted field may go on over the
         next line there, so the file can only be read from its start. (Newline and quote are one byte
         each in UTF-8 and in Windows-1251, so the bytes are enough.)
@@ -337,7 +340,7 @@ class RegistryFile:
                 if not self.json_lines and line.count(b'"') % 2:
                     return None
                 count += 1
-                if count == lines:
+                if count >= lines >> max(0, 3 - len(ranges) // 2):
                     ranges.append((start, offset, first))
                     start, count = offset, 0
         if count:
