@@ -162,7 +162,7 @@ async def _prepared_here(source: RegistryFile, batch_size: int) -> AsyncIterator
 # keys, folded surnames) and builds each again in one sort at the end: far cheaper than keeping them up
 # row by row. Searches meanwhile still work (they scan); readings, their ids and batches stay indexed.
 BULK_FROM_BYTES = 16 << 20
-BULK_BATCHES_PER_TRANSACTION = 5
+BULK_BATCHES_PER_TRANSACTION = 10
 BYTES_PER_ROW = 512  # a low guess of a registry row's size in a file, to estimate its rows
 SEARCH_INDEXES: tuple[Index, ...] = tuple(
     index

@@ -25,7 +25,8 @@ from typing import Any, BinaryIO, TextIO
 
 import orjson
 
-from bot.search import ENGINE_VERSION, Record, derive_stored, parse_field, parse_year
+from bot.search import ENGINE_VERSION, Record, parse_field, parse_year
+from bot.search.engine import derive_stored_fields
 
 
 def json_text(value: Any) -> str:
@@ -64,6 +65,11 @@ HEADER_ALIASES["no"] = "reading_id"
 # immutable, so parsing each distinct value once is safe.
 _parse_field = lru_cache(maxsize=200_000)(parse_field)
 _parse_year = lru_cache(maxsize=4096)(parse_year)
+
+_pick_columns = itemgetter(*COLUMNS)
+_pick_engine_fields = itemgetter(
+    "surname", "name", "patronymic", "birth_year", "birthplace", "draft_office", "family_address", "relative"
+)
 
 MAX_FIELD_LENGTH = 2000
 SOLDIER_BIRTH_YEARS = (1860, 1930)
@@ -158,7 +164,8 @@ def stable_reading_id(values: dict[str, Any]) -> str:
 
 def content_hash(values: dict[str, Any], extra: dict[str, Any]) -> str:
     """A digest of everything imported for a reading, to skip unchanged rows on a re-import."""
-    basis = [values.get(column) for column in COLUMNS] + sorted(extra.items())
+    # the same JSON array as [values..., [key, value]...] would give
+    basis = (*_pick_columns(values), *sorted(extra.items())) if extra else _pick_columns(values)
     return hashlib.sha256(orjson.dumps(basis)).hexdigest()
 
 
@@ -194,20 +201,38 @@ def _year_notation(year: str) -> dict[str, Any] | str:
     return {"low": parsed_year.low, "high": parsed_year.high, "pattern": parsed_year.pattern}
 
 
+_NO_VALUES = dict.fromkeys(COLUMNS)
+
+
+def _clean_values(raw: dict[str, Any]) -> dict[str, Any] | str:
+    """Every registry column of a row as clean text or None, or the name of a column that is too long."""
+    try:  # the usual row, all text without NUL characters: stripped and measured in C
+        stripped = list(map(str.strip, raw.values()))
+        clean = "\x00" not in "".join(stripped)
+    except TypeError:  # a JSON number, say
+        clean = False
+    if clean:
+        if stripped and max(map(len, stripped)) > MAX_FIELD_LENGTH:
+            return next(
+                column for column, text in zip(raw, stripped, strict=True) if len(text) > MAX_FIELD_LENGTH
+            )
+        values = _NO_VALUES.copy()
+        values.update((column, text or None) for column, text in zip(raw, stripped, strict=True))
+        return values
+    values = {}
+    for column in COLUMNS:
+        value = _clean(raw.get(column))
+        if value is not None and len(value) > MAX_FIELD_LENGTH:
+            return column
+        values[column] = value
+    return values
+
+
 def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> ParsedRow | Rejected:
     """Check one row and turn it into database values, or say why it cannot be imported."""
-    values: dict[str, Any] = {}
-    for column in COLUMNS:  # the hot loop of an import: _clean inlined
-        value = raw.get(column)
-        if value is not None:
-            if value.__class__ is not str:
-                value = str(value)
-            if "\x00" in value:
-                value = value.replace("\x00", "")
-            value = value.strip() or None
-            if value is not None and len(value) > MAX_FIELD_LENGTH:
-                return Rejected(line, f"{column} is longer than {MAX_FIELD_LENGTH} characters")
-        values[column] = value
+    values = _clean_values(raw)
+    if isinstance(values, str):
+        return Rejected(line, f"{values} is longer than {MAX_FIELD_LENGTH} characters")
     problem = _surname_problem(values["surname"])
     if problem is not None:
         return Rejected(line, problem)
@@ -433,24 +458,29 @@ CONTENT_COLUMNS = (*COLUMNS, "extra", "parsed", "surname_norm", "derived", "engi
 STAMP_COLUMNS = ("changed_batch", "created_at", "updated_at")
 
 
+@lru_cache(maxsize=100_000)
+def _stored_keys(keys: frozenset[str]) -> tuple[str, ...]:
+    """Blocking keys as the keys table holds them (at most 96 characters); many readings share a set."""
+    return tuple(key if len(key) <= 96 else key[:96] for key in keys)
+
+
 def prepare_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> Prepared | Rejected:
     """Validate one row and derive what the engine stores of it, or say why it cannot be imported."""
     checked = validate_row(line, raw, extra)
     if isinstance(checked, Rejected):
         return checked
     values = checked.values
-    stored = derive_stored(record_of(values))
+    stored = derive_stored_fields(*_pick_engine_fields(values))
     content = (
-        *(values[column] for column in COLUMNS),
-        json_text(values["extra"]),
-        json_text(values["parsed"]),
+        *_pick_columns(values),
+        json_text(values["extra"]) if values["extra"] else "{}",
+        json_text(values["parsed"]) if values["parsed"] else "{}",
         stored.surname_norm[:128],
         stored.json,
         ENGINE_VERSION,
         values["content_hash"],
     )
-    keys = tuple(key if len(key) <= 96 else key[:96] for key in stored.keys)
-    return line, values["reading_id"], values["content_hash"], content, keys
+    return line, values["reading_id"], values["content_hash"], content, _stored_keys(stored.keys)
 
 
 def prepare_batch(items: list[RawItem]) -> list[Prepared | Rejected]:
