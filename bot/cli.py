@@ -115,18 +115,17 @@ async def _import_files(settings: Settings, files: tuple[str, ...], show_progres
     from bot.services.registry_import import RegistryFile, import_file
     from bot.services.registry_search import open_database
 
-    for name in files:  # every file must be readable before anything is written
-        RegistryFile(name)
+    sources = [RegistryFile(name) for name in files]  # every file must be readable before anything is written
     database = await open_database(settings)
     reports = []
     try:
-        for name in files:
-            size = Path(name).stat().st_size
+        for source in sources:
+            size = source.size
             with tqdm(
                 total=size,
                 unit="B",
                 unit_scale=True,
-                desc=Path(name).name,
+                desc=source.path.name,
                 disable=show_progress,
                 leave=False,
             ) as bar:
@@ -134,7 +133,7 @@ async def _import_files(settings: Settings, files: tuple[str, ...], show_progres
                 def progress(done: int, _total: int, bar: Any = bar) -> None:
                     bar.update(done - bar.n)
 
-                reports.append(await import_file(database, name, progress=progress))
+                reports.append(await import_file(database, source, progress=progress))
     finally:
         await database.dispose()
     return reports

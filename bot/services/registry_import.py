@@ -77,21 +77,20 @@ IMPORT_WORKERS = min(2, os.cpu_count() or 1)
 PreparedBatch = tuple[int, int, list[Prepared | Rejected]]
 
 
-async def _prepared_in_workers(
-    source: RegistryFile, batch_size: int, parts: int = 1
-) -> AsyncIterator[PreparedBatch]:
+async def _start_workers(path: Path, batch_size: int, parts: int) -> list[asyncio.subprocess.Process]:
+    """Worker processes, started first thing: they load the engine while the file is checked."""
     # Child interpreters of their own (not multiprocessing: its spawn runs the caller's main module again).
     root = Path(__file__).resolve().parents[2]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, (str(root), os.environ.get("PYTHONPATH")))),
     }
-    processes = [
+    return [
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot.services.import_worker",
-            str(source.path),
+            str(path),
             str(batch_size),
             str(part),
             str(parts),
@@ -102,6 +101,20 @@ async def _prepared_in_workers(
         )
         for part in range(parts)
     ]
+
+
+async def _stop_workers(processes: list[asyncio.subprocess.Process]) -> None:
+    for process in processes:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        await process.wait()
+
+
+async def _prepared_in_workers(
+    source: RegistryFile, batch_size: int, processes: list[asyncio.subprocess.Process]
+) -> AsyncIterator[PreparedBatch]:
+    parts = len(processes)
 
     async def receive(process: asyncio.subprocess.Process) -> list[Any]:
         assert process.stdout is not None
@@ -121,11 +134,16 @@ async def _prepared_in_workers(
             ranges = await asyncio.to_thread(source.line_ranges, batch_size)
         except OSError as error:
             raise ImportFailure(f"{source.path}: cannot be read ({error.strerror})") from None
+        # The first (small) piece is prepared here while the workers load the engine.
+        first = ranges.pop(0) if ranges else None
         for process in processes:
             assert process.stdin is not None
             process.stdin.write(orjson.dumps({"encoding": source.encoding, "ranges": ranges}) + b"\n")
             await process.stdin.drain()
             process.stdin.close()
+        if first is not None:
+            rows = list(source.rows_between(*first))
+            yield first[1], len(rows), prepare_batch(rows)
         number = 0
         while True:  # batches in file order, so a reading_id repeated in the file keeps its later row
             message = await receive(processes[number % parts])
@@ -138,11 +156,7 @@ async def _prepared_in_workers(
             yield message[1], message[2], items
             number += 1
     finally:
-        for process in processes:
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-            await process.wait()
+        await _stop_workers(processes)
 
 
 async def _prepared_here(source: RegistryFile, batch_size: int) -> AsyncIterator[PreparedBatch]:
@@ -292,19 +306,39 @@ async def _write_batch(
 
 async def import_file(
     db: Database,
-    path: str | Path,
+    path: str | Path | RegistryFile,
     *,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = BATCH_SIZE,
     parallel: bool | None = None,
 ) -> ImportReport:
-    """Import one registry file; `progress(bytes_done, bytes_total)` is called as it goes.
+    """Import one registry file (a `RegistryFile` already checked is not read again to check it);
+    `progress(bytes_done, bytes_total)` is called as it goes.
 
     One batch at a time is read, validated, derived and written, so memory stays flat in file size. Large
     files (or ``parallel=True``) are read, validated and derived in worker processes while this one
     writes.
     """
-    source = RegistryFile(path)
+    checked, file = (path, path.path) if isinstance(path, RegistryFile) else (None, Path(path))
+    workers: list[asyncio.subprocess.Process] = []
+    try:
+        if parallel or (parallel is None and file.stat().st_size >= PARALLEL_FROM_BYTES):
+            workers = await _start_workers(file, batch_size, IMPORT_WORKERS)
+    except OSError:
+        pass  # RegistryFile says what is wrong with the file
+    try:
+        return await _import(db, checked or RegistryFile(file), progress, batch_size, workers)
+    finally:
+        await _stop_workers(workers)
+
+
+async def _import(
+    db: Database,
+    source: RegistryFile,
+    progress: Callable[[int, int], None] | None,
+    batch_size: int,
+    workers: list[asyncio.subprocess.Process],
+) -> ImportReport:
     report = ImportReport(source=str(source.path), encoding=source.encoding)
     await ensure_search_indexes(db)
     async with db.session() as session:
@@ -312,8 +346,6 @@ async def import_file(
         session.add(batch)
         await session.flush()
         batch_id = batch.id
-    if parallel is None:
-        parallel = source.size >= PARALLEL_FROM_BYTES
     bulk = await _bulk_mode(db, source)
     # Each commit writes every page a transaction touched, the pages of the reading_id index (in file
     # order, all over it) among them: a bulk import commits less often.
@@ -322,8 +354,8 @@ async def import_file(
         await _drop_search_indexes(db)
     try:
         prepared_batches = (
-            _prepared_in_workers(source, batch_size, IMPORT_WORKERS)
-            if parallel
+            _prepared_in_workers(source, batch_size, workers)
+            if workers
             else _prepared_here(source, batch_size)
         )
         transaction = contextlib.AsyncExitStack()

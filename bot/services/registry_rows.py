@@ -217,7 +217,7 @@ def _clean_values(raw: dict[str, Any]) -> dict[str, Any] | str:
                 column for column, text in zip(raw, stripped, strict=True) if len(text) > MAX_FIELD_LENGTH
             )
         values = _NO_VALUES.copy()
-        values.update((column, text or None) for column, text in zip(raw, stripped, strict=True))
+        values.update(zip(raw, [text or None for text in stripped], strict=True))
         return values
     values = {}
     for column in COLUMNS:

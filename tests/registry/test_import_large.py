@@ -110,7 +110,8 @@ async def test_a_worker_that_cannot_read_the_file_fails_the_import_with_the_reas
     source = RegistryFile(path)
     path.unlink()  # gone between the check and the worker's start
     with pytest.raises(ImportFailure, match=r"(?i)no such file"):
-        async for _batch in registry_import._prepared_in_workers(source, 100, 2):
+        workers = await registry_import._start_workers(path, 100, 2)
+        async for _batch in registry_import._prepared_in_workers(source, 100, workers):
             pass
 
 
