@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, TextIO
 
 import orjson
 
-from bot.search import ENGINE_VERSION, Record, parse_field, parse_year
+from bot.search import ENGINE_VERSION, parse_field, parse_year
 from bot.search.engine import derive_stored_fields
 
 
@@ -262,21 +262,6 @@ def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> Parse
     values["parsed"] = parsed
     values["content_hash"] = content_hash(values, clean_extra)
     return ParsedRow(line, values)
-
-
-def record_of(values: dict[str, Any]) -> Record:
-    """The search engine's view of a reading."""
-    return Record(
-        reading_id=values["reading_id"],
-        surname=values["surname"],
-        name=values.get("name"),
-        patronymic=values.get("patronymic"),
-        birth_year=values.get("birth_year"),
-        birthplace=values.get("birthplace"),
-        draft_office=values.get("draft_office"),
-        relative=values.get("relative"),
-        family_address=values.get("family_address"),
-    )
 
 
 class RegistryFile:

@@ -102,7 +102,7 @@ async def test_indexes_dropped_by_a_stopped_import_come_back_with_the_next(
     assert await index_names(db) >= SEARCH_INDEXES
 
 
-async def test_a_worker_that_cannot_read_the_file_fails_the_import_with_the_reason(
+async def test_a_file_gone_after_its_check_fails_the_import_with_the_reason(
     db: Database, tmp_path: Path
 ) -> None:
     path = tmp_path / "gone.csv"
@@ -194,3 +194,18 @@ def test_the_worker_side_needs_no_database_layer_and_stores_json_as_the_database
         check=True,
     )
     assert loaded.stdout.strip() == "False"  # a worker starts without loading SQLAlchemy and the models
+
+
+def test_a_worker_reports_what_went_wrong_to_the_importing_process(tmp_path: Path) -> None:
+    import io
+
+    import orjson
+
+    from bot.services.registry_rows import worker_main
+
+    out = io.BytesIO()
+    worker_main(str(tmp_path / "missing.csv"), 100, out, 0, 2, [], "utf-8")
+    data = out.getvalue()
+    size = int.from_bytes(data[:8], "big")
+    kind, reason = orjson.loads(data[8 : 8 + size])
+    assert kind == "error" and "no such file" in reason
