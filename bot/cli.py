@@ -150,13 +150,16 @@ def import_command(
     ctx: click.Context, files: tuple[str, ...], report_path: str | None, progress: bool | None
 ) -> None:
     """Import registry readings from CSV or JSON lines (idempotent by reading_id)."""
-    from bot.services.registry_import import ImportFailure
+    from bot.services.registry_import import ImportFailure, ImportStopped
 
     disable = None if progress is None else not progress
     try:
         reports = _run(_import_files(_settings(ctx), files, disable))
     except ImportFailure as error:
         _fail(f"{error}; nothing was imported")
+        return
+    except ImportStopped as error:
+        _fail(f"{error}; the readings written before it stay, and importing the file again is safe")
         return
     for report in reports:
         _print_import_report(report)

@@ -3,7 +3,8 @@
 Streaming in batches, so memory stays flat in file size; idempotent by `reading_id` (a re-import updates a
 changed reading and skips an unchanged one); rows that cannot be used are reported with their line number
 and the reason, the rest is imported. A file that cannot be read at all (missing, undecodable, empty, no
-surname column) raises `ImportFailure` before anything is written.
+surname column) raises `ImportFailure` before anything is written; a large import whose worker process
+fails half-way raises `ImportStopped` (the batches written before stay; importing again is safe).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.services.registry_rows import (
     CONTENT_COLUMNS,
     STAMP_COLUMNS,
     ImportFailure,
+    ImportStopped,
     Prepared,
     RegistryFile,
     Rejected,
@@ -37,7 +39,15 @@ from models import Database, ImportBatch, Reading, ReadingKey
 from models.base import utcnow
 from models.bulk import insert_sql, placeholders, update_sql
 
-__all__ = ["BATCH_SIZE", "ImportFailure", "ImportReport", "RegistryFile", "Rejected", "import_file"]
+__all__ = [
+    "BATCH_SIZE",
+    "ImportFailure",
+    "ImportReport",
+    "ImportStopped",
+    "RegistryFile",
+    "Rejected",
+    "import_file",
+]
 
 READINGS: Table = Reading.__table__  # type: ignore[assignment]
 READING_KEYS: Table = ReadingKey.__table__  # type: ignore[assignment]
@@ -122,9 +132,9 @@ async def _prepared_in_workers(
             size = int.from_bytes(await process.stdout.readexactly(8), "big")
             message: list[Any] = orjson.loads(await process.stdout.readexactly(size))
         except asyncio.IncompleteReadError:
-            raise ImportFailure(f"{source.path}: the import worker stopped unexpectedly") from None
+            raise ImportStopped(f"{source.path}: the import worker stopped unexpectedly") from None
         if message[0] == "error":
-            raise ImportFailure(f"{source.path}: {message[1]}")
+            raise ImportStopped(f"{source.path}: {message[1]}")
         return message
 
     try:
@@ -150,7 +160,7 @@ async def _prepared_in_workers(
             if message[0] == "end":  # no batch `number`: the other workers have nothing more either
                 for process in processes:
                     if process is not processes[number % parts] and (await receive(process))[0] != "end":
-                        raise ImportFailure(f"{source.path}: the import workers read the file differently")
+                        raise ImportStopped(f"{source.path}: the import workers read the file differently")
                 return
             items = [Rejected(item[0], item[1]) if len(item) == 2 else item for item in message[3]]
             yield message[1], message[2], items

@@ -79,6 +79,10 @@ class ImportFailure(Exception):
     """The file could not be read at all; nothing was imported."""
 
 
+class ImportStopped(Exception):
+    """A large import stopped half-way (a worker process failed): the batches written before it stay."""
+
+
 @dataclass(frozen=True)
 class Rejected:
     line: int

@@ -209,3 +209,13 @@ def test_a_worker_reports_what_went_wrong_to_the_importing_process(tmp_path: Pat
     size = int.from_bytes(data[:8], "big")
     kind, reason = orjson.loads(data[8 : 8 + size])
     assert kind == "error" and "no such file" in reason
+
+
+async def test_a_worker_failing_half_way_stops_the_import_and_says_so(db: Database, tmp_path: Path) -> None:
+    from bot.services.registry_import import ImportStopped
+
+    source = RegistryFile(sample_registry_path())
+    workers = await registry_import._start_workers(tmp_path / "elsewhere.csv", 100, 2)  # cannot read it
+    with pytest.raises(ImportStopped, match="no such file"):
+        async for _batch in registry_import._prepared_in_workers(source, 100, workers):
+            pass  # the first piece, prepared here, comes through; then the workers' error
