@@ -78,7 +78,7 @@ assert set(CONTENT_COLUMNS + STAMP_COLUMNS) == set(READING_COLUMNS)
 
 # ------------------------------------------------------------------------------ the worker process
 
-# From this size up a file is read, validated and derived in worker processes (alternate batches) while
+# From this size up a file is read, validated and derived in worker processes (alternate pieces) while
 # this one writes; preparing a row costs more than writing it, hence two of them.
 PARALLEL_FROM_BYTES = 8 << 20
 IMPORT_WORKERS = min(2, os.cpu_count() or 1)
