@@ -28,29 +28,14 @@ import csv
 import random
 from pathlib import Path
 
+from bot.services.registry_rows import COLUMNS as REGISTRY_COLUMNS
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bot" / "data" / "sample_registry.csv"
 DEFAULT_ROWS = 400
 DEFAULT_SEED = 1941
 
-COLUMNS = [
-    "reading_id",
-    "surname",
-    "name",
-    "patronymic",
-    "birth_year",
-    "birthplace",
-    "draft_office",
-    "rank",
-    "family_address",
-    "relative",
-    "found_place",
-    "found_date",
-    "search_unit",
-    "burial_place",
-    "source",
-    "notes",
-]
+COLUMNS = list(REGISTRY_COLUMNS)  # the registry's columns, in the order its documentation gives
 
 # --------------------------------------------------------------------------
 # Places of origin.  Each oblast: (centre city, city office adjective,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import random
 import tempfile
 import time
@@ -31,7 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.noise import make_soldier, medallion_reading, relative_query
+from bench.noise import make_soldier, medallion_reading, relative_query, write_registry_csv
 
 SEED = 5_2026
 
@@ -56,25 +55,6 @@ def generate(
             record = medallion_reading(rng, make_soldier(rng), f"new-{i}")
         records.append(record)
     return queries, records, truth, background
-
-
-def write_csv(records: list[Any], path: Path) -> None:
-    columns = [
-        "reading_id",
-        "surname",
-        "name",
-        "patronymic",
-        "birth_year",
-        "birthplace",
-        "draft_office",
-        "relative",
-        "family_address",
-    ]
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        for record in records:
-            writer.writerow([getattr(record, column) or "" for column in columns])
 
 
 async def create_database(url: str) -> tuple[str, Any]:
@@ -145,13 +125,13 @@ async def run(args: argparse.Namespace) -> None:
                     await session.execute(insert(SearchRequest), rows[start : start + 5000])
             if background:  # the registry as it was before: already matched (the watermark is past it)
                 old_path = Path(tmp) / "old.csv"
-                write_csv(background, old_path)
+                write_registry_csv(background, old_path)
                 await import_file(db, old_path)
                 async with db.session() as session:
                     last = await session.scalar(select(func.max(ImportBatch.id)))
                     session.add(Watermark(name="matching", value=int(last or 0)))
             csv_path = Path(tmp) / "new.csv"
-            write_csv(records, csv_path)
+            write_registry_csv(records, csv_path)
             t0 = time.perf_counter()
             await import_file(db, csv_path)
             print(

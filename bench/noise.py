@@ -20,9 +20,11 @@ seed; the DEV set and the TEST set use different seeds (see bench/README.md).
 
 from __future__ import annotations
 
+import csv
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 import iuliia
 
@@ -966,3 +968,13 @@ TEST_SEED = 77_003
 def renamed(record: Record, reading_id: str) -> Record:
     """The same reading under another id."""
     return replace(record, reading_id=reading_id)
+
+
+def write_registry_csv(records: Iterable[Record], path: Path) -> None:
+    """Readings as a registry CSV with English headers, one column per field of `Record`."""
+    columns = [column.name for column in fields(Record)]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for record in records:
+            writer.writerow([getattr(record, column) or "" for column in columns])

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import gc
 import pickle
 import random
@@ -34,17 +33,6 @@ from pathlib import Path
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 OUT = Path(__file__).resolve().parent / "out"
-COLUMNS = (
-    "reading_id",
-    "surname",
-    "name",
-    "patronymic",
-    "birth_year",
-    "birthplace",
-    "draft_office",
-    "relative",
-    "family_address",
-)
 
 
 def _percentile(values: Sequence[float], share: float) -> float:
@@ -65,7 +53,7 @@ def _paths(size: int) -> tuple[Path, Path, Path]:
 
 def build(size: int, queries: int, seed: int) -> None:
     """Generates the registry and the queries, imports the registry into a SQLite file."""
-    from bench.noise import make_registry, make_soldier, relative_query
+    from bench.noise import make_registry, make_soldier, relative_query, write_registry_csv
     from bot.services.registry_import import import_file
     from models import Database
 
@@ -80,11 +68,7 @@ def build(size: int, queries: int, seed: int) -> None:
             cases.append(relative_query(rng, make_soldier(rng)))
         else:
             cases.append(relative_query(rng, soldiers[rng.randrange(len(soldiers))]))
-    with csv_path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for record in records:
-            writer.writerow([getattr(record, column) or "" for column in COLUMNS])
+    write_registry_csv(records, csv_path)
     queries_path.write_bytes(pickle.dumps(cases))
     print(
         f"generated {size:,} readings and {queries} queries in {time.perf_counter() - started:.0f} s",

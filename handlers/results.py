@@ -14,6 +14,7 @@ from telegram import Update
 from bot.i18n import Html, Translator
 from bot.search import Match
 from bot.services import registry_search
+from bot.services.registry_rows import COLUMNS
 from bot.services.registry_search import Found, ReadingView
 from bot.services.requests import SearchFields, save_request
 from handlers import buttons
@@ -22,23 +23,9 @@ from handlers.search import answers, summary_text
 
 MAX_RESULTS: Final = buttons.MAX_INDEX + 1
 MAX_VALUE: Final = 300  # a raw registry value longer than this is cut in the chat (the record keeps it)
-RECORD_FIELDS: Final = (
-    "surname",
-    "name",
-    "patronymic",
-    "birth_year",
-    "birthplace",
-    "draft_office",
-    "rank",
-    "family_address",
-    "relative",
-    "found_place",
-    "found_date",
-    "search_unit",
-    "burial_place",
-    "source",
-    "notes",
-)
+RECORD_FIELDS: Final = tuple(
+    column for column in COLUMNS if column != "reading_id"
+)  # as the registry orders them
 
 
 def likelihood_key(match: Match) -> str:
