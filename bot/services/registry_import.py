@@ -21,7 +21,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Index, Table, delete, func, select, update
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.services.registry_rows import (
@@ -223,8 +222,12 @@ async def _bulk_mode(db: Database, source: RegistryFile) -> bool:
     return source.size // BYTES_PER_ROW > readings
 
 
-def _in_list(dialect: Dialect, count: int) -> str:
-    return f"({placeholders(dialect, count)})"
+async def _readings_by_id(connection: AsyncConnection, columns: str, reading_ids: list[str]) -> Any:
+    """`columns` of the stored readings among `reading_ids` (one indexed lookup, in the driver's style)."""
+    marks = placeholders(connection.dialect, len(reading_ids))
+    return await connection.exec_driver_sql(
+        f"SELECT {columns} FROM readings WHERE reading_id IN ({marks})", tuple(reading_ids)
+    )
 
 
 async def _insert(
@@ -244,8 +247,7 @@ async def _insert(
 
 async def _new_ids(connection: AsyncConnection, rows: list[Prepared]) -> dict[str, int]:
     """The ids the database gave the readings just inserted, by reading_id."""
-    dialect = connection.dialect
-    if dialect.name == "sqlite":
+    if connection.dialect.name == "sqlite":
         # The insert holds the write lock, and SQLite numbers new rows one past the largest id, in order:
         # the new readings are the last ones. Checked at both ends; anything else asks for every id.
         last = (await connection.exec_driver_sql("SELECT max(id) FROM readings")).scalar_one()
@@ -255,10 +257,7 @@ async def _new_ids(connection: AsyncConnection, rows: list[Prepared]) -> dict[st
         )
         if dict(ends.all()) == {first: rows[0][1], last: rows[-1][1]}:
             return {row[1]: first + offset for offset, row in enumerate(rows)}
-    ids = [row[1] for row in rows]
-    result: Any = await connection.exec_driver_sql(
-        f"SELECT id, reading_id FROM readings WHERE reading_id IN {_in_list(dialect, len(ids))}", tuple(ids)
-    )
+    result = await _readings_by_id(connection, "id, reading_id", [row[1] for row in rows])
     return {row[1]: row[0] for row in result}
 
 
@@ -270,11 +269,7 @@ async def _write_batch(
         latest[row[1]] = row
     connection = await session.connection()
     dialect = connection.dialect
-    ids = list(latest)
-    found: Any = await connection.exec_driver_sql(
-        f"SELECT id, reading_id, content_hash FROM readings WHERE reading_id IN {_in_list(dialect, len(ids))}",
-        tuple(ids),
-    )
+    found = await _readings_by_id(connection, "id, reading_id, content_hash", list(latest))
     existing = {row[1]: (row[0], row[2]) for row in found}
     new_rows: list[Prepared] = []
     changed_rows: list[tuple[int, Prepared]] = []
