@@ -596,6 +596,15 @@ def parse_markdown(source: str) -> tuple[str, list[JSONDict]]:
 # --------------------------------------------------------------------------------------------
 
 
+def _with_given(data: JSONDict, source: object, keys: tuple[str, ...]) -> JSONDict:
+    """`data` with each of `source`'s optional fields `keys` that is set (the Bot API omits the rest)."""
+    for key in keys:
+        value = getattr(source, key)
+        if value is not None:
+            data[key] = value
+    return data
+
+
 @dataclass(frozen=True)
 class SimUser:
     """A simulated Telegram user (a person talking to the bot)."""
@@ -609,11 +618,7 @@ class SimUser:
     def to_api(self) -> JSONDict:
         """The Bot API ``User`` object."""
         data: JSONDict = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        for key in ("last_name", "username", "language_code"):
-            value = getattr(self, key)
-            if value is not None:
-                data[key] = value
-        return data
+        return _with_given(data, self, ("last_name", "username", "language_code"))
 
 
 @dataclass(frozen=True)
@@ -630,11 +635,7 @@ class SimChat:
     def to_api(self) -> JSONDict:
         """The Bot API ``Chat`` object."""
         data: JSONDict = {"id": self.id, "type": self.type}
-        for key in ("title", "username", "first_name", "last_name"):
-            value = getattr(self, key)
-            if value is not None:
-                data[key] = value
-        return data
+        return _with_given(data, self, ("title", "username", "first_name", "last_name"))
 
 
 @dataclass(frozen=True)
