@@ -20,8 +20,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection as SyncConnection
-from sqlalchemy import Index, Table, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Index, Table, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import await_only
 
 from bot.services.registry_rows import (
     CONTENT_COLUMNS,
@@ -31,12 +32,15 @@ from bot.services.registry_rows import (
     Prepared,
     RegistryFile,
     Rejected,
+    detect_encoding,
     in_batches,
     prepare_batch,
 )
+from bot.services.registry_write import Counts, insert_statement, write_batch
 from models import Database, ImportBatch, Reading, ReadingKey
 from models.base import utcnow
-from models.bulk import insert_sql, placeholders, update_sql
+from models.bulk import placeholders
+from models.db import SQLITE_PRAGMAS
 
 __all__ = [
     "BATCH_SIZE",
@@ -71,6 +75,11 @@ class ImportReport:
     def imported(self) -> int:
         return self.inserted + self.updated + self.unchanged
 
+    def add(self, counts: Counts) -> None:
+        self.inserted += counts.inserted
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+
 
 assert set(CONTENT_COLUMNS + STAMP_COLUMNS) == set(READING_COLUMNS)
 
@@ -78,12 +87,20 @@ assert set(CONTENT_COLUMNS + STAMP_COLUMNS) == set(READING_COLUMNS)
 # ------------------------------------------------------------------------------ the worker process
 
 # From this size up a file is read, validated and derived in worker processes (alternate pieces) while
-# this one writes; preparing a row costs more than writing it, hence two of them.
+# this one looks on; preparing a row costs more than writing it, hence two of them. On a SQLite file the
+# workers also write their batches themselves, taking turns in file order; elsewhere they send them here.
 PARALLEL_FROM_BYTES = 8 << 20
 IMPORT_WORKERS = min(2, os.cpu_count() or 1)
 
-# (bytes read so far, rows in the batch, the batch prepared)
-PreparedBatch = tuple[int, int, list[Prepared | Rejected]]
+
+@dataclass
+class Batch:
+    """One batch of the file: its rows prepared to write here, or written already by a worker."""
+
+    done: int  # bytes of the file read so far
+    read: int  # rows read
+    items: list[Prepared | Rejected]  # rows to write here and rejected rows (only these when written)
+    written: Counts | None = None  # what a worker wrote of it
 
 
 async def _start_workers(path: Path, batch_size: int, parts: int) -> list[asyncio.subprocess.Process]:
@@ -120,13 +137,74 @@ async def _stop_workers(processes: list[asyncio.subprocess.Process]) -> None:
         await process.wait()
 
 
-async def _prepared_in_workers(
+def _write_target(db: Database, batch_id: int) -> dict[str, Any] | None:
+    """Where workers write their batches themselves: a SQLite database in a file (None: they send them)."""
+    url = db.engine.url
+    if not db.is_sqlite or not url.database or url.database == ":memory:" or url.query:
+        return None
+    dialect = db.engine.dialect
+    processor = READINGS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    now = utcnow()
+    return {
+        "database": str(Path(url.database).resolve()),
+        "pragmas": list(SQLITE_PRAGMAS),
+        "batch_id": batch_id,
+        "stamp": processor(now) if processor is not None else now.isoformat(),
+    }
+
+
+@dataclass
+class Workers:
+    """Worker processes given their pieces of the file; the first piece is prepared here."""
+
+    processes: list[asyncio.subprocess.Process]
+    first: tuple[int, int, int] | None  # (start byte, end byte, first line), as in `line_ranges`
+
+
+async def _hand_out_pieces(
     source: RegistryFile, batch_size: int, processes: list[asyncio.subprocess.Process]
-) -> AsyncIterator[PreparedBatch]:
+) -> Workers:
+    """Tell the workers the encoding and the pieces each reads, and they begin (see import_worker)."""
+    # Where each batch's lines begin and end, so that each reads only its own pieces of the file (or, if
+    # the file cannot be cut, the whole file).
+    try:
+        ranges = await asyncio.to_thread(source.line_ranges, batch_size)
+    except OSError as error:
+        raise ImportFailure(f"{source.path}: cannot be read ({error.strerror})") from None
+    # The first (small) piece is prepared here, while the workers load the engine.
+    first = ranges.pop(0) if ranges else None
+    told = orjson.dumps({"encoding": source.encoding, "ranges": ranges}) + b"\n"
+    for process in processes:
+        assert process.stdin is not None
+        with contextlib.suppress(ConnectionError):  # gone: the first batch expected from it says so
+            process.stdin.write(told)
+            await process.stdin.drain()
+    return Workers(processes, first)
+
+
+async def _batches_from_workers(
+    source: RegistryFile, workers: Workers, target: dict[str, Any] | None
+) -> AsyncIterator[Batch]:
+    """The file's batches in file order, prepared (and with a `target`, written) by the workers.
+
+    With a target, the consumer must have committed what it wrote before it asks for the next batch: a
+    worker writes when it is given its turn, which is when the batch before it is done.
+    """
+    processes = workers.processes
     parts = len(processes)
+
+    async def order(process: asyncio.subprocess.Process, line: bytes, *, last: bool = False) -> None:
+        assert process.stdin is not None
+        with contextlib.suppress(ConnectionError):  # gone: receive says so
+            process.stdin.write(line)
+            await process.stdin.drain()
+            if last:
+                process.stdin.close()
 
     async def receive(process: asyncio.subprocess.Process) -> list[Any]:
         assert process.stdout is not None
+        if target is not None:  # its turn to write
+            await order(process, b"go\n")
         try:
             size = int.from_bytes(await process.stdout.readexactly(8), "big")
             message: list[Any] = orjson.loads(await process.stdout.readexactly(size))
@@ -137,38 +215,33 @@ async def _prepared_in_workers(
         return message
 
     try:
-        # While the workers start: where each batch's lines begin and end, so that each reads only its
-        # own pieces of the file (or, if the file cannot be cut, the whole file).
-        try:
-            ranges = await asyncio.to_thread(source.line_ranges, batch_size)
-        except OSError as error:
-            raise ImportFailure(f"{source.path}: cannot be read ({error.strerror})") from None
-        # The first (small) piece is prepared here while the workers load the engine.
-        first = ranges.pop(0) if ranges else None
-        for process in processes:
-            assert process.stdin is not None
-            process.stdin.write(orjson.dumps({"encoding": source.encoding, "ranges": ranges}) + b"\n")
-            await process.stdin.drain()
-            process.stdin.close()
-        if first is not None:
-            rows = list(source.rows_between(*first))
-            yield first[1], len(rows), prepare_batch(rows)
+        for process in processes:  # where to write: there, or send the batches here
+            await order(process, orjson.dumps(target) + b"\n", last=target is None)
+        if workers.first is not None:
+            rows = list(source.rows_between(*workers.first))
+            yield Batch(workers.first[1], len(rows), prepare_batch(rows))
         number = 0
         while True:  # batches in file order, so a reading_id repeated in the file keeps its later row
-            message = await receive(processes[number % parts])
+            owner = processes[number % parts]
+            message = await receive(owner)
             if message[0] == "end":  # no batch `number`: the other workers have nothing more either
                 for process in processes:
-                    if process is not processes[number % parts] and (await receive(process))[0] != "end":
+                    if process is not owner and (await receive(process))[0] != "end":
                         raise ImportStopped(f"{source.path}: the import workers read the file differently")
                 return
-            items = [Rejected(item[0], item[1]) if len(item) == 2 else item for item in message[3]]
-            yield message[1], message[2], items
+            if message[0] == "written":
+                _kind, done, read, inserted, updated, unchanged, rejected = message
+                items: list[Prepared | Rejected] = [Rejected(line, reason) for line, reason in rejected]
+                yield Batch(done, read, items, Counts(inserted, updated, unchanged))
+            else:
+                items = [Rejected(item[0], item[1]) if len(item) == 2 else item for item in message[3]]
+                yield Batch(message[1], message[2], items)
             number += 1
     finally:
         await _stop_workers(processes)
 
 
-async def _prepared_here(source: RegistryFile, batch_size: int) -> AsyncIterator[PreparedBatch]:
+async def _batches_here(source: RegistryFile, batch_size: int) -> AsyncIterator[Batch]:
     done = 0
 
     def advance(count: int) -> None:
@@ -176,7 +249,7 @@ async def _prepared_here(source: RegistryFile, batch_size: int) -> AsyncIterator
         done += count
 
     for raw_batch in in_batches(source.rows(advance), batch_size):
-        yield done, len(raw_batch), prepare_batch(raw_batch)
+        yield Batch(done, len(raw_batch), prepare_batch(raw_batch))
 
 
 # ------------------------------------------------------------------------------------- writing
@@ -222,91 +295,43 @@ async def _bulk_mode(db: Database, source: RegistryFile) -> bool:
     return source.size // BYTES_PER_ROW > readings
 
 
-async def _readings_by_id(connection: AsyncConnection, columns: str, reading_ids: list[str]) -> Any:
-    """`columns` of the stored readings among `reading_ids` (one indexed lookup, in the driver's style)."""
-    marks = placeholders(connection.dialect, len(reading_ids))
-    return await connection.exec_driver_sql(
-        f"SELECT {columns} FROM readings WHERE reading_id IN ({marks})", tuple(reading_ids)
-    )
+class _ConnectionStore:
+    """The writer's view (`registry_write.Store`) of a SQLAlchemy connection, inside `run_sync`."""
+
+    def __init__(self, connection: SyncConnection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+        self.name = connection.dialect.name
+
+    def marks(self, count: int) -> str:
+        return placeholders(self.dialect, count)
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.connection.exec_driver_sql(sql, tuple(params))]
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        self.connection.exec_driver_sql(sql, tuple(params))
+
+    def execute_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self.connection.exec_driver_sql(sql, rows)
+
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """PostgreSQL's COPY through asyncpg (in this connection's transaction), else executemany."""
+        if self.dialect.driver == "asyncpg":
+            driver = self.connection.connection.driver_connection
+            assert driver is not None
+            await_only(driver.copy_records_to_table(table, records=rows, columns=list(columns)))
+        else:
+            self.execute_many(insert_statement(self, table, columns), rows)
 
 
-async def _insert(
-    connection: AsyncConnection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """Many rows of values the driver takes: PostgreSQL's COPY through asyncpg, else executemany."""
-    if not rows:
-        return
-    if connection.dialect.driver == "asyncpg":
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        # COPY within the transaction this connection is in, with the connection's own type codecs
-        await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))
-    else:
-        await connection.exec_driver_sql(insert_sql(connection.dialect, table, columns), rows)
-
-
-async def _new_ids(connection: AsyncConnection, rows: list[Prepared]) -> dict[str, int]:
-    """The ids the database gave the readings just inserted, by reading_id."""
-    if connection.dialect.name == "sqlite":
-        # The insert holds the write lock, and SQLite numbers new rows one past the largest id, in order:
-        # the new readings are the last ones. Checked at both ends; anything else asks for every id.
-        last = (await connection.exec_driver_sql("SELECT max(id) FROM readings")).scalar_one()
-        first = last - len(rows) + 1
-        ends: Any = await connection.exec_driver_sql(
-            "SELECT id, reading_id FROM readings WHERE id IN (?, ?)", (first, last)
-        )
-        if dict(ends.all()) == {first: rows[0][1], last: rows[-1][1]}:
-            return {row[1]: first + offset for offset, row in enumerate(rows)}
-    result = await _readings_by_id(connection, "id, reading_id", [row[1] for row in rows])
-    return {row[1]: row[0] for row in result}
-
-
-async def _write_batch(
-    session: AsyncSession, batch_id: int, rows: list[Prepared], report: ImportReport
-) -> None:
-    latest: dict[str, Prepared] = {}
-    for row in rows:  # a reading_id repeated in one file: the later row wins
-        latest[row[1]] = row
+async def _write_batch(session: AsyncSession, batch_id: int, rows: list[Prepared]) -> Counts:
     connection = await session.connection()
     dialect = connection.dialect
-    found = await _readings_by_id(connection, "id, reading_id, content_hash", list(latest))
-    existing = {row[1]: (row[0], row[2]) for row in found}
-    new_rows: list[Prepared] = []
-    changed_rows: list[tuple[int, Prepared]] = []
-    for reading_id, row in latest.items():
-        known = existing.get(reading_id)
-        if known is None:
-            new_rows.append(row)
-        elif known[1] == row[2]:
-            report.unchanged += 1  # nothing to write: a re-import of a big file stays cheap
-        else:
-            changed_rows.append((known[0], row))
-    stamp_processor = READINGS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    processor = READINGS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
     now = utcnow()
-    stamp = stamp_processor(now) if stamp_processor is not None else now
-    pks: dict[str, int] = {}
-    if new_rows:
-        await _insert(
-            connection,
-            READINGS,
-            CONTENT_COLUMNS + STAMP_COLUMNS,
-            [(*row[3], batch_id, stamp, stamp) for row in new_rows],
-        )
-        pks.update(await _new_ids(connection, new_rows))
-        report.inserted += len(new_rows)
-    if changed_rows:
-        await connection.exec_driver_sql(
-            update_sql(dialect, READINGS, (*CONTENT_COLUMNS, "changed_batch", "updated_at"), "id"),
-            [(*row[3], batch_id, stamp, pk) for pk, row in changed_rows],
-        )
-        changed_pks = [pk for pk, _row in changed_rows]
-        await session.execute(delete(ReadingKey).where(ReadingKey.reading_pk.in_(changed_pks)))
-        pks.update({row[1]: pk for pk, row in changed_rows})
-        report.updated += len(changed_rows)
-    key_rows = [
-        (pks[row[1]], key) for row in (*new_rows, *(row for _pk, row in changed_rows)) for key in row[4]
-    ]
-    await _insert(connection, READING_KEYS, ("reading_pk", "key"), key_rows)
+    stamp = processor(now) if processor is not None else now
+    return await connection.run_sync(lambda sync: write_batch(_ConnectionStore(sync), batch_id, stamp, rows))
 
 
 async def import_file(
@@ -321,20 +346,31 @@ async def import_file(
     `progress(bytes_done, bytes_total)` is called as it goes.
 
     One batch at a time is read, validated, derived and written, so memory stays flat in file size. Large
-    files (or ``parallel=True``) are read, validated and derived in worker processes while this one
-    writes.
+    files (or ``parallel=True``) are read, validated and derived in worker processes, which on a SQLite
+    file also write them; elsewhere this process writes what they send.
     """
     checked, file = (path, path.path) if isinstance(path, RegistryFile) else (None, Path(path))
-    workers: list[asyncio.subprocess.Process] = []
+    processes: list[asyncio.subprocess.Process] = []
     try:
         if parallel or (parallel is None and file.stat().st_size >= PARALLEL_FROM_BYTES):
-            workers = await _start_workers(file, batch_size, IMPORT_WORKERS)
+            processes = await _start_workers(file, batch_size, IMPORT_WORKERS)
     except OSError:
         pass  # RegistryFile says what is wrong with the file
     try:
-        return await _import(db, checked or RegistryFile(file), progress, batch_size, workers)
+        if not processes:
+            return await _import(db, checked or RegistryFile(file), progress, batch_size, None)
+        # The workers begin on an encoding guessed from the file's head, while this process reads the
+        # whole file to confirm it before anything is written.
+        source = checked or RegistryFile(file, guess=True)
+        workers = await _hand_out_pieces(source, batch_size, processes)
+        if checked is None:
+            encoding = await asyncio.to_thread(detect_encoding, file)
+            if encoding != source.encoding:  # a UTF-8 head on a file that is not: read it here
+                await _stop_workers(processes)
+                return await _import(db, RegistryFile(file, encoding), progress, batch_size, None)
+        return await _import(db, source, progress, batch_size, workers)
     finally:
-        await _stop_workers(workers)
+        await _stop_workers(processes)
 
 
 async def _import(
@@ -342,44 +378,48 @@ async def _import(
     source: RegistryFile,
     progress: Callable[[int, int], None] | None,
     batch_size: int,
-    workers: list[asyncio.subprocess.Process],
+    workers: Workers | None,
 ) -> ImportReport:
     report = ImportReport(source=str(source.path), encoding=source.encoding)
     await ensure_search_indexes(db)
     async with db.session() as session:
-        batch = ImportBatch(source=source.path.name)
-        session.add(batch)
+        record = ImportBatch(source=source.path.name)
+        session.add(record)
         await session.flush()
-        batch_id = batch.id
+        batch_id = record.id
     bulk = await _bulk_mode(db, source)
+    target = _write_target(db, batch_id) if workers is not None else None
     # Each commit writes every page a transaction touched, the pages of the reading_id index (in file
-    # order, all over it) among them: a bulk import commits less often.
-    rows_per_transaction = batch_size * (BULK_BATCHES_PER_TRANSACTION if bulk else 1)
+    # order, all over it) among them: a bulk import commits less often. When the workers write, what is
+    # written here is committed before their turn.
+    rows_per_transaction = 1 if target else batch_size * (BULK_BATCHES_PER_TRANSACTION if bulk else 1)
     if bulk:
         await _drop_search_indexes(db)
     try:
-        prepared_batches = (
-            _prepared_in_workers(source, batch_size, workers)
-            if workers
-            else _prepared_here(source, batch_size)
+        batches = (
+            _batches_from_workers(source, workers, target)
+            if workers is not None
+            else _batches_here(source, batch_size)
         )
         transaction = contextlib.AsyncExitStack()
         written = 0
         async with transaction:
-            async for done, read, prepared in prepared_batches:
-                report.rows_read += read
-                report.rejected.extend(item for item in prepared if isinstance(item, Rejected))
-                rows = [item for item in prepared if not isinstance(item, Rejected)]
+            async for batch in batches:
+                report.rows_read += batch.read
+                report.rejected.extend(item for item in batch.items if isinstance(item, Rejected))
+                if batch.written is not None:
+                    report.add(batch.written)
+                rows = [item for item in batch.items if not isinstance(item, Rejected)]
                 if rows:
                     if written == 0:
                         session = await transaction.enter_async_context(db.session())
-                    await _write_batch(session, batch_id, rows, report)
+                    report.add(await _write_batch(session, batch_id, rows))
                     written += len(rows)
                     if written >= rows_per_transaction:
                         await transaction.aclose()  # commit
                         written = 0
                 if progress is not None:
-                    progress(done, source.size)
+                    progress(batch.done, source.size)
     finally:
         if bulk:
             await ensure_search_indexes(db)

@@ -1,16 +1,15 @@
 """Reading a registry file: CSV (English or Russian headers) or JSON lines, each row checked, parsed and
-derived into what is stored; and the worker process of a large import.
+derived into what is stored.
 
-Pure file and engine work, no database: a worker process (``python -m bot.services.import_worker``)
-imports only this, so it starts in a fraction of the time the database layer would take.
-`bot.services.registry_import` writes what this prepares.
+Pure file and engine work, no database layer: an import worker process (`bot.services.import_worker`)
+imports only this and `bot.services.registry_write`, so it starts in a fraction of the time the database
+layer would take.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import gc
 import hashlib
 import io
 import itertools
@@ -149,6 +148,18 @@ def detect_encoding(path: Path) -> str:
     return "cp1251"
 
 
+def guess_encoding(path: Path) -> str:
+    """What `detect_encoding` will find, guessed from the file's first megabyte (almost always right: a
+    Windows-1251 text with a Russian letter in it is not UTF-8)."""
+    with path.open("rb") as raw:
+        head = raw.read(1 << 20)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head)  # not final: a letter cut at the end is fine
+    except UnicodeDecodeError:
+        return "cp1251"
+    return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+
+
 def _is_json_lines(path: Path, first_line: str) -> bool:
     return path.suffix.lower() in {".jsonl", ".ndjson", ".json"} or first_line.lstrip().startswith("{")
 
@@ -271,8 +282,10 @@ def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> Parse
 class RegistryFile:
     """A registry file opened for streaming: checks what can be checked before the first row is read."""
 
-    def __init__(self, path: str | Path, encoding: str | None = None) -> None:
-        """`encoding` skips reading the whole file to find it (a worker is told it)."""
+    def __init__(self, path: str | Path, encoding: str | None = None, *, guess: bool = False) -> None:
+        """`encoding` skips reading the whole file to find it (a worker is told it); so does `guess`,
+        which takes it from the file's head: `detect_encoding` must confirm it before anything is written.
+        """
         self.path = Path(path)
         if not self.path.exists():
             raise ImportFailure(f"{self.path}: no such file")
@@ -280,7 +293,7 @@ class RegistryFile:
             raise ImportFailure(f"{self.path}: not a file")
         try:
             self.size = self.path.stat().st_size
-            self.encoding = encoding or detect_encoding(self.path)
+            self.encoding = encoding or (guess_encoding if guess else detect_encoding)(self.path)
         except OSError as error:
             raise ImportFailure(f"{self.path}: cannot be read ({error.strerror})") from None
         if self.size == 0:
@@ -489,73 +502,3 @@ def in_batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
             batch = []
     if batch:
         yield batch
-
-
-# ------------------------------------------------------------------------------ the worker process
-
-
-def worker_main(
-    path: str,
-    batch_size: int,
-    out: BinaryIO,
-    part: int = 0,
-    parts: int = 1,
-    ranges: list[tuple[int, int, int]] | None = None,
-    encoding: str | None = None,
-) -> None:
-    """A worker process (``python -m bot.services.import_worker``): its batches prepared, then the end.
-
-    Worker `part` of `parts` prepares every `parts`-th batch of the file, starting at batch `part`. With
-    `ranges` (`RegistryFile.line_ranges`) it reads only its own pieces of the file; without, it reads the
-    whole file to find its batches. `encoding` is the file's, as the importing process found it.
-
-    Frames on `out`: an 8-byte length and JSON: ["batch", bytes read, rows, items], then ["end"] or
-    ["error", text]. An item is a prepared row, or [line, reason] for a rejected one. (JSON: orjson
-    writes and reads these batches several times faster than pickle.)
-    """
-    done = 0
-
-    def advance(count: int) -> None:
-        nonlocal done
-        done += count
-
-    def send(message: list[Any]) -> None:
-        data = orjson.dumps(message)
-        out.write(len(data).to_bytes(8, "big"))
-        out.write(data)
-        out.flush()
-
-    def own_batches(source: RegistryFile) -> Iterator[list[RawItem]]:
-        nonlocal done
-        if ranges is None:
-            for number, raw_batch in enumerate(in_batches(source.rows(advance), batch_size)):
-                if number % parts == part:
-                    yield raw_batch
-            return
-        for number, (start, end, first_line) in enumerate(ranges):
-            if number % parts == part:
-                done = end
-                yield list(source.rows_between(start, end, first_line))
-
-    # Automatic collection would walk each batch's tens of thousands of fresh objects many times over; a
-    # batch makes no reference cycles, so an occasional collection is plenty.
-    gc.disable()
-    batches = 0
-    try:
-        source = RegistryFile(path, encoding)
-        for raw_batch in own_batches(source):
-            items = [
-                (item.line, item.reason) if isinstance(item, Rejected) else item
-                for item in prepare_batch(raw_batch)
-            ]
-            send(["batch", done, len(raw_batch), items])
-            del items
-            batches += 1
-            if batches % 20 == 0:
-                gc.collect()
-                gc.freeze()  # what survives is the engine's caches: out of every later collection
-        send(["end"])
-    except BrokenPipeError:
-        pass  # the importing process stopped listening: nothing left to do
-    except Exception as error:  # reported to the importing process, which raises it there
-        send(["error", f"{type(error).__name__}: {error}"])

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
 
 from bot.cli import sample_registry_path
@@ -14,7 +14,7 @@ from bot.search import Query
 from bot.services import registry_import
 from bot.services.registry_import import ImportFailure, RegistryFile, import_file
 from bot.services.registry_search import search_registry
-from models import Database, Reading, ReadingKey
+from models import Database, ImportBatch, Reading, ReadingKey
 
 SEARCH_INDEXES = {"ix_reading_keys_key", "ix_readings_surname_norm"}
 
@@ -110,8 +110,9 @@ async def test_a_file_gone_after_its_check_fails_the_import_with_the_reason(
     source = RegistryFile(path)
     path.unlink()  # gone between the check and the worker's start
     with pytest.raises(ImportFailure, match=r"(?i)no such file"):
-        workers = await registry_import._start_workers(path, 100, 2)
-        async for _batch in registry_import._prepared_in_workers(source, 100, workers):
+        processes = await registry_import._start_workers(path, 100, 2)
+        workers = await registry_import._hand_out_pieces(source, 100, processes)
+        async for _batch in registry_import._batches_from_workers(source, workers, None):
             pass
 
 
@@ -188,7 +189,7 @@ def test_the_worker_side_needs_no_database_layer_and_stores_json_as_the_database
     value = {"s": ["Легкодымов", ["Легкодымов"], [], 0], "y": None, "n": 1.5}
     assert json_text(value) == database_json_text(value)
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, bot.services.registry_rows; print('sqlalchemy' in sys.modules)"],
+        [sys.executable, "-c", "import sys, bot.services.import_worker; print('sqlalchemy' in sys.modules)"],
         capture_output=True,
         text=True,
         check=True,
@@ -201,10 +202,10 @@ def test_a_worker_reports_what_went_wrong_to_the_importing_process(tmp_path: Pat
 
     import orjson
 
-    from bot.services.registry_rows import worker_main
+    from bot.services.import_worker import worker_main
 
     out = io.BytesIO()
-    worker_main(str(tmp_path / "missing.csv"), 100, out, 0, 2, [], "utf-8")
+    worker_main(str(tmp_path / "missing.csv"), 100, out, 0, 2, [], "utf-8", io.BytesIO(b"null\n"))
     data = out.getvalue()
     size = int.from_bytes(data[:8], "big")
     kind, reason = orjson.loads(data[8 : 8 + size])
@@ -215,7 +216,48 @@ async def test_a_worker_failing_half_way_stops_the_import_and_says_so(db: Databa
     from bot.services.registry_import import ImportStopped
 
     source = RegistryFile(sample_registry_path())
-    workers = await registry_import._start_workers(tmp_path / "elsewhere.csv", 100, 2)  # cannot read it
+    processes = await registry_import._start_workers(tmp_path / "elsewhere.csv", 100, 2)  # cannot read it
+    workers = await registry_import._hand_out_pieces(source, 100, processes)
     with pytest.raises(ImportStopped, match="no such file"):
-        async for _batch in registry_import._prepared_in_workers(source, 100, workers):
+        async for _batch in registry_import._batches_from_workers(source, workers, None):
             pass  # the first piece, prepared here, comes through; then the workers' error
+
+
+async def test_a_file_whose_head_looks_utf8_but_is_not_is_imported_as_windows_1251(
+    tmp_path: Path,
+) -> None:
+    # The workers begin on the encoding of the file's first megabyte; the whole file decides it.
+    head = "".join(f"H{n},Ivanov,Petr,1910,{'plain ASCII ' * 10}\n" for n in range(10_000))  # > 1 MB
+    header = "reading_id,surname,name,birth_year,notes\n"
+    path = tmp_path / "late.csv"
+    path.write_bytes((header + head + "R1,Легкодымов,Емельян,1904,\n").encode("cp1251"))
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'late.db'}")
+    try:
+        await db.upgrade()
+        report = await import_file(db, path, parallel=True)
+        async with db.session() as session:
+            surname = await session.scalar(select(Reading.surname).where(Reading.reading_id == "R1"))
+    finally:
+        await db.dispose()
+    assert report.encoding == "cp1251"
+    assert (report.inserted, surname) == (10_001, "Легкодымов")
+
+
+async def test_a_file_that_is_no_known_text_changes_nothing_with_workers_too(
+    db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "binary.csv"
+    # UTF-8 for its first megabyte, then a byte that neither UTF-8 nor Windows-1251 can read
+    path.write_bytes(b"reading_id,surname\n" + b"X1,Ivanov\n" * 120_000 + b"X2,\x98\n")
+    with pytest.raises(ImportFailure, match="neither UTF-8 nor Windows-1251"):
+        await import_file(db, path, parallel=True)
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Reading)) == 0
+        assert await session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+
+
+def test_workers_write_only_to_a_database_file_they_can_open() -> None:
+    memory = Database("sqlite+aiosqlite://")
+    assert registry_import._write_target(memory, 1) is None  # in memory: they send the batches here
+    target = registry_import._write_target(Database("sqlite+aiosqlite:///some/where.db"), 7)
+    assert target is not None and target["batch_id"] == 7 and target["database"].endswith("where.db")
