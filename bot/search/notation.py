@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["FieldReading", "YearReading", "parse_field", "parse_year"]
@@ -74,6 +75,7 @@ def _is_initial(text: str) -> bool:
     return len(text) == 1 and bool(_LETTER.match(text))
 
 
+@lru_cache(maxsize=200_000)  # a registry repeats its names: the importer and the engine share this
 def parse_field(raw: str | None) -> FieldReading | None:
     """Parses a field written in the reading notation; ``None`` for blank or meaningless text."""
     if raw is None:

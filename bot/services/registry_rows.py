@@ -61,8 +61,7 @@ HEADER_ALIASES["n"] = "reading_id"
 HEADER_ALIASES["no"] = "reading_id"
 
 # Field values repeat a great deal in a registry (places, first names, common surnames); readings are
-# immutable, so parsing each distinct value once is safe.
-_parse_field = lru_cache(maxsize=200_000)(parse_field)
+# immutable, so parsing each distinct value once is safe (`parse_field` keeps its own cache).
 _parse_year = lru_cache(maxsize=4096)(parse_year)
 
 _pick_columns = itemgetter(*COLUMNS)
@@ -187,7 +186,7 @@ def content_hash(values: dict[str, Any], extra: dict[str, Any]) -> str:
 @lru_cache(maxsize=200_000)
 def _name_notation(text: str | None) -> dict[str, Any] | None:
     """The parsed form of a name field, kept only where the notation says more than the raw text."""
-    reading = _parse_field(text)
+    reading = parse_field(text)
     if reading is None or (not reading.initial and reading.alternatives == (text,)):
         return None
     return {"alternatives": list(reading.alternatives), "initial": reading.initial}
@@ -195,7 +194,7 @@ def _name_notation(text: str | None) -> dict[str, Any] | None:
 
 @lru_cache(maxsize=200_000)
 def _surname_problem(surname: str | None) -> str | None:
-    if _parse_field(surname) is None:
+    if parse_field(surname) is None:
         return "no surname"
     if not any(ch.isalpha() for ch in surname or ""):
         return f"surname has no letters: {surname!r}"
