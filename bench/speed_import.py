@@ -3,7 +3,12 @@
 Each size runs in its own process so that peak memory (ru_maxrss) belongs to that size alone; flat memory
 means the 1,000,000-row import peaks about where the 100,000-row one does.
 
+Before each import, "ref s" times ten million additions in a Python loop: the speed of a shared virtual
+machine varies from hour to hour (by up to two times here), so compare imports at a like reference, or
+alternate the versions compared.
+
     python -m bench.speed_import --rows 100000 1000000
+    python -m bench.speed_import --rows 100000 --repeat 3
     python -m bench.speed_import --rows 100000 --db postgresql://postgres@127.0.0.1:5432/postgres
 """
 
@@ -54,9 +59,18 @@ async def import_once(csv_path: Path, url: str) -> dict[str, float]:
         "seconds": round(elapsed, 2),
         "rows_per_s": round(report.rows_read / elapsed),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        # the worker process that reads, validates and derives large files (0 when there was none)
+        # the largest worker process of a large file: reads, validates, derives (and on SQLite writes); 0: none
         "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
+
+
+def reference_seconds() -> float:
+    """Seconds for ten million additions in a Python loop: this machine's speed just now."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(10_000_000):
+        total += number
+    return round(time.perf_counter() - started, 2)
 
 
 def main() -> None:
@@ -67,6 +81,7 @@ def main() -> None:
     parser.add_argument(
         "--one", type=Path, help=argparse.SUPPRESS
     )  # internal: import this file and print JSON
+    parser.add_argument("--repeat", type=int, default=1, help="imports of each size (default 1)")
     parser.add_argument("--keep", type=Path, default=HERE / "out", help="where generated files are cached")
     parser.add_argument(
         "--db", help="a PostgreSQL server URL (a fresh database is made there); default: a fresh SQLite file"
@@ -80,24 +95,31 @@ def main() -> None:
     args.keep.mkdir(parents=True, exist_ok=True)
     print(
         f"{'rows':>10} {'imported':>9} {'rejected':>8} {'seconds':>8} {'rows/s':>8} {'peak MB':>8} "
-        f"{'worker MB':>9}"
+        f"{'worker MB':>9} {'ref s':>6}"
     )
     for rows in args.rows:
         csv_path = args.keep / f"registry_{rows}.csv"
         generate(rows, csv_path)
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.speed_import", "--one", str(csv_path)]
-            + (["--db", args.db] if args.db else []),
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=HERE.parent,
-        )
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        print(
-            f"{result['rows']:>10} {result['imported']:>9} {result['rejected']:>8} {result['seconds']:>8} "
-            f"{result['rows_per_s']:>8} {result['peak_rss_mb']:>8} {result['worker_peak_rss_mb']:>9}"
-        )
+        for _ in range(args.repeat):
+            import_one(csv_path, args.db)
+
+
+def import_one(csv_path: Path, db: str | None) -> None:
+    reference = reference_seconds()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.speed_import", "--one", str(csv_path)] + (["--db", db] if db else []),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(
+        f"{result['rows']:>10} {result['imported']:>9} {result['rejected']:>8} {result['seconds']:>8} "
+        f"{result['rows_per_s']:>8} {result['peak_rss_mb']:>8} {result['worker_peak_rss_mb']:>9} "
+        f"{reference:>6}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
