@@ -261,3 +261,15 @@ def test_workers_write_only_to_a_database_file_they_can_open() -> None:
     assert registry_import._write_target(memory, 1) is None  # in memory: they send the batches here
     target = registry_import._write_target(Database("sqlite+aiosqlite:///some/where.db"), 7)
     assert target is not None and target["batch_id"] == 7 and target["database"].endswith("where.db")
+
+
+async def test_a_worker_that_cannot_write_stops_the_import_and_says_why(tmp_path: Path) -> None:
+    from bot.services.registry_import import ImportStopped
+
+    source = RegistryFile(sample_registry_path())
+    processes = await registry_import._start_workers(source.path, 100, 2)
+    workers = await registry_import._hand_out_pieces(source, 100, processes)
+    target = {"database": str(tmp_path / "gone" / "amanat.db"), "pragmas": [], "batch_id": 1, "stamp": "x"}
+    with pytest.raises(ImportStopped, match="unable to open database file"):
+        async for _batch in registry_import._batches_from_workers(source, workers, target):
+            pass  # the first piece comes through to be written here; the first worker's turn fails
