@@ -43,7 +43,7 @@ def worker_main(
     encoding: str | None = None,
     orders: BinaryIO | None = None,
 ) -> None:
-    """Prepare (and, with `write`, write) every `parts`-th batch of the file, starting at batch `part`.
+    """Prepare (and perhaps write) every `parts`-th batch of the file, starting at batch `part`.
 
     With `ranges` (`RegistryFile.line_ranges`) the worker reads only its own pieces of the file; without,
     it reads the whole file to find its batches. `encoding` is the file's, as the importing process found
