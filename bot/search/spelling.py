@@ -255,7 +255,6 @@ def fold_variants(text: str) -> tuple[str, ...]:
     ambiguous = [i for i, options in enumerate(pieces) if len(options) > 1]
     variants: list[str] = []
     # The likeliest reading first, then single substitutions, then pairs, within the cap.
-    # The likeliest reading first, then single substitutions, then pairs, within the cap.
     ambiguous = ambiguous[:_MAX_AMBIGUOUS]
     choices: list[dict[int, int]] = [{}]
     choices += [{i: k} for i in ambiguous for k in range(1, len(pieces[i]))]
