@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Index, Table, func, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import await_only
 
@@ -142,14 +143,11 @@ def _write_target(db: Database, batch_id: int) -> dict[str, Any] | None:
     url = db.engine.url
     if not db.is_sqlite or not url.database or url.database == ":memory:" or url.query:
         return None
-    dialect = db.engine.dialect
-    processor = READINGS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-    now = utcnow()
     return {
         "database": str(Path(url.database).resolve()),
         "pragmas": list(SQLITE_PRAGMAS),
         "batch_id": batch_id,
-        "stamp": processor(now) if processor is not None else now.isoformat(),
+        "stamp": _stamp(db.engine.dialect),  # SQLite's text form
     }
 
 
@@ -325,12 +323,16 @@ class _ConnectionStore:
             self.execute_many(insert_statement(self, table, columns), rows)
 
 
-async def _write_batch(session: AsyncSession, batch_id: int, rows: list[Prepared]) -> Counts:
-    connection = await session.connection()
-    dialect = connection.dialect
+def _stamp(dialect: Dialect) -> Any:
+    """The time now as the driver takes it for `created_at` and `updated_at`."""
     processor = READINGS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
     now = utcnow()
-    stamp = processor(now) if processor is not None else now
+    return processor(now) if processor is not None else now
+
+
+async def _write_batch(session: AsyncSession, batch_id: int, rows: list[Prepared]) -> Counts:
+    connection = await session.connection()
+    stamp = _stamp(connection.dialect)
     return await connection.run_sync(lambda sync: write_batch(_ConnectionStore(sync), batch_id, stamp, rows))
 
 
