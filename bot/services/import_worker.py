@@ -3,14 +3,14 @@
 Reads a JSON line on stdin: the file's encoding and the pieces of the file to read (``null``: the whole
 file); then it reads, validates and derives its batches while the importing process
 (`bot.services.registry_import`) and the other workers go on. Before it hands over its first batch it
-reads a second JSON line: where and how to write (a SQLite database), or ``null``.
+reads a second JSON line: where and how to write (a SQLite file or a PostgreSQL database), or ``null``.
 
 With a database to write, the worker writes each batch itself when its turn comes (another line on stdin:
 the importing process hands out turns in file order) and reports what it wrote; otherwise it sends each
 batch prepared for the importing process to write.
 
-Loads no database layer (only `bot.services.registry_rows`, the engine and `sqlite3`): it starts in a
-fraction of the time SQLAlchemy and the models would take.
+Loads no database layer (only `bot.services.registry_rows`, the engine and the driver: `sqlite3`, or
+psycopg for PostgreSQL): it starts in a fraction of the time SQLAlchemy and the models would take.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from bot.services.registry_rows import (
     in_batches,
     prepare_batch,
 )
-from bot.services.registry_write import Counts, SqliteStore
+from bot.services.registry_write import Counts, PostgresStore, SqliteStore
 
 
 def worker_main(
@@ -48,8 +48,9 @@ def worker_main(
     With `ranges` (`RegistryFile.line_ranges`) the worker reads only its own pieces of the file; without,
     it reads the whole file to find its batches. `encoding` is the file's, as the importing process found
     it. `orders` (None: as if it said ``null``) gives a JSON line before the first batch is handed over:
-    null, or {"database": a SQLite file, "pragmas": [...], "batch_id": the import's batch, "stamp": its
-    time}; then each batch is written there when a line (its turn) arrives on `orders` (their end: stop).
+    null, or {"database": a SQLite file, "pragmas": [...]} or {"postgresql": a libpq connection URL}, with
+    "batch_id" (the import's batch) and "stamp" (its time, as the database takes it in text); then each
+    batch is written there when a line (its turn) arrives on `orders` (their end: stop).
 
     Frames on `out`: an 8-byte length and JSON: ["batch", bytes read, rows, items] (an item is a prepared
     row, or [line, reason] for a rejected one) or ["written", bytes read, rows, inserted, updated,
@@ -68,11 +69,11 @@ def worker_main(
         out.write(data)
         out.flush()
 
-    store: SqliteStore | None = None
+    store: SqliteStore | PostgresStore | None = None
     told = False
     batch_id, stamp = 0, None
 
-    def where_to_write() -> SqliteStore | None:
+    def where_to_write() -> SqliteStore | PostgresStore | None:
         """The second order, read once: where to write (None: send the batches)."""
         nonlocal store, told, batch_id, stamp
         if not told and orders is not None:
@@ -80,7 +81,10 @@ def worker_main(
             target = orjson.loads(orders.readline() or b"null")
             if target is not None:
                 batch_id, stamp = target["batch_id"], target["stamp"]
-                store = SqliteStore(target["database"], target["pragmas"])
+                if "postgresql" in target:
+                    store = PostgresStore(target["postgresql"])
+                else:
+                    store = SqliteStore(target["database"], target["pragmas"])
         return store
 
     def my_turn() -> bool:

@@ -20,9 +20,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection as SyncConnection
-from sqlalchemy import Index, Table, func, select, update
+from sqlalchemy import Index, Table, func, inspect, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import AddConstraint
 from sqlalchemy.util import await_only
 
 from bot.services.registry_rows import (
@@ -139,9 +140,22 @@ async def _stop_workers(processes: list[asyncio.subprocess.Process]) -> None:
 
 
 def _write_target(db: Database, batch_id: int) -> dict[str, Any] | None:
-    """Where workers write their batches themselves: a SQLite database in a file (None: they send them)."""
+    """Where workers write their batches themselves (None: they send them here).
+
+    A SQLite database in a file, or a PostgreSQL database whose URL has no driver options (those are
+    the async driver's, which the workers' psycopg may not read alike). The connection URL, password
+    included, goes only down the workers' stdin.
+    """
     url = db.engine.url
-    if not db.is_sqlite or not url.database or url.database == ":memory:" or url.query:
+    if url.query:
+        return None
+    if url.get_backend_name() == "postgresql":
+        return {
+            "postgresql": url.set(drivername="postgresql").render_as_string(hide_password=False),
+            "batch_id": batch_id,
+            "stamp": utcnow().isoformat(),
+        }
+    if not db.is_sqlite or not url.database or url.database == ":memory:":
         return None
     return {
         "database": str(Path(url.database).resolve()),
@@ -254,7 +268,10 @@ async def _batches_here(source: RegistryFile, batch_size: int) -> AsyncIterator[
 
 # A large import into a registry smaller than itself drops the indexes written in random order (blocking
 # keys, folded surnames) and builds each again in one sort at the end: far cheaper than keeping them up
-# row by row. Searches meanwhile still work (they scan); readings, their ids and batches stay indexed.
+# row by row. Searches meanwhile still work (they scan); readings, their ids and batches stay indexed. On
+# PostgreSQL it also drops the keys' foreign key to their reading (checked by a trigger for each of the
+# five or so keys a reading has) and checks it again at the end in one join. Readings are never deleted,
+# so no key can lose its reading meanwhile.
 BULK_FROM_BYTES = 16 << 20
 BULK_BATCHES_PER_TRANSACTION = 10
 BYTES_PER_ROW = 512  # a low guess of a registry row's size in a file, to estimate its rows
@@ -264,25 +281,35 @@ SEARCH_INDEXES: tuple[Index, ...] = tuple(
     for index in table.indexes
     if index.name in {"ix_reading_keys_key", "ix_readings_surname_norm"}
 )
+(KEY_READING,) = READING_KEYS.foreign_key_constraints  # reading_keys.reading_pk -> readings.id
 
 
-async def ensure_search_indexes(db: Database) -> None:
-    """Build the search indexes a large import dropped, if an import was stopped before it rebuilt them."""
+async def restore_after_bulk_import(db: Database) -> None:
+    """Build what a large import dropped (the search indexes; the keys' foreign key on PostgreSQL), if an
+    import was stopped before it built them again; else nothing."""
 
     def create(connection: SyncConnection) -> None:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql(f"PRAGMA threads = {min(4, os.cpu_count() or 1)}")  # sort in parallel
         for index in SEARCH_INDEXES:
             index.create(connection, checkfirst=True)
+        if connection.dialect.name == "postgresql" and not inspect(connection).get_foreign_keys(
+            "reading_keys"
+        ):
+            connection.execute(AddConstraint(KEY_READING))
 
     async with db.engine.begin() as connection:
         await connection.run_sync(create)
 
 
-async def _drop_search_indexes(db: Database) -> None:
+async def _drop_for_bulk_import(db: Database) -> None:
     async with db.engine.begin() as connection:
         for index in SEARCH_INDEXES:
             await connection.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+        if db.engine.dialect.name == "postgresql":
+            await connection.exec_driver_sql(
+                f"ALTER TABLE reading_keys DROP CONSTRAINT IF EXISTS {KEY_READING.name}"
+            )
 
 
 async def _bulk_mode(db: Database, source: RegistryFile) -> bool:
@@ -383,7 +410,7 @@ async def _import(
     workers: Workers | None,
 ) -> ImportReport:
     report = ImportReport(source=str(source.path), encoding=source.encoding)
-    await ensure_search_indexes(db)
+    await restore_after_bulk_import(db)
     async with db.session() as session:
         record = ImportBatch(source=source.path.name)
         session.add(record)
@@ -396,7 +423,7 @@ async def _import(
     # written here is committed before their turn.
     rows_per_transaction = 1 if target else batch_size * (BULK_BATCHES_PER_TRANSACTION if bulk else 1)
     if bulk:
-        await _drop_search_indexes(db)
+        await _drop_for_bulk_import(db)
     try:
         batches = (
             _batches_from_workers(source, workers, target)
@@ -424,7 +451,7 @@ async def _import(
                     progress(batch.done, source.size)
     finally:
         if bulk:
-            await ensure_search_indexes(db)
+            await restore_after_bulk_import(db)
     report.rejected.sort(key=lambda rejected: rejected.line)
     async with db.session() as session:
         await session.execute(

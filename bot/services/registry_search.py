@@ -244,11 +244,11 @@ async def reindex_if_stale(db: Database, *, batch_size: int = 2000) -> int:
 
 async def open_database(settings: Settings, *, reindex: bool = True) -> Database:
     """The configured database, migrated to the newest schema, its search keys built by this engine."""
-    from bot.services.registry_import import ensure_search_indexes
+    from bot.services.registry_import import restore_after_bulk_import
 
     db = Database(settings.database.url, echo=settings.database.echo)
     await db.upgrade()
-    await ensure_search_indexes(db)  # a large import stopped half-way leaves them dropped
+    await restore_after_bulk_import(db)  # what a large import stopped half-way left dropped
     if reindex:
         await reindex_if_stale(db)
     return db

@@ -1,8 +1,9 @@
 """Writing one batch of prepared registry rows inside the caller's transaction.
 
 No database layer here, only SQL: the importing process runs it on its SQLAlchemy connection (SQLite or
-PostgreSQL), and an import worker process runs it on a plain `sqlite3` connection to the same SQLite file,
-so that a row goes from the worker's hands straight into the database (`bot.services.registry_import`).
+PostgreSQL), and an import worker process runs it on a connection of its own to the same database (plain
+`sqlite3`, or psycopg), so that a row goes from the worker's hands straight into the database
+(`bot.services.registry_import`).
 
 Idempotent by `reading_id`: a stored reading with the same content hash is left alone, a changed one is
 updated and its blocking keys replaced, a new one inserted with its keys. A reading_id repeated within
@@ -52,10 +53,20 @@ def insert_statement(store: Store, table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({_names(columns)}) VALUES ({store.marks(len(columns))})"
 
 
+def _one_of(store: Store, column: str, values: list[Any]) -> tuple[str, Sequence[Any]]:
+    """A condition that `column` is one of `values`, and its parameters.
+
+    PostgreSQL takes the values as one array: a batch's ten thousand separate parameters cost it more to
+    parse and plan than the lookup itself.
+    """
+    if store.name == "postgresql":
+        return f"{column} = ANY({store.marks(1)})", [values]
+    return f"{column} IN ({store.marks(len(values))})", values
+
+
 def _by_reading_id(store: Store, columns: str, reading_ids: list[str]) -> list[tuple[Any, ...]]:
-    return store.fetch(
-        f"SELECT {columns} FROM readings WHERE reading_id IN ({store.marks(len(reading_ids))})", reading_ids
-    )
+    condition, params = _one_of(store, "reading_id", reading_ids)
+    return store.fetch(f"SELECT {columns} FROM readings WHERE {condition}", params)
 
 
 def _new_ids(store: Store, rows: list[Prepared]) -> dict[str, int]:
@@ -112,9 +123,8 @@ def write_batch(store: Store, batch_id: int, stamp: Any, rows: list[Prepared]) -
             [(*row[3], batch_id, stamp, pk) for pk, row in changed_rows],
         )
         changed_pks = [pk for pk, _row in changed_rows]
-        store.execute(
-            f"DELETE FROM reading_keys WHERE reading_pk IN ({store.marks(len(changed_pks))})", changed_pks
-        )
+        condition, params = _one_of(store, "reading_pk", changed_pks)
+        store.execute(f"DELETE FROM reading_keys WHERE {condition}", params)
         pks.update({row[1]: pk for pk, row in changed_rows})
         counts.updated += len(changed_rows)
     key_rows = [
@@ -125,8 +135,31 @@ def write_batch(store: Store, batch_id: int, stamp: Any, rows: list[Prepared]) -
     return counts
 
 
-class SqliteStore:
-    """A plain `sqlite3` connection (an import worker's), in autocommit mode: the caller says BEGIN."""
+class _DriverStore:
+    """A DB-API connection of an import worker's own, in autocommit mode: `write` makes the transaction."""
+
+    name = ""
+    mark = "?"
+    connection: Any
+
+    def marks(self, count: int) -> str:
+        return ", ".join([self.mark] * count)
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return list(self.connection.execute(sql, params).fetchall())
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        self.connection.execute(sql, params)
+
+    def execute_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self.connection.cursor().executemany(sql, rows)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class SqliteStore(_DriverStore):
+    """A plain `sqlite3` connection to a SQLite file."""
 
     name = "sqlite"
 
@@ -134,18 +167,6 @@ class SqliteStore:
         self.connection = sqlite3.connect(path, timeout=30, isolation_level=None)
         for pragma in pragmas:
             self.connection.execute(f"PRAGMA {pragma}")
-
-    def marks(self, count: int) -> str:
-        return ", ".join("?" * count)
-
-    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return self.connection.execute(sql, params).fetchall()
-
-    def execute(self, sql: str, params: Sequence[Any]) -> None:
-        self.connection.execute(sql, params)
-
-    def execute_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        self.connection.executemany(sql, rows)
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         self.connection.executemany(insert_statement(self, table, columns), rows)
@@ -161,5 +182,28 @@ class SqliteStore:
         self.connection.execute("COMMIT")
         return counts
 
-    def close(self) -> None:
-        self.connection.close()
+
+class PostgresStore(_DriverStore):
+    """A psycopg connection to a PostgreSQL database (libpq connection string or URL); COPY for inserts.
+
+    Values go as text and the server reads them by the column's type: JSON text into JSONB, an ISO time
+    stamp into a timestamp.
+    """
+
+    name = "postgresql"
+    mark = "%s"
+
+    def __init__(self, conninfo: str) -> None:
+        import psycopg  # here, not at the top: a worker writing to SQLite does without it
+
+        self.connection = psycopg.connect(conninfo, autocommit=True)
+
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        with self.connection.cursor().copy(f"COPY {table} ({_names(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def write(self, batch_id: int, stamp: Any, rows: list[Prepared]) -> Counts:
+        """One batch in a transaction of its own."""
+        with self.connection.transaction():
+            return write_batch(self, batch_id, stamp, rows)

@@ -17,6 +17,7 @@ from bot.services.registry_search import search_registry
 from models import Database, ImportBatch, Reading, ReadingKey
 
 SEARCH_INDEXES = {"ix_reading_keys_key", "ix_readings_surname_norm"}
+KEY_READING = "fk_reading_keys_reading_pk_readings"
 
 
 async def stored(db: Database) -> tuple[list[tuple[object, ...]], set[tuple[str, str]]]:
@@ -45,19 +46,25 @@ async def stored(db: Database) -> tuple[list[tuple[object, ...]], set[tuple[str,
 
 
 async def index_names(db: Database) -> set[str]:
+    """The registry's indexes, and the keys' foreign keys (which a bulk import drops on PostgreSQL)."""
+
     def names(connection: Connection) -> set[str]:
         found = inspect(connection)
-        return {
+        indexes = {
             str(index["name"]) for table in ("readings", "reading_keys") for index in found.get_indexes(table)
         }
+        return indexes | {str(key["name"]) for key in found.get_foreign_keys("reading_keys")}
 
     async with db.engine.connect() as connection:
         return await connection.run_sync(names)
 
 
+@pytest.mark.parametrize("writer", ["workers", "here"])
 async def test_the_worker_process_stores_exactly_what_this_process_does(
-    any_db: Database, tmp_path: Path
+    any_db: Database, tmp_path: Path, writer: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if writer == "here":  # the workers send their batches and this process writes them
+        monkeypatch.setattr(registry_import, "_write_target", lambda db, batch_id: None)
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'here.db'}")
     try:
         await db.upgrade()
@@ -79,7 +86,7 @@ async def test_a_large_import_builds_the_search_indexes_again_and_search_finds_t
     monkeypatch.setattr(registry_import, "BULK_FROM_BYTES", 0)  # the sample counts as large here
     assert await registry_import._bulk_mode(any_db, RegistryFile(sample_registry_path()))
     await import_file(any_db, sample_registry_path())
-    assert await index_names(any_db) >= SEARCH_INDEXES
+    assert await index_names(any_db) >= SEARCH_INDEXES | {KEY_READING}
     found = await search_registry(any_db, Query(surname="Lekhkodymov", name="Emelyan"))
     assert found and found[0].reading.surname.startswith("Легкодымов")
 
@@ -92,14 +99,16 @@ async def test_a_small_import_into_a_larger_registry_keeps_the_indexes(db: Datab
 
 
 async def test_indexes_dropped_by_a_stopped_import_come_back_with_the_next(
-    db: Database, tmp_path: Path
+    any_db: Database, tmp_path: Path
 ) -> None:
-    await registry_import._drop_search_indexes(db)  # as a large import killed half-way leaves them
-    assert not SEARCH_INDEXES & await index_names(db)
+    await registry_import._drop_for_bulk_import(any_db)  # as a large import killed half-way leaves them
+    dropped = await index_names(any_db)
+    assert not SEARCH_INDEXES & dropped
+    assert (KEY_READING in dropped) == any_db.is_sqlite  # SQLite keeps the foreign key
     small = tmp_path / "one.csv"
     small.write_text("reading_id,surname\nX-1,Иванов\n", encoding="utf-8")
-    await import_file(db, small)
-    assert await index_names(db) >= SEARCH_INDEXES
+    await import_file(any_db, small)
+    assert await index_names(any_db) >= SEARCH_INDEXES | {KEY_READING}
 
 
 async def test_a_file_gone_after_its_check_fails_the_import_with_the_reason(
@@ -263,6 +272,16 @@ def test_workers_write_only_to_a_database_file_they_can_open() -> None:
     assert target is not None and target["batch_id"] == 7 and target["database"].endswith("where.db")
 
 
+def test_workers_write_to_postgresql_with_the_same_login_unless_the_url_has_driver_options() -> None:
+    server = Database("postgresql+asyncpg://amanat:p%40ss@db.example:5433/registry")
+    target = registry_import._write_target(server, 3)
+    assert target is not None and target["batch_id"] == 3
+    # psycopg reads a plain libpq URL: the async driver's name goes, the login stays (and is escaped)
+    assert target["postgresql"] == "postgresql://amanat:p%40ss@db.example:5433/registry"
+    options = Database("postgresql+asyncpg://amanat@db.example/registry?ssl=require")
+    assert registry_import._write_target(options, 3) is None  # asyncpg's options: sent here instead
+
+
 async def test_a_worker_that_cannot_write_stops_the_import_and_says_why(tmp_path: Path) -> None:
     from bot.services.registry_import import ImportStopped
 
@@ -273,3 +292,17 @@ async def test_a_worker_that_cannot_write_stops_the_import_and_says_why(tmp_path
     with pytest.raises(ImportStopped, match="unable to open database file"):
         async for _batch in registry_import._batches_from_workers(source, workers, target):
             pass  # the first piece comes through to be written here; the first worker's turn fails
+
+
+async def test_a_worker_that_cannot_reach_postgresql_stops_the_import_and_says_why() -> None:
+    from bot.services.registry_import import ImportStopped
+
+    source = RegistryFile(sample_registry_path())
+    processes = await registry_import._start_workers(source.path, 100, 2)
+    workers = await registry_import._hand_out_pieces(source, 100, processes)
+    nowhere = "postgresql://amanat:s3cret@127.0.0.1:1/registry"  # nothing listens on port 1
+    target = {"postgresql": nowhere, "batch_id": 1, "stamp": "2026-11-25T00:00:00+00:00"}
+    with pytest.raises(ImportStopped, match="OperationalError: connection") as stopped:
+        async for _batch in registry_import._batches_from_workers(source, workers, target):
+            pass
+    assert "s3cret" not in str(stopped.value)  # the reason, never the password
