@@ -1,7 +1,7 @@
 """Import speed: rows/s of `import_file` into a fresh SQLite database, and peak memory per file size.
 
-Each size runs in its own process so that peak memory (ru_maxrss) belongs to that size alone; flat memory
-means the 1,000,000-row import peaks about where the 100,000-row one does.
+Each size runs in its own process so that peak memory (ru_maxrss) belongs to that size alone: memory that
+does not grow with the file shows as about the same peak at each size (bench/README.md says how far it does).
 
 Before each import, "ref s" times ten million additions in a Python loop: the speed of a shared virtual
 machine varies from hour to hour (by up to two times here), so compare imports at a like reference, or
