@@ -53,6 +53,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.services.collector import no_cyclic_collection
 from bot.services.locks import job_lock
 from bot.services.outbox import Button, enqueue_many
 from models import (
@@ -677,70 +678,75 @@ async def run_matching_pass(
     """Match every reading imported since the last pass against the active saved searches (see above)."""
     started = time.perf_counter()
     report = MatchingReport()
-    async with job_lock(db, LOCK_NAME) as lock:
-        if not lock.acquired:
-            log.info("matching: another pass holds the lock; skipping")
-            report.ran = False
-            return report
-        clock = now or utcnow()
-        # Building the index and scoring are CPU work: in a thread, so the bot's event loop keeps answering.
-        searches = await load_active_searches(db)
-        total, upto = await _registry_size(db)
-        if any(not sums_are_fresh(search.derived, total) for search in searches):
-            # Some searches are new or outgrown: count them again against the whole registry in memory.
-            async with _registry_in_memory(db) as registry:
+    # Loading the searches, building the index and scoring make millions of containers that live for the
+    # pass: collections meanwhile would walk them again and again (bot.services.collector).
+    with no_cyclic_collection():
+        async with job_lock(db, LOCK_NAME) as lock:
+            if not lock.acquired:
+                log.info("matching: another pass holds the lock; skipping")
+                report.ran = False
+                return report
+            clock = now or utcnow()
+            # Building the index and scoring are CPU work: in a thread, so the bot's event loop keeps answering.
+            searches = await load_active_searches(db)
+            total, upto = await _registry_size(db)
+            if any(not sums_are_fresh(search.derived, total) for search in searches):
+                # Some searches are new or outgrown: count them again against the whole registry in memory.
+                async with _registry_in_memory(db) as registry:
+                    index = await asyncio.to_thread(
+                        SavedSearchIndex, searches, total=total, registry=registry, upto=upto
+                    )
+            else:
                 index = await asyncio.to_thread(
-                    SavedSearchIndex, searches, total=total, registry=registry, upto=upto
+                    SavedSearchIndex, searches, total=total, registry=None, upto=upto
                 )
-        else:
-            index = await asyncio.to_thread(SavedSearchIndex, searches, total=total, registry=None, upto=upto)
-        report.searches = len(index)
-        if index.stale:
-            await _store_search_keys(db, index.stale)
-        async with db.session() as session:
-            done = await _watermark(session, WATERMARK)
-            position = await _watermark(session, POSITION)
-            upto = await _last_ready_batch(session, clock)
-        size = settings.matching.batch_size
-        while True:
-            chunk = await _next_chunk(db, done, position, upto, size)
-            if chunk is None:
-                if upto > done:  # batches without readings (or with none left): move past them
-                    done, position = upto, 0
+            report.searches = len(index)
+            if index.stale:
+                await _store_search_keys(db, index.stale)
+            async with db.session() as session:
+                done = await _watermark(session, WATERMARK)
+                position = await _watermark(session, POSITION)
+                upto = await _last_ready_batch(session, clock)
+            size = settings.matching.batch_size
+            while True:
+                chunk = await _next_chunk(db, done, position, upto, size)
+                if chunk is None:
+                    if upto > done:  # batches without readings (or with none left): move past them
+                        done, position = upto, 0
+                        async with db.session() as session:
+                            await _set_watermark(session, WATERMARK, done, now or utcnow())
+                            await _set_watermark(session, POSITION, 0, now or utcnow())
+                    break
+                batch, readings = chunk.batch, chunk.readings
+                if not readings:  # the rest of this batch was matched before
+                    done, position = batch, 0
                     async with db.session() as session:
                         await _set_watermark(session, WATERMARK, done, now or utcnow())
                         await _set_watermark(session, POSITION, 0, now or utcnow())
-                break
-            batch, readings = chunk.batch, chunk.readings
-            if not readings:  # the rest of this batch was matched before
-                done, position = batch, 0
-                async with db.session() as session:
-                    await _set_watermark(session, WATERMARK, done, now or utcnow())
-                    await _set_watermark(session, POSITION, 0, now or utcnow())
-                continue
-            candidates: list[Candidate] = []
-            if len(index):
-                candidates, scored = await asyncio.to_thread(index.match, readings, total=total)
-                report.pairs_scored += scored
-            if len(readings) < size:
-                done, position = batch, 0
-            else:
-                done, position = batch - 1, readings[-1].pk
-            matches, queued = await _record_chunk(
-                db,
-                index,
-                chunk,
-                candidates,
-                done=done,
-                position=position,
-                now=now or utcnow(),
-            )
-            report.readings += len(readings)
-            report.chunks += 1
-            report.matches += matches
-            report.notifications += queued
-            await lock.renew()
-        report.watermark = done
+                    continue
+                candidates: list[Candidate] = []
+                if len(index):
+                    candidates, scored = await asyncio.to_thread(index.match, readings, total=total)
+                    report.pairs_scored += scored
+                if len(readings) < size:
+                    done, position = batch, 0
+                else:
+                    done, position = batch - 1, readings[-1].pk
+                matches, queued = await _record_chunk(
+                    db,
+                    index,
+                    chunk,
+                    candidates,
+                    done=done,
+                    position=position,
+                    now=now or utcnow(),
+                )
+                report.readings += len(readings)
+                report.chunks += 1
+                report.matches += matches
+                report.notifications += queued
+                await lock.renew()
+            report.watermark = done
     report.seconds = time.perf_counter() - started
     log.info("%s", report.summary())
     return report

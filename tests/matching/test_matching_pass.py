@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +43,7 @@ async def test_a_new_reading_that_fits_a_saved_search_is_recorded_and_queued_onc
     report = await run_matching_pass(any_db, settings())
 
     assert (report.readings, report.matches, report.notifications) == (2, 1, 1)
+    assert gc.isenabled()  # held off during the pass only
     [match] = await matches(any_db)
     assert match.request_id == request_id and match.strong and match.notification == NotificationState.QUEUED
     [message] = await outbox(any_db)

@@ -169,3 +169,24 @@ async def test_unfinished_import_is_not_loaded_until_it_finishes(sample_db: Data
     again = await RegistryIndex.load(sample_db)
     assert again.seen_batch == seen - 1
     assert len(again) < len(index)
+
+
+async def test_loading_the_index_leaves_the_garbage_collector_as_it_found_it(db: Database) -> None:
+    import gc
+
+    from bot.services.collector import no_cyclic_collection
+
+    await import_file(db, SAMPLE)
+    assert gc.isenabled()
+    index = await RegistryIndex.load(db)  # the collector is held off while the readings are added
+    assert len(index) > 300 and gc.isenabled()
+    gc.disable()
+    try:
+        with no_cyclic_collection():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), no_cyclic_collection():
+        raise RuntimeError("a load that fails half-way")
+    assert gc.isenabled()
