@@ -8,6 +8,7 @@ saved requests. Reason codes for the translation catalogs are in :mod:`bot.searc
 
 from bot.search.engine import (
     ENGINE_VERSION,
+    QUERY_VERSION,
     Derived,
     Match,
     Query,
@@ -27,6 +28,7 @@ from bot.search.reasons import REASON_CODES
 
 __all__ = [
     "ENGINE_VERSION",
+    "QUERY_VERSION",
     "REASON_CODES",
     "Derived",
     "FieldReading",

@@ -37,7 +37,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.search import weights as fitted
 from bot.search.declension import nominative_forms
 from bot.search.gazetteer import PlaceProfile, place_profile
-from bot.search.names import name_group, patronymic_stem
+from bot.search.names import NAME_GROUPS, name_group, patronymic_stem
 from bot.search.notation import YearReading, parse_field, parse_year
 from bot.search.spelling import (
     deletion_neighbours,
@@ -51,6 +51,7 @@ from bot.search.spelling import (
 
 __all__ = [
     "ENGINE_VERSION",
+    "QUERY_VERSION",
     "Derived",
     "Match",
     "Query",
@@ -65,6 +66,10 @@ __all__ = [
 ]
 
 ENGINE_VERSION = "1.0"
+# A saved search's stored keys, profile and registry sums come from the query side, which can change while
+# the readings' stored data stays the same: a change of this version derives saved searches again (the
+# matching job does it on its next pass) and leaves the readings alone. It includes ENGINE_VERSION.
+QUERY_VERSION = f"{ENGINE_VERSION}/q2"  # q2: a name's first two letters swapped is looked for too
 
 
 @dataclass(frozen=True)
@@ -442,13 +447,32 @@ def _profile_keys(profile: Profile) -> frozenset[str]:
     return _combine(_surname_keys(profile.surname, False), _name_classes(profile.name, False))
 
 
+@lru_cache(maxsize=50_000)
+def _swapped_classes(forms: NameForms) -> frozenset[str]:
+    """Initial classes of a typed name with its first two letters the other way round (Обрис: Борис),
+    when the name as typed is none the table knows (so a known name never brings in others)."""
+    classes: set[str] = set()
+    if not forms.initial:
+        for form in forms.all_forms:
+            if len(form) > 2 and form[1] not in "?*" and form not in NAME_GROUPS and name_group(form) == form:
+                swapped = form[1] + form[0] + form[2:]
+                classes.add(_initial_class(name_group(swapped)) or form[1])
+    return frozenset(classes)
+
+
+def _exact_surname_keys(forms: NameForms) -> frozenset[str]:
+    return frozenset("s" + key for key in map(skeleton, forms.all_forms) if key and "?" not in key)
+
+
 def _query_profile_keys(profile: Profile) -> frozenset[str]:
     surname_keys = _surname_keys(profile.surname, True)
     if profile.name is None or all(f[:1] in "?*" for f in profile.name.all_forms):
-        classes: Iterable[str] = (*ALL_INITIAL_CLASSES, _ANY_NAME)
-    else:
-        classes = _name_classes(profile.name, True) | {_ANY_NAME}
-    return _combine(surname_keys, classes)
+        return _combine(surname_keys, (*ALL_INITIAL_CLASSES, _ANY_NAME))
+    classes = _name_classes(profile.name, True) | {_ANY_NAME}
+    # A name's first two letters swapped is a common slip at the keyboard; looked for only under the
+    # surname as typed, which keeps the candidates few.
+    swapped = _swapped_classes(profile.name) - classes
+    return _combine(surname_keys, classes) | _combine(_exact_surname_keys(profile.surname), swapped)
 
 
 def derive(record: Record, lemmatize: bool = False) -> Derived:

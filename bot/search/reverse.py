@@ -3,7 +3,7 @@
 The keys are built so that *a query's keys meet the keys of its man's reading*. Reverse matching uses
 the very same pair, only indexed the other way round:
 
-* each saved request is indexed under ``query_keys(request)`` (store them with ``ENGINE_VERSION``;
+* each saved request is indexed under ``query_keys(request)`` (store them with ``QUERY_VERSION``;
   rebuild when the version changes);
 * a new reading looks up its own ``derive(reading).keys`` in that index; every request found shares a
   key with it, exactly as in a forward search;

@@ -102,9 +102,6 @@ def worker_main(
                 done = end
                 yield list(source.rows_between(start, end, first_line))
 
-    # Automatic collection would walk each batch's tens of thousands of fresh objects many times over; a
-    # batch makes no reference cycles, so an occasional collection is plenty.
-    gc.disable()
     batches = 0
     try:
         source = RegistryFile(path, encoding)
@@ -141,6 +138,9 @@ def worker_main(
 
 
 def main() -> None:
+    # Automatic collection would walk each batch's tens of thousands of fresh objects many times over; a
+    # batch makes no reference cycles, so the occasional collection in worker_main is plenty.
+    gc.disable()
     told = orjson.loads(sys.stdin.buffer.readline() or b"{}")
     worker_main(
         sys.argv[1],

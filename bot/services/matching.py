@@ -184,9 +184,9 @@ SUMS_REFRESH_GROWTH = 0.10
 
 def sums_are_fresh(stored: Mapping[str, Any] | None, total: int) -> bool:
     """True when a search's stored registry sums are of this engine and the registry has not outgrown them."""
-    from bot.search import ENGINE_VERSION
+    from bot.search import QUERY_VERSION
 
-    if not stored or stored.get("v") != ENGINE_VERSION or stored.get("t") is None:
+    if not stored or stored.get("v") != QUERY_VERSION or stored.get("t") is None:
         return False
     counted = int(stored["t"][0])
     return total <= counted * (1 + SUMS_REFRESH_GROWTH) and (counted > 0 or total == 0)
@@ -217,7 +217,7 @@ class SavedSearchIndex:
         registry: Any = None,
         upto: int = 0,
     ) -> None:
-        from bot.search import ENGINE_VERSION, query_keys
+        from bot.search import QUERY_VERSION, query_keys
         from bot.search.engine import Profile, query_profile
         from bot.search.reverse import FieldWeights, RegistrySums, RegistryView
 
@@ -235,7 +235,7 @@ class SavedSearchIndex:
         kept = 0
         for search in self.searches:
             stored = search.derived or {}
-            current = stored.get("v") == ENGINE_VERSION and stored.get("k") is not None
+            current = stored.get("v") == QUERY_VERSION and stored.get("k") is not None
             if current:
                 keys = stored["k"]
                 profile = Profile.from_json(stored["p"]) if stored.get("p") is not None else None
@@ -253,7 +253,7 @@ class SavedSearchIndex:
                     sums = view.sums(profile, keys, self.fields.query_ids(profile))
             if not current or (sums is not None and stored.get("t") != sums.to_json()):
                 self.stale[search.id] = {
-                    "v": ENGINE_VERSION,
+                    "v": QUERY_VERSION,
                     "k": keys,
                     "p": profile.to_json() if profile else None,
                     "t": sums.to_json() if sums is not None else None,

@@ -110,10 +110,11 @@ def test_a_near_miss_surname_weighs_by_the_registry_not_by_the_pass() -> None:
 
 
 def test_stored_sums_are_counted_again_when_the_registry_has_grown_by_a_tenth() -> None:
-    from bot.search import ENGINE_VERSION
+    from bot.search import ENGINE_VERSION, QUERY_VERSION
 
-    stored = {"v": ENGINE_VERSION, "k": [], "p": None, "t": [1000, 5, 0, [0] * 6, [0.0] * 6]}
+    stored = {"v": QUERY_VERSION, "k": [], "p": None, "t": [1000, 5, 0, [0] * 6, [0.0] * 6]}
     assert sums_are_fresh(stored, 1000) and sums_are_fresh(stored, 1100)
     assert not sums_are_fresh(stored, 1101)
     assert not sums_are_fresh({**stored, "v": "0.9"}, 1000)
+    assert not sums_are_fresh({**stored, "v": ENGINE_VERSION}, 1000)  # stored before the query side changed
     assert not sums_are_fresh({**stored, "t": None}, 1000)

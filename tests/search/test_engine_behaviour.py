@@ -95,6 +95,12 @@ def test_typo_in_surname(registry: Registry) -> None:
     assert _top(registry, Query("Кусианов", "Жумабай", birth_year=1914)).reading_id == "kus"
 
 
+def test_first_two_letters_of_the_name_swapped(registry: Registry) -> None:
+    # A slip at the keyboard changes the name's initial, which the blocking keys are made of.
+    assert _top(registry, Query("Кусаинов", "уЖмабай", birth_year=1914)).reading_id == "kus"
+    assert _top(registry, Query("Легкодымов", "мЕельян")).reading_id == "legk"
+
+
 def test_clerk_spelling_by_ear(registry: Registry) -> None:
     assert _top(registry, Query("Нурмагамбетов", "Кайрат")).reading_id == "nurm"
     assert _top(registry, Query("Кусайнов", "Жумабай")).reading_id == "kus"
