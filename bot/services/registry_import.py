@@ -1,8 +1,9 @@
 """Importing registry readings from CSV (English or Russian headers) or JSON lines.
 
-Streaming in batches, so memory stays flat in file size; idempotent by `reading_id` (a re-import updates a
-changed reading and skips an unchanged one); rows that cannot be used are reported with their line number
-and the reason, the rest is imported. A file that cannot be read at all (missing, undecodable, empty, no
+Streaming in batches, so nothing is held per imported row (memory is bounded by caches, not by the
+file's size: bench/README.md); idempotent by `reading_id` (a re-import updates a changed reading and
+skips an unchanged one); rows that cannot be used are reported with their line number and the reason,
+the rest is imported. A file that cannot be read at all (missing, undecodable, empty, no
 surname column) raises `ImportFailure` before anything is written; a large import whose worker process
 fails half-way raises `ImportStopped` (the batches written before stay; importing again is safe).
 """
@@ -89,8 +90,9 @@ assert set(CONTENT_COLUMNS + STAMP_COLUMNS) == set(READING_COLUMNS)
 # ------------------------------------------------------------------------------ the worker process
 
 # From this size up a file is read, validated and derived in worker processes (alternate pieces) while
-# this one looks on; preparing a row costs more than writing it, hence two of them. On a SQLite file the
-# workers also write their batches themselves, taking turns in file order; elsewhere they send them here.
+# this one looks on; preparing a row costs more than writing it, hence two of them. The workers also write
+# their batches themselves, taking turns in file order (`_write_target`: a SQLite file, or PostgreSQL);
+# elsewhere they send them here.
 PARALLEL_FROM_BYTES = 8 << 20
 IMPORT_WORKERS = min(2, os.cpu_count() or 1)
 
@@ -374,9 +376,9 @@ async def import_file(
     """Import one registry file (a `RegistryFile` already checked is not read again to check it);
     `progress(bytes_done, bytes_total)` is called as it goes.
 
-    One batch at a time is read, validated, derived and written, so memory stays flat in file size. Large
-    files (or ``parallel=True``) are read, validated and derived in worker processes, which on a SQLite
-    file also write them; elsewhere this process writes what they send.
+    One batch at a time is read, validated, derived and written, so memory does not grow with the file.
+    Large files (or ``parallel=True``) are read, validated and derived in worker processes, which also
+    write them to a SQLite file or to PostgreSQL; elsewhere this process writes what they send.
     """
     checked, file = (path, path.path) if isinstance(path, RegistryFile) else (None, Path(path))
     processes: list[asyncio.subprocess.Process] = []

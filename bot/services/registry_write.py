@@ -154,6 +154,9 @@ class _DriverStore:
     def execute_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         self.connection.cursor().executemany(sql, rows)
 
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        self.execute_many(insert_statement(self, table, columns), rows)
+
     def close(self) -> None:
         self.connection.close()
 
@@ -167,9 +170,6 @@ class SqliteStore(_DriverStore):
         self.connection = sqlite3.connect(path, timeout=30, isolation_level=None)
         for pragma in pragmas:
             self.connection.execute(f"PRAGMA {pragma}")
-
-    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        self.connection.executemany(insert_statement(self, table, columns), rows)
 
     def write(self, batch_id: int, stamp: Any, rows: list[Prepared]) -> Counts:
         """One batch in a transaction of its own (waiting for the write lock while another writes)."""
