@@ -59,7 +59,7 @@ async def import_once(csv_path: Path, url: str) -> dict[str, float]:
         "seconds": round(elapsed, 2),
         "rows_per_s": round(report.rows_read / elapsed),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        # the largest worker process of a large file: reads, validates, derives (and on SQLite writes); 0: none
+        # the largest worker process of a large file: reads, validates, derives, writes; 0: none
         "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
 
