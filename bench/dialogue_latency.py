@@ -211,8 +211,8 @@ def percentile(values: list[float], q: float) -> float:
 
 async def run(args: argparse.Namespace) -> None:
     from bot.app import build_application, quiet_http_logs
-    from bot.botapi_standin import BotApiStandIn
     from bot.config import Settings
+    from botapi_standin import BotApiStandIn
     from models import Database
 
     quiet_http_logs()

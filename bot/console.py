@@ -1,7 +1,7 @@
 """`amanat console`: chat with the real bot in the terminal, offline — no token, no network.
 
 The same Application, handlers and database as `amanat run`, but the Bot API is an in-process
-:class:`~bot.botapi_standin.BotApiStandIn` on 127.0.0.1. You are one Telegram user; what you type is sent
+:class:`~botapi_standin.BotApiStandIn` on 127.0.0.1. You are one Telegram user; what you type is sent
 as your message, and inline buttons are shown as numbered choices: type the number to press one. A line
 that starts with ``'`` is always sent as text (``'2`` sends "2"). ``/quit`` or end of input leaves.
 
@@ -17,9 +17,9 @@ import sys
 from typing import Final, TextIO
 
 from bot.app import build_application, quiet_http_logs
-from bot.botapi_standin import BotApiStandIn, Observed, SentMessage, SimUser, Toast
 from bot.config import Settings
 from bot.i18n import translator
+from botapi_standin import BotApiStandIn, Observed, SentMessage, SimUser, Toast
 
 CONSOLE_USER_ID: Final = 1
 HANDLE_TIMEOUT: Final = 60.0

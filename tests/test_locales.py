@@ -17,8 +17,8 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
-from bot.botapi_standin import parse_html
 from bot.i18n import LANGUAGES, catalog_files, read_catalog, translator
+from botapi_standin import parse_html
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("bot", "handlers")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.botapi_standin import BotApiStandIn, SentMessage, SimUser
+from botapi_standin import BotApiStandIn, SentMessage, SimUser
 
 READY_TIMEOUT = 60.0  # a cold start imports, migrates and loads the registry index; a guard against hangs
 

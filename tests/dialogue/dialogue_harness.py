@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import AmanatApplication, build_application
-from bot.botapi_standin import BotApiStandIn, SentMessage, SimUser, Toast
 from bot.config import Settings
+from botapi_standin import BotApiStandIn, SentMessage, SimUser, Toast
 from handlers.runtime import Features
 from models import Database
 

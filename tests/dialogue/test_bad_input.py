@@ -13,7 +13,7 @@ import pytest
 from dialogue_harness import Chat
 from sqlalchemy import select
 
-from bot.botapi_standin import SentMessage, SimUser
+from botapi_standin import SentMessage, SimUser
 from models import SearchRequest
 
 SendBad = Callable[[Chat, SimUser], Awaitable[list[SentMessage]]]

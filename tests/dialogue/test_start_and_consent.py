@@ -5,7 +5,7 @@ from __future__ import annotations
 from dialogue_harness import Chat
 from sqlalchemy import func, select
 
-from bot.botapi_standin import BotApiStandIn
+from botapi_standin import BotApiStandIn
 from models import DialogueState, Person
 
 

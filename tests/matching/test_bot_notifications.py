@@ -14,10 +14,10 @@ import pytest
 from matching_scenario import LEGKODYMOV, import_rows, outbox, saved_search
 
 from bot.app import build_application
-from bot.botapi_standin import BotApiStandIn, SimUser
 from bot.config import Settings
 from bot.jobs import register_jobs
 from bot.services.people import give_consent
+from botapi_standin import BotApiStandIn, SimUser
 from models import Database, OutboxState, RequestStatus, SearchRequest
 
 ADMIN = 900

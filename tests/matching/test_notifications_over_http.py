@@ -17,10 +17,10 @@ import pytest
 from matching_scenario import LEGKODYMOV, STRANGER, import_rows, matches, outbox, saved_search
 from sqlalchemy import select
 
-from bot.botapi_standin import BotApiStandIn, SentMessage
 from bot.services import matching
 from bot.services.locks import job_lock
 from bot.services.people import give_consent
+from botapi_standin import BotApiStandIn, SentMessage
 from models import Database, OutboxState, Person
 
 REPO = Path(__file__).resolve().parents[2]

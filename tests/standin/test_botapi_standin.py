@@ -24,13 +24,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.botapi_standin import (
+from botapi_standin import (
     BotApiStandIn,
     EntityParseError,
     FloodLimits,
     SentMessage,
     parse_html,
-    parse_markdown_v2,
     utf16_len,
 )
 
@@ -199,9 +198,6 @@ async def test_plain_text_and_non_text_updates(api: BotApiStandIn, app: Applicat
     recorder = recorder_of(app)
     kinds = [u.effective_message.effective_attachment.__class__.__name__ for u in recorder.updates[1:]]
     assert kinds == ["Sticker", "tuple", "Voice", "Document"]
-    document = recorder.updates[-1].effective_message.document
-    telegram_file = await document.get_file()
-    assert bytes(await telegram_file.download_as_bytearray()) == b"reading_id,surname\n1,X\n"
 
 
 async def test_long_user_text_is_split_like_a_client(api: BotApiStandIn, app: Application) -> None:
@@ -246,13 +242,11 @@ async def test_bad_html_is_rejected(api: BotApiStandIn, app: Application) -> Non
     assert api.messages(alice.id)[-1].text == "ссылка 1 < 2 😀"
 
 
-async def test_markdown_v2_requires_escaping(api: BotApiStandIn, app: Application) -> None:
+async def test_only_html_is_parsed(api: BotApiStandIn, app: Application) -> None:
+    """The bot sends HTML only; another parse mode is refused loudly, never passed through unparsed."""
     alice = api.user(1001)
-    with pytest.raises(BadRequest, match=r"(?i)can't parse entities: character '.' is reserved"):
-        await app.bot.send_message(alice.id, "Найдено 3 записи.", parse_mode=ParseMode.MARKDOWN_V2)
-    message = await app.bot.send_message(alice.id, r"*Найдено* 3 записи\.", parse_mode="MarkdownV2")
-    assert message.text == "Найдено 3 записи."
-    assert message.entities[0].type == "bold"
+    with pytest.raises(BadRequest, match=r"(?i)the stand-in parses HTML only"):
+        await app.bot.send_message(alice.id, r"*Найдено* 3 записи\.", parse_mode=ParseMode.MARKDOWN_V2)
 
 
 async def test_text_length_limits(api: BotApiStandIn, app: Application) -> None:
@@ -319,13 +313,14 @@ async def test_unknown_chat_and_not_started_user(api: BotApiStandIn, app: Applic
     await api.wait_for_messages(stranger.id)  # once they wrote, the bot can answer
 
 
-async def test_reply_keyboard_and_commands(api: BotApiStandIn, app: Application) -> None:
+async def test_reply_keyboards_are_refused_and_commands(api: BotApiStandIn, app: Application) -> None:
     alice = api.user(1001)
-    await app.bot.send_message(alice.id, "Язык?", reply_markup=ReplyKeyboardMarkup([["Русский", "Қазақша"]]))
-    assert api.reply_keyboard(alice.id) == (("Русский", "Қазақша"),)
+    with pytest.raises(BadRequest, match="inline keyboards only"):
+        await app.bot.send_message(
+            alice.id, "Язык?", reply_markup=ReplyKeyboardMarkup([["Русский", "Қазақша"]])
+        )
     await app.bot.set_my_commands([("start", "Начать"), ("search", "Поиск")], language_code="ru")
     assert [c.command for c in await app.bot.get_my_commands(language_code="ru")] == ["start", "search"]
-    assert api.commands(language_code="ru")[1] == {"command": "search", "description": "Поиск"}
     with pytest.raises(BadRequest, match="Bot_command_invalid"):
         await app.bot.set_my_commands([("Bad Command", "x")])
 
@@ -336,23 +331,6 @@ async def test_values_keep_their_types(api: BotApiStandIn, app: Application) -> 
         message = await app.bot.send_message(alice.id, text, disable_notification=True)
         assert message.text == text
     assert api.calls_of("sendMessage")[0].params["disable_notification"] is True
-
-
-async def test_bot_uploads_and_downloads_files(api: BotApiStandIn, app: Application) -> None:
-    alice = api.user(1001)
-    sent = await app.bot.send_document(
-        alice.id, b"id,name\n1,A\n", filename="report.csv", caption="<i>отчёт</i>", parse_mode="HTML"
-    )
-    assert sent.document is not None and sent.caption == "отчёт"
-    [shown] = await api.wait_for_messages(alice.id)
-    assert shown.kind == "document" and shown.text == "отчёт"
-    assert shown.render() == "[document] отчёт"
-    telegram_file = await app.bot.get_file(sent.document.file_id)
-    assert bytes(await telegram_file.download_as_bytearray()) == b"id,name\n1,A\n"
-    again = await app.bot.send_photo(alice.id, sent.document.file_id)  # by file_id
-    assert again.photo
-    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
-        await app.bot.send_photo(alice.id, b"jpeg", caption="x" * 1025)
 
 
 async def test_render_and_link_with_raw_ampersand(api: BotApiStandIn, app: Application) -> None:
@@ -577,33 +555,6 @@ def test_parse_html_entities_are_utf16() -> None:
 def test_parse_html_rejects(source: str) -> None:
     with pytest.raises(EntityParseError):
         parse_html(source)
-
-
-@pytest.mark.parametrize("source", ["a-b", "(x)", "*x", "a_b", "||s|", "[t](u", "`x"])
-def test_parse_markdown_v2_rejects(source: str) -> None:
-    with pytest.raises(EntityParseError):
-        parse_markdown_v2(source)
-
-
-def test_parse_markdown_v2_accepts() -> None:
-    text, entities = parse_markdown_v2(r"*b* _i_ __u__ ~s~ ||p|| `c\`` [t](https://x\.y/\)) 1\.5")
-    assert text == "b i u s p c` t 1.5"
-    assert [e["type"] for e in entities] == [
-        "bold",
-        "italic",
-        "underline",
-        "strikethrough",
-        "spoiler",
-        "code",
-        "text_link",
-    ]
-
-
-def test_parse_markdown_v2_blockquotes() -> None:
-    text, entities = parse_markdown_v2(">цитата\n>вторая\nпосле")
-    assert text == "цитата\nвторая\nпосле"
-    assert entities == [{"type": "blockquote", "offset": 0, "length": 13}]
-    assert parse_markdown_v2("**>скрыто")[1] == [{"type": "expandable_blockquote", "offset": 0, "length": 6}]
 
 
 async def test_unconfirmed_updates_are_redelivered_after_a_crash(api: BotApiStandIn) -> None:

@@ -1,64 +1,9 @@
-"""A local stand-in of the Telegram Bot API, for end-to-end tests and the offline console.
+"""The stand-in's HTTP server: :class:`BotApiStandIn`, its simulated chats, and the Bot API methods the bot calls.
 
-:class:`BotApiStandIn` is a small :mod:`aiohttp` web server bound to ``127.0.0.1`` on a free port.
-The real bot (python-telegram-bot 22) talks to it over real HTTP once its ``base_url`` and
-``base_file_url`` point here::
-
-    async with BotApiStandIn() as api:
-        app = (
-            ApplicationBuilder()
-            .token(api.token)
-            .base_url(api.base_url)
-            .base_file_url(api.base_file_url)
-            .build()
-        )
-        ...  # add handlers
-        async with app:
-            await app.start()
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            alice = api.user(1001, "Алия")
-            await api.send_text(alice, "/start")
-            [reply] = await api.wait_for_messages(alice.id)
-            await api.press(alice, reply, "Найти")
-            ...
-            await app.updater.stop()
-            await app.stop()
-
-What it simulates:
-
-* the transport: every method is accepted as ``POST`` (or ``GET``) to ``/bot{token}/{method}``
-  with form-encoded, multipart or JSON parameters; nested objects (``reply_markup``, ``entities``
-  …) may arrive as JSON strings, as PTB sends them. Answers are Telegram's
-  ``{"ok": true, "result": …}`` / ``{"ok": false, "error_code": …, "description": …}``;
-  a wrong token gets 401, an unknown method 404.
-* long polling: ``getUpdates`` honours ``offset`` (updates below it are confirmed and dropped),
-  ``limit``, ``timeout`` (blocks until an update is queued) and ``allowed_updates``; a second
-  concurrent ``getUpdates`` terminates the first with 409, as Telegram does; stopping the stand-in
-  releases any pending long poll at once.
-* users and chats: :meth:`BotApiStandIn.user` and :meth:`BotApiStandIn.group` register them;
-  :meth:`~BotApiStandIn.send_text`, :meth:`~BotApiStandIn.press` and friends queue the updates a
-  Telegram client would produce.
-* Telegram's validation, with Telegram's error texts: empty or too long text (4096 UTF-16 code
-  units after entity parsing), HTML / MarkdownV2 / Markdown that does not parse, invalid inline
-  keyboards (``BUTTON_DATA_INVALID`` …), edits that change nothing, unknown messages and chats.
-  The HTML check is a little *stricter* than Telegram: an ``&`` that does not start one of
-  ``&lt; &gt; &amp; &quot; &#NN; &#xNN;`` is rejected (Telegram would show it literally, which is
-  a rendering bug in the bot either way).
-* failures on demand: :meth:`~BotApiStandIn.fail_next` (403 / 429 with ``retry_after`` / 500 /
-  anything), :meth:`~BotApiStandIn.block` (a user who blocked the bot), and optional flood
-  control (:class:`FloodLimits`) that answers 429 like Telegram when the bot sends too fast.
-
-What the tests observe: :attr:`~BotApiStandIn.calls` (every request with its time and outcome),
-:meth:`~BotApiStandIn.wait_for_messages` / :class:`Transcript` (the bot's messages and edits, in
-order, as immutable :class:`SentMessage` snapshots), :meth:`~BotApiStandIn.messages` (what each chat
-shows now), :meth:`~BotApiStandIn.toasts` (``answerCallbackQuery`` texts) and listeners
-(:meth:`~BotApiStandIn.add_listener`) for the console.
-
-Fast, reliable PTB settings for tests: ``start_polling(poll_interval=0, timeout=1)`` (an update is
-delivered within a few milliseconds of being queued because the long poll wakes immediately;
-``timeout`` only bounds how long an idle poll lasts) and ``updater.stop()`` before
-``BotApiStandIn.stop()``; PTB cancels its in-flight poll on stop and then sends one
-``getUpdates(timeout=0)``, which returns at once.
+Every method is accepted as ``POST`` (or ``GET``) to ``/bot{token}/{method}`` with form-encoded,
+multipart or JSON parameters; answers are Telegram's ``{"ok": true, "result": …}`` /
+``{"ok": false, "error_code": …, "description": …}``. Only the methods the bot (and its tests) use
+are implemented; any other answers 404, loudly.
 """
 
 from __future__ import annotations
@@ -72,766 +17,24 @@ import math
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Final, Literal
 
+import aiohttp
 from aiohttp import web
 
-__all__ = [
-    "ApiCall",
-    "BotApiStandIn",
-    "Button",
-    "ChatAction",
-    "EntityParseError",
-    "FloodLimits",
-    "Observed",
-    "SentMessage",
-    "SimChat",
-    "SimUser",
-    "Toast",
-    "Transcript",
-    "parse_html",
-    "parse_markdown",
-    "parse_markdown_v2",
-    "utf16_len",
-]
+from botapi_standin.entities import EntityParseError, parse_html, utf16_len
+from botapi_standin.flood import FloodLimits, TokenBucket
+from botapi_standin.objects import ApiCall, Button, Observed, SentMessage, SimChat, SimUser, Toast
 
 _LOGGER = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 
 MAX_TEXT_LENGTH: Final = 4096
-MAX_CAPTION_LENGTH: Final = 1024
 MAX_CALLBACK_DATA_BYTES: Final = 64
-
-# --------------------------------------------------------------------------------------------
-# Text measuring and markup parsing (pure functions, usable without the server)
-# --------------------------------------------------------------------------------------------
-
-
-def utf16_len(text: str) -> int:
-    """Length of ``text`` in UTF-16 code units, the unit Telegram counts lengths and offsets in."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _byte_offset(source: str, index: int) -> int:
-    return len(source[:index].encode("utf-8"))
-
-
-class EntityParseError(ValueError):
-    """Markup that Telegram would refuse with "Bad Request: can't parse entities: …"."""
-
-
-class _TextBuilder:
-    """Accumulates plain text and tracks the current position in UTF-16 code units."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.pos = 0
-
-    def add(self, text: str) -> None:
-        self.parts.append(text)
-        self.pos += utf16_len(text)
-
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
-def _sorted_entities(entities: Iterable[JSONDict | None]) -> list[JSONDict]:
-    """Drop empty entities and sort like Telegram: by offset, longer (outer) first.
-
-    Callers list entities in the order they were *opened*, so equal ranges keep outer first.
-    """
-    return sorted(
-        (e for e in entities if e is not None and e["length"] > 0),
-        key=lambda e: (e["offset"], -e["length"]),
-    )
-
-
-_HTML_SIMPLE_TAGS: Final[Mapping[str, str]] = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "tg-spoiler": "spoiler",
-    "code": "code",
-    "pre": "pre",
-}
-_HTML_TAGS: Final = frozenset(_HTML_SIMPLE_TAGS) | {"a", "span", "blockquote", "tg-emoji"}
-_HTML_NAMED_ENTITIES: Final[Mapping[str, str]] = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_HTML_ENTITY_RE: Final = re.compile(r"&(#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[a-zA-Z][a-zA-Z0-9]{0,31});")
-_TAG_NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
-_ATTR_NAME_CHARS: Final = _TAG_NAME_CHARS | {"_"}
-
-
-def _decode_html_entity(source: str, index: int) -> tuple[str, int]:
-    """Decode the entity at ``source[index] == '&'``; return (character, length consumed)."""
-    match = _HTML_ENTITY_RE.match(source, index)
-    if match is None:
-        raise EntityParseError(
-            f"Unescaped '&' at byte offset {_byte_offset(source, index)}: "
-            "use &amp; (only &lt; &gt; &amp; &quot; and numeric entities are supported)"
-        )
-    body = match.group(1)
-    if body.startswith("#"):
-        code = int(body[2:], 16) if body[1:2] in ("x", "X") else int(body[1:])
-        if not (0 < code <= 0x10FFFF) or 0xD800 <= code <= 0xDFFF:
-            raise EntityParseError(
-                f"Invalid numeric entity {match.group(0)!r} at byte offset {_byte_offset(source, index)}"
-            )
-        return chr(code), match.end() - index
-    if body not in _HTML_NAMED_ENTITIES:
-        raise EntityParseError(
-            f'Unsupported HTML entity "{match.group(0)}" at byte offset {_byte_offset(source, index)}'
-        )
-    return _HTML_NAMED_ENTITIES[body], match.end() - index
-
-
-def _decode_attribute(raw: str) -> str:
-    """Decode entities in an attribute value; a stray ``&`` (as in an unescaped URL) stays as is."""
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        decoded: tuple[str, int] | None = None
-        if raw[i] == "&":
-            with contextlib.suppress(EntityParseError):
-                decoded = _decode_html_entity(raw, i)
-        if decoded is not None:
-            out.append(decoded[0])
-            i += decoded[1]
-        else:
-            out.append(raw[i])
-            i += 1
-    return "".join(out)
-
-
-@dataclass
-class _OpenTag:
-    name: str
-    start: int  # UTF-16 offset in the output
-    byte_offset: int
-    attrs: dict[str, str]
-    slot: int  # index reserved in the entity list, so entities stay in opening order
-
-
-def _parse_start_tag(source: str, i: int) -> tuple[str, dict[str, str], int]:
-    """Parse ``<name attr="v" …>`` at ``source[i] == '<'``; return (name, attrs, index after '>')."""
-    n = len(source)
-    offset = _byte_offset(source, i)
-    j = i + 1
-    while j < n and source[j] in _TAG_NAME_CHARS:
-        j += 1
-    name = source[i + 1 : j].lower()
-    if not name:
-        raise EntityParseError(f'Unsupported start tag "" at byte offset {offset}: escape "<" as &lt;')
-    if name not in _HTML_TAGS:
-        raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {offset}')
-    attrs: dict[str, str] = {}
-    while True:
-        while j < n and source[j].isspace():
-            j += 1
-        if j >= n:
-            raise EntityParseError(f"Unclosed start tag at byte offset {offset}")
-        if source[j] == ">":
-            return name, attrs, j + 1
-        k = j
-        while k < n and source[k] in _ATTR_NAME_CHARS:
-            k += 1
-        attr = source[j:k].lower()
-        if not attr:
-            raise EntityParseError(f'Empty attribute name in the tag "{name}" at byte offset {offset}')
-        j = k
-        while j < n and source[j].isspace():
-            j += 1
-        if j < n and source[j] == "=":
-            j += 1
-            while j < n and source[j].isspace():
-                j += 1
-            if j >= n:
-                raise EntityParseError(f"Unclosed start tag at byte offset {offset}")
-            if source[j] in "\"'":
-                quote = source[j]
-                end = source.find(quote, j + 1)
-                if end < 0:
-                    raise EntityParseError(f"Unclosed start tag at byte offset {offset}")
-                raw_value = source[j + 1 : end]
-                j = end + 1
-            else:
-                k = j
-                while k < n and not source[k].isspace() and source[k] not in "<>\"'`=":
-                    k += 1
-                raw_value = source[j:k]
-                j = k
-            attrs[attr] = _decode_attribute(raw_value)
-        else:
-            attrs[attr] = ""
-
-
-def _html_entity_for(tag: _OpenTag, end: int) -> JSONDict | None:
-    entity: JSONDict = {"offset": tag.start, "length": end - tag.start}
-    if tag.name in _HTML_SIMPLE_TAGS:
-        entity["type"] = _HTML_SIMPLE_TAGS[tag.name]
-        if tag.name == "pre" and tag.attrs.get("_language"):
-            entity["language"] = tag.attrs["_language"]
-    elif tag.name == "span":
-        entity["type"] = "spoiler"
-    elif tag.name == "a":
-        href = tag.attrs.get("href")
-        if not href:
-            return None
-        match = re.fullmatch(r"tg://user\?id=(\d+)", href)
-        if match:
-            entity["type"] = "text_mention"
-            entity["user"] = {"id": int(match.group(1)), "is_bot": False, "first_name": "user"}
-        else:
-            entity["type"] = "text_link"
-            entity["url"] = href
-    elif tag.name == "blockquote":
-        entity["type"] = "expandable_blockquote" if "expandable" in tag.attrs else "blockquote"
-    else:  # tg-emoji
-        entity["type"] = "custom_emoji"
-        entity["custom_emoji_id"] = tag.attrs.get("emoji-id", "")
-    return entity
-
-
-def parse_html(source: str) -> tuple[str, list[JSONDict]]:
-    """Parse Telegram-flavoured HTML into (plain text, entities), as ``parse_mode="HTML"`` does.
-
-    Offsets and lengths of the entities are in UTF-16 code units. Raises
-    :class:`EntityParseError` for markup Telegram refuses: unsupported tags, unclosed or mismatched
-    tags, a ``<`` that does not start a tag, ``<span>`` without ``class="tg-spoiler"``,
-    ``<tg-emoji>`` without ``emoji-id`` and (stricter than Telegram) an ``&`` that is not a
-    supported entity.
-    """
-    out = _TextBuilder()
-    entities: list[JSONDict | None] = []
-    stack: list[_OpenTag] = []
-    i, n = 0, len(source)
-    plain_start = 0
-    while i < n:
-        char = source[i]
-        if char not in "<&":
-            i += 1
-            continue
-        if plain_start < i:
-            out.add(source[plain_start:i])
-        if char == "&":
-            decoded, used = _decode_html_entity(source, i)
-            out.add(decoded)
-            i += used
-        elif source.startswith("</", i):
-            offset = _byte_offset(source, i)
-            end = source.find(">", i)
-            if end < 0:
-                raise EntityParseError(f"Unclosed end tag at byte offset {offset}")
-            name = source[i + 2 : end].strip().lower()
-            if not stack:
-                raise EntityParseError(f'Unexpected end tag "{name}" at byte offset {offset}')
-            if stack[-1].name != name:
-                raise EntityParseError(
-                    f'Unmatched end tag at byte offset {offset}, expected "</{stack[-1].name}>", '
-                    f'found "</{name}>"'
-                )
-            tag = stack.pop()
-            entities[tag.slot] = _html_entity_for(tag, out.pos)
-            i = end + 1
-        else:
-            offset = _byte_offset(source, i)
-            name, attrs, i = _parse_start_tag(source, i)
-            if name == "span" and attrs.get("class") != "tg-spoiler":
-                raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {offset}')
-            if name == "tg-emoji" and not attrs.get("emoji-id"):
-                raise EntityParseError(
-                    f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {offset}'
-                )
-            if name == "code" and stack and stack[-1].name == "pre":
-                language = attrs.get("class", "")
-                if language.startswith("language-"):
-                    stack[-1].attrs["_language"] = language.removeprefix("language-")
-            stack.append(_OpenTag(name, out.pos, offset, attrs, len(entities)))
-            entities.append(None)
-        plain_start = i
-    if plain_start < n:
-        out.add(source[plain_start:])
-    if stack:
-        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
-    return out.text(), _sorted_entities(entities)
-
-
-_MDV2_RESERVED: Final = frozenset("_*[]()~`>#+-=|{}.!\\")
-_MDV2_TOGGLES: Final[Mapping[str, str]] = {
-    "*": "bold",
-    "_": "italic",
-    "__": "underline",
-    "~": "strikethrough",
-    "||": "spoiler",
-}
-_MD_ENTITY_NAMES: Final[Mapping[str, str]] = {
-    "bold": "Bold",
-    "italic": "Italic",
-    "underline": "Underline",
-    "strikethrough": "Strikethrough",
-    "spoiler": "Spoiler",
-    "code": "Code",
-    "pre": "Pre",
-    "text_link": "TextUrl",
-    "custom_emoji": "CustomEmoji",
-}
-
-
-@dataclass
-class _MdOpen:
-    kind: str
-    start: int
-    byte_offset: int
-    slot: int
-
-
-def _md_code_span(source: str, i: int, fence: str, escapes: bool) -> tuple[str, int]:
-    """Read the body of a code/pre span starting at ``i``; return (text, index after the fence)."""
-    out: list[str] = []
-    n = len(source)
-    while i < n:
-        if escapes and source[i] == "\\" and i + 1 < n and source[i + 1] in "`\\":
-            out.append(source[i + 1])
-            i += 2
-            continue
-        if source.startswith(fence, i):
-            return "".join(out), i + len(fence)
-        out.append(source[i])
-        i += 1
-    raise EntityParseError("")
-
-
-def _md_url(source: str, i: int, escapes: bool) -> tuple[str, int]:
-    """Read ``(url)`` with ``source[i] == '('``; return (url, index after ')')."""
-    out: list[str] = []
-    n = len(source)
-    j = i + 1
-    while j < n:
-        if escapes and source[j] == "\\" and j + 1 < n and source[j + 1] in ")\\":
-            out.append(source[j + 1])
-            j += 2
-            continue
-        if source[j] == ")":
-            return "".join(out), j + 1
-        out.append(source[j])
-        j += 1
-    raise EntityParseError(f"Can't find end of a URL at byte offset {_byte_offset(source, i)}")
-
-
-def parse_markdown_v2(source: str) -> tuple[str, list[JSONDict]]:
-    """Parse Telegram MarkdownV2 into (plain text, entities), as ``parse_mode="MarkdownV2"`` does.
-
-    Every character of ``_*[]()~`>#+-=|{}.!`` outside markup must be escaped with ``\\``; an
-    unescaped one raises :class:`EntityParseError` with Telegram's wording, as does an entity that
-    is never closed.
-    """
-    out = _TextBuilder()
-    entities: list[JSONDict | None] = []
-    stack: list[_MdOpen] = []
-    quote_start: int | None = None
-    quote_type = "blockquote"
-    i, n = 0, len(source)
-    while i < n:
-        char = source[i]
-        at_line_start = i == 0 or source[i - 1] == "\n"
-        if char == "\\":
-            if i + 1 < n and 0 < ord(source[i + 1]) <= 126:
-                out.add(source[i + 1])
-                i += 2
-                continue
-            raise EntityParseError("Character '\\' is reserved and must be escaped with the preceding '\\'")
-        if at_line_start and (char == ">" or source.startswith("**>", i)):
-            if quote_start is None:
-                quote_start = out.pos
-                quote_type = "expandable_blockquote" if char == "*" else "blockquote"
-            i += 3 if char == "*" else 1
-            continue
-        if char == "\n" and quote_start is not None and not source.startswith(">", i + 1):
-            entities.append({"type": quote_type, "offset": quote_start, "length": out.pos - quote_start})
-            quote_start = None
-        if char == "`":
-            fence = "```" if source.startswith("```", i) else "`"
-            offset = _byte_offset(source, i)
-            body_start = i + len(fence)
-            language = ""
-            if fence == "```":
-                newline = source.find("\n", body_start)
-                first_line = source[body_start:newline] if newline >= 0 else ""
-                if newline >= 0 and first_line and " " not in first_line and "`" not in first_line:
-                    language = first_line
-                    body_start = newline + 1
-            try:
-                body, i = _md_code_span(source, body_start, fence, escapes=True)
-            except EntityParseError:
-                kind = "Pre" if fence == "```" else "Code"
-                raise EntityParseError(f"Can't find end of {kind} entity at byte offset {offset}") from None
-            start = out.pos
-            out.add(body)
-            entity: JSONDict = {
-                "type": "pre" if fence == "```" else "code",
-                "offset": start,
-                "length": out.pos - start,
-            }
-            if language:
-                entity["language"] = language
-            entities.append(entity)
-            continue
-        token = source[i : i + 2] if source[i : i + 2] in ("__", "||") else char
-        if token in _MDV2_TOGGLES:
-            kind = _MDV2_TOGGLES[token]
-            open_kinds = [o.kind for o in stack]
-            if kind in open_kinds:
-                if stack[-1].kind != kind:
-                    opened = stack[-1]
-                    raise EntityParseError(
-                        f"Can't find end of {_MD_ENTITY_NAMES[opened.kind]} entity at byte offset "
-                        f"{opened.byte_offset}"
-                    )
-                opened = stack.pop()
-                entities[opened.slot] = {
-                    "type": kind,
-                    "offset": opened.start,
-                    "length": out.pos - opened.start,
-                }
-            else:
-                stack.append(_MdOpen(kind, out.pos, _byte_offset(source, i), len(entities)))
-                entities.append(None)
-            i += len(token)
-            continue
-        if char == "[" or source.startswith("![", i):
-            kind = "custom_emoji" if char == "!" else "text_link"
-            stack.append(_MdOpen(kind, out.pos, _byte_offset(source, i), len(entities)))
-            entities.append(None)
-            i += 2 if char == "!" else 1
-            continue
-        if char == "]" and stack and stack[-1].kind in ("text_link", "custom_emoji"):
-            opened = stack.pop()
-            if not source.startswith("(", i + 1):
-                raise EntityParseError(
-                    f"Can't find end of {_MD_ENTITY_NAMES[opened.kind]} entity at byte offset "
-                    f"{opened.byte_offset}"
-                )
-            url, i = _md_url(source, i + 1, escapes=True)
-            entity = {"type": opened.kind, "offset": opened.start, "length": out.pos - opened.start}
-            if opened.kind == "custom_emoji":
-                entity["custom_emoji_id"] = url.rpartition("id=")[2]
-            else:
-                entity["url"] = url
-            entities[opened.slot] = entity
-            continue
-        if char in _MDV2_RESERVED:
-            raise EntityParseError(
-                f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
-            )
-        out.add(char)
-        i += 1
-    if stack:
-        opened = stack[-1]
-        raise EntityParseError(
-            f"Can't find end of {_MD_ENTITY_NAMES[opened.kind]} entity at byte offset {opened.byte_offset}"
-        )
-    if quote_start is not None:
-        entities.append({"type": quote_type, "offset": quote_start, "length": out.pos - quote_start})
-    return out.text(), _sorted_entities(entities)
-
-
-_MD_LEGACY: Final[Mapping[str, str]] = {"*": "bold", "_": "italic"}
-
-
-def parse_markdown(source: str) -> tuple[str, list[JSONDict]]:
-    """Parse legacy Telegram Markdown (``*bold*``, ``_italic_``, `` `code` ``, ``[text](url)``)."""
-    out = _TextBuilder()
-    entities: list[JSONDict] = []
-    i, n = 0, len(source)
-    while i < n:
-        char = source[i]
-        offset = _byte_offset(source, i)
-        if char == "\\" and i + 1 < n and source[i + 1] in "*_`[":
-            out.add(source[i + 1])
-            i += 2
-        elif char in _MD_LEGACY:
-            end = source.find(char, i + 1)
-            if end < 0:
-                raise EntityParseError(f"Can't find end of the entity starting at byte offset {offset}")
-            start = out.pos
-            out.add(source[i + 1 : end])
-            entities.append({"type": _MD_LEGACY[char], "offset": start, "length": out.pos - start})
-            i = end + 1
-        elif char == "`":
-            fence = "```" if source.startswith("```", i) else "`"
-            end = source.find(fence, i + len(fence))
-            if end < 0:
-                raise EntityParseError(f"Can't find end of the entity starting at byte offset {offset}")
-            start = out.pos
-            out.add(source[i + len(fence) : end])
-            kind = "pre" if fence == "```" else "code"
-            entities.append({"type": kind, "offset": start, "length": out.pos - start})
-            i = end + len(fence)
-        elif char == "[":
-            close = source.find("]", i + 1)
-            if close < 0 or not source.startswith("(", close + 1):
-                raise EntityParseError(f"Can't find end of the entity starting at byte offset {offset}")
-            url, after = _md_url(source, close + 1, escapes=False)
-            start = out.pos
-            out.add(source[i + 1 : close])
-            entities.append({"type": "text_link", "offset": start, "length": out.pos - start, "url": url})
-            i = after
-        else:
-            out.add(char)
-            i += 1
-    return out.text(), _sorted_entities(entities)
-
-
-# --------------------------------------------------------------------------------------------
-# What tests and the console see
-# --------------------------------------------------------------------------------------------
-
-
-def _with_given(data: JSONDict, source: object, keys: tuple[str, ...]) -> JSONDict:
-    """`data` with each of `source`'s optional fields `keys` that is set (the Bot API omits the rest)."""
-    for key in keys:
-        value = getattr(source, key)
-        if value is not None:
-            data[key] = value
-    return data
-
-
-@dataclass(frozen=True)
-class SimUser:
-    """A simulated Telegram user (a person talking to the bot)."""
-
-    id: int
-    first_name: str
-    last_name: str | None = None
-    username: str | None = None
-    language_code: str | None = "ru"
-
-    def to_api(self) -> JSONDict:
-        """The Bot API ``User`` object."""
-        data: JSONDict = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        return _with_given(data, self, ("last_name", "username", "language_code"))
-
-
-@dataclass(frozen=True)
-class SimChat:
-    """A simulated chat: a user's private chat with the bot, a group or a supergroup."""
-
-    id: int
-    type: Literal["private", "group", "supergroup", "channel"]
-    title: str | None = None
-    username: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-
-    def to_api(self) -> JSONDict:
-        """The Bot API ``Chat`` object."""
-        data: JSONDict = {"id": self.id, "type": self.type}
-        return _with_given(data, self, ("title", "username", "first_name", "last_name"))
-
-
-@dataclass(frozen=True)
-class Button:
-    """One inline keyboard button as the bot sent it."""
-
-    text: str
-    callback_data: str | None = None
-    url: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    """An immutable snapshot of one version of a message the bot sent (or edited, or deleted).
-
-    ``text`` is what the user reads (markup parsed, entities unescaped); ``html`` is the text
-    exactly as the bot sent it (whatever the ``parse_mode``; the name says what it usually is).
-    ``buttons`` is the inline keyboard, ``keyboard`` the texts of a reply keyboard sent with it.
-    ``version`` is 0 for the original and grows with each edit; ``edited`` is ``version > 0``.
-    """
-
-    chat_id: int
-    message_id: int
-    text: str
-    html: str
-    parse_mode: str | None = None
-    entities: tuple[Mapping[str, Any], ...] = ()
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    keyboard: tuple[tuple[str, ...], ...] | None = None
-    kind: str = "text"
-    edited: bool = False
-    version: int = 0
-    deleted: bool = False
-    date: int = 0
-    reply_to_message_id: int | None = None
-    method: str = "sendMessage"
-
-    def render(self) -> str:
-        """The message as a person sees it, for logs and the console: text, then button rows
-        (``[Найти]``, URL buttons as ``[Сайт ↗]``) and a reply keyboard (``‹Русский›``)."""
-        lines = [self.text if self.kind == "text" else f"[{self.kind}] {self.text}".rstrip()]
-        for row in self.buttons:
-            lines.append(" ".join(f"[{b.text}{' ↗' if b.url else ''}]" for b in row))
-        for keyboard_row in self.keyboard or ():
-            lines.append(" ".join(f"‹{text}›" for text in keyboard_row))
-        return "\n".join(lines)
-
-    def all_buttons(self) -> list[Button]:
-        """The inline buttons, row by row."""
-        return [button for row in self.buttons for button in row]
-
-    def button_texts(self) -> list[str]:
-        """The captions of the inline buttons, row by row."""
-        return [button.text for button in self.all_buttons()]
-
-    def button(self, text_or_data: str) -> Button:
-        """The inline button whose text (preferred) or ``callback_data`` is ``text_or_data``."""
-        buttons = self.all_buttons()
-        for button in buttons:
-            if button.text == text_or_data:
-                return button
-        for button in buttons:
-            if button.callback_data == text_or_data:
-                return button
-        raise LookupError(
-            f"message {self.message_id} in chat {self.chat_id} has no button {text_or_data!r}; "
-            f"buttons: {[(b.text, b.callback_data or b.url) for b in buttons]}"
-        )
-
-
-@dataclass(frozen=True)
-class Toast:
-    """An ``answerCallbackQuery`` answer (the user sees ``text`` as a toast, or an alert)."""
-
-    chat_id: int
-    user_id: int
-    message_id: int | None
-    callback_query_id: str
-    data: str | None
-    text: str | None
-    show_alert: bool = False
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class ChatAction:
-    """A ``sendChatAction`` call ("typing…")."""
-
-    chat_id: int
-    action: str
-    at: float
-
-
-Observed = SentMessage | Toast | ChatAction
-"""What listeners (:meth:`BotApiStandIn.add_listener`) are told about."""
-
-
-@dataclass
-class ApiCall:
-    """One request the bot made. ``at`` is :func:`time.monotonic` on arrival."""
-
-    method: str
-    params: JSONDict
-    at: float
-    status: int = 0
-    description: str | None = None
-    result: Any = None
-
-    @property
-    def chat_id(self) -> int | str | None:
-        """The ``chat_id`` parameter, if the call had one."""
-        value = self.params.get("chat_id")
-        return value if isinstance(value, int | str) else None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the call succeeded."""
-        return self.status == 200
-
-
-@dataclass(frozen=True)
-class FloodLimits:
-    """Optional flood control: answer 429 when the bot sends faster than Telegram allows.
-
-    Limits apply to sending methods (``send*`` but ``sendChatAction``, ``copyMessage``,
-    ``forwardMessage``) that succeed. Each limit is a token bucket (a burst of its size, then the
-    steady rate), the same model as PTB's ``AIORateLimiter``, so a bot that respects the limits
-    with that limiter never sees a 429 here. Defaults are Telegram's published ones: 30 messages
-    per second overall, 20 per minute per group, and (a soft limit in reality) one per second per
-    private chat after a burst of ``private_burst``. ``None`` disables a limit.
-    """
-
-    global_per_second: float | None = 30
-    group_per_minute: float | None = 20
-    private_per_second: float | None = 1
-    private_burst: int = 3
-    retry_after: int = 1
-    tolerance: float = 0.1
-    """A send that would be allowed this many seconds later passes (network jitter between the
-    bot's limiter and this server would otherwise turn compliant traffic into 429s)."""
-
-
-class Transcript:
-    """A cursor over the bot's messages in one chat: each message and each edit, in order.
-
-    :meth:`next` waits for versions after the cursor and moves it; :meth:`pending` takes what
-    is there without waiting. Edits of earlier messages appear as new versions (``edited`` set,
-    ``version`` counting up), so "the bot edited the menu" is observable. Deletions are not
-    transcript entries (see :meth:`BotApiStandIn.messages` and listeners).
-    """
-
-    def __init__(self, standin: BotApiStandIn, chat_id: int, start: int = 0) -> None:
-        self._standin = standin
-        self.chat_id = chat_id
-        self.position = start
-
-    def _log(self) -> list[SentMessage]:
-        return self._standin._chat_log(self.chat_id)
-
-    def pending(self) -> list[SentMessage]:
-        """All versions after the cursor, without waiting; moves the cursor to the end."""
-        log = self._log()
-        items = log[self.position :]
-        self.position = len(log)
-        return items
-
-    async def next(self, count: int = 1, timeout: float = 5.0) -> list[SentMessage]:
-        """Wait for ``count`` more versions and return exactly those; raise TimeoutError if they
-        do not come within ``timeout`` seconds (the cursor then stays where it was)."""
-        target = self.position + count
-        arrived = await self._standin._wait_until(lambda: len(self._log()) >= target, timeout)
-        log = self._log()
-        if not arrived:
-            got = log[self.position :]
-            raise TimeoutError(
-                f"chat {self.chat_id}: expected {count} new bot message(s) within {timeout}s, got "
-                f"{len(got)}: {[m.text[:80] for m in got]}"
-            )
-        items = log[self.position : target]
-        self.position = target
-        return items
-
-    async def expect_silence(self, within: float = 0.3) -> None:
-        """Raise AssertionError if the bot sends or edits anything in the chat within ``within`` s."""
-        start = self.position
-        if await self._standin._wait_until(lambda: len(self._log()) > start, within):
-            raise AssertionError(
-                f"chat {self.chat_id}: expected no bot messages, got "
-                f"{[m.text[:80] for m in self._log()[start:]]}"
-            )
-
-
-# --------------------------------------------------------------------------------------------
-# Internals
-# --------------------------------------------------------------------------------------------
 
 
 class _ApiError(Exception):
@@ -856,29 +59,6 @@ class _Failure:
 
 
 @dataclass
-class _Bucket:
-    """A token bucket: ``capacity`` sends at once, refilled at ``rate`` per second."""
-
-    capacity: float
-    rate: float
-    tokens: float
-    updated: float
-
-    def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-
-    def wait(self, now: float) -> float:
-        """Seconds until one token is available (0 if one is)."""
-        self._refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-
-    def take(self, now: float) -> None:
-        self._refill(now)
-        self.tokens -= 1
-
-
-@dataclass
 class _Msg:
     """A stored message (the bot's or a user's), mutable; snapshots are taken for the bot's."""
 
@@ -887,11 +67,10 @@ class _Msg:
     date: int
     sender: JSONDict
     from_bot: bool
-    content: JSONDict  # text/entities or caption/photo/sticker/… as in the Bot API
+    content: JSONDict  # text/entities, or a user's photo/sticker/… as in the Bot API
     raw_text: str = ""
     parse_mode: str | None = None
     reply_markup: JSONDict | None = None
-    reply_to: int | None = None
     edit_date: int | None = None
     version: int = 0
     deleted: bool = False
@@ -905,8 +84,6 @@ class _ChatState:
     messages: dict[int, _Msg] = field(default_factory=dict)
     log: list[SentMessage] = field(default_factory=list)
     toasts: list[Toast] = field(default_factory=list)
-    actions: list[ChatAction] = field(default_factory=list)
-    reply_keyboard: tuple[tuple[str, ...], ...] | None = None
     members: set[int] = field(default_factory=set)
     admins: set[int] = field(default_factory=set)
     started: bool = True
@@ -942,67 +119,31 @@ _DEFAULT_UPDATE_TYPES: Final = frozenset(
 # Methods that send or change something in a chat: failure injection and blocking apply to them.
 _CHAT_WRITE_METHODS: Final = frozenset(
     m.lower()
-    for m in (
-        "sendMessage",
-        "sendPhoto",
-        "sendDocument",
-        "sendSticker",
-        "sendVoice",
-        "sendAudio",
-        "sendVideo",
-        "sendAnimation",
-        "sendLocation",
-        "sendContact",
-        "sendPoll",
-        "sendDice",
-        "sendMediaGroup",
-        "copyMessage",
-        "forwardMessage",
-        "editMessageText",
-        "editMessageReplyMarkup",
-        "editMessageCaption",
-        "deleteMessage",
-        "deleteMessages",
-        "sendChatAction",
-        "pinChatMessage",
-    )
+    for m in ("sendMessage", "editMessageText", "editMessageReplyMarkup", "deleteMessage", "deleteMessages")
 )
-_FLOOD_METHODS: Final = frozenset(m for m in _CHAT_WRITE_METHODS if m.startswith(("send", "copy", "forward")))
-_FLOOD_METHODS_EXEMPT: Final = frozenset({"sendchataction"})
+# Methods that flood control counts (Telegram limits sending, not editing).
+_FLOOD_METHODS: Final = frozenset({"sendmessage"})
 
 _JSON_PARAMS: Final = frozenset(
     {
         "reply_markup",
         "entities",
-        "caption_entities",
         "allowed_updates",
         "link_preview_options",
-        "reply_parameters",
         "commands",
         "scope",
-        "menu_button",
-        "media",
         "message_ids",
-        "options",
-        "reaction",
-        "results",
     }
 )
 _INT_PARAMS: Final = frozenset(
     {
         "chat_id",
-        "from_chat_id",
         "message_id",
         "user_id",
         "offset",
         "limit",
         "timeout",
-        "reply_to_message_id",
-        "message_thread_id",
-        "cache_time",
         "max_connections",
-        "until_date",
-        "duration",
     }
 )
 _BOOL_PARAMS: Final = frozenset(
@@ -1010,32 +151,9 @@ _BOOL_PARAMS: Final = frozenset(
         "disable_notification",
         "protect_content",
         "allow_paid_broadcast",
-        "allow_sending_without_reply",
         "disable_web_page_preview",
         "show_alert",
         "drop_pending_updates",
-        "has_spoiler",
-        "disable_content_type_detection",
-        "show_caption_above_media",
-        "revoke_messages",
-        "only_if_banned",
-        "for_channels",
-        "is_big",
-    }
-)
-_CHAT_ACTIONS: Final = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
     }
 )
 _ADMIN_RIGHTS: Final[Mapping[str, bool]] = {
@@ -1154,30 +272,15 @@ def _validate_inline_keyboard(markup: JSONDict) -> None:
 
 
 def _validate_reply_markup(markup: Any) -> JSONDict | None:
+    """An inline keyboard, validated; the bot sends no reply keyboards, so the stand-in refuses them."""
     if markup is None:
         return None
     if not isinstance(markup, dict):
         raise _bad("can't parse reply keyboard markup JSON object")
-    if "inline_keyboard" in markup:
-        _validate_inline_keyboard(markup)
-    elif "keyboard" in markup:
-        rows = markup["keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise _bad('can\'t parse keyboard: field "keyboard" must be an Array of Arrays')
-        for row in rows:
-            for button in row:
-                text = button.get("text") if isinstance(button, dict) else button
-                if not isinstance(text, str) or not text:
-                    raise _bad("BUTTON_TEXT_EMPTY")
-    elif not (markup.get("remove_keyboard") or markup.get("force_reply")):
-        raise _bad('can\'t find field "inline_keyboard"')
+    if "inline_keyboard" not in markup:
+        raise _bad('can\'t find field "inline_keyboard" (the stand-in simulates inline keyboards only)')
+    _validate_inline_keyboard(markup)
     return markup
-
-
-def _keyboard_texts(markup: JSONDict) -> tuple[tuple[str, ...], ...]:
-    return tuple(
-        tuple(b["text"] if isinstance(b, dict) else str(b) for b in row) for row in markup["keyboard"]
-    )
 
 
 def _command_entities(text: str) -> list[JSONDict]:
@@ -1206,15 +309,56 @@ def _split_utf16(text: str, limit: int) -> list[str]:
 
 
 _Handler = Callable[[JSONDict], Awaitable[Any]]
-_MEDIA_KINDS: Final[Mapping[str, str]] = {
-    "sendphoto": "photo",
-    "senddocument": "document",
-    "sendsticker": "sticker",
-    "sendvoice": "voice",
-    "sendaudio": "audio",
-    "sendvideo": "video",
-    "sendanimation": "animation",
-}
+
+
+class Transcript:
+    """A cursor over the bot's messages in one chat: each message and each edit, in order.
+
+    :meth:`next` waits for versions after the cursor and moves it; :meth:`pending` takes what
+    is there without waiting. Edits of earlier messages appear as new versions (``edited`` set,
+    ``version`` counting up), so "the bot edited the menu" is observable. Deletions are not
+    transcript entries (see :meth:`BotApiStandIn.messages` and listeners).
+    """
+
+    def __init__(self, standin: BotApiStandIn, chat_id: int, start: int = 0) -> None:
+        self._standin = standin
+        self.chat_id = chat_id
+        self.position = start
+
+    def _log(self) -> list[SentMessage]:
+        return self._standin._chat_log(self.chat_id)
+
+    def pending(self) -> list[SentMessage]:
+        """All versions after the cursor, without waiting; moves the cursor to the end."""
+        log = self._log()
+        items = log[self.position :]
+        self.position = len(log)
+        return items
+
+    async def next(self, count: int = 1, timeout: float = 5.0) -> list[SentMessage]:
+        """Wait for ``count`` more versions and return exactly those; raise TimeoutError if they
+        do not come within ``timeout`` seconds (the cursor then stays where it was)."""
+        target = self.position + count
+        arrived = await self._standin._wait_until(lambda: len(self._log()) >= target, timeout)
+        log = self._log()
+        if not arrived:
+            got = log[self.position :]
+            raise TimeoutError(
+                f"chat {self.chat_id}: expected {count} new bot message(s) within {timeout}s, got "
+                f"{len(got)}: {[m.text[:80] for m in got]}"
+            )
+        items = log[self.position : target]
+        self.position = target
+        return items
+
+    async def expect_silence(self, within: float = 0.3) -> None:
+        """Raise AssertionError if the bot sends or edits anything in the chat within ``within`` s."""
+        start = self.position
+        if await self._standin._wait_until(lambda: len(self._log()) > start, within):
+            raise AssertionError(
+                f"chat {self.chat_id}: expected no bot messages, got "
+                f"{[m.text[:80] for m in self._log()[start:]]}"
+            )
 
 
 class BotApiStandIn:
@@ -1261,17 +405,15 @@ class BotApiStandIn:
         self._failures: dict[int | None, list[_Failure]] = {}
         self._callback_queries: dict[str, Toast] = {}
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
-        self._bot_texts: dict[tuple[str, str], str] = {}
-        self._menu_buttons: dict[int | None, JSONDict] = {}
         self._webhook: JSONDict = {}
         self.webhook_target: str | None = None
         """Where webhook deliveries go on this machine (what a reverse proxy behind the public HTTPS
         URL would forward to, e.g. ``http://127.0.0.1:8443/hook``); None: updates wait for getUpdates."""
         self._webhook_lock = asyncio.Lock()
         self._webhook_tasks: set[asyncio.Task[None]] = set()
-        self._files: dict[str, tuple[str, bytes]] = {}
         self._listeners: list[Callable[[Observed], None]] = []
-        self._buckets: dict[int | None, _Bucket] = {}
+        self._file_ids = itertools.count(1)
+        self._buckets: dict[int | None, TokenBucket] = {}
         self._inflight = 0
         self._last_activity = time.monotonic()
         self._methods: dict[str, _Handler] = {
@@ -1287,33 +429,14 @@ class BotApiStandIn:
                 "setMyCommands": self._set_my_commands,
                 "getMyCommands": self._get_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
-                "setMyName": self._set_bot_text("name"),
-                "getMyName": self._get_bot_text("name"),
-                "setMyDescription": self._set_bot_text("description"),
-                "getMyDescription": self._get_bot_text("description"),
-                "setMyShortDescription": self._set_bot_text("short_description"),
-                "getMyShortDescription": self._get_bot_text("short_description"),
-                "setChatMenuButton": self._set_chat_menu_button,
-                "getChatMenuButton": self._get_chat_menu_button,
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
-                "editMessageCaption": self._edit_message_caption,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "deleteMessage": self._delete_message,
                 "deleteMessages": self._delete_messages,
-                "copyMessage": self._copy_message,
-                "forwardMessage": self._forward_message,
                 "answerCallbackQuery": self._answer_callback_query,
-                "sendChatAction": self._send_chat_action,
                 "getChat": self._get_chat,
                 "getChatMember": self._get_chat_member,
-                "getChatAdministrators": self._get_chat_administrators,
-                "getChatMemberCount": self._get_chat_member_count,
-                "pinChatMessage": self._pin_chat_message,
-                "unpinChatMessage": self._ok,
-                "leaveChat": self._ok,
-                "getFile": self._get_file,
-                **{name: self._send_media(kind) for name, kind in _MEDIA_KINDS.items()},
             }.items()
         }
 
@@ -1326,7 +449,7 @@ class BotApiStandIn:
 
     @property
     def base_file_url(self) -> str:
-        """The ``base_file_url`` for PTB."""
+        """The ``base_file_url`` for PTB (nothing is served there: the bot downloads no files)."""
         return f"http://{self.host}:{self.port}/file/bot"
 
     @property
@@ -1351,7 +474,6 @@ class BotApiStandIn:
         self._closing = False
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -1473,8 +595,6 @@ class BotApiStandIn:
 
     async def _deliver_webhook(self, update: JSONDict) -> None:
         """POST one update to the webhook target, in order, with Telegram's secret-token header."""
-        import aiohttp
-
         headers = {}
         if self._webhook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = str(self._webhook["secret_token"])
@@ -1506,8 +626,6 @@ class BotApiStandIn:
         user: SimUser,
         content: Mapping[str, Any],
         chat: SimChat | None = None,
-        *,
-        reply_to: int | None = None,
     ) -> int:
         """Queue a message from ``user`` with arbitrary Bot API content (``{"location": …}`` …).
 
@@ -1515,10 +633,6 @@ class BotApiStandIn:
         """
         state = self._user_chat(user, chat)
         message = self._new_message(state, user.to_api(), from_bot=False, content=dict(content))
-        if reply_to is not None:
-            if reply_to not in state.messages:
-                raise LookupError(f"no message {reply_to} in chat {state.chat.id}")
-            message.reply_to = reply_to
         return self._queue_update("message", self._message_api(message))
 
     async def send_text(
@@ -1526,9 +640,6 @@ class BotApiStandIn:
         user: SimUser,
         text: str,
         chat: SimChat | None = None,
-        *,
-        reply_to: int | None = None,
-        entities: Sequence[Mapping[str, Any]] | None = None,
     ) -> int:
         """Queue a text message from ``user`` (to their private chat, or to ``chat``).
 
@@ -1541,21 +652,20 @@ class BotApiStandIn:
         update_id = 0
         for chunk in _split_utf16(text, MAX_TEXT_LENGTH):
             content: JSONDict = {"text": chunk}
-            found = list(entities) if entities is not None else _command_entities(chunk)
-            if found:
-                content["entities"] = [dict(e) for e in found]
-            update_id = await self.send_message_content(user, content, chat, reply_to=reply_to)
+            entities = _command_entities(chunk)
+            if entities:
+                content["entities"] = entities
+            update_id = await self.send_message_content(user, content, chat)
         return update_id
 
-    def _fake_file(self, kind: str, content: bytes, path_hint: str) -> JSONDict:
-        number = len(self._files) + 1
-        file_id = f"{kind}-{number:06d}"
-        self._files[file_id] = (f"{kind}s/{path_hint}", content)
+    def _fake_file(self, kind: str, content: bytes) -> JSONDict:
+        """The Bot API file fields of a user's attachment (the bot never downloads one, so none is kept)."""
+        file_id = f"{kind}-{next(self._file_ids):06d}"
         return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(content)}
 
     async def send_sticker(self, user: SimUser, emoji: str = "👍", chat: SimChat | None = None) -> int:
         """Queue a sticker message."""
-        sticker = self._fake_file("sticker", b"RIFF", "sticker.webp")
+        sticker = self._fake_file("sticker", b"RIFF")
         sticker.update(type="regular", width=512, height=512, is_animated=False, is_video=False, emoji=emoji)
         return await self.send_message_content(user, {"sticker": sticker}, chat)
 
@@ -1568,7 +678,7 @@ class BotApiStandIn:
         content: bytes = b"\xff\xd8\xff\xe0fake-jpeg",
     ) -> int:
         """Queue a photo message (with an optional caption)."""
-        photo = self._fake_file("photo", content, "photo.jpg")
+        photo = self._fake_file("photo", content)
         photo.update(width=800, height=600)
         data: JSONDict = {"photo": [photo]}
         if caption:
@@ -1577,7 +687,7 @@ class BotApiStandIn:
 
     async def send_voice(self, user: SimUser, duration: int = 3, chat: SimChat | None = None) -> int:
         """Queue a voice message."""
-        voice = self._fake_file("voice", b"OggS", "voice.ogg")
+        voice = self._fake_file("voice", b"OggS")
         voice.update(duration=duration, mime_type="audio/ogg")
         return await self.send_message_content(user, {"voice": voice}, chat)
 
@@ -1591,23 +701,13 @@ class BotApiStandIn:
         *,
         mime_type: str = "text/csv",
     ) -> int:
-        """Queue a document; the bot can download ``content`` via ``getFile``."""
-        document = self._fake_file("document", content, file_name)
+        """Queue a document (``content`` only sets its size: the stand-in serves no files)."""
+        document = self._fake_file("document", content)
         document.update(file_name=file_name, mime_type=mime_type)
         data: JSONDict = {"document": document}
         if caption:
             data["caption"] = caption
         return await self.send_message_content(user, data, chat)
-
-    async def edit_text(self, user: SimUser, message_id: int, text: str, chat: SimChat | None = None) -> int:
-        """Queue an ``edited_message`` update: ``user`` edits their own earlier text message."""
-        state = self._user_chat(user, chat)
-        message = state.messages.get(message_id)
-        if message is None or message.from_bot or message.sender.get("id") != user.id:
-            raise LookupError(f"user {user.id} has no message {message_id} in chat {state.chat.id}")
-        message.content = {"text": text, **({"entities": e} if (e := _command_entities(text)) else {})}
-        message.edit_date = int(time.time())
-        return self._queue_update("edited_message", self._message_api(message))
 
     async def press(
         self,
@@ -1676,13 +776,6 @@ class BotApiStandIn:
         state.blocked = True
         return self._member_update(user, state, "member", "kicked") if notify else None
 
-    async def unblock(self, user: SimUser, *, notify: bool = True) -> int | None:
-        """``user`` unblocks (restarts) the bot; with ``notify`` a ``my_chat_member`` update is queued."""
-        state = self._state(user.id)
-        state.blocked = False
-        state.started = True
-        return self._member_update(user, state, "kicked", "member") if notify else None
-
     def _member_update(self, user: SimUser, state: _ChatState, old: str, new: str) -> int:
         def member(status: str) -> JSONDict:
             data: JSONDict = {"status": status, "user": self.bot_user}
@@ -1715,7 +808,7 @@ class BotApiStandIn:
 
         Matching calls are those to ``chat_id`` (``None``: to any chat, or any call at all when
         ``methods`` is given) of ``methods`` (default: every method that writes to a chat —
-        ``send*``, ``edit*``, ``deleteMessage``, ``copyMessage``, ``sendChatAction`` …).
+        ``sendMessage``, ``editMessageText``, ``editMessageReplyMarkup``, ``deleteMessage(s)``).
         Descriptions default to Telegram's: 403 "Forbidden: bot was blocked by the user",
         429 "Too Many Requests: retry after N" with ``parameters.retry_after`` (PTB raises
         ``RetryAfter``), 500 "Internal Server Error", 400 "Bad Request: …". To break polling, use
@@ -1746,10 +839,6 @@ class BotApiStandIn:
             )
         )
 
-    def clear_failures(self) -> None:
-        """Forget all pending injected failures."""
-        self._failures.clear()
-
     def _check_failures(self, method: str, params: JSONDict) -> None:
         chat_id = params.get("chat_id")
         keys: list[int | None] = [chat_id] if isinstance(chat_id, int) else []
@@ -1766,12 +855,12 @@ class BotApiStandIn:
                     self._failures[key].remove(failure)
                 raise _ApiError(failure.code, failure.description, failure.parameters)
 
-    def _flood_buckets(self, method: str, params: JSONDict) -> list[_Bucket]:
+    def _flood_buckets(self, method: str, params: JSONDict) -> list[TokenBucket]:
         """The token buckets a call draws from (none when flood control is off or exempt)."""
         limits = self.flood_limits
-        if limits is None or method not in _FLOOD_METHODS or method in _FLOOD_METHODS_EXEMPT:
+        if limits is None or method not in _FLOOD_METHODS:
             return []
-        buckets: list[_Bucket] = []
+        buckets: list[TokenBucket] = []
         if limits.global_per_second is not None:
             buckets.append(self._bucket(None, limits.global_per_second, limits.global_per_second))
         chat_id = params.get("chat_id")
@@ -1783,10 +872,10 @@ class BotApiStandIn:
             buckets.append(self._bucket(state.chat.id, limits.private_burst, limits.private_per_second))
         return buckets
 
-    def _bucket(self, key: int | None, capacity: float, rate: float) -> _Bucket:
+    def _bucket(self, key: int | None, capacity: float, rate: float) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None or bucket.capacity != capacity or bucket.rate != rate:
-            bucket = self._buckets[key] = _Bucket(capacity, rate, capacity, time.monotonic())
+            bucket = self._buckets[key] = TokenBucket(capacity, rate, capacity, time.monotonic())
         return bucket
 
     def _check_flood(self, method: str, params: JSONDict) -> None:
@@ -1887,16 +976,6 @@ class BotApiStandIn:
     def unanswered_callbacks(self) -> list[Toast]:
         """Button presses the bot has not answered yet (the user would see a spinner)."""
         return list(self._callback_queries.values())
-
-    def chat_actions(self, chat_id: int) -> list[ChatAction]:
-        """``sendChatAction`` calls for the chat."""
-        state = self._chats.get(chat_id)
-        return list(state.actions) if state is not None else []
-
-    def reply_keyboard(self, chat_id: int) -> tuple[tuple[str, ...], ...] | None:
-        """The reply keyboard the user currently sees in the chat, if any."""
-        state = self._chats.get(chat_id)
-        return state.reply_keyboard if state is not None else None
 
     def commands(self, scope: Mapping[str, Any] | None = None, language_code: str = "") -> list[JSONDict]:
         """The command list set by ``setMyCommands`` for a scope and language."""
@@ -2025,17 +1104,6 @@ class BotApiStandIn:
             _LOGGER.exception("stand-in failed on %s", call.method)
             return 500, {"ok": False, "error_code": 500, "description": f"Internal Server Error: {error!r}"}
 
-    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["token"] != self.token:
-            return web.json_response(
-                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
-            )
-        path = request.match_info["path"]
-        for stored_path, content in self._files.values():
-            if stored_path == path:
-                return web.Response(body=content, content_type="application/octet-stream")
-        return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
-
     # ------------------------------------------------------------------------ messages
 
     def _new_message(self, state: _ChatState, sender: JSONDict, *, from_bot: bool, content: JSONDict) -> _Msg:
@@ -2051,7 +1119,7 @@ class BotApiStandIn:
         state.messages[message.message_id] = message
         return message
 
-    def _message_api(self, message: _Msg, *, with_reply: bool = True) -> JSONDict:
+    def _message_api(self, message: _Msg) -> JSONDict:
         state = self._chats[message.chat_id]
         data: JSONDict = {
             "message_id": message.message_id,
@@ -2064,18 +1132,12 @@ class BotApiStandIn:
             data["edit_date"] = message.edit_date
         if message.reply_markup and "inline_keyboard" in message.reply_markup:
             data["reply_markup"] = message.reply_markup
-        if with_reply and message.reply_to is not None:
-            replied = state.messages.get(message.reply_to)
-            if replied is not None and not replied.deleted:
-                data["reply_to_message"] = self._message_api(replied, with_reply=False)
         return data
 
     def _snapshot(self, message: _Msg) -> SentMessage:
         content = message.content
-        kind = next((k for k in ("text", *_MEDIA_KINDS.values()) if k in content), "other")
-        text = str(content["text"] if "text" in content else content.get("caption") or "")
-        entities = content.get("entities") or content.get("caption_entities") or []
-        markup = message.reply_markup or {}
+        text = str(content.get("text") or "")
+        entities = content.get("entities") or []
         return SentMessage(
             chat_id=message.chat_id,
             message_id=message.message_id,
@@ -2083,14 +1145,11 @@ class BotApiStandIn:
             html=message.raw_text,
             parse_mode=message.parse_mode,
             entities=tuple(entities),
-            buttons=_parse_buttons(markup),
-            keyboard=_keyboard_texts(markup) if "keyboard" in markup else None,
-            kind=kind,
+            buttons=_parse_buttons(message.reply_markup),
             edited=message.version > 0,
             version=message.version,
             deleted=message.deleted,
             date=message.date,
-            reply_to_message_id=message.reply_to,
             method=message.method,
         )
 
@@ -2126,34 +1185,28 @@ class BotApiStandIn:
             raise _ApiError(403, "Forbidden: bot can't initiate conversation with a user")
 
     @staticmethod
-    def _parse_text(
-        params: JSONDict,
-        text_key: str = "text",
-        entities_key: str = "entities",
-        *,
-        limit: int = MAX_TEXT_LENGTH,
-        required: bool = True,
-        too_long: str = "message is too long",
-    ) -> tuple[str, list[JSONDict], str, str | None]:
-        """Validate a text/caption parameter; return (plain text, entities, raw text, parse mode)."""
-        raw_value = params.get(text_key)
+    def _parse_text(params: JSONDict) -> tuple[str, list[JSONDict], str, str | None]:
+        """Validate the ``text`` parameter; return (plain text, entities, raw text, parse mode).
+
+        The bot sends HTML, so ``parse_mode`` HTML is parsed; another parse mode is refused (Telegram
+        would accept Markdown, but nothing here sends it). Without a parse mode, ``entities`` are checked.
+        """
+        raw_value = params.get("text")
         raw = "" if raw_value is None else str(raw_value)
         parse_mode = params.get("parse_mode") or None
         if parse_mode is not None and not isinstance(parse_mode, str):
             raise _bad("unsupported parse_mode")
         entities: list[JSONDict]
         if parse_mode is not None:
-            parsers = {"html": parse_html, "markdownv2": parse_markdown_v2, "markdown": parse_markdown}
-            parser = parsers.get(parse_mode.lower())
-            if parser is None:
-                raise _bad(f"unsupported parse_mode {parse_mode!r}")
+            if parse_mode.lower() != "html":
+                raise _bad(f"unsupported parse_mode {parse_mode!r} (the stand-in parses HTML only)")
             try:
-                plain, entities = parser(raw)
+                plain, entities = parse_html(raw)
             except EntityParseError as error:
                 raise _bad(f"can't parse entities: {error}") from None
         else:
             plain = raw
-            given = params.get(entities_key) or []
+            given = params.get("entities") or []
             if not isinstance(given, list) or not all(isinstance(e, dict) for e in given):
                 raise _bad("can't parse entities JSON object")
             size = utf16_len(plain)
@@ -2169,28 +1222,11 @@ class BotApiStandIn:
                 ):
                     raise _bad(f"can't parse entities: invalid entity {entity!r}")
             entities = [dict(e) for e in given]
-        if required and not plain.strip():
+        if not plain.strip():
             raise _bad("message text is empty")
-        if utf16_len(plain) > limit:
-            raise _bad(too_long)
+        if utf16_len(plain) > MAX_TEXT_LENGTH:
+            raise _bad("message is too long")
         return plain, entities, raw, parse_mode
-
-    def _reply_target(self, state: _ChatState, params: JSONDict) -> int | None:
-        reply = params.get("reply_parameters")
-        allow_missing = bool(params.get("allow_sending_without_reply"))
-        if isinstance(reply, dict):
-            target = reply.get("message_id")
-            allow_missing = bool(reply.get("allow_sending_without_reply", allow_missing))
-        else:
-            target = params.get("reply_to_message_id")
-        if target is None:
-            return None
-        message = state.messages.get(target) if isinstance(target, int) else None
-        if message is None or message.deleted:
-            if allow_missing:
-                return None
-            raise _bad("message to be replied not found")
-        return message.message_id
 
     def _store_bot_message(
         self,
@@ -2202,14 +1238,9 @@ class BotApiStandIn:
         method: str,
     ) -> JSONDict:
         markup = _validate_reply_markup(params.get("reply_markup"))
-        reply_to = self._reply_target(state, params)
         message = self._new_message(state, self.bot_user, from_bot=True, content=content)
         message.raw_text, message.parse_mode, message.method = raw, parse_mode, method
-        message.reply_markup, message.reply_to = markup, reply_to
-        if markup is not None and "keyboard" in markup:
-            state.reply_keyboard = _keyboard_texts(markup)
-        elif markup is not None and markup.get("remove_keyboard"):
-            state.reply_keyboard = None
+        message.reply_markup = markup
         self._publish(state, message)
         return self._message_api(message)
 
@@ -2340,36 +1371,6 @@ class BotApiStandIn:
         self._commands.pop(key, None)
         return True
 
-    def _set_bot_text(self, what: str) -> _Handler:
-        async def handler(params: JSONDict) -> bool:
-            self._bot_texts[(what, str(params.get("language_code") or ""))] = str(params.get(what) or "")
-            return True
-
-        return handler
-
-    def _get_bot_text(self, what: str) -> _Handler:
-        async def handler(params: JSONDict) -> JSONDict:
-            language = str(params.get("language_code") or "")
-            value = self._bot_texts.get((what, language), self._bot_texts.get((what, ""), ""))
-            return {what: value or (self.bot_first_name if what == "name" else "")}
-
-        return handler
-
-    async def _set_chat_menu_button(self, params: JSONDict) -> bool:
-        button = params.get("menu_button") or {"type": "default"}
-        if not isinstance(button, dict) or button.get("type") not in ("default", "commands", "web_app"):
-            raise _bad("can't parse menu button")
-        chat_id = params.get("chat_id")
-        if chat_id is not None:
-            self._resolve_chat(params)
-        self._menu_buttons[chat_id if isinstance(chat_id, int) else None] = button
-        return True
-
-    async def _get_chat_menu_button(self, params: JSONDict) -> JSONDict:
-        chat_id = params.get("chat_id")
-        key = chat_id if isinstance(chat_id, int) else None
-        return self._menu_buttons.get(key) or self._menu_buttons.get(None) or {"type": "commands"}
-
     async def _send_message(self, params: JSONDict) -> JSONDict:
         state = self._resolve_chat(params)
         self._check_writable(state)
@@ -2381,56 +1382,13 @@ class BotApiStandIn:
             content["link_preview_options"] = params["link_preview_options"]
         return self._store_bot_message(state, content, params, raw, parse_mode, "sendMessage")
 
-    def _send_media(self, kind: str) -> _Handler:
-        async def handler(params: JSONDict) -> JSONDict:
-            state = self._resolve_chat(params)
-            self._check_writable(state)
-            source = params.get(kind)
-            if isinstance(source, dict) and "content" in source:
-                obj = self._fake_file(kind, source["content"], source.get("filename") or kind)
-            elif isinstance(source, str) and source:
-                known = source if source in self._files else None
-                file_id = known or f"{kind}-ext-{abs(hash(source))}"
-                obj = {"file_id": file_id, "file_unique_id": f"u{file_id[:32]}"}
-            else:
-                raise _bad(f"there is no {kind} in the request")
-            if kind == "photo":
-                obj.update(width=800, height=600)
-            elif kind == "sticker":
-                obj.update(type="regular", width=512, height=512, is_animated=False, is_video=False)
-            elif kind in ("voice", "audio"):
-                obj.update(duration=1)
-            elif kind in ("video", "animation"):
-                obj.update(width=640, height=480, duration=1)
-            content: JSONDict = {kind: [obj] if kind == "photo" else obj}
-            plain, entities, raw, parse_mode = self._parse_text(
-                params,
-                "caption",
-                "caption_entities",
-                limit=MAX_CAPTION_LENGTH,
-                required=False,
-                too_long="message caption is too long",
-            )
-            if plain:
-                content["caption"] = plain
-                if entities:
-                    content["caption_entities"] = entities
-            method = "send" + kind.capitalize()
-            return self._store_bot_message(state, content, params, raw, parse_mode, method)
-
-        return handler
-
     async def _edit_message_text(self, params: JSONDict) -> JSONDict:
         state = self._resolve_chat(params)
         message = self._find_message(state, params, "message to edit not found")
         if not message.from_bot:
             raise _bad("message can't be edited")
-        if "text" not in message.content:
-            raise _bad("there is no text in the message to edit")
         plain, entities, raw, parse_mode = self._parse_text(params)
         markup = _validate_reply_markup(params.get("reply_markup"))
-        if markup is not None and "inline_keyboard" not in markup:
-            raise _bad("inline keyboard expected")
         content: JSONDict = {"text": plain}
         if entities:
             content["entities"] = entities
@@ -2443,42 +1401,12 @@ class BotApiStandIn:
         message.reply_markup = markup
         return self._apply_edit(state, message)
 
-    async def _edit_message_caption(self, params: JSONDict) -> JSONDict:
-        state = self._resolve_chat(params)
-        message = self._find_message(state, params, "message to edit not found")
-        if not message.from_bot:
-            raise _bad("message can't be edited")
-        if "text" in message.content:
-            raise _bad("there is no caption in the message to edit")
-        plain, entities, raw, parse_mode = self._parse_text(
-            params,
-            "caption",
-            "caption_entities",
-            limit=MAX_CAPTION_LENGTH,
-            required=False,
-            too_long="message caption is too long",
-        )
-        markup = _validate_reply_markup(params.get("reply_markup"))
-        content = {k: v for k, v in message.content.items() if k not in ("caption", "caption_entities")}
-        if plain:
-            content["caption"] = plain
-            if entities:
-                content["caption_entities"] = entities
-        same_markup = self._inline_rows(markup) == self._inline_rows(message.reply_markup)
-        if content == message.content and same_markup:
-            raise _bad(_NOT_MODIFIED)
-        message.content, message.raw_text, message.parse_mode = content, raw, parse_mode
-        message.reply_markup = markup
-        return self._apply_edit(state, message)
-
     async def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict:
         state = self._resolve_chat(params)
         message = self._find_message(state, params, "message to edit not found")
         if not message.from_bot:
             raise _bad("message can't be edited")
         markup = _validate_reply_markup(params.get("reply_markup"))
-        if markup is not None and "inline_keyboard" not in markup:
-            raise _bad("inline keyboard expected")
         if self._inline_rows(markup) == self._inline_rows(message.reply_markup):
             raise _bad(_NOT_MODIFIED)
         message.reply_markup = markup
@@ -2508,53 +1436,6 @@ class BotApiStandIn:
             self._delete(state, message_id)
         return True
 
-    def _copy_source(self, params: JSONDict) -> _Msg:
-        source_state = self._resolve_chat(params, "from_chat_id")
-        source = source_state.messages.get(params.get("message_id"))  # type: ignore[arg-type]
-        if source is None or source.deleted:
-            raise _bad("message to copy not found")
-        return source
-
-    async def _copy_message(self, params: JSONDict) -> JSONDict:
-        state = self._resolve_chat(params)
-        self._check_writable(state)
-        source = self._copy_source(params)
-        content = dict(source.content)
-        raw = source.raw_text or content.get("text", content.get("caption", ""))
-        parse_mode: str | None = None
-        if "caption" in params and "text" not in content:
-            plain, entities, raw, parse_mode = self._parse_text(
-                params,
-                "caption",
-                "caption_entities",
-                limit=MAX_CAPTION_LENGTH,
-                required=False,
-                too_long="message caption is too long",
-            )
-            content.pop("caption_entities", None)
-            content["caption"] = plain
-            if entities:
-                content["caption_entities"] = entities
-        result = self._store_bot_message(state, content, params, raw, parse_mode, "copyMessage")
-        return {"message_id": result["message_id"]}
-
-    async def _forward_message(self, params: JSONDict) -> JSONDict:
-        state = self._resolve_chat(params)
-        self._check_writable(state)
-        source = self._copy_source(params)
-        content = dict(source.content)
-        origin_chat = self._chats[source.chat_id].chat
-        if source.from_bot or origin_chat.type == "private":
-            content["forward_origin"] = {"type": "user", "sender_user": source.sender, "date": source.date}
-        else:
-            content["forward_origin"] = {
-                "type": "chat",
-                "sender_chat": origin_chat.to_api(),
-                "date": source.date,
-            }
-        raw = source.raw_text or content.get("text", content.get("caption", ""))
-        return self._store_bot_message(state, content, params, raw, source.parse_mode, "forwardMessage")
-
     async def _answer_callback_query(self, params: JSONDict) -> bool:
         query_id = str(params.get("callback_query_id") or "")
         pending = self._callback_queries.pop(query_id, None)
@@ -2575,17 +1456,6 @@ class BotApiStandIn:
         if state is not None:
             state.toasts.append(toast)
         self._emit(toast)
-        return True
-
-    async def _send_chat_action(self, params: JSONDict) -> bool:
-        state = self._resolve_chat(params)
-        self._check_writable(state)
-        action = params.get("action")
-        if action not in _CHAT_ACTIONS:
-            raise _bad("wrong parameter action in request")
-        item = ChatAction(state.chat.id, str(action), time.monotonic())
-        state.actions.append(item)
-        self._emit(item)
         return True
 
     async def _get_chat(self, params: JSONDict) -> JSONDict:
@@ -2628,31 +1498,3 @@ class BotApiStandIn:
     async def _get_chat_member(self, params: JSONDict) -> JSONDict:
         state = self._resolve_chat(params)
         return self._member(state, self._user_api(_as_int(params, "user_id")))
-
-    async def _get_chat_administrators(self, params: JSONDict) -> list[JSONDict]:
-        state = self._resolve_chat(params)
-        if state.chat.type == "private":
-            raise _bad("there are no administrators in the private chat")
-        return [self._member(state, self._user_api(uid)) for uid in [self.bot_id, *sorted(state.admins)]]
-
-    async def _get_chat_member_count(self, params: JSONDict) -> int:
-        state = self._resolve_chat(params)
-        return 2 if state.chat.type == "private" else len(state.members | {self.bot_id})
-
-    async def _pin_chat_message(self, params: JSONDict) -> bool:
-        state = self._resolve_chat(params)
-        self._find_message(state, params, "message to pin not found")
-        return True
-
-    async def _get_file(self, params: JSONDict) -> JSONDict:
-        file_id = str(params.get("file_id") or "")
-        stored = self._files.get(file_id)
-        if stored is None:
-            raise _bad("invalid file_id")
-        path, content = stored
-        return {
-            "file_id": file_id,
-            "file_unique_id": f"u{file_id}",
-            "file_size": len(content),
-            "file_path": path,
-        }
