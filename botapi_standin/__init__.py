@@ -67,6 +67,7 @@ delivered within a few milliseconds of being queued because the long poll wakes 
 ``getUpdates(timeout=0)``, which returns at once.
 
 Modules: :mod:`~botapi_standin.server` (the HTTP server and the simulated chats),
+:mod:`~botapi_standin.params` (request parameters and Telegram's checks of them),
 :mod:`~botapi_standin.objects` (what tests observe), :mod:`~botapi_standin.entities` (the HTML entity
 parser), :mod:`~botapi_standin.flood` (flood limits).
 """

@@ -27,26 +27,23 @@ from aiohttp import web
 
 from botapi_standin.entities import EntityParseError, parse_html, utf16_len
 from botapi_standin.flood import FloodLimits, TokenBucket
-from botapi_standin.objects import ApiCall, Button, Observed, SentMessage, SimChat, SimUser, Toast
+from botapi_standin.objects import ApiCall, Observed, SentMessage, SimChat, SimUser, Toast
+from botapi_standin.params import (
+    ApiError,
+    bad_request,
+    coerce,
+    command_entities,
+    int_param,
+    parse_buttons,
+    split_utf16,
+    validate_reply_markup,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 
 MAX_TEXT_LENGTH: Final = 4096
-MAX_CALLBACK_DATA_BYTES: Final = 64
-
-
-class _ApiError(Exception):
-    def __init__(self, code: int, description: str, parameters: JSONDict | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.parameters = parameters
-
-
-def _bad(description: str) -> _ApiError:
-    return _ApiError(400, f"Bad Request: {description}")
 
 
 @dataclass
@@ -124,38 +121,6 @@ _CHAT_WRITE_METHODS: Final = frozenset(
 # Methods that flood control counts (Telegram limits sending, not editing).
 _FLOOD_METHODS: Final = frozenset({"sendmessage"})
 
-_JSON_PARAMS: Final = frozenset(
-    {
-        "reply_markup",
-        "entities",
-        "allowed_updates",
-        "link_preview_options",
-        "commands",
-        "scope",
-        "message_ids",
-    }
-)
-_INT_PARAMS: Final = frozenset(
-    {
-        "chat_id",
-        "message_id",
-        "user_id",
-        "offset",
-        "limit",
-        "timeout",
-        "max_connections",
-    }
-)
-_BOOL_PARAMS: Final = frozenset(
-    {
-        "disable_notification",
-        "protect_content",
-        "allow_paid_broadcast",
-        "disable_web_page_preview",
-        "show_alert",
-        "drop_pending_updates",
-    }
-)
 _ADMIN_RIGHTS: Final[Mapping[str, bool]] = {
     "is_anonymous": False,
     "can_manage_chat": True,
@@ -170,142 +135,11 @@ _ADMIN_RIGHTS: Final[Mapping[str, bool]] = {
     "can_delete_stories": True,
     "can_pin_messages": True,
 }
-_URL_SCHEMES: Final = ("http://", "https://", "tg://")
-_BUTTON_ACTIONS: Final = (
-    "callback_data",
-    "url",
-    "web_app",
-    "login_url",
-    "switch_inline_query",
-    "switch_inline_query_current_chat",
-    "switch_inline_query_chosen_chat",
-    "copy_text",
-    "callback_game",
-    "pay",
-)
 _NOT_MODIFIED: Final = (
     "message is not modified: specified new message content and reply markup are exactly the same "
     "as a current content and reply markup of the message"
 )
 _COMMAND_RE: Final = re.compile(r"[a-z0-9_]{1,32}")
-
-
-def _coerce(name: str, value: Any) -> Any:
-    """Turn a form-encoded value into what a JSON body would have carried."""
-    if not isinstance(value, str):
-        return value
-    if name in _JSON_PARAMS:
-        try:
-            return json.loads(value)
-        except ValueError:
-            what = "reply keyboard markup" if name == "reply_markup" else name
-            raise _bad(f"can't parse {what} JSON object") from None
-    if name in _INT_PARAMS and re.fullmatch(r"-?\d+", value.strip()):
-        return int(value)
-    if name in _BOOL_PARAMS and value.lower() in ("true", "false", "1", "0"):
-        return value.lower() in ("true", "1")
-    return value
-
-
-def _as_int(params: JSONDict, name: str, default: int | None = None) -> int:
-    value = params.get(name, default)
-    if value is None:
-        raise _bad(f"{name} is empty")
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _bad(f"invalid {name} specified")
-    try:
-        return int(value)
-    except ValueError:
-        raise _bad(f"invalid {name} specified") from None
-
-
-def _parse_buttons(markup: JSONDict | None) -> tuple[tuple[Button, ...], ...]:
-    if not markup or "inline_keyboard" not in markup:
-        return ()
-    return tuple(
-        tuple(
-            Button(
-                text=str(b.get("text", "")),
-                callback_data=b.get("callback_data"),
-                url=b.get("url"),
-                raw=dict(b),
-            )
-            for b in row
-        )
-        for row in markup["inline_keyboard"]
-    )
-
-
-def _validate_inline_keyboard(markup: JSONDict) -> None:
-    rows = markup.get("inline_keyboard")
-    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise _bad('can\'t parse inline keyboard button: field "inline_keyboard" must be an Array of Arrays')
-    total = 0
-    for row in rows:
-        for button in row:
-            total += 1
-            if not isinstance(button, dict):
-                raise _bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
-            text = button.get("text")
-            if not isinstance(text, str) or not text.strip():
-                raise (
-                    _bad("BUTTON_TEXT_EMPTY")
-                    if isinstance(text, str)
-                    else _bad('can\'t parse inline keyboard button: Field "text" must be of type String')
-                )
-            if not any(key in button for key in _BUTTON_ACTIONS):
-                raise _bad(
-                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-                )
-            if "callback_data" in button:
-                data = button["callback_data"]
-                if not isinstance(data, str) or not (
-                    1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
-                ):
-                    raise _bad("BUTTON_DATA_INVALID")
-            if "url" in button:
-                url = button["url"]
-                if not isinstance(url, str) or not url.startswith(_URL_SCHEMES) or len(url) < 9:
-                    raise _bad("BUTTON_URL_INVALID")
-    if total > 100:
-        raise _bad("reply markup is too long")
-
-
-def _validate_reply_markup(markup: Any) -> JSONDict | None:
-    """An inline keyboard, validated; the bot sends no reply keyboards, so the stand-in refuses them."""
-    if markup is None:
-        return None
-    if not isinstance(markup, dict):
-        raise _bad("can't parse reply keyboard markup JSON object")
-    if "inline_keyboard" not in markup:
-        raise _bad('can\'t find field "inline_keyboard" (the stand-in simulates inline keyboards only)')
-    _validate_inline_keyboard(markup)
-    return markup
-
-
-def _command_entities(text: str) -> list[JSONDict]:
-    if not text.startswith("/"):
-        return []
-    match = re.match(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,64})?", text)
-    if match is None:
-        return []
-    return [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group(0))}]
-
-
-def _split_utf16(text: str, limit: int) -> list[str]:
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in text:
-        width = utf16_len(char)
-        if size + width > limit:
-            chunks.append("".join(current))
-            current, size = [], 0
-        current.append(char)
-        size += width
-    if current:
-        chunks.append("".join(current))
-    return chunks
 
 
 _Handler = Callable[[JSONDict], Awaitable[Any]]
@@ -650,9 +484,9 @@ class BotApiStandIn:
         if not text:
             raise ValueError("Telegram clients cannot send an empty message")
         update_id = 0
-        for chunk in _split_utf16(text, MAX_TEXT_LENGTH):
+        for chunk in split_utf16(text, MAX_TEXT_LENGTH):
             content: JSONDict = {"text": chunk}
-            entities = _command_entities(chunk)
+            entities = command_entities(chunk)
             if entities:
                 content["entities"] = entities
             update_id = await self.send_message_content(user, content, chat)
@@ -853,7 +687,7 @@ class BotApiStandIn:
                 failure.remaining -= 1
                 if failure.remaining <= 0:
                     self._failures[key].remove(failure)
-                raise _ApiError(failure.code, failure.description, failure.parameters)
+                raise ApiError(failure.code, failure.description, failure.parameters)
 
     def _flood_buckets(self, method: str, params: JSONDict) -> list[TokenBucket]:
         """The token buckets a call draws from (none when flood control is off or exempt)."""
@@ -886,9 +720,7 @@ class BotApiStandIn:
             if wait <= self.flood_limits.tolerance:
                 return
             retry_after = max(self.flood_limits.retry_after, math.ceil(wait))
-            raise _ApiError(
-                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
-            )
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
 
     def _record_flood(self, method: str, params: JSONDict) -> None:
         now = time.monotonic()
@@ -1040,9 +872,9 @@ class BotApiStandIn:
                 try:
                     body = await request.json()
                 except ValueError:
-                    raise _bad("can't parse JSON object") from None
+                    raise bad_request("can't parse JSON object") from None
                 if not isinstance(body, dict):
-                    raise _bad("JSON object expected")
+                    raise bad_request("JSON object expected")
                 params.update(body)
             else:
                 form = await request.post()
@@ -1055,10 +887,10 @@ class BotApiStandIn:
                         }
                     else:
                         params[key] = value
-        return {key: _coerce(key, value) for key, value in params.items()}
+        return {key: coerce(key, value) for key, value in params.items()}
 
     @staticmethod
-    def _error_payload(error: _ApiError) -> JSONDict:
+    def _error_payload(error: ApiError) -> JSONDict:
         payload: JSONDict = {"ok": False, "error_code": error.code, "description": error.description}
         if error.parameters:
             payload["parameters"] = error.parameters
@@ -1087,16 +919,16 @@ class BotApiStandIn:
         try:
             call.params = await self._read_params(request)
             if request.match_info["token"] != self.token:
-                raise _ApiError(401, "Unauthorized")
+                raise ApiError(401, "Unauthorized")
             handler = self._methods.get(lowered)
             if handler is None:
-                raise _ApiError(404, "Not Found")
+                raise ApiError(404, "Not Found")
             self._check_failures(lowered, call.params)
             self._check_flood(lowered, call.params)
             call.result = await handler(call.params)
             self._record_flood(lowered, call.params)
             return 200, {"ok": True, "result": call.result}
-        except _ApiError as error:
+        except ApiError as error:
             return error.code, self._error_payload(error)
         except ConnectionError:  # the client went away mid-request (PTB cancels its poll on stop)
             return 499, {"ok": False, "error_code": 499, "description": "Client closed the connection"}
@@ -1145,7 +977,7 @@ class BotApiStandIn:
             html=message.raw_text,
             parse_mode=message.parse_mode,
             entities=tuple(entities),
-            buttons=_parse_buttons(message.reply_markup),
+            buttons=parse_buttons(message.reply_markup),
             edited=message.version > 0,
             version=message.version,
             deleted=message.deleted,
@@ -1163,16 +995,16 @@ class BotApiStandIn:
     def _resolve_chat(self, params: JSONDict, name: str = "chat_id") -> _ChatState:
         value = params.get(name)
         if value is None or value == "":
-            raise _bad(f"{name} is empty")
+            raise bad_request(f"{name} is empty")
         if isinstance(value, str):
             wanted = value.removeprefix("@").lower()
             for candidate in self._chats.values():
                 if candidate.chat.username and candidate.chat.username.lower() == wanted:
                     return candidate
-            raise _bad("chat not found")
+            raise bad_request("chat not found")
         state = self._chats.get(value) if isinstance(value, int) else None
         if state is None:
-            raise _bad("chat not found")
+            raise bad_request("chat not found")
         return state
 
     @staticmethod
@@ -1180,9 +1012,9 @@ class BotApiStandIn:
         if state.chat.type != "private":
             return
         if state.blocked:
-            raise _ApiError(403, "Forbidden: bot was blocked by the user")
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
         if not state.started:
-            raise _ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
 
     @staticmethod
     def _parse_text(params: JSONDict) -> tuple[str, list[JSONDict], str, str | None]:
@@ -1195,20 +1027,20 @@ class BotApiStandIn:
         raw = "" if raw_value is None else str(raw_value)
         parse_mode = params.get("parse_mode") or None
         if parse_mode is not None and not isinstance(parse_mode, str):
-            raise _bad("unsupported parse_mode")
+            raise bad_request("unsupported parse_mode")
         entities: list[JSONDict]
         if parse_mode is not None:
             if parse_mode.lower() != "html":
-                raise _bad(f"unsupported parse_mode {parse_mode!r} (the stand-in parses HTML only)")
+                raise bad_request(f"unsupported parse_mode {parse_mode!r} (the stand-in parses HTML only)")
             try:
                 plain, entities = parse_html(raw)
             except EntityParseError as error:
-                raise _bad(f"can't parse entities: {error}") from None
+                raise bad_request(f"can't parse entities: {error}") from None
         else:
             plain = raw
             given = params.get("entities") or []
             if not isinstance(given, list) or not all(isinstance(e, dict) for e in given):
-                raise _bad("can't parse entities JSON object")
+                raise bad_request("can't parse entities JSON object")
             size = utf16_len(plain)
             for entity in given:
                 offset, length = entity.get("offset"), entity.get("length")
@@ -1220,12 +1052,12 @@ class BotApiStandIn:
                     or length < 0
                     or offset + length > size
                 ):
-                    raise _bad(f"can't parse entities: invalid entity {entity!r}")
+                    raise bad_request(f"can't parse entities: invalid entity {entity!r}")
             entities = [dict(e) for e in given]
         if not plain.strip():
-            raise _bad("message text is empty")
+            raise bad_request("message text is empty")
         if utf16_len(plain) > MAX_TEXT_LENGTH:
-            raise _bad("message is too long")
+            raise bad_request("message is too long")
         return plain, entities, raw, parse_mode
 
     def _store_bot_message(
@@ -1237,7 +1069,7 @@ class BotApiStandIn:
         parse_mode: str | None,
         method: str,
     ) -> JSONDict:
-        markup = _validate_reply_markup(params.get("reply_markup"))
+        markup = validate_reply_markup(params.get("reply_markup"))
         message = self._new_message(state, self.bot_user, from_bot=True, content=content)
         message.raw_text, message.parse_mode, message.method = raw, parse_mode, method
         message.reply_markup = markup
@@ -1246,11 +1078,11 @@ class BotApiStandIn:
 
     def _find_message(self, state: _ChatState, params: JSONDict, missing: str) -> _Msg:
         if "chat_id" not in params and "inline_message_id" in params:
-            raise _bad("MESSAGE_ID_INVALID")
+            raise bad_request("MESSAGE_ID_INVALID")
         message_id = params.get("message_id")
         message = state.messages.get(message_id) if isinstance(message_id, int) else None
         if message is None or message.deleted:
-            raise _bad(missing)
+            raise bad_request(missing)
         return message
 
     @staticmethod
@@ -1280,14 +1112,14 @@ class BotApiStandIn:
 
     async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
         if self._webhook.get("url"):
-            raise _ApiError(
+            raise ApiError(
                 409,
                 "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
                 "delete the webhook first",
             )
-        offset = _as_int(params, "offset", 0)
-        limit = max(1, min(100, _as_int(params, "limit", 100)))
-        timeout = max(0, _as_int(params, "timeout", 0))
+        offset = int_param(params, "offset", 0)
+        limit = max(1, min(100, int_param(params, "limit", 100)))
+        timeout = max(0, int_param(params, "timeout", 0))
         allowed = params.get("allowed_updates")
         if isinstance(allowed, list):
             self._allowed_updates = frozenset(allowed) if allowed else _DEFAULT_UPDATE_TYPES
@@ -1313,7 +1145,7 @@ class BotApiStandIn:
                 float(timeout),
             )
             if self._poll_generation != generation and not self._closing:
-                raise _ApiError(
+                raise ApiError(
                     409,
                     "Conflict: terminated by other getUpdates request; make sure that only one bot "
                     "instance is running",
@@ -1323,7 +1155,7 @@ class BotApiStandIn:
     async def _set_webhook(self, params: JSONDict) -> bool:
         url = params.get("url") or ""
         if url and not str(url).startswith("https://"):
-            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         self._webhook = {"url": str(url), "secret_token": params.get("secret_token") or ""}
         if params.get("drop_pending_updates"):
             self._updates.clear()
@@ -1349,15 +1181,15 @@ class BotApiStandIn:
     async def _set_my_commands(self, params: JSONDict) -> bool:
         commands = params.get("commands")
         if not isinstance(commands, list):
-            raise _bad("can't parse commands JSON object")
+            raise bad_request("can't parse commands JSON object")
         if len(commands) > 100:
-            raise _bad("too many commands")
+            raise bad_request("too many commands")
         for command in commands:
             if not isinstance(command, dict) or not _COMMAND_RE.fullmatch(str(command.get("command", ""))):
-                raise _bad("BOT_COMMAND_INVALID")
+                raise bad_request("BOT_COMMAND_INVALID")
             description = command.get("description")
             if not isinstance(description, str) or not (1 <= len(description.strip()) <= 256):
-                raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
         key = (self._scope_key(params.get("scope")), str(params.get("language_code") or ""))
         self._commands[key] = [dict(c) for c in commands]
         return True
@@ -1386,9 +1218,9 @@ class BotApiStandIn:
         state = self._resolve_chat(params)
         message = self._find_message(state, params, "message to edit not found")
         if not message.from_bot:
-            raise _bad("message can't be edited")
+            raise bad_request("message can't be edited")
         plain, entities, raw, parse_mode = self._parse_text(params)
-        markup = _validate_reply_markup(params.get("reply_markup"))
+        markup = validate_reply_markup(params.get("reply_markup"))
         content: JSONDict = {"text": plain}
         if entities:
             content["entities"] = entities
@@ -1396,7 +1228,7 @@ class BotApiStandIn:
             content["link_preview_options"] = params["link_preview_options"]
         same_text = plain == message.content.get("text") and entities == message.content.get("entities", [])
         if same_text and self._inline_rows(markup) == self._inline_rows(message.reply_markup):
-            raise _bad(_NOT_MODIFIED)
+            raise bad_request(_NOT_MODIFIED)
         message.content, message.raw_text, message.parse_mode = content, raw, parse_mode
         message.reply_markup = markup
         return self._apply_edit(state, message)
@@ -1405,10 +1237,10 @@ class BotApiStandIn:
         state = self._resolve_chat(params)
         message = self._find_message(state, params, "message to edit not found")
         if not message.from_bot:
-            raise _bad("message can't be edited")
-        markup = _validate_reply_markup(params.get("reply_markup"))
+            raise bad_request("message can't be edited")
+        markup = validate_reply_markup(params.get("reply_markup"))
         if self._inline_rows(markup) == self._inline_rows(message.reply_markup):
-            raise _bad(_NOT_MODIFIED)
+            raise bad_request(_NOT_MODIFIED)
         message.reply_markup = markup
         return self._apply_edit(state, message)
 
@@ -1424,14 +1256,14 @@ class BotApiStandIn:
     async def _delete_message(self, params: JSONDict) -> bool:
         state = self._resolve_chat(params)
         if not self._delete(state, params.get("message_id")):
-            raise _bad("message to delete not found")
+            raise bad_request("message to delete not found")
         return True
 
     async def _delete_messages(self, params: JSONDict) -> bool:
         state = self._resolve_chat(params)
         ids = params.get("message_ids")
         if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
-            raise _bad("message_ids must be a non-empty list of at most 100 ids")
+            raise bad_request("message_ids must be a non-empty list of at most 100 ids")
         for message_id in ids:
             self._delete(state, message_id)
         return True
@@ -1440,11 +1272,11 @@ class BotApiStandIn:
         query_id = str(params.get("callback_query_id") or "")
         pending = self._callback_queries.pop(query_id, None)
         if pending is None:
-            raise _bad("query is too old and response timeout expired or query ID is invalid")
+            raise bad_request("query is too old and response timeout expired or query ID is invalid")
         text = params.get("text")
         if text is not None and utf16_len(str(text)) > 200:
             self._callback_queries[query_id] = pending
-            raise _bad("MESSAGE_TOO_LONG")
+            raise bad_request("MESSAGE_TOO_LONG")
         url = params.get("url")
         toast = replace(
             pending,
@@ -1492,9 +1324,9 @@ class BotApiStandIn:
             return self.bot_user
         user = self._users.get(user_id)
         if user is None:
-            raise _bad("user not found")
+            raise bad_request("user not found")
         return user.to_api()
 
     async def _get_chat_member(self, params: JSONDict) -> JSONDict:
         state = self._resolve_chat(params)
-        return self._member(state, self._user_api(_as_int(params, "user_id")))
+        return self._member(state, self._user_api(int_param(params, "user_id")))
