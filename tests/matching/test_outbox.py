@@ -239,3 +239,23 @@ async def test_a_forgotten_person_gets_nothing(db: Database) -> None:
     sender = FakeSender()
     report = await deliver_pending(db, sender, renderers=RENDERERS)
     assert report.dropped == 1 and sender.tries == 0
+
+
+async def test_a_sender_waiting_out_a_429_keeps_its_claim(
+    any_db: Database, any_db_url: str, make_db: Callable[[str], Awaitable[Database]]
+) -> None:
+    await _person(any_db, 7)
+    await _queue(any_db, 7, "match:1", "one")
+    other = await make_db(any_db_url)  # `amanat match` delivering at the same time
+    now = utcnow()
+    second = FakeSender()
+    tried_meanwhile: list[int] = []
+
+    async def sleep(seconds: float) -> None:  # while the first sender waits, its lease would have run out
+        later = now + outbox.SENDING_LEASE + timedelta(seconds=1)
+        tried_meanwhile.append((await deliver_pending(other, second, renderers=RENDERERS, now=later)).claimed)
+
+    first = FakeSender(RateLimited(3))
+    report = await deliver_pending(any_db, first, renderers=RENDERERS, now=now, sleep=sleep)
+    assert tried_meanwhile == [0]  # the lease was pushed past the wait: nobody else took the message
+    assert report.sent == 1 and len(first.sent) == 1 and second.sent == []
