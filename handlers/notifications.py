@@ -2,8 +2,9 @@
 
 `BotApiSender` is the outbox's `Sender` (bot.services.outbox): it sends one rendered message with
 `sendMessage` (HTML, inline buttons) and maps Telegram's answers to the outbox's outcomes:
-`Forbidden` (403: the user blocked the bot) → RecipientBlocked, `RetryAfter` (429) → RateLimited with
-Telegram's `retry_after`; anything else propagates and is retried with backoff by the outbox.
+`Forbidden` (403: the user blocked the bot) → RecipientBlocked, 400 "chat not found" → RecipientUnknown
+(final), `RetryAfter` (429) → RateLimited with Telegram's `retry_after`; anything else propagates and is
+retried with backoff by the outbox.
 
 `deliver_all_via_bot_api` is what `amanat match` uses after its pass: a `telegram.Bot` built from the
 settings (token and base_url, so a local Bot API server or the tests' stand-in works) delivers everything
@@ -28,13 +29,20 @@ from typing import Any, Final
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, RetryAfter
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler, ExtBot
 
 from bot.config import Settings
 from bot.i18n import Html
 from bot.services import matching
-from bot.services.outbox import DeliveryReport, Outgoing, RateLimited, RecipientBlocked, deliver_pending
+from bot.services.outbox import (
+    DeliveryReport,
+    Outgoing,
+    RateLimited,
+    RecipientBlocked,
+    RecipientUnknown,
+    deliver_pending,
+)
 from bot.services.registry_search import get_reading
 from handlers.runtime import AmanatContext, State, entry
 
@@ -78,6 +86,10 @@ class BotApiSender:
             )
         except Forbidden as error:
             raise RecipientBlocked(error.message) from error
+        except BadRequest as error:
+            if "chat not found" in error.message.lower():  # final: the chat does not exist for the bot
+                raise RecipientUnknown(error.message) from error
+            raise
         except RetryAfter as error:
             with warnings.catch_warnings():  # PTB 22 warns that retry_after may become a timedelta
                 warnings.simplefilter("ignore")

@@ -93,5 +93,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # While "sending": the process that claimed it (bot.services.locks.process_identity), so a claim of a
+    # process that died is taken over at once instead of after its lease.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)

@@ -1,11 +1,18 @@
-"""One run of a job at a time, also across processes: `job_lock(db, "matching")`.
+"""One run of a job at a time, also across processes: `job_lock(db, "matching")`; who holds what.
+
+Every lock and lease names its holder by `process_identity()`: the host (its name and the process-id
+namespace, so two containers that share a host name are told apart), the process id, and a nonce drawn
+when the process started. `holder_is_dead(holder)` answers at once for a holder on this host: its process
+is gone, or its process id is ours but its nonce is not (a restarted container reuses the same pid). For a
+holder elsewhere only the heartbeat tells: a lock or lease that is not renewed in time has expired.
 
 PostgreSQL: a session-level advisory lock (`pg_try_advisory_lock`) held on a dedicated connection for
 the whole run; if the process dies, the server closes the connection and the lock is gone with it.
 
-SQLite: a `JobLock` row with an expiry. Taking the lock is one upsert that succeeds only when no row
-exists or the existing row has expired, so a lock left behind by a killed process stops counting after
-its time-to-live; a long run keeps its lock by calling `JobLockHandle.renew()` between steps.
+SQLite: a `JobLock` row whose holder is the process identity and whose expiry a heartbeat task pushes
+forward every `ttl / 6` while the lock is held. Taking the lock is one upsert that succeeds when no row
+exists, the row has expired (its holder stopped beating), or its holder is dead; so a pass killed with
+kill -9 keeps the next pass out for no time on the same host, and for at most `ttl` (30 s) elsewhere.
 
 Never blocks: a caller that does not get the lock is told so (`handle.acquired` is False) and should
 skip its run; the holder's run covers the work.
@@ -13,7 +20,10 @@ skip its run; the holder's run covers the work.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
 import os
 import socket
 import uuid
@@ -21,6 +31,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -29,7 +40,56 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from models import Database, JobLock
 from models.base import utcnow
 
-DEFAULT_TTL = timedelta(minutes=15)
+log = logging.getLogger(__name__)
+
+# A lock row not renewed for this long belongs to a holder that is gone (hung, or on a host that died).
+DEFAULT_TTL = timedelta(seconds=30)
+# The heartbeat renews a held lock this many times per TTL.
+BEATS_PER_TTL = 6
+
+_NONCE = uuid.uuid4().hex[:12]
+
+
+@cache
+def _host() -> str:
+    """This host as a holder names it: the host name plus the process-id namespace (containers)."""
+    try:
+        namespace = str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        namespace = "-"
+    return f"{socket.gethostname()}/{namespace}"
+
+
+def process_identity() -> str:
+    """Who this process is, for locks and leases: "host/pid-namespace:pid:nonce"."""
+    return f"{_host()}:{os.getpid()}:{_NONCE}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def holder_is_dead(holder: str | None) -> bool:
+    """True when `holder` (a process identity, optionally "#suffix") is a process of this host that died.
+
+    False when it is alive or cannot be judged from here (another host): the caller then waits for its
+    lock or lease to expire.
+    """
+    if not holder:
+        return False
+    parts = holder.partition("#")[0].rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != _host() or not parts[1].isdigit():
+        return False
+    pid, nonce = int(parts[1]), parts[2]
+    if pid == os.getpid():
+        return nonce != _NONCE  # our pid, but an earlier process's (a restarted container)
+    return not _pid_alive(pid)
 
 
 def advisory_key(name: str) -> int:
@@ -39,7 +99,8 @@ def advisory_key(name: str) -> int:
 
 
 def _holder_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """The process identity plus a suffix of this acquisition (two runs in one process are two holders)."""
+    return f"{process_identity()}#{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -52,17 +113,34 @@ class JobLockHandle:
     ttl: timedelta
     acquired: bool = False
     _connection: AsyncConnection | None = field(default=None, repr=False)
+    _heartbeat: asyncio.Task[None] | None = field(default=None, repr=False)
 
-    async def renew(self) -> None:
-        """Push the expiry of a SQLite lock row forward (a no-op on PostgreSQL and when not held)."""
+    async def renew(self) -> bool:
+        """Push the expiry of a SQLite lock row forward; False if the row is no longer ours.
+
+        A no-op (True) on PostgreSQL and when not held. The heartbeat task calls it; a caller may too.
+        """
         if not self.acquired or self._connection is not None:
-            return
+            return True
         async with self.db.session() as session:
-            await session.execute(
+            result = await session.execute(
                 update(JobLock)
                 .where(JobLock.name == self.name, JobLock.holder == self.holder)
                 .values(expires_at=utcnow() + self.ttl)
             )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _beat(self) -> None:
+        """Renew the lock every `ttl / BEATS_PER_TTL` until cancelled; a failed beat is logged, not fatal."""
+        interval = self.ttl.total_seconds() / BEATS_PER_TTL
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await self.renew():
+                    log.warning("job lock %s: the lock row was taken over by another holder", self.name)
+                    return
+            except Exception as error:  # a busy database: the next beat tries again within the TTL
+                log.warning("job lock %s: heartbeat failed: %s", self.name, type(error).__name__)
 
 
 async def _acquire_sqlite(handle: JobLockHandle, now: datetime) -> bool:
@@ -79,8 +157,16 @@ async def _acquire_sqlite(handle: JobLockHandle, now: datetime) -> bool:
         where=JobLock.expires_at < now,
     )
     async with handle.db.session() as session:
-        await session.execute(statement)
+        await session.execute(statement)  # takes SQLite's write lock: what follows is not raced
         holder = await session.scalar(select(JobLock.holder).where(JobLock.name == handle.name))
+        if holder != handle.holder and holder_is_dead(holder):
+            log.info("job lock %s: its holder died; taking it over", handle.name)
+            await session.execute(
+                update(JobLock)
+                .where(JobLock.name == handle.name, JobLock.holder == holder)
+                .values(holder=handle.holder, acquired_at=now, expires_at=now + handle.ttl)
+            )
+            holder = await session.scalar(select(JobLock.holder).where(JobLock.name == handle.name))
     return holder == handle.holder
 
 
@@ -125,16 +211,24 @@ async def job_lock(
 ) -> AsyncIterator[JobLockHandle]:
     """Try to take the lock `name` for the duration of the block; never waits for it.
 
-    `ttl` only matters on SQLite: how long a lock row of a process that died keeps others out.
+    `ttl` only matters on SQLite: how long the lock row of a holder that stopped beating keeps others out
+    (a dead holder on this host is taken over at once).
     """
     handle = JobLockHandle(db=db, name=name, holder=_holder_id(), ttl=ttl)
     if db.is_sqlite:
         handle.acquired = await _acquire_sqlite(handle, now or utcnow())
+        if handle.acquired:
+            handle._heartbeat = asyncio.create_task(handle._beat(), name=f"job-lock-heartbeat:{name}")
     else:
         handle.acquired = await _acquire_postgres(handle)
     try:
         yield handle
     finally:
+        if handle._heartbeat is not None:
+            handle._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await handle._heartbeat
+            handle._heartbeat = None
         if handle.acquired:
             if db.is_sqlite:
                 await _release_sqlite(handle)

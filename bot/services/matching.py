@@ -38,22 +38,22 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.services.collector import no_cyclic_collection
+from bot.services.faults import fault_point
 from bot.services.locks import job_lock
 from bot.services.outbox import Button, enqueue_many
 from models import (
@@ -89,9 +89,9 @@ MAX_NOTIFY_PER_SEARCH = 5
 NON_SURNAME = ("name", "patronymic", "year", "place", "family", "relative")
 # An import that has not finished after this long is taken to have died; its readings are matched.
 STALE_IMPORT = timedelta(hours=6)
-# Test hook: `AMANAT_FAULT=after-matching` makes `amanat match` exit hard right after the matching
-# transactions committed and before anything is sent (tests/matching prove nothing is lost or doubled).
-FAULT_ENV = "AMANAT_FAULT"
+# Test hooks (bot.services.faults): `AMANAT_FAULT=after-matching` makes `amanat match` exit hard right
+# after the matching transactions committed and before anything is sent; `matching-locked`,
+# `matching-scored[:N]` and `matching-chunk[:N]` stop a pass inside (tests/faults).
 
 
 @dataclass
@@ -570,18 +570,29 @@ async def _record_chunk(
     position: int,
     now: datetime,
 ) -> tuple[int, int]:
-    """One transaction: matches (insert-or-ignore), their notifications, counters, the watermark."""
+    """One transaction: matches (insert-or-ignore), their notifications, counters, the watermark.
+
+    A search deleted, paused or forgotten (/forget) since the pass read it, or a reading deleted since the
+    chunk was read, is skipped: nothing is recorded or announced for it, and the pass goes on.
+    """
     readings = chunk.readings
     by_pk = {reading.pk: reading for reading in readings}
     imported_at = chunk.imported_at
-    # A reading whose import had finished before the search was saved was there for the relative's own
-    # search to show: it is recorded, but not announced as new.
-    news = [c for c in candidates if imported_at is None or imported_at >= index.created_at[c.search_index]]
-    notify = choose_notifications(news, index.person_ids.__getitem__)
-    ordered = sorted(candidates, key=lambda c: (not c.strong, -c.score, c.search_index, c.reading_pk))
     new_matches = 0
     queued = 0
     async with db.session() as session:
+        # The watermark first: on SQLite this write takes the database's write lock, so nothing read below
+        # can vanish before this transaction commits (on PostgreSQL the rows read are locked instead).
+        await _set_watermark(session, WATERMARK, done, now)
+        await _set_watermark(session, POSITION, position, now)
+        candidates = await _still_there(session, index, candidates)
+        # A reading whose import had finished before the search was saved was there for the relative's own
+        # search to show: it is recorded, but not announced as new.
+        news = [
+            c for c in candidates if imported_at is None or imported_at >= index.created_at[c.search_index]
+        ]
+        notify = choose_notifications(news, index.person_ids.__getitem__)
+        ordered = sorted(candidates, key=lambda c: (not c.strong, -c.score, c.search_index, c.reading_pk))
         if ordered:
             insert = _insert(session)
             statement = (
@@ -642,9 +653,43 @@ async def _record_chunk(
                 .where(SearchRequest.status == RequestStatus.ACTIVE)
                 .values(checked_readings=SearchRequest.checked_readings + len(readings))
             )
-        await _set_watermark(session, WATERMARK, done, now)
-        await _set_watermark(session, POSITION, position, now)
     return new_matches, queued
+
+
+async def _still_there(
+    session: AsyncSession, index: SavedSearchIndex, candidates: Sequence[Candidate]
+) -> list[Candidate]:
+    """The candidates whose search is still active (its person too) and whose reading still exists.
+
+    On PostgreSQL those rows are locked (FOR SHARE) until the caller's transaction ends, so a concurrent
+    /forget or delete waits for it instead of breaking its foreign keys.
+    """
+    if not candidates:
+        return []
+    request_ids = sorted({index.ids[c.search_index] for c in candidates})
+    reading_pks = sorted({c.reading_pk for c in candidates})
+    searches = (
+        select(SearchRequest.id)
+        .join(Person, Person.id == SearchRequest.person_id)
+        .where(
+            SearchRequest.id.in_(request_ids),
+            SearchRequest.status == RequestStatus.ACTIVE,
+            Person.active.is_(True),
+        )
+    )
+    present = select(Reading.id).where(Reading.id.in_(reading_pks))
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        searches = searches.with_for_update(read=True, of=SearchRequest)
+        present = present.with_for_update(read=True)
+    active = set((await session.scalars(searches)).all())
+    existing = set((await session.scalars(present)).all())
+    kept = [c for c in candidates if index.ids[c.search_index] in active and c.reading_pk in existing]
+    if len(kept) < len(candidates):
+        log.info(
+            "matching: %s pairs skipped: their search or reading vanished during the pass",
+            len(candidates) - len(kept),
+        )
+    return kept
 
 
 async def load_active_searches(db: Database) -> list[ActiveSearch]:
@@ -666,10 +711,16 @@ async def load_active_searches(db: Database) -> list[ActiveSearch]:
 
 async def _store_search_keys(db: Database, stale: Mapping[int, dict[str, Any]]) -> None:
     """Keep the keys derived this pass, so the next pass reads them instead of deriving them again."""
-    items = [{"id": request_id, "derived": derived} for request_id, derived in stale.items()]
+    # A plain (Core) UPDATE per row, not the ORM's bulk update by primary key: a search deleted since the
+    # pass read it (/forget) updates no row, which is no error.
+    table = cast(Table, SearchRequest.__table__)
+    statement = (
+        update(table).where(table.c.id == bindparam("search_id")).values(derived=bindparam("new_derived"))
+    )
+    items = [{"search_id": request_id, "new_derived": derived} for request_id, derived in stale.items()]
     for start in range(0, len(items), 5000):
         async with db.session() as session:
-            await session.execute(update(SearchRequest), items[start : start + 5000])
+            await session.execute(statement, items[start : start + 5000])
 
 
 async def run_matching_pass(
@@ -686,6 +737,7 @@ async def run_matching_pass(
                 log.info("matching: another pass holds the lock; skipping")
                 report.ran = False
                 return report
+            fault_point("matching-locked")
             clock = now or utcnow()
             # Building the index and scoring are CPU work: in a thread, so the bot's event loop keeps answering.
             searches = await load_active_searches(db)
@@ -732,6 +784,7 @@ async def run_matching_pass(
                     done, position = batch, 0
                 else:
                     done, position = batch - 1, readings[-1].pk
+                fault_point("matching-scored")
                 matches, queued = await _record_chunk(
                     db,
                     index,
@@ -745,18 +798,11 @@ async def run_matching_pass(
                 report.chunks += 1
                 report.matches += matches
                 report.notifications += queued
-                await lock.renew()
+                fault_point("matching-chunk")
             report.watermark = done
     report.seconds = time.perf_counter() - started
     log.info("%s", report.summary())
     return report
-
-
-def _fault_point(name: str) -> None:
-    """Exit hard (no cleanup, like a kill) when the test hook names this point."""
-    if os.environ.get(FAULT_ENV) == name:
-        log.warning("fault injection: exiting at %s", name)
-        os._exit(70)
 
 
 async def run_matching_pass_cli(settings: Settings) -> str:
@@ -767,7 +813,7 @@ async def run_matching_pass_cli(settings: Settings) -> str:
     try:
         report = await run_matching_pass(db, settings)
         heartbeats = await queue_heartbeats(db, settings)
-        _fault_point("after-matching")
+        fault_point("after-matching")
         if not settings.telegram.token.get_secret_value():
             return report.summary() + "; no bot token, so nothing was sent (the bot sends it when it runs)"
         from handlers.notifications import deliver_all_via_bot_api

@@ -6,13 +6,18 @@ queued once and a crash cannot lose it. `deliver_pending` then sends:
 
     pending --claim--> sending --ok--> sent
                           |--403--> dropped (the person is marked inactive; their other messages dropped)
+                          |--400 chat not found--> failed at once (the person inactive, as for 403)
                           |--429--> wait `retry_after`, send again (or back to pending until then)
                           |--error--> pending again after an exponential backoff; failed after MAX_ATTEMPTS
 
-Claiming is one conditional UPDATE that commits before anything is sent, so two senders (the bot's job
-and `amanat match` in another process) never take the same message. A message is marked sent right after
-Telegram accepts it; only a message in flight at the instant of a crash stays "sending", and it is sent
-again once its lease (`SENDING_LEASE`) runs out: the one case of a possible double.
+Messages are claimed ONE AT A TIME, just before each is sent: one conditional UPDATE that commits before
+the message is sent, so two senders (the bot's job and `amanat match` in another process) never take the
+same message, and a sender that dies holds no more than the message it was sending. A claim carries the
+claiming process's identity (`claimed_by`, bot.services.locks.process_identity) and a lease
+(`SENDING_LEASE`, pushed forward while the sender waits out a 429). A message is marked sent right after
+Telegram accepts it; only the message in flight at the instant of a crash stays "sending", and it is sent
+again at once when its claimer is a dead process of this host, or when its lease runs out (a claimer on
+another host): the one case of a possible double.
 
 Rendering happens at delivery time, in the person's current language, through the translation catalogs;
 the service never imports `telegram`: a `Sender` (handlers/notifications.py) does the Bot API call and
@@ -28,18 +33,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.faults import fault_point
+from bot.services.locks import holder_is_dead, process_identity
 from models import Database, OutboxMessage, OutboxState, Person
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
 
 # How long a claimed message may stay "sending" before another sender takes it as abandoned (a crash).
-SENDING_LEASE = timedelta(minutes=5)
+SENDING_LEASE = timedelta(seconds=60)
 # Transient errors: retry after 30 s, 1 min, 2 min, … at most 6 h apart; give up after this many tries.
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=6)
@@ -53,6 +60,10 @@ PERSONAL_KINDS = frozenset({"match", "heartbeat"})
 
 class RecipientBlocked(Exception):
     """Telegram said 403: the person blocked the bot (or deleted their account)."""
+
+
+class RecipientUnknown(Exception):
+    """Telegram said 400 "chat not found": this chat does not exist for the bot; retrying cannot help."""
 
 
 class RateLimited(Exception):
@@ -162,36 +173,97 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-async def _claim(db: Database, limit: int, now: datetime) -> list[OutboxMessage]:
-    """Take up to `limit` due messages (pending, or "sending" whose lease ran out) for this sender."""
-    due = or_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.state == OutboxState.SENDING)
+def _due() -> Any:
+    """Due now: pending, or "sending" whose lease ran out (its sender stopped without recording it)."""
+    return or_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.state == OutboxState.SENDING)
+
+
+async def _candidates(db: Database, limit: int, now: datetime) -> list[tuple[int, str | None]]:
+    """Up to `limit` messages to try now, oldest first, as (id, the dead holder whose claim is taken).
+
+    Read only: each is claimed on its own just before it is sent (`_claim_one`). A message "sending" for a
+    process of this host that died is due at once, not when its lease runs out.
+    """
     async with db.session() as session:
         ids = (
             await session.scalars(
                 select(OutboxMessage.id)
-                .where(due, OutboxMessage.next_attempt_at <= now)
+                .where(_due(), OutboxMessage.next_attempt_at <= now)
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(limit)
             )
         ).all()
-        if not ids:
-            return []
-        # The WHERE is evaluated again on the row as it is when the UPDATE runs, so a row another sender
-        # claimed in the meantime (its lease now lies in the future) is not taken twice.
-        claimed = (
+        leased = (
+            await session.execute(
+                select(OutboxMessage.id, OutboxMessage.claimed_by).where(
+                    OutboxMessage.state == OutboxState.SENDING, OutboxMessage.next_attempt_at > now
+                )
+            )
+        ).all()
+    orphans = [(message_id, holder) for message_id, holder in leased if holder_is_dead(holder)]
+    return orphans + [(message_id, None) for message_id in ids]
+
+
+async def _claim_one(
+    db: Database, message_id: int, now: datetime, dead_holder: str | None
+) -> OutboxMessage | None:
+    """Claim one message for this process, or None if another sender took it (or it is no longer due).
+
+    One conditional UPDATE, committed before the message is sent: the WHERE is evaluated again on the row
+    as it is when the UPDATE runs, so two senders never both take it.
+    """
+    condition = and_(_due(), OutboxMessage.next_attempt_at <= now)
+    if dead_holder is not None:
+        condition = or_(
+            condition,
+            and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.claimed_by == dead_holder),
+        )
+    async with db.session() as session:
+        return (
             await session.scalars(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), due, OutboxMessage.next_attempt_at <= now)
+                .where(OutboxMessage.id == message_id, condition)
                 .values(
                     state=OutboxState.SENDING,
                     attempts=OutboxMessage.attempts + 1,
                     next_attempt_at=now + SENDING_LEASE,
+                    claimed_by=process_identity(),
                 )
                 .returning(OutboxMessage)
                 .execution_options(synchronize_session=False)
             )
-        ).all()
-    return sorted(claimed, key=lambda message: (message.next_attempt_at, message.id))
+        ).one_or_none()
+
+
+async def _extend(db: Database, message_id: int, until: datetime) -> None:
+    """The lease's heartbeat: a sender that waits (Telegram's 429) keeps its claim for that long."""
+    async with db.session() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.state == OutboxState.SENDING,
+                OutboxMessage.claimed_by == process_identity(),
+            )
+            .values(next_attempt_at=until)
+        )
+
+
+async def _defer(db: Database, message_ids: Sequence[int], until: datetime) -> int:
+    """Flood control: pending messages that were about to be tried wait until Telegram allows sending."""
+    if not message_ids:
+        return 0
+    async with db.session() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(message_ids),
+                OutboxMessage.state == OutboxState.PENDING,
+                OutboxMessage.next_attempt_at < until,
+            )
+            .values(next_attempt_at=until)
+        )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def _finish(db: Database, message_id: int, **values: Any) -> None:
@@ -200,7 +272,7 @@ async def _finish(db: Database, message_id: int, **values: Any) -> None:
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.state == OutboxState.SENDING)
-            .values(**values)
+            .values(claimed_by=None, **values)
         )
 
 
@@ -250,28 +322,25 @@ async def deliver_pending(
     """Send up to `limit` due messages, oldest first, and record each outcome; see the module docstring."""
     report = DeliveryReport()
     started = now or utcnow()
-    claimed = await _claim(db, limit, started)
-    report.claimed = len(claimed)
-    if not claimed:
+    candidates = await _candidates(db, limit, started)
+    if not candidates:
         return report
     render_by_kind = dict(renderers) if renderers is not None else _renderers()
-    people = await _recipients(db, {message.chat_id for message in claimed})
+    people: dict[int, tuple[bool, str | None]] = {}
     blocked: set[int] = set()
-    resume_at: datetime | None = None  # set when Telegram asked for a pause longer than we wait inline
-    for message in claimed:
+    for position, (message_id, dead_holder) in enumerate(candidates):
         clock = now or utcnow()
-        if resume_at is not None:  # flood control: give the rest back for later, untried
-            await _finish(
-                db,
-                message.id,
-                state=OutboxState.PENDING,
-                attempts=message.attempts - 1,
-                next_attempt_at=resume_at,
-            )
-            report.retried += 1
+        message = await _claim_one(db, message_id, clock, dead_holder)
+        if message is None:  # another sender took it, or it was dropped meanwhile
             continue
-        if message.chat_id in blocked:  # dropped with the rest of what was owed to them
+        report.claimed += 1
+        fault_point("before-send")
+        if message.chat_id in blocked:  # a 403 earlier in this run dropped what was owed to them
+            await _finish(db, message.id, state=OutboxState.DROPPED, last_error="the person blocked the bot")
+            report.dropped += 1
             continue
+        if message.chat_id not in people:
+            people.update(await _recipients(db, {message.chat_id}))
         person = people.get(message.chat_id)
         if message.kind in PERSONAL_KINDS and (person is None or not person[0]):
             why = "the person has gone" if person is None else "the person blocked the bot"
@@ -298,6 +367,7 @@ async def deliver_pending(
             continue
         outgoing = Outgoing(chat_id=message.chat_id, text=text, buttons=buttons)
         waits = 0
+        resume_at: datetime | None = None  # set when Telegram asked for a pause longer than we wait inline
         while True:
             try:
                 await sender.send(outgoing)
@@ -306,11 +376,20 @@ async def deliver_pending(
                 blocked.add(message.chat_id)
                 dropped = await mark_blocked(db, message.chat_id, now=clock, reason=f"blocked: {exc}")
                 report.dropped += dropped
+            except RecipientUnknown as exc:
+                error = f"chat not found: {exc}"[:2000]
+                log.info("chat %s does not exist for the bot; the message failed for good", message.chat_id)
+                await _finish(db, message.id, state=OutboxState.FAILED, last_error=error)
+                report.failed += 1
+                report.errors.append(error)
+                blocked.add(message.chat_id)
+                report.dropped += await mark_blocked(db, message.chat_id, now=clock, reason=error)
             except RateLimited as exc:
                 if exc.retry_after <= max_inline_wait and waits < MAX_INLINE_WAITS:
                     waits += 1
                     log.info("Telegram asked to wait %g s; waiting", exc.retry_after)
                     report.waited += exc.retry_after
+                    await _extend(db, message.id, clock + timedelta(seconds=exc.retry_after) + SENDING_LEASE)
                     await sleep(exc.retry_after)
                     continue
                 resume_at = clock + timedelta(seconds=exc.retry_after)
@@ -353,8 +432,13 @@ async def deliver_pending(
                     )
                     report.retried += 1
             else:
+                fault_point("after-send")
                 await _finish(db, message.id, state=OutboxState.SENT, sent_at=now or utcnow())
                 report.sent += 1
+            break
+        if resume_at is not None:  # flood control: the rest waits, untried, until Telegram allows sending
+            rest = [other for other, _ in candidates[position + 1 :]]
+            report.retried += await _defer(db, rest, resume_at)
             break
     return report
 

@@ -261,13 +261,25 @@ def _morph() -> Any:
 _NAME_TAGS: Final = ("Surn", "Name", "Patr")
 
 
+def _parses(word: str) -> list[Any]:
+    """pymorphy3's parses of ``word``; none when it cannot analyse the word.
+
+    pymorphy3 raises on characters Python's Unicode database has no name for (e.g. "𗀀", a Tangut
+    ideograph); such a word is simply not a known name or place word.
+    """
+    try:
+        return list(_morph().parse(word))
+    except (ValueError, KeyError):
+        return []
+
+
 def _name_parses(word: str) -> list[Any]:
     """pymorphy3 parses of ``word`` as a man's surname, first name or patronymic (singular)."""
     if not re.search(r"[а-яё]", word.lower()):
         return []
     return [
         p
-        for p in _morph().parse(word)
+        for p in _parses(word)
         if any(tag in p.tag for tag in _NAME_TAGS) and "sing" in p.tag and "femn" not in p.tag
     ]
 
@@ -321,8 +333,8 @@ def _is_place_word(word: str) -> bool:
         return True
     if not re.search(r"[а-яё]", lowered):
         return False
-    first = _morph().parse(word)[0]
-    return "ADJF" in first.tag or "Geox" in first.tag
+    parses = _parses(word)
+    return bool(parses) and ("ADJF" in parses[0].tag or "Geox" in parses[0].tag)
 
 
 def _join_alternatives(tokens: list[str]) -> list[str]:

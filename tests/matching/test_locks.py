@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.services import locks
 from bot.services.locks import job_lock
 from models import Database, JobLock
 from models.base import utcnow
@@ -61,3 +66,50 @@ async def test_postgres_lock_dies_with_the_connection_of_its_holder(
     await raw.driver_connection.close()  # type: ignore[union-attr]
     async with job_lock(survivor, "matching") as taken:
         assert taken.acquired
+
+
+def _dead_holder() -> str:
+    """A holder name of a process of this host that has exited (kill -9 leaves such a lock row behind)."""
+    pid = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    ).stdout
+    return f"{locks._host()}:{int(pid)}:0123abcd#1"
+
+
+async def test_the_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(db: Database) -> None:
+    async with db.session() as session:
+        session.add(
+            JobLock(name="matching", holder=_dead_holder(), expires_at=utcnow() + timedelta(minutes=15))
+        )
+    async with job_lock(db, "matching") as handle:
+        assert handle.acquired
+
+
+async def test_a_lock_of_an_earlier_process_with_our_pid_is_taken_over(db: Database) -> None:
+    # A restarted container runs the bot under the same pid; the nonce tells the processes apart.
+    earlier = f"{locks._host()}:{os.getpid()}:earlier0#1"
+    async with db.session() as session:
+        session.add(JobLock(name="matching", holder=earlier, expires_at=utcnow() + timedelta(minutes=15)))
+    async with job_lock(db, "matching") as handle:
+        assert handle.acquired
+    assert not locks.holder_is_dead(locks.process_identity() + "#2")
+
+
+async def test_a_held_lock_is_kept_alive_by_its_heartbeat(
+    sqlite_url: str, make_db: Callable[[str], Awaitable[Database]]
+) -> None:
+    holder, other = await make_db(sqlite_url), await make_db(sqlite_url)
+    ttl = timedelta(seconds=0.6)
+    async with job_lock(holder, "matching", ttl=ttl) as handle:
+        assert handle.acquired
+        async with holder.session() as session:
+            first = await session.scalar(select(JobLock.expires_at))
+        renewed = first
+        deadline = asyncio.get_running_loop().time() + 30  # a guard against a heartbeat that never beats
+        while renewed == first:  # the heartbeat beats every ttl / 6
+            assert asyncio.get_running_loop().time() < deadline, "the lock was never renewed"
+            await asyncio.sleep(0.05)
+            async with holder.session() as session:
+                renewed = await session.scalar(select(JobLock.expires_at))
+        async with job_lock(other, "matching", now=utcnow()) as refused:
+            assert not refused.acquired

@@ -25,6 +25,8 @@ from bot.services import matching
 from bot.services.locks import job_lock
 from bot.services.matching import queue_heartbeats, run_matching_pass, set_search_paused
 from bot.services.outbox import Outgoing, deliver_pending
+from bot.services.people import forget_person
+from bot.services.requests import delete_request
 from models import Database, ImportBatch, Match, NotificationState, SearchRequest
 from models.base import utcnow
 
@@ -231,3 +233,50 @@ async def test_in_the_bots_process_the_pass_counts_on_its_registry_index_not_a_s
     report = await run_matching_pass(db, settings())
     assert (report.matches, report.notifications) == (1, 1)
     assert len(index) == 2  # the index the bot searches is the one that was counted on
+
+
+@pytest.mark.parametrize("seam", ["load_active_searches", "_record_chunk"])
+@pytest.mark.parametrize("vanishes", ["forget", "delete"])
+async def test_a_search_that_vanishes_during_the_pass_is_skipped_and_the_pass_goes_on(
+    any_db: Database,
+    any_db_url: str,
+    make_db: Callable[[str], Awaitable[Database]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    seam: str,
+    vanishes: str,
+) -> None:
+    await relative(any_db, 7)
+    gone = await saved_search(any_db, 7)
+    await relative(any_db, 8)
+    kept = await saved_search(any_db, 8)
+    await import_rows(any_db, tmp_path / "new.csv", LEGKODYMOV, STRANGER)
+    other_handle = await make_db(any_db_url)  # the bot's dialogue, answering /forget meanwhile
+    real = getattr(matching, seam)
+    done = False
+
+    async def the_relative_acts() -> None:
+        nonlocal done
+        if not done:  # committed by another connection after the pass read the searches
+            done = True
+            if vanishes == "forget":
+                await forget_person(other_handle, 7)
+            else:
+                assert await delete_request(other_handle, 7, gone)
+
+    async def then_the_relative_acts(*args: Any, **kwargs: Any) -> Any:
+        if seam == "_record_chunk":  # scored, about to be written
+            await the_relative_acts()
+            return await real(*args, **kwargs)
+        searches = await real(*args, **kwargs)  # just read
+        await the_relative_acts()
+        return searches
+
+    monkeypatch.setattr(matching, seam, then_the_relative_acts)
+    report = await run_matching_pass(any_db, settings())
+
+    assert done and report.readings == 2
+    [match] = await matches(any_db)
+    assert match.request_id == kept
+    assert [m.chat_id for m in await outbox(any_db)] == [8]
+    assert (await run_matching_pass(any_db, settings())).readings == 0  # the watermark moved on

@@ -148,6 +148,32 @@ async def test_a_user_who_blocked_the_bot_is_marked_inactive_and_not_tried_again
     assert len([c for c in api.calls_of("sendMessage") if c.chat_id == 502]) == 1  # no new try
 
 
+async def test_chat_not_found_is_final_not_retried_for_hours(
+    api: BotApiStandIn, any_db: Database, amanat_match: MatchCommand, tmp_path: Path
+) -> None:
+    # The person is in the database, but Telegram has no chat with them: 400 "Bad Request: chat not found".
+    await give_consent(any_db, 507, "ru")
+    await saved_search(any_db, 507)
+    await import_rows(any_db, tmp_path / "new.csv", LEGKODYMOV)
+
+    code, output = await amanat_match()
+
+    assert code == 0, output
+    assert [c.status for c in api.calls_of("sendMessage") if c.chat_id == 507] == [400]
+    [stored] = await outbox(any_db)
+    assert stored.state == OutboxState.FAILED and stored.attempts == 1
+    assert stored.last_error is not None and "chat not found" in stored.last_error.lower()
+    async with any_db.session() as session:
+        person = await session.get(Person, 507)
+        assert person is not None and person.active is False
+
+    second = {**LEGKODYMOV, "reading_id": "KZ-2021-0007", "found_date": "2021-05-09"}
+    await import_rows(any_db, tmp_path / "more.csv", second)
+    code, output = await amanat_match()
+    assert code == 0, output
+    assert len([c for c in api.calls_of("sendMessage") if c.chat_id == 507]) == 1  # never tried again
+
+
 async def test_429_is_waited_out_and_the_message_delivered_once(
     api: BotApiStandIn, any_db: Database, amanat_match: MatchCommand, tmp_path: Path
 ) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from bot.services import outbox
+from bot.services import locks, outbox
 from bot.services.outbox import Outgoing, RateLimited, RecipientBlocked, deliver_pending, enqueue
 from models import Database, OutboxMessage, OutboxState, Person
 from models.base import utcnow
@@ -150,19 +152,70 @@ async def test_other_errors_back_off_exponentially_and_fail_after_the_last_try(a
     assert stats.last_errors[0][2] == "RuntimeError: Internal Server Error"
 
 
-async def test_a_message_left_sending_by_a_dead_process_is_sent_after_its_lease(any_db: Database) -> None:
+def dead_process_here() -> str:
+    """The identity of a process of this host that has exited (as a kill -9 leaves its claims behind)."""
+    pid = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    ).stdout  # the process has exited and been reaped
+    return f"{locks._host()}:{int(pid)}:deadbeef"
+
+
+async def _claimed_by(db: Database, key: str, holder: str, lease_until: datetime) -> None:
+    async with db.session() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.dedup_key == key)
+            .values(state=OutboxState.SENDING, attempts=1, claimed_by=holder, next_attempt_at=lease_until)
+        )
+
+
+async def test_a_message_left_sending_on_another_host_is_sent_after_its_lease(any_db: Database) -> None:
     await _person(any_db, 7)
     await _queue(any_db, 7, "match:1", "one")
     now = utcnow()
-    claimed = await outbox._claim(any_db, 10, now)  # a sender took it, then its process died
-    assert [m.dedup_key for m in claimed] == ["match:1"]
+    await _claimed_by(any_db, "match:1", "elsewhere/1:4242:cafe", now + outbox.SENDING_LEASE)
     sender = FakeSender()
     soon = await deliver_pending(any_db, sender, renderers=RENDERERS, now=now + timedelta(seconds=30))
-    assert soon.claimed == 0
+    assert soon.claimed == 0  # it may be in flight on that host
     after = await deliver_pending(
         any_db, sender, renderers=RENDERERS, now=now + outbox.SENDING_LEASE + timedelta(seconds=1)
     )
     assert after.sent == 1 and (await _states(any_db))["match:1"][:2] == (OutboxState.SENT, 2)
+
+
+async def test_the_claim_of_a_dead_process_on_this_host_is_taken_over_at_once(any_db: Database) -> None:
+    await _person(any_db, 7)
+    await _queue(any_db, 7, "match:1", "one")
+    await _queue(any_db, 7, "match:2", "two")
+    now = utcnow()
+    await _claimed_by(any_db, "match:1", dead_process_here(), now + timedelta(minutes=5))
+    await _claimed_by(any_db, "match:2", locks.process_identity(), now + timedelta(minutes=5))
+    sender = FakeSender()
+    report = await deliver_pending(any_db, sender, renderers=RENDERERS, now=now)
+    # The dead process's message goes again now; a claim of this (live) process is left alone.
+    assert [m.text for m in sender.sent] == ["[ru] one"] and report.claimed == 1
+    states = await _states(any_db)
+    assert states["match:1"][:2] == (OutboxState.SENT, 2) and states["match:2"][0] == OutboxState.SENDING
+
+
+async def test_messages_are_claimed_one_at_a_time(any_db: Database) -> None:
+    await _person(any_db, 7)
+    for n in range(1, 4):
+        await _queue(any_db, 7, f"match:{n}", str(n))
+    seen: list[dict[str, OutboxState]] = []
+
+    class Peeking(FakeSender):
+        async def send(self, message: Outgoing) -> None:
+            seen.append({key: state for key, (state, _, _) in (await _states(any_db)).items()})
+            await super().send(message)
+
+    await deliver_pending(any_db, Peeking(), renderers=RENDERERS, limit=50)
+    # While each message is in flight, only it is claimed: a crash there leaves the rest pending.
+    assert [sorted(k for k, state in states.items() if state == OutboxState.SENDING) for states in seen] == [
+        ["match:1"],
+        ["match:2"],
+        ["match:3"],
+    ]
 
 
 async def test_two_senders_at_once_never_send_a_message_twice(
@@ -186,3 +239,23 @@ async def test_a_forgotten_person_gets_nothing(db: Database) -> None:
     sender = FakeSender()
     report = await deliver_pending(db, sender, renderers=RENDERERS)
     assert report.dropped == 1 and sender.tries == 0
+
+
+async def test_a_sender_waiting_out_a_429_keeps_its_claim(
+    any_db: Database, any_db_url: str, make_db: Callable[[str], Awaitable[Database]]
+) -> None:
+    await _person(any_db, 7)
+    await _queue(any_db, 7, "match:1", "one")
+    other = await make_db(any_db_url)  # `amanat match` delivering at the same time
+    now = utcnow()
+    second = FakeSender()
+    tried_meanwhile: list[int] = []
+
+    async def sleep(seconds: float) -> None:  # while the first sender waits, its lease would have run out
+        later = now + outbox.SENDING_LEASE + timedelta(seconds=1)
+        tried_meanwhile.append((await deliver_pending(other, second, renderers=RENDERERS, now=later)).claimed)
+
+    first = FakeSender(RateLimited(3))
+    report = await deliver_pending(any_db, first, renderers=RENDERERS, now=now, sleep=sleep)
+    assert tried_meanwhile == [0]  # the lease was pushed past the wait: nobody else took the message
+    assert report.sent == 1 and len(first.sent) == 1 and second.sent == []
