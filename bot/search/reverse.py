@@ -31,26 +31,19 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from bot.search.engine import (
-    FIELDS,
-    FITTED,
-    Match,
-    Model,
-    Profile,
-    Query,
-    Record,
-    Registry,
+from bot.search.comparators import (
     compare_names,
     compare_patronymics,
     compare_places,
     compare_relatives,
     compare_surnames,
     compare_years,
-    derive,
-    query_keys,
-    query_profile,
-    rank_profiles,
 )
+from bot.search.keys import derive, query_keys
+from bot.search.profiles import Profile, query_profile
+from bot.search.registry import Registry
+from bot.search.scoring import FIELDS, FITTED, Model, rank_profiles
+from bot.search.types import Match, Query, Record
 
 __all__ = ["FieldWeights", "RegistrySums", "RegistryView", "ReverseIndex"]
 

@@ -217,8 +217,7 @@ class SavedSearchIndex:
         registry: Any = None,
         upto: int = 0,
     ) -> None:
-        from bot.search import QUERY_VERSION, query_keys
-        from bot.search.engine import Profile, query_profile
+        from bot.search import QUERY_VERSION, Profile, query_keys, query_profile
         from bot.search.reverse import FieldWeights, RegistrySums, RegistryView
 
         self.searches = list(searches)
@@ -320,7 +319,7 @@ class SavedSearchIndex:
 
     def _surname_codes(self, numbers: np.ndarray, reading: Any) -> np.ndarray:
         """The surname category (its number) of each search surname against a reading's surname."""
-        from bot.search.engine import compare_surnames
+        from bot.search.comparators import compare_surnames
         from bot.search.reverse import SURNAME_CATEGORIES
 
         distinct, inverse = np.unique(numbers, return_inverse=True)
@@ -338,8 +337,7 @@ class SavedSearchIndex:
 
     def match(self, readings: Sequence[NewReading], *, total: int) -> tuple[list[Candidate], int]:
         """Scored pairs above RECORD_MIN_SCORE, and how many pairs were scored."""
-        from bot.search import derive
-        from bot.search.engine import FITTED, Profile, QueryScorer
+        from bot.search import FITTED, Profile, QueryScorer, derive
         from bot.search.reverse import SURNAME_CATEGORIES
         from bot.services.registry_search import record_of_reading
 

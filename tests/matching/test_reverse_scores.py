@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.search import Query, Record, Registry, derive, query_keys
-from bot.search.engine import query_profile, rank_profiles
-from bot.search.reverse import RegistrySums
+from bot.search import Query, Record, Registry, RegistrySums, derive, query_keys, query_profile, rank_profiles
 from bot.services.matching import ActiveSearch, NewReading, SavedSearchIndex, sums_are_fresh
 from models import Reading
 

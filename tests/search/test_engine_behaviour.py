@@ -9,6 +9,7 @@ import pytest
 from bot.search import (
     ENGINE_VERSION,
     REASON_CODES,
+    Match,
     Query,
     Record,
     Registry,
@@ -16,7 +17,6 @@ from bot.search import (
     query_keys,
     score_candidates,
 )
-from bot.search.engine import Match
 
 # A registry with the men of the behaviours and look-alikes that must not win.
 READINGS = [
