@@ -14,7 +14,7 @@ never from its modules, which hold one seam each:
 - :mod:`~bot.search.comparators`: the agreement category of one field;
 - :mod:`~bot.search.scoring`: verdicts with reasons, fitted weights, the score as a probability;
 - :mod:`~bot.search.registry`: the in-memory registry (columns of distinct values, scored in bulk);
-- :mod:`~bot.search.reverse`: reverse matching, a new reading against saved searches;
+- :mod:`~bot.search.reverse`: new readings against saved searches, scored as their forward searches;
 - :mod:`~bot.search.reasons`: the reason codes for the translation catalogs.
 """
 
@@ -27,7 +27,14 @@ from bot.search.notation import FieldReading, YearReading, parse_field, parse_ye
 from bot.search.profiles import Derived, NameForms, Profile, query_profile, record_profile
 from bot.search.reasons import REASON_CODES
 from bot.search.registry import Registry
-from bot.search.reverse import RegistrySums
+from bot.search.reverse import (
+    SUMS_REFRESH_GROWTH,
+    RegistrySums,
+    ReverseIndex,
+    ReverseMatch,
+    stored_profile,
+    sums_are_fresh,
+)
 from bot.search.scoring import (
     FIELDS,
     FITTED,
@@ -58,6 +65,7 @@ __all__ = [
     "FITTED",
     "QUERY_VERSION",
     "REASON_CODES",
+    "SUMS_REFRESH_GROWTH",
     "Derived",
     "FieldReading",
     "Match",
@@ -70,6 +78,8 @@ __all__ = [
     "Record",
     "Registry",
     "RegistrySums",
+    "ReverseIndex",
+    "ReverseMatch",
     "StoredDerived",
     "Verdict",
     "YearReading",
@@ -94,5 +104,7 @@ __all__ = [
     "record_profile",
     "score_candidates",
     "skeleton",
+    "stored_profile",
+    "sums_are_fresh",
     "weights",
 ]

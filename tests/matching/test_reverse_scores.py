@@ -7,8 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.search import Query, Record, Registry, RegistrySums, derive, query_keys, query_profile, rank_profiles
-from bot.services.matching import ActiveSearch, NewReading, SavedSearchIndex, sums_are_fresh
+from bot.search import (
+    Query,
+    Record,
+    Registry,
+    RegistrySums,
+    derive,
+    query_keys,
+    query_profile,
+    rank_profiles,
+    sums_are_fresh,
+)
+from bot.services.matching import ActiveSearch, NewReading, SavedSearchIndex
 from models import Reading
 
 REGISTRY = [
