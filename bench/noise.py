@@ -28,7 +28,7 @@ from pathlib import Path
 
 import iuliia
 
-from bot.search.engine import Query, Record
+from bot.search import Query, Record
 
 # ------------------------------------------------------------------------------------------- people
 

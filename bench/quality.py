@@ -26,8 +26,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bench.noise import DEV_SEED, TEST_SEED, Benchmark, make_benchmark
-from bot.search import weights as fitted
-from bot.search.engine import (
+from bot.search import (
     FIELDS,
     Model,
     QueryScorer,
@@ -37,6 +36,7 @@ from bot.search.engine import (
     query_profile,
     query_weights,
 )
+from bot.search import weights as fitted
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 

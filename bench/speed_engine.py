@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Sequence
 
 from bench.noise import make_registry, make_soldier, relative_query
-from bot.search.engine import Query, Registry, derive
+from bot.search import Query, Registry, derive
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 

@@ -144,7 +144,7 @@ def test_keys_built_at_run_time_exist(catalogs: dict[str, dict[str, Message]]) -
 def test_every_reason_code_has_a_message_with_the_engine_placeholders(
     catalogs: dict[str, dict[str, Message]],
 ) -> None:
-    from bot.search.reasons import REASON_CODES
+    from bot.search import REASON_CODES
 
     for code, template in REASON_CODES.items():
         key = f"reason.{code}"

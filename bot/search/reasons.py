@@ -1,6 +1,6 @@
 """Reason codes: the machine form of "why this reading was found", rendered by the translation catalogs.
 
-Every :class:`bot.search.engine.Reason` carries one of these codes and the arguments named in its
+Every :class:`bot.search.types.Reason` carries one of these codes and the arguments named in its
 template. Arguments hold text as the relative or the reading wrote it, never internal keys. The English
 templates here are the reference wording for the ru/kk/en catalogs; keep the set small and stable.
 """

@@ -1,122 +1,60 @@
-"""Reverse matching: a new reading against the saved requests of relatives.
+"""Reverse matching: new readings against relatives' saved searches, scored as their forward searches.
 
 The keys are built so that *a query's keys meet the keys of its man's reading*. Reverse matching uses
-the very same pair, only indexed the other way round:
+the very same pair, only indexed the other way round: each saved search is indexed under its
+``query_keys`` (stored with ``QUERY_VERSION``, derived again when the version changes), and a new reading
+looks up its own stored keys in that index; every search found shares a key with it, exactly as in a
+forward search.
 
-* each saved request is indexed under ``query_keys(request)`` (store them with ``QUERY_VERSION``;
-  rebuild when the version changes);
-* a new reading looks up its own ``derive(reading).keys`` in that index; every request found shares a
-  key with it, exactly as in a forward search;
-* each request found is scored against its readings with the forward scorer (``rank_profiles``), so
-  a reading gets the same score and reasons the relative would see when searching.
+A pair is scored so that the reading gets the score the relative would see in a forward search of the
+whole registry: the surname weighs by the registry's counts and the chance competes with the registry's
+other candidates, both kept per search as :class:`RegistrySums` (counted on a :class:`RegistryView` of the
+registry in memory, stored with the search). Pairs whose surnames the engine calls "weak" are dropped (one
+verdict per distinct pair of surnames); the other fields are judged once per distinct pair of values
+(:class:`FieldWeights`) and summed with numpy.
 
-:class:`ReverseIndex` does this in memory (for the matching job on modest data and for tests); a
-database-backed job does the same with a ``request_keys(key, request)`` table.
-
-    index = ReverseIndex()
-    index.add("request-17", Query("Lekhkodymov", "Emelyan", birth_year=1904))
-    for request_id, match in index.match(new_readings):
-        ...  # match.reading_id is the reading; match.score / strong / reasons as in a search
+    index = ReverseIndex(saved_searches, total=len(registry), registry=registry, upto=last_reading)
+    store(index.stale)  # keys, profile and sums of the searches derived or counted again
+    for found in index.match(new_readings, total=len(registry), min_score=20.0)[0]:
+        ...  # found.search / found.reading index the inputs; score, strong, reasons as in a search
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from bot.search.engine import (
-    FIELDS,
-    FITTED,
-    Match,
-    Model,
-    Profile,
-    Query,
-    Record,
-    Registry,
+from bot.search.comparators import (
     compare_names,
     compare_patronymics,
     compare_places,
     compare_relatives,
     compare_surnames,
     compare_years,
-    derive,
-    query_keys,
-    query_profile,
-    rank_profiles,
 )
+from bot.search.keys import query_keys
+from bot.search.profiles import Profile, query_profile
+from bot.search.registry import Registry
+from bot.search.scoring import FIELDS, FITTED, Model, QueryScorer
+from bot.search.types import QUERY_VERSION, Query, Reason
 
-__all__ = ["FieldWeights", "RegistrySums", "RegistryView", "ReverseIndex"]
-
-
-class ReverseIndex:
-    """Saved requests indexed by their query keys, matched against new readings."""
-
-    def __init__(self) -> None:
-        self._requests: dict[str, tuple[Query, Profile]] = {}
-        self._keys: dict[str, frozenset[str]] = {}
-        self._by_key: dict[str, set[str]] = defaultdict(set)
-
-    def add(self, request_id: str, q: Query) -> None:
-        """Indexes (or re-indexes) a saved request."""
-        self.remove(request_id)
-        profile = query_profile(q)
-        if profile is None:
-            return
-        keys = query_keys(q)
-        self._requests[request_id] = (q, profile)
-        self._keys[request_id] = keys
-        for key in keys:
-            self._by_key[key].add(request_id)
-
-    def remove(self, request_id: str) -> None:
-        """Forgets a request (closed, or the relative used /forget)."""
-        for key in self._keys.pop(request_id, frozenset()):
-            holders = self._by_key.get(key)
-            if holders is not None:
-                holders.discard(request_id)
-                if not holders:
-                    del self._by_key[key]
-        self._requests.pop(request_id, None)
-
-    def __len__(self) -> int:
-        return len(self._requests)
-
-    def match(
-        self, readings: Iterable[Record], *, registry_size: int | None = None, limit: int = 5
-    ) -> list[tuple[str, Match]]:
-        """(request id, match) pairs: for each request, its best new readings, as a forward search ranks them.
-
-        ``registry_size`` is the size of the whole registry (the readings' chance of agreeing by accident
-        grows with it); by default the number of new readings.
-        """
-        per_request: dict[str, list[tuple[str, Profile]]] = defaultdict(list)
-        surnames: Counter[str] = Counter()
-        count = 0
-        for reading in readings:
-            count += 1
-            derived = derive(reading)
-            if derived.profile is None:
-                continue
-            surnames[derived.surname_norm] += 1
-            found: set[str] = set()
-            for key in derived.keys:
-                found.update(self._by_key.get(key, ()))
-            for request_id in found:
-                per_request[request_id].append((reading.reading_id, derived.profile))
-        total = max(registry_size or 0, count, 1)
-        pairs: list[tuple[str, Match]] = []
-        for request_id, candidates in per_request.items():
-            _, profile = self._requests[request_id]
-            for match in rank_profiles(profile, candidates, surnames.__getitem__, total, limit):
-                pairs.append((request_id, match))
-        return pairs
+__all__ = [
+    "SUMS_REFRESH_GROWTH",
+    "FieldWeights",
+    "RegistrySums",
+    "RegistryView",
+    "ReverseIndex",
+    "ReverseMatch",
+    "stored_profile",
+    "sums_are_fresh",
+]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -365,3 +303,255 @@ def _column_key(f: int, value: Any) -> tuple[Any, Any]:
         return value.raw, value
     profile, raw = value  # place, family: (PlaceProfile | None, raw); relative: (words, raw)
     return (raw or None), (profile if raw else None)
+
+
+# A search's registry sums (what a forward search of the whole registry sees) are counted again when the
+# registry has grown by more than this share since they were counted (or the engine version changed).
+SUMS_REFRESH_GROWTH = 0.10
+
+
+def sums_are_fresh(stored: Mapping[str, Any] | None, total: int) -> bool:
+    """True when a search's stored registry sums are of this engine and the registry has not outgrown them."""
+    if not stored or stored.get("v") != QUERY_VERSION or stored.get("t") is None:
+        return False
+    counted = int(stored["t"][0])
+    return total <= counted * (1 + SUMS_REFRESH_GROWTH) and (counted > 0 or total == 0)
+
+
+def stored_profile(data: Mapping[str, Any] | None) -> Profile | None:
+    """The profile in a reading's stored data (``Derived.data``), or None when it holds no surname."""
+    if not data or data.get("s") is None:
+        return None
+    return Profile.from_json(data)
+
+
+class SavedSearch(Protocol):
+    """A saved search as reverse matching needs it."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def derived(self) -> Mapping[str, Any] | None:
+        """What :attr:`ReverseIndex.stale` gave for it last time (``{}`` when never derived)."""
+
+    def query(self) -> Query:
+        """The search as the engine's query (asked only when its stored keys are missing or old)."""
+
+
+class NewReading(Protocol):
+    """A new reading as reverse matching needs it."""
+
+    @property
+    def pk(self) -> int:
+        """Its number in import order (readings above a search's ``RegistrySums.upto`` are new to it)."""
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Its stored blocking keys."""
+
+    def profile(self) -> Profile | None:
+        """Its profile (asked only when some saved search shares a key with it)."""
+
+
+@dataclass(frozen=True)
+class ReverseMatch:
+    """One scored (saved search, new reading) pair; ``search`` and ``reading`` index the inputs."""
+
+    search: int
+    reading: int
+    score: float  # 0-100, as the relative's own search of the whole registry would show it
+    strong: bool
+    reasons: tuple[Reason, ...]
+    # The chance (0-1) that the reading is the man against "he is not in the registry" alone, without the
+    # competition of the registry's other readings (a second reading of the same man halves ``score``).
+    alone: float
+
+
+class ReverseIndex:
+    """The saved searches, indexed by their blocking keys, for matching new readings in reverse.
+
+    A search's keys, its profile and its registry sums are read from ``search.derived`` when they are of
+    this ``QUERY_VERSION`` and fresh (:func:`sums_are_fresh`); a search saved since, or whose sums the
+    registry has outgrown by 10 %, is derived or counted again against ``registry`` (the whole registry in
+    memory; without it such a search is matched on a later pass). :attr:`stale` holds, by search id, what to
+    store for those.
+    """
+
+    def __init__(
+        self,
+        searches: Sequence[SavedSearch],
+        *,
+        total: int = 0,
+        registry: Registry | None = None,
+        upto: int = 0,
+        model: Model = FITTED,
+    ) -> None:
+        self.model = model
+        self.stale: dict[int, dict[str, Any]] = {}
+        self.fields = FieldWeights(model)
+        self._size = len(searches)
+        self._profiles: list[Profile | None] = []
+        self._sums: list[RegistrySums | None] = []
+        view: RegistryView | None = None
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for search in searches:
+            stored = search.derived or {}
+            current = stored.get("v") == QUERY_VERSION and stored.get("k") is not None
+            profile: Profile | None
+            if current:
+                keys = stored["k"]
+                profile = Profile.from_json(stored["p"]) if stored.get("p") is not None else None
+            else:
+                query = search.query()
+                profile = query_profile(query)
+                keys = sorted(query_keys(query))
+            sums = None
+            if profile is not None:
+                if current and sums_are_fresh(stored, total):
+                    sums = RegistrySums.from_json(stored["t"])
+                elif registry is not None:
+                    if view is None:
+                        view = RegistryView(registry, self.fields, upto)
+                    sums = view.sums(profile, keys, self.fields.query_ids(profile), model)
+            if not current or (sums is not None and stored.get("t") != sums.to_json()):
+                self.stale[search.id] = {
+                    "v": QUERY_VERSION,
+                    "k": keys,
+                    "p": profile.to_json() if profile else None,
+                    "t": sums.to_json() if sums is not None else None,
+                }
+            self._profiles.append(profile)
+            self._sums.append(sums)
+            if profile is None or sums is None:
+                continue  # nothing to match (or no registry to count against: matched next pass)
+            for key in keys:
+                by_key[key].append(len(self._profiles) - 1)
+        self._by_key = {key: np.asarray(found, dtype=np.int64) for key, found in by_key.items()}
+        self._prepared_total = -1
+        self._surname_verdicts: dict[tuple[int, str], int] = {}
+        # per search: the number of its surname, its field values' numbers
+        surname_numbers: dict[str, int] = {}
+        self._surnames: list[Any] = []
+        self._surname_of = np.zeros(self._size, dtype=np.int64)
+        self._q_ids = np.zeros((len(NON_SURNAME_FIELDS), self._size), dtype=np.int64)
+        self._upto = np.zeros(self._size, dtype=np.int64)
+        for i, (profile, sums) in enumerate(zip(self._profiles, self._sums, strict=True)):
+            if profile is None or sums is None:
+                continue
+            number = surname_numbers.get(profile.surname.raw)
+            if number is None:
+                number = surname_numbers[profile.surname.raw] = len(self._surnames)
+                self._surnames.append(profile.surname)
+            self._surname_of[i] = number
+            self._q_ids[:, i] = self.fields.query_ids(profile)
+            self._upto[i] = sums.upto
+
+    def __len__(self) -> int:
+        return self._size
+
+    def candidates(self, keys: Iterable[str]) -> np.ndarray:
+        """The searches (their numbers) sharing at least one blocking key with a reading."""
+        parts = [hits for key in keys if (hits := self._by_key.get(key)) is not None]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        if len(parts) == 1:
+            return parts[0]
+        return np.unique(np.concatenate(parts))
+
+    def _prepare(self, total: int) -> None:
+        """Surname weights and the registry's competition of every search, for a registry of ``total``."""
+        if total == self._prepared_total:
+            return
+        weights = np.zeros((self._size, len(SURNAME_CATEGORIES)))
+        competition = np.zeros(self._size)
+        for i, sums in enumerate(self._sums):
+            if sums is not None:
+                weights[i] = sums.surname_weights(total, self.model)
+                competition[i] = sums.competition(weights[i], self.model)
+        self._weights, self._competition, self._prepared_total = weights, competition, total
+
+    def _surname_codes(self, numbers: np.ndarray, reading: Any) -> np.ndarray:
+        """The surname category (its number) of each search surname against a reading's surname."""
+        distinct, inverse = np.unique(numbers, return_inverse=True)
+        verdicts = self._surname_verdicts
+        raw = reading.raw
+        codes = np.empty(len(distinct), dtype=np.int64)
+        for i, number in enumerate(distinct.tolist()):
+            key = (number, raw)
+            code = verdicts.get(key)
+            if code is None:
+                category = compare_surnames(self._surnames[number], reading)[0]
+                code = verdicts[key] = SURNAME_CATEGORIES.index(category)
+            codes[i] = code
+        return codes[inverse.reshape(-1)]
+
+    def match(
+        self, readings: Sequence[NewReading], *, total: int, min_score: float = 0.0
+    ) -> tuple[list[ReverseMatch], int]:
+        """Scored pairs at ``min_score`` (0-100) or above, and how many pairs were scored.
+
+        ``total`` is the size of the registry the new readings are part of.
+        """
+        total = max(total, 1)
+        self._prepare(total)
+        fields = self.fields
+        search_parts: list[np.ndarray] = []
+        reading_parts: list[np.ndarray] = []
+        odds_parts: list[np.ndarray] = []
+        profiles: list[Profile | None] = []
+        for number, reading in enumerate(readings):
+            found = self.candidates(reading.keys)
+            if not found.size:
+                profiles.append(None)
+                continue
+            profile = reading.profile()
+            profiles.append(profile)
+            if profile is None:
+                continue
+            codes = self._surname_codes(self._surname_of[found], profile.surname)
+            keep = codes != _WEAK
+            if not keep.any():
+                continue
+            found, codes = found[keep], codes[keep]
+            log_odds = self._weights[found, codes]
+            for f, r_id in enumerate(fields.reading_ids(profile)):
+                log_odds += fields.weights_of_queries(f, self._q_ids[f][found], r_id)
+            search_parts.append(found)
+            reading_parts.append(np.full(found.size, number, dtype=np.int64))
+            odds_parts.append(log_odds)
+        if not search_parts:
+            return [], 0
+        searches = np.concatenate(search_parts)
+        reading_numbers = np.concatenate(reading_parts)
+        log_odds = np.concatenate(odds_parts)
+        model = self.model
+        offset = model.prior - math.log(total)
+        own = np.exp(log_odds / model.temperature)
+        # readings the registry sums have not counted yet (imported after they were counted) compete too
+        pks = np.asarray([reading.pk for reading in readings], dtype=np.int64)[reading_numbers]
+        newer = pks > self._upto[searches]
+        extra = np.bincount(searches, weights=own * newer, minlength=self._size)
+        denominator = math.exp(-offset) + self._competition[searches] + extra[searches]
+        chances = own / denominator
+        alone = own / (math.exp(-offset) + own)
+        kept: list[ReverseMatch] = []
+        for k in np.flatnonzero(chances * 100.0 >= min_score - 0.05).tolist():
+            index, number = int(searches[k]), int(reading_numbers[k])
+            score = round(100.0 * float(chances[k]), 1)
+            if score < min_score:
+                continue
+            search_profile, reading_profile = self._profiles[index], profiles[number]
+            assert search_profile is not None and reading_profile is not None
+            verdicts = QueryScorer(search_profile).verdicts(reading_profile)
+            kept.append(
+                ReverseMatch(
+                    search=index,
+                    reading=number,
+                    score=score,
+                    strong=bool(chances[k] >= model.strong_cutoff),
+                    reasons=tuple(v.reason for v in verdicts if v.reason is not None),
+                    alone=float(alone[k]),
+                )
+            )
+        return kept, int(searches.size)

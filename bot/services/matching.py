@@ -37,25 +37,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-import numpy as np
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.search import Profile, Registry, ReverseIndex, derive, stored_profile, sums_are_fresh
 from bot.services.collector import no_cyclic_collection
 from bot.services.faults import fault_point
 from bot.services.locks import job_lock
 from bot.services.outbox import Button, enqueue_many
+from bot.services.registry_search import record_of_reading
 from models import (
     Database,
     ImportBatch,
@@ -86,7 +86,6 @@ RECORD_MIN_SCORE = 20.0
 # about the wrong man), reported on seed 90001; see bench/README.md "Matching".
 NOTIFY_MIN_ALONE = 0.97
 MAX_NOTIFY_PER_SEARCH = 5
-NON_SURNAME = ("name", "patronymic", "year", "place", "family", "relative")
 # An import that has not finished after this long is taken to have died; its readings are matched.
 STALE_IMPORT = timedelta(hours=6)
 # Test hooks (bot.services.faults): `AMANAT_FAULT=after-matching` makes `amanat match` exit hard right
@@ -126,6 +125,10 @@ class NewReading:
     reading_id: str
     row: Reading
     keys: frozenset[str]
+
+    def profile(self) -> Profile | None:
+        """The engine's profile of the reading: from its stored data (derived again when it has none)."""
+        return stored_profile(self.row.derived) or derive(record_of_reading(self.row)).profile
 
 
 @dataclass(frozen=True)
@@ -177,36 +180,16 @@ class ActiveSearch:
         return SearchFields.from_mapping(vars(self)).to_query()
 
 
-# A search's registry sums (what a forward search of the whole registry sees) are counted again when the
-# registry has grown by more than this share since they were counted (or the engine version changed).
-SUMS_REFRESH_GROWTH = 0.10
-
-
-def sums_are_fresh(stored: Mapping[str, Any] | None, total: int) -> bool:
-    """True when a search's stored registry sums are of this engine and the registry has not outgrown them."""
-    from bot.search import QUERY_VERSION
-
-    if not stored or stored.get("v") != QUERY_VERSION or stored.get("t") is None:
-        return False
-    counted = int(stored["t"][0])
-    return total <= counted * (1 + SUMS_REFRESH_GROWTH) and (counted > 0 or total == 0)
-
-
 class SavedSearchIndex:
-    """The active saved searches, indexed by their blocking keys, for matching readings in reverse.
+    """The active saved searches, indexed for matching readings in reverse (`bot.search.ReverseIndex`).
 
-    Built once per pass. A search's keys (the engine's `query_keys`), its profile and its registry sums
-    (`bot.search.reverse.RegistrySums`: per surname category, how many of the registry's readings a forward
-    search of it blocks, and their competition) are stored in `SearchRequest.derived` with the engine
-    version; a search saved since the last pass, or whose sums the registry has outgrown by 10 %, is
-    derived or counted again (`registry` is then the whole registry in memory); `stale` lists those, for
-    the pass to store.
+    Built once per pass. A search's keys, its profile and its registry sums (what a forward search of the
+    whole registry sees) are stored in `SearchRequest.derived` with the engine's query version; a search
+    saved since the last pass, or whose sums the registry has outgrown by 10 %, is derived or counted again
+    (`registry` is then the whole registry in memory); `stale` lists those, for the pass to store.
 
     `match(readings, total)` scores every pair of a new reading and a search sharing a key with it so that
-    the reading gets the score the relative would see in a forward search of the whole registry: the
-    surname weighs by the registry's counts, and the chance competes with the registry's other candidates.
-    Pairs whose surnames the engine calls "weak" are dropped (one verdict per distinct pair of surnames);
-    the other fields are judged once per distinct pair of values in the pass and summed with numpy.
+    the reading gets the score the relative would see in a forward search of the whole registry.
     """
 
     def __init__(
@@ -214,76 +197,16 @@ class SavedSearchIndex:
         searches: Sequence[ActiveSearch],
         *,
         total: int = 0,
-        registry: Any = None,
+        registry: Registry | None = None,
         upto: int = 0,
     ) -> None:
-        from bot.search import QUERY_VERSION, query_keys
-        from bot.search.engine import Profile, query_profile
-        from bot.search.reverse import FieldWeights, RegistrySums, RegistryView
-
         self.searches = list(searches)
         self.ids = [search.id for search in self.searches]
         self.person_ids = [search.person_id for search in self.searches]
         self.created_at = [_aware(search.created_at) for search in self.searches]
-        self.stale: dict[int, dict[str, Any]] = {}
-        self.fields = FieldWeights()
         self._summaries: dict[int, str] = {}
-        self._profiles: list[Any] = []
-        self._sums: list[Any] = []
-        view: Any = None
-        by_key: dict[str, list[int]] = defaultdict(list)
-        kept = 0
-        for search in self.searches:
-            stored = search.derived or {}
-            current = stored.get("v") == QUERY_VERSION and stored.get("k") is not None
-            if current:
-                keys = stored["k"]
-                profile = Profile.from_json(stored["p"]) if stored.get("p") is not None else None
-            else:
-                query = search.query()
-                profile = query_profile(query)
-                keys = sorted(query_keys(query))
-            sums = None
-            if profile is not None:
-                if current and sums_are_fresh(stored, total):
-                    sums = RegistrySums.from_json(stored["t"])
-                elif registry is not None:
-                    if view is None:
-                        view = RegistryView(registry, self.fields, upto)
-                    sums = view.sums(profile, keys, self.fields.query_ids(profile))
-            if not current or (sums is not None and stored.get("t") != sums.to_json()):
-                self.stale[search.id] = {
-                    "v": QUERY_VERSION,
-                    "k": keys,
-                    "p": profile.to_json() if profile else None,
-                    "t": sums.to_json() if sums is not None else None,
-                }
-            self._profiles.append(profile)
-            self._sums.append(sums)
-            if profile is None or sums is None:
-                continue  # nothing to match (or no registry to count against: matched next pass)
-            kept += 1
-            for key in keys:
-                by_key[key].append(len(self._profiles) - 1)
-        self._by_key = {key: np.asarray(found, dtype=np.int64) for key, found in by_key.items()}
-        self._prepared_total = -1
-        self._surname_verdicts: dict[tuple[int, str], int] = {}
-        # per search: the number of its surname, its field values' numbers
-        surname_numbers: dict[str, int] = {}
-        self._surnames: list[Any] = []
-        self._surname_of = np.zeros(len(self.searches), dtype=np.int64)
-        self._q_ids = np.zeros((len(NON_SURNAME), len(self.searches)), dtype=np.int64)
-        self._upto = np.zeros(len(self.searches), dtype=np.int64)
-        for i, profile in enumerate(self._profiles):
-            if profile is None or self._sums[i] is None:
-                continue
-            number = surname_numbers.get(profile.surname.raw)
-            if number is None:
-                number = surname_numbers[profile.surname.raw] = len(self._surnames)
-                self._surnames.append(profile.surname)
-            self._surname_of[i] = number
-            self._q_ids[:, i] = self.fields.query_ids(profile)
-            self._upto[i] = self._sums[i].upto
+        self.engine = ReverseIndex(self.searches, total=total, registry=registry, upto=upto)
+        self.stale: dict[int, dict[str, Any]] = self.engine.stale
 
     def __len__(self) -> int:
         return len(self.searches)
@@ -295,120 +218,20 @@ class SavedSearchIndex:
             found = self._summaries[index] = search_summary(search)
         return found
 
-    def candidates(self, keys: Iterable[str]) -> np.ndarray:
-        """The searches sharing at least one blocking key with a reading."""
-        parts = [hits for key in keys if (hits := self._by_key.get(key)) is not None]
-        if not parts:
-            return np.zeros(0, dtype=np.int64)
-        if len(parts) == 1:
-            return parts[0]
-        return np.unique(np.concatenate(parts))
-
-    def _prepare(self, total: int) -> None:
-        """Surname weights and the registry's competition of every search, for a registry of `total`."""
-        from bot.search.reverse import SURNAME_CATEGORIES
-
-        if total == self._prepared_total:
-            return
-        weights = np.zeros((len(self.searches), len(SURNAME_CATEGORIES)))
-        competition = np.zeros(len(self.searches))
-        for i, sums in enumerate(self._sums):
-            if sums is not None:
-                weights[i] = sums.surname_weights(total)
-                competition[i] = sums.competition(weights[i])
-        self._weights, self._competition, self._prepared_total = weights, competition, total
-
-    def _surname_codes(self, numbers: np.ndarray, reading: Any) -> np.ndarray:
-        """The surname category (its number) of each search surname against a reading's surname."""
-        from bot.search.engine import compare_surnames
-        from bot.search.reverse import SURNAME_CATEGORIES
-
-        distinct, inverse = np.unique(numbers, return_inverse=True)
-        verdicts = self._surname_verdicts
-        raw = reading.raw
-        codes = np.empty(len(distinct), dtype=np.int64)
-        for i, number in enumerate(distinct.tolist()):
-            key = (number, raw)
-            code = verdicts.get(key)
-            if code is None:
-                category = compare_surnames(self._surnames[number], reading)[0]
-                code = verdicts[key] = SURNAME_CATEGORIES.index(category)
-            codes[i] = code
-        return codes[inverse.reshape(-1)]
-
     def match(self, readings: Sequence[NewReading], *, total: int) -> tuple[list[Candidate], int]:
         """Scored pairs above RECORD_MIN_SCORE, and how many pairs were scored."""
-        from bot.search import derive
-        from bot.search.engine import FITTED, Profile, QueryScorer
-        from bot.search.reverse import SURNAME_CATEGORIES
-        from bot.services.registry_search import record_of_reading
-
-        weak = SURNAME_CATEGORIES.index("weak")
-        total = max(total, 1)
-        self._prepare(total)
-        fields = self.fields
-        search_parts: list[np.ndarray] = []
-        reading_parts: list[np.ndarray] = []
-        odds_parts: list[np.ndarray] = []
-        profiles: list[Any] = []
-        for number, reading in enumerate(readings):
-            found = self.candidates(reading.keys)
-            if not found.size:
-                profiles.append(None)
-                continue
-            data = reading.row.derived or {}
-            profile = (
-                Profile.from_json(data)
-                if data.get("s") is not None
-                else derive(record_of_reading(reading.row)).profile
+        found, scored = self.engine.match(readings, total=total, min_score=RECORD_MIN_SCORE)
+        return [
+            Candidate(
+                search_index=m.search,
+                reading_pk=readings[m.reading].pk,
+                score=m.score,
+                strong=m.strong,
+                reasons=[[reason.code, dict(reason.args)] for reason in m.reasons],
+                alone=m.alone,
             )
-            profiles.append(profile)
-            if profile is None:
-                continue
-            codes = self._surname_codes(self._surname_of[found], profile.surname)
-            keep = codes != weak
-            if not keep.any():
-                continue
-            found, codes = found[keep], codes[keep]
-            log_odds = self._weights[found, codes]
-            for f, r_id in enumerate(fields.reading_ids(profile)):
-                log_odds += fields.weights_of_queries(f, self._q_ids[f][found], r_id)
-            search_parts.append(found)
-            reading_parts.append(np.full(found.size, number, dtype=np.int64))
-            odds_parts.append(log_odds)
-        if not search_parts:
-            return [], 0
-        searches = np.concatenate(search_parts)
-        reading_numbers = np.concatenate(reading_parts)
-        log_odds = np.concatenate(odds_parts)
-        model = FITTED
-        offset = model.prior - math.log(total)
-        own = np.exp(log_odds / model.temperature)
-        # readings the registry sums have not counted yet (imported after they were counted) compete too
-        pks = np.asarray([reading.pk for reading in readings], dtype=np.int64)[reading_numbers]
-        newer = pks > self._upto[searches]
-        extra = np.bincount(searches, weights=own * newer, minlength=len(self.searches))
-        denominator = math.exp(-offset) + self._competition[searches] + extra[searches]
-        chances = own / denominator
-        alone = own / (math.exp(-offset) + own)
-        kept: list[Candidate] = []
-        for k in np.flatnonzero(chances * 100.0 >= RECORD_MIN_SCORE - 0.05).tolist():
-            index, number = int(searches[k]), int(reading_numbers[k])
-            score = round(100.0 * float(chances[k]), 1)
-            if score < RECORD_MIN_SCORE:
-                continue
-            verdicts = QueryScorer(self._profiles[index]).verdicts(profiles[number])
-            kept.append(
-                Candidate(
-                    search_index=index,
-                    reading_pk=readings[number].pk,
-                    score=score,
-                    strong=bool(chances[k] >= model.strong_cutoff),
-                    reasons=[[v.reason.code, dict(v.reason.args)] for v in verdicts if v.reason is not None],
-                    alone=float(alone[k]),
-                )
-            )
-        return kept, int(searches.size)
+            for m in found
+        ], scored
 
 
 def _insert(session: AsyncSession) -> Any:

@@ -24,8 +24,7 @@ from typing import Any, BinaryIO, TextIO
 
 import orjson
 
-from bot.search import ENGINE_VERSION, parse_field, parse_year
-from bot.search.engine import derive_stored_fields
+from bot.search import ENGINE_VERSION, derive_stored_fields, parse_field, parse_year
 
 
 def json_text(value: Any) -> str:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.botapi_standin import BotApiStandIn
 from bot.services.people import give_consent
 from bot.services.registry_import import import_file
 from bot.services.requests import SearchFields, save_request
+from botapi_standin import BotApiStandIn
 from models import Database, Match, OutboxMessage
 
 REPO = Path(__file__).resolve().parents[2]

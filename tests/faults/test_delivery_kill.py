@@ -25,10 +25,10 @@ from faults_harness import (
     until,
 )
 
-from bot.botapi_standin import BotApiStandIn, Observed, SentMessage
 from bot.config import load_config
 from bot.services.faults import FAULT_EXIT_CODE
 from bot.services.matching import run_matching_pass
+from botapi_standin import BotApiStandIn, Observed, SentMessage
 from models import Database
 
 RELATIVES = 40

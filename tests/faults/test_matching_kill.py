@@ -21,8 +21,8 @@ from faults_harness import (
     relatives_waiting,
 )
 
-from bot.botapi_standin import BotApiStandIn
 from bot.services.faults import FAULT_EXIT_CODE
+from botapi_standin import BotApiStandIn
 from models import Database
 
 

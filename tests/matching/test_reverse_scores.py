@@ -7,10 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.search import Query, Record, Registry, derive, query_keys
-from bot.search.engine import query_profile, rank_profiles
-from bot.search.reverse import RegistrySums
-from bot.services.matching import ActiveSearch, NewReading, SavedSearchIndex, sums_are_fresh
+from bot.search import (
+    Query,
+    Record,
+    Registry,
+    RegistrySums,
+    derive,
+    query_keys,
+    query_profile,
+    rank_profiles,
+    sums_are_fresh,
+)
+from bot.services.matching import ActiveSearch, NewReading, SavedSearchIndex
 from models import Reading
 
 REGISTRY = [

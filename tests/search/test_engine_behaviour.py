@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from bot.search import (
     ENGINE_VERSION,
     REASON_CODES,
+    Match,
+    Profile,
     Query,
     Record,
     Registry,
+    ReverseIndex,
     derive,
     query_keys,
     score_candidates,
 )
-from bot.search.engine import Match
 
 # A registry with the men of the behaviours and look-alikes that must not win.
 READINGS = [
@@ -236,16 +240,50 @@ def test_empty_and_hostile_queries_do_not_crash(registry: Registry) -> None:
     registry.search(Query("И" * 5000))
 
 
-def test_reverse_matching_finds_the_saved_request() -> None:
-    from bot.search.reverse import ReverseIndex
+@dataclass(frozen=True)
+class SavedQuery:
+    """A relative's saved search as the engine's reverse matcher takes it."""
 
-    index = ReverseIndex()
-    index.add("req-legk", Query("Lekhkodymov", "Emelyan", birth_year=1904, birthplace="Туркестанская обл."))
-    index.add("req-kus", Query("Құсайынов", "Жұмабай"))
-    index.add("req-gone", Query("Петренко", "Олег"))
-    index.remove("req-gone")
-    pairs = index.match(READINGS, registry_size=100_000)
-    found = {(request_id, m.reading_id) for request_id, m in pairs if m.score > 30}
-    assert ("req-legk", "legk") in found
-    assert ("req-kus", "kus") in found
-    assert not any(request_id == "req-gone" for request_id, _ in pairs)
+    id: int
+    q: Query
+    derived: dict[str, Any] = field(default_factory=dict)
+
+    def query(self) -> Query:
+        return self.q
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """A newly imported reading as the engine's reverse matcher takes it."""
+
+    pk: int
+    record: Record
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return derive(self.record).keys
+
+    def profile(self) -> Profile | None:
+        return derive(self.record).profile
+
+
+def test_reverse_matching_finds_the_saved_request(registry: Registry) -> None:
+    searches = [
+        SavedQuery(1, Query("Lekhkodymov", "Emelyan", birth_year=1904, birthplace="Туркестанская обл.")),
+        SavedQuery(2, Query("Құсайынов", "Жұмабай")),
+        SavedQuery(3, Query("Петренко", "Олег")),
+    ]
+    index = ReverseIndex(searches, total=len(registry), registry=registry, upto=len(registry))
+    readings = [NewRecord(pk, record) for pk, record in enumerate(READINGS, start=len(registry) + 1)]
+    pairs, scored = index.match(readings, total=len(registry) + len(readings))
+    found = {(searches[m.search].id, readings[m.reading].record.reading_id) for m in pairs if m.score > 30}
+    assert (1, "legk") in found
+    assert (2, "kus") in found
+    assert not any(searches[m.search].id == 3 for m in pairs)
+    assert scored >= len(pairs)
+    best = max((m for m in pairs if searches[m.search].id == 1), key=lambda m: m.score)
+    assert readings[best.reading].record.reading_id == "legk"
+    assert {reason.code for reason in best.reasons} >= {"surname_translit", "year_exact"}
+    # every search was derived and counted for the first time: its keys and sums are there to be stored
+    assert set(index.stale) == {1, 2, 3}
+    assert all(stale["k"] and stale["t"] for stale in index.stale.values())

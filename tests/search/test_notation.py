@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.search.notation import FieldReading, parse_field, parse_year
+from bot.search import FieldReading, parse_field, parse_year
 
 
 def test_lost_letter_is_kept_as_question_mark() -> None:

@@ -5,11 +5,19 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.search.declension import nominative_forms
-from bot.search.engine import Query, Record, derive, query_keys
-from bot.search.gazetteer import place_profile
-from bot.search.names import name_group, patronymic_stem
-from bot.search.spelling import fold, fold_variants, skeleton
+from bot.search import (
+    Query,
+    Record,
+    derive,
+    fold,
+    fold_variants,
+    name_group,
+    nominative_forms,
+    patronymic_stem,
+    place_profile,
+    query_keys,
+    skeleton,
+)
 
 
 def test_transliteration_schemes_fold_together() -> None:

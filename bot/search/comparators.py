@@ -1,0 +1,162 @@
+"""Comparators: the agreement category of one field of a query against the same field of a reading.
+
+Surnames (exact, phonetic, wildcard-aligned, one or two edits, weak), first names (exact, variant,
+initial, similar, differs), patronymics, birth years (exact, range, pattern, near, far), places (the same
+region after historical renamings, or a similar word) and the relative's name.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rapidfuzz.distance import Levenshtein
+
+from bot.search.gazetteer import PlaceProfile
+from bot.search.names import name_group, patronymic_stem
+from bot.search.notation import YearReading
+from bot.search.profiles import NameForms
+from bot.search.spelling import skeleton, wildcard_pattern
+
+_SURNAME_RANK = {"exact": 0, "phonetic": 1, "wildcard": 2, "typo1": 3, "typo2": 4, "weak": 5}
+
+
+def compare_surnames(q: NameForms, r: NameForms) -> tuple[str, bool]:
+    """(category, the match came from a declined form) for two surnames."""
+    best, best_declined = "weak", False
+    declined_start = len(q.forms)
+    for i, qf in enumerate(q.all_forms):
+        declined = i >= declined_start
+        q_key = skeleton(qf)
+        for rf in r.forms:
+            if qf == rf:
+                return "exact", declined
+            if r.wild:
+                pattern = wildcard_pattern(rf)
+                if pattern is not None and pattern.fullmatch(qf):
+                    category = "wildcard"
+                else:
+                    similarity = Levenshtein.normalized_similarity(qf, rf.replace("*", ""))
+                    category = "typo1" if similarity >= 0.8 else "typo2" if similarity >= 0.6 else "weak"
+            elif q_key == skeleton(rf):
+                category = "phonetic"
+            else:
+                similarity = Levenshtein.normalized_similarity(qf, rf)
+                category = "typo1" if similarity >= 0.8 else "typo2" if similarity >= 0.65 else "weak"
+            if _SURNAME_RANK[category] < _SURNAME_RANK[best]:
+                best, best_declined = category, declined
+    return best, best_declined
+
+
+def compare_names(q: NameForms | None, r: NameForms | None) -> str:
+    """The agreement category of two first names."""
+    if q is None or r is None:
+        return "missing"
+    best = "differs"
+    for qf in q.all_forms:
+        for rf in r.forms:
+            if q.initial or r.initial:
+                if qf[:1] == rf[:1] or name_group(qf)[:1] == name_group(rf)[:1]:
+                    return "initial"
+                continue
+            if qf == rf:
+                return "exact"
+            if r.wild:
+                pattern = wildcard_pattern(rf)
+                if pattern is not None and pattern.fullmatch(qf):
+                    best = "similar"
+                continue
+            if name_group(qf) == name_group(rf):
+                best = "variant"
+            elif best == "differs" and Levenshtein.normalized_similarity(qf, rf) >= 0.75:
+                best = "similar"
+    return best
+
+
+def compare_patronymics(q: NameForms | None, r: NameForms | None) -> str:
+    """The agreement category of two patronymics (compared by the father's name they come from)."""
+    if q is None or r is None:
+        return "missing"
+    best = "differs"
+    for qf in q.all_forms:
+        for rf in r.forms:
+            if q.initial or r.initial:
+                if qf[:1] == rf[:1]:
+                    return "initial"
+                continue
+            if qf == rf or patronymic_stem(qf) == patronymic_stem(rf):
+                return "exact"
+            if r.wild:
+                pattern = wildcard_pattern(rf)
+                if pattern is not None and pattern.fullmatch(qf):
+                    best = "similar"
+                continue
+            if Levenshtein.normalized_similarity(qf, rf) >= 0.75:
+                best = "similar"
+    return best
+
+
+@lru_cache(maxsize=20_000)
+def _years(reading: YearReading) -> range | list[int]:
+    low, high = reading.low or 0, reading.high or 0
+    if reading.pattern is None:
+        return range(low, high + 1)
+    return [y for y in range(max(low, 1850), min(high, 1950) + 1) if reading.allows(y)]
+
+
+@lru_cache(maxsize=50_000)
+def compare_years(q: YearReading | None, r: YearReading | None) -> tuple[str, int]:
+    """(category, distance in years) of two year readings."""
+    if q is None or r is None or q.low is None or r.low is None or q.high is None or r.high is None:
+        return "missing", 0
+    if r.pattern is None and q.pattern is None:
+        if q.high < r.low:
+            distance = r.low - q.high
+        elif r.high < q.low:
+            distance = q.low - r.high
+        else:
+            exact = q.low == q.high == r.low == r.high
+            return ("exact" if exact else "range"), 0
+    else:
+        q_years, r_years = _years(q), _years(r)
+        if not q_years or not r_years:
+            return "missing", 0
+        if set(q_years) & set(r_years):
+            return "pattern", 0
+        distance = min(abs(a - b) for a in (q_years[0], q_years[-1]) for b in r_years)
+    if distance == 1:
+        return "near1", 1
+    if distance == 2:
+        return "near2", 2
+    if distance <= 5:
+        return "near5", distance
+    return "far", distance
+
+
+def compare_places(q: PlaceProfile | None, r: PlaceProfile | None) -> tuple[str, tuple[str, str] | None]:
+    """(category, (record's wording, query's wording) of the shared region or village)."""
+    if q is None or r is None:
+        return "unknown", None
+    for q_region, q_word in q.regions:
+        for r_region, r_word in r.regions:
+            if q_region == r_region:
+                return "same", (r_word, q_word)
+    for q_word in q.words:
+        for r_word in r.words:
+            if len(q_word) >= 5 and Levenshtein.normalized_similarity(q_word, r_word) >= 0.85:
+                return "same", (r_word, q_word)
+    if q.regions and r.regions:
+        return "differs", (r.regions[0][1], q.regions[0][1])
+    return "unknown", None
+
+
+def compare_relatives(q: tuple[str, ...], r: tuple[str, ...]) -> str:
+    """The agreement category of the relative's name as the query and the insert give it."""
+    if not q or not r:
+        return "unknown"
+    for qw in q:
+        for rw in r:
+            if qw == rw or (len(qw) >= 4 and Levenshtein.normalized_similarity(qw, rw) >= 0.8):
+                return "same"
+            if name_group(qw) == name_group(rw) and len(qw) >= 3:
+                return "same"
+    return "differs"

@@ -1,0 +1,153 @@
+"""Blocking keys: a reading of the man a query describes shares at least one key with the query.
+
+A surname gives its consonant skeleton and one-deletion neighbours (prefix/suffix keys for damaged
+readings; a query adds short prefixes and endings), each joined with a class of the first-name initial
+(``lktmv|е``) so a common surname does not return tens of thousands of candidates. A missing or
+unreadable name joins as ``*``; a query without a name looks under every class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from bot.search.names import NAME_GROUPS, name_group
+from bot.search.profiles import Derived, NameForms, Profile, query_profile, record_profile
+from bot.search.spelling import deletion_neighbours, skeleton
+from bot.search.types import ENGINE_VERSION, Query, Record
+
+# First letters a hand or a spelling confuses share a class (и/н/п/л, а/о, т/ш/ж/ч, г/к/х, з/с/ц).
+_INITIAL_CLASS = str.maketrans(
+    {
+        "о": "а",
+        "н": "и",
+        "п": "и",
+        "л": "и",
+        "ш": "т",
+        "ж": "т",
+        "ч": "т",
+        "г": "к",
+        "х": "к",
+        "з": "с",
+        "ц": "с",
+        "ф": "в",
+    }
+)
+ALL_INITIAL_CLASSES: tuple[str, ...] = tuple(
+    sorted(set("абвгдежзиклмнопрстуфхцчш".translate(_INITIAL_CLASS)))
+)
+_ANY_NAME = "*"
+
+
+def _initial_class(folded: str) -> str | None:
+    head = folded[:1]
+    if not head or head in "?*":
+        return None
+    return head.translate(_INITIAL_CLASS)
+
+
+@lru_cache(maxsize=100_000)
+def name_initial_classes(forms: NameForms | None, with_own: bool) -> frozenset[str]:
+    """Initial classes of a name: of its table group (and, for a query, of the name as typed)."""
+    if forms is None:
+        return frozenset({_ANY_NAME})
+    classes: set[str] = set()
+    for form in forms.all_forms:
+        own = _initial_class(form)
+        if own is None:
+            continue
+        group = _initial_class(name_group(form)) if not forms.initial else None
+        classes.add(group or own)
+        if with_own:
+            classes.add(own)
+    return frozenset(classes or {_ANY_NAME})
+
+
+def _tail(folded: str) -> str:
+    """The skeleton of a word's ending (no word-initial vowel mark)."""
+    key = skeleton(folded)
+    return key[1:] if key.startswith("a") and folded[:1] in "аеиоу" else key
+
+
+@lru_cache(maxsize=300_000)
+def surname_block_keys(forms: NameForms, for_query: bool) -> frozenset[str]:
+    """Surname blocking keys: skeletons and one-deletion neighbours; prefix/suffix keys for damage."""
+    keys: set[str] = set()
+    for form in forms.all_forms:
+        if "*" in form or "?" in form:
+            cut = min(i for i in (form.find("*"), form.find("?")) if i >= 0)
+            head, tail = form[:cut], form[max(form.rfind("*"), form.rfind("?")) + 1 :]
+            head_key = skeleton(head)
+            if len(head_key) >= 2:
+                keys.add("p" + head_key[:3])
+            tail_key = _tail(tail)
+            if len(tail_key) >= 2:
+                keys.add("x" + tail_key[-3:])
+            if "*" in form:
+                continue
+        key = skeleton(form)
+        if not key:
+            continue
+        keys.update("s" + k for k in deletion_neighbours(key, min_length=2))
+        if for_query:
+            keys.update(("p" + key[:2], "p" + key[:3]))
+            end = _tail(form)
+            keys.update(("x" + end[-2:], "x" + end[-3:]))
+    return frozenset(keys)
+
+
+def combine_keys(surname_keys: Iterable[str], classes: Iterable[str]) -> frozenset[str]:
+    return frozenset(f"{s}|{c}" for s in surname_keys for c in classes)
+
+
+def _profile_keys(profile: Profile) -> frozenset[str]:
+    return combine_keys(surname_block_keys(profile.surname, False), name_initial_classes(profile.name, False))
+
+
+@lru_cache(maxsize=50_000)
+def _swapped_classes(forms: NameForms) -> frozenset[str]:
+    """Initial classes of a typed name with its first two letters the other way round (Обрис: Борис),
+    when the name as typed is none the table knows (so a known name never brings in others)."""
+    classes: set[str] = set()
+    if not forms.initial:
+        for form in forms.all_forms:
+            if len(form) > 2 and form[1] not in "?*" and form not in NAME_GROUPS and name_group(form) == form:
+                swapped = form[1] + form[0] + form[2:]
+                classes.add(_initial_class(name_group(swapped)) or form[1])
+    return frozenset(classes)
+
+
+def _exact_surname_keys(forms: NameForms) -> frozenset[str]:
+    return frozenset("s" + key for key in map(skeleton, forms.all_forms) if key and "?" not in key)
+
+
+def _query_profile_keys(profile: Profile) -> frozenset[str]:
+    surname_keys = surname_block_keys(profile.surname, True)
+    if profile.name is None or all(f[:1] in "?*" for f in profile.name.all_forms):
+        return combine_keys(surname_keys, (*ALL_INITIAL_CLASSES, _ANY_NAME))
+    classes = name_initial_classes(profile.name, True) | {_ANY_NAME}
+    # A name's first two letters swapped is a common slip at the keyboard; looked for only under the
+    # surname as typed, which keeps the candidates few.
+    swapped = _swapped_classes(profile.name) - classes
+    return combine_keys(surname_keys, classes) | combine_keys(_exact_surname_keys(profile.surname), swapped)
+
+
+def derive(record: Record, lemmatize: bool = False) -> Derived:
+    """Folded surname, blocking keys and scorer data of a reading (``lemmatize`` for relatives' text)."""
+    profile = record_profile(record, lemmatize)
+    if profile is None:
+        return Derived(surname_norm="", keys=frozenset(), data={"v": ENGINE_VERSION}, profile=None)
+    return Derived(
+        surname_norm=profile.surname.forms[0],
+        keys=_profile_keys(profile),
+        data=profile.to_json(),
+        profile=profile,
+    )
+
+
+def query_keys(q: Query) -> frozenset[str]:
+    """Keys to look up: a reading of the man the query describes shares at least one of them."""
+    profile = query_profile(q)
+    if profile is None:
+        return frozenset()
+    return _query_profile_keys(profile)
