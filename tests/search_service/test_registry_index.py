@@ -160,12 +160,18 @@ async def test_updated_reading_replaces_its_old_entry(sample_db: Database, tmp_p
 async def test_unfinished_import_is_not_loaded_until_it_finishes(sample_db: Database) -> None:
     from sqlalchemy import update
 
-    from models import ImportBatch
+    from bot.services.import_batches import process_identity
+    from models import BatchState, ImportBatch
 
     index = await RegistryIndex.load(sample_db, refresh_seconds=0.0)
     seen = index.seen_batch
-    async with sample_db.session() as session:
-        await session.execute(update(ImportBatch).where(ImportBatch.id == seen).values(finished_at=None))
+    async with sample_db.session() as session:  # as if this process were still importing it
+        host, pid, start = process_identity()
+        await session.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == seen)
+            .values(state=BatchState.RUNNING, host=host, pid=pid, process_start=start)
+        )
     again = await RegistryIndex.load(sample_db)
     assert again.seen_batch == seen - 1
     assert len(again) < len(index)
