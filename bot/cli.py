@@ -226,7 +226,10 @@ def import_command(
         _fail(f"{error}; nothing was imported")
         return
     except ImportStopped as error:
-        _fail(f"{error}; the readings written before it stay, and importing the file again is safe")
+        _fail(
+            f"{error}; what was written is kept in a lost import batch (amanat import --status), "
+            "and importing the file again is safe"
+        )
         return
     for report in reports:
         _print_import_report(report)

@@ -384,6 +384,12 @@ class RegistryFile:
             except json.JSONDecodeError as error:
                 yield Rejected(line_number, f"not valid JSON ({error.msg})")
                 continue
+            except RecursionError:
+                yield Rejected(line_number, "not valid JSON (nested too deeply)")
+                continue
+            except ValueError as error:  # e.g. a number of more digits than Python converts
+                yield Rejected(line_number, f"not valid JSON ({error})")
+                continue
             if not isinstance(item, dict):
                 yield Rejected(line_number, "a line must be a JSON object")
                 continue
@@ -409,7 +415,14 @@ class RegistryFile:
         if header is not None:  # a piece of the file after its header: the header row goes first
             rows = itertools.chain([header], reader)
             header = None
-        for row in rows:
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as error:  # e.g. a field over the csv module's limit: this row only
+                yield Rejected(reader.line_num + first_line - 1, _csv_problem(error))
+                continue
             line_number = reader.line_num + first_line - 1
             if header is None:
                 if not any(map(str.strip, row)):
@@ -447,6 +460,13 @@ class RegistryFile:
                         values[column] = cell
             values["_extra"] = extra
             yield line_number, values
+
+
+def _csv_problem(error: csv.Error) -> str:
+    """Why the csv module could not read a row, in the import report's words."""
+    if "field larger than field limit" in str(error):
+        return f"a field is longer than {csv.field_size_limit()} characters"
+    return f"not a CSV row ({error})"
 
 
 RawItem = tuple[int, dict[str, Any]] | Rejected
