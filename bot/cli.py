@@ -92,7 +92,8 @@ def db_upgrade(ctx: click.Context) -> None:
 
 def _print_import_report(report: Any, shown: int = 50) -> None:
     click.echo(
-        f"{report.source}: {report.rows_read} rows read ({report.encoding}); "
+        f"{report.source}: {report.rows_read} rows read ({report.encoding}"
+        f"{': ' + report.encoding_evidence if report.encoding_evidence else ''}); "
         f"{report.inserted} new, {report.updated} updated, {report.unchanged} unchanged, "
         f"{len(report.rejected)} rejected"
     )

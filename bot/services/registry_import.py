@@ -48,7 +48,7 @@ from bot.services.registry_rows import (
     Prepared,
     RegistryFile,
     Rejected,
-    detect_encoding,
+    choose_encoding,
     in_batches,
     prepare_batch,
 )
@@ -98,6 +98,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     encoding: str = "utf-8"
+    encoding_evidence: str = ""  # why that encoding, when the file was not plain UTF-8
 
     @property
     def imported(self) -> int:
@@ -212,7 +213,7 @@ async def _hand_out_pieces(
         raise ImportFailure(f"{source.path}: cannot be read ({error.strerror})") from None
     # The first (small) piece is prepared here, while the workers load the engine.
     first = ranges.pop(0) if ranges else None
-    told = orjson.dumps({"encoding": source.encoding, "ranges": ranges}) + b"\n"
+    told = orjson.dumps({"encoding": source.encoding, "errors": source.errors, "ranges": ranges}) + b"\n"
     for process in processes:
         assert process.stdin is not None
         with contextlib.suppress(ConnectionError):  # gone: the first batch expected from it says so
@@ -420,10 +421,15 @@ async def import_file(
         source = checked or RegistryFile(file, guess=True)
         workers = await _hand_out_pieces(source, batch_size, processes)
         if checked is None:
-            encoding = await asyncio.to_thread(detect_encoding, file)
-            if encoding != source.encoding:  # a UTF-8 head on a file that is not: read it here
+            choice = await asyncio.to_thread(choose_encoding, file)
+            if (choice.name, choice.errors) != (source.encoding, source.errors):
+                # A head that reads as UTF-8 on a file that is not, or not all of it: workers begin again.
                 await _stop_workers(processes)
-                return await _import(db, RegistryFile(file, encoding), progress, batch_size, None)
+                source = RegistryFile(file, choice)
+                processes = await _start_workers(file, batch_size, IMPORT_WORKERS)
+                workers = await _hand_out_pieces(source, batch_size, processes)
+            else:
+                source.choice = choice  # the same reading, with its evidence for the report
         return await _import(db, source, progress, batch_size, workers)
     finally:
         await _stop_workers(processes)
@@ -436,7 +442,9 @@ async def _import(
     batch_size: int,
     workers: Workers | None,
 ) -> ImportReport:
-    report = ImportReport(source=str(source.path), encoding=source.encoding)
+    report = ImportReport(
+        source=str(source.path), encoding=source.encoding, encoding_evidence=source.choice.evidence
+    )
     await restore_after_bulk_import(db)
     batch_id = await start_batch(db, source.path.name)
     heartbeat = Heartbeat(db, batch_id, lambda: report.rows_read)
