@@ -275,6 +275,17 @@ def guess_encoding(path: Path) -> str:
     return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(item: dict[str, Any]) -> bool:
+    """Whether a JSON object holds half of a UTF-16 pair (`"\\ud800"`): no text can store it."""
+    try:
+        return _SURROGATE.search(json.dumps(item, ensure_ascii=False)) is not None
+    except (RecursionError, ValueError):
+        return True
+
+
 def _is_json_lines(path: Path, first_line: str) -> bool:
     return path.suffix.lower() in {".jsonl", ".ndjson", ".json"} or first_line.lstrip().startswith("{")
 
@@ -535,6 +546,9 @@ class RegistryFile:
                 continue
             if not isinstance(item, dict):
                 yield Rejected(line_number, "a line must be a JSON object")
+                continue
+            if "\\u" in line and _has_lone_surrogate(item):
+                yield Rejected(line_number, "not valid JSON text (a \\u escape of half a character)")
                 continue
             values: dict[str, Any] = {}
             extra: dict[str, Any] = {}
