@@ -452,11 +452,11 @@ async def _import(
     try:
         await _import_batch(db, source, progress, batch_size, workers, report, batch_id)
     except BaseException:
-        beating.cancel()
-        with contextlib.suppress(Exception):
+        await _stop_beating(beating)
+        with contextlib.suppress(Exception):  # else its process's absence says it is lost
             await mark_lost(db, batch_id)
         raise
-    beating.cancel()
+    await _stop_beating(beating)
     report.rejected.sort(key=lambda rejected: rejected.line)
     counts = {
         "rows_read": report.rows_read,
@@ -468,6 +468,12 @@ async def _import(
     _fault_point("finish")
     await finish_batch(db, batch_id, counts, maybe_passed=heartbeat.silent_too_long() and not db.is_sqlite)
     return report
+
+
+async def _stop_beating(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _keep_beating(heartbeat: Heartbeat) -> None:
