@@ -21,6 +21,7 @@ import click
 from bot.config import ConfigError, Settings, load_config
 from bot.search import Query, parse_year
 from bot.services import import_batches
+from bot.services.registry_search import open_database
 from models import BatchState
 
 T = TypeVar("T")
@@ -144,8 +145,6 @@ async def _import_files(settings: Settings, files: tuple[str, ...], show_progres
 
 async def _batch_command(settings: Settings, status: bool, finish: int | None, rollback: int | None) -> None:
     """--status, --finish BATCH or --rollback BATCH of `amanat import`."""
-    from bot.services.registry_search import open_database
-
     database = await open_database(settings)
     try:
         if finish is not None:

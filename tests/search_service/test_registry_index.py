@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.search import Query
+from bot.services.import_batches import process_identity
 from bot.services.registry_import import import_file
 from bot.services.registry_index import RegistryIndex, start_registry_index
 from bot.services.registry_search import (
@@ -18,7 +19,7 @@ from bot.services.registry_search import (
     search_registry,
     search_stored,
 )
-from models import Database
+from models import BatchState, Database
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "data" / "sample_registry.csv"
 HEADER = (
@@ -160,8 +161,7 @@ async def test_updated_reading_replaces_its_old_entry(sample_db: Database, tmp_p
 async def test_unfinished_import_is_not_loaded_until_it_finishes(sample_db: Database) -> None:
     from sqlalchemy import update
 
-    from bot.services.import_batches import process_identity
-    from models import BatchState, ImportBatch
+    from models import ImportBatch
 
     index = await RegistryIndex.load(sample_db, refresh_seconds=0.0)
     seen = index.seen_batch
