@@ -20,6 +20,9 @@ import click
 
 from bot.config import ConfigError, Settings, load_config
 from bot.search import Query, parse_year
+from bot.services import import_batches
+from bot.services.registry_search import open_database
+from models import BatchState
 
 T = TypeVar("T")
 log = logging.getLogger("amanat")
@@ -90,7 +93,8 @@ def db_upgrade(ctx: click.Context) -> None:
 
 def _print_import_report(report: Any, shown: int = 50) -> None:
     click.echo(
-        f"{report.source}: {report.rows_read} rows read ({report.encoding}); "
+        f"{report.source}: {report.rows_read} rows read ({report.encoding}"
+        f"{': ' + report.encoding_evidence if report.encoding_evidence else ''}); "
         f"{report.inserted} new, {report.updated} updated, {report.unchanged} unchanged, "
         f"{len(report.rejected)} rejected"
     )
@@ -139,19 +143,82 @@ async def _import_files(settings: Settings, files: tuple[str, ...], show_progres
     return reports
 
 
+async def _batch_command(settings: Settings, status: bool, finish: int | None, rollback: int | None) -> None:
+    """--status, --finish BATCH or --rollback BATCH of `amanat import`."""
+    database = await open_database(settings)
+    try:
+        if finish is not None:
+            moved = await import_batches.finish_lost_batch(database, finish)
+            click.echo(f"import batch {finish} finished: its {moved} readings are visible now")
+        elif rollback is not None:
+            deleted, kept = await import_batches.roll_back_lost_batch(database, rollback)
+            click.echo(
+                f"import batch {rollback} rolled back: {deleted} readings it inserted were deleted"
+                + (
+                    f"; {kept} readings it updated keep its text (their earlier text is not stored)"
+                    if kept
+                    else ""
+                )
+            )
+        if status:
+            batches = await import_batches.batch_overview(database)
+            if not batches:
+                click.echo("no imports yet")
+            else:
+                click.echo(f"{'batch':>7}  {'state':<11}  {'rows':>9}  {'started (UTC)':<16}  source")
+            for batch in batches:
+                click.echo(
+                    f"{batch.id:>7}  {batch.state:<11}  {batch.rows:>9}  "
+                    f"{batch.started_at:%Y-%m-%d %H:%M}  {batch.source}"
+                )
+            lost = [batch.id for batch in batches if batch.state == BatchState.LOST]
+            if lost:
+                click.echo(
+                    f"lost imports hide their readings: finish one (amanat import --finish {lost[0]}), "
+                    f"roll it back (amanat import --rollback {lost[0]}), or import its file again and then "
+                    "finish or roll it back"
+                )
+    finally:
+        await database.dispose()
+
+
 @main.command("import")
-@click.argument("files", nargs=-1, required=True)
+@click.argument("files", nargs=-1)
 @click.option(
     "--report", "report_path", type=click.Path(dir_okay=False), help="Write every rejected row here (CSV)."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--status", is_flag=True, help="List the import batches: state, rows, when started.")
+@click.option(
+    "--finish", "finish", type=int, metavar="BATCH", help="Make a lost batch's readings visible as written."
+)
+@click.option(
+    "--rollback", "rollback", type=int, metavar="BATCH", help="Delete the readings a lost batch inserted."
+)
 @click.pass_context
 def import_command(
-    ctx: click.Context, files: tuple[str, ...], report_path: str | None, progress: bool | None
+    ctx: click.Context,
+    files: tuple[str, ...],
+    report_path: str | None,
+    progress: bool | None,
+    status: bool,
+    finish: int | None,
+    rollback: int | None,
 ) -> None:
-    """Import registry readings from CSV or JSON lines (idempotent by reading_id)."""
+    """Import registry readings from CSV or JSON lines (idempotent by reading_id), or see and mend the
+    import batches (--status, --finish, --rollback)."""
     from bot.services.registry_import import ImportFailure, ImportStopped
 
+    if status or finish is not None or rollback is not None:
+        if files or (finish is not None and rollback is not None):
+            _fail("give files to import, or --status / --finish BATCH / --rollback BATCH alone", code=2)
+        try:
+            _run(_batch_command(_settings(ctx), status, finish, rollback))
+        except import_batches.BatchError as error:
+            _fail(str(error))
+        return
+    if not files:
+        _fail("give the files to import (or --status to see the import batches)", code=2)
     disable = None if progress is None else not progress
     try:
         reports = _run(_import_files(_settings(ctx), files, disable))
@@ -159,7 +226,10 @@ def import_command(
         _fail(f"{error}; nothing was imported")
         return
     except ImportStopped as error:
-        _fail(f"{error}; the readings written before it stay, and importing the file again is safe")
+        _fail(
+            f"{error}; what was written is kept in a lost import batch (amanat import --status), "
+            "and importing the file again is safe"
+        )
         return
     for report in reports:
         _print_import_report(report)

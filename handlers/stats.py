@@ -1,4 +1,5 @@
-"""/stats for administrators: saved searches, matches, the matching job's progress, notification delivery.
+"""/stats for administrators: saved searches, matches, the matching job's progress, notification delivery,
+and lost imports (whose readings are hidden until finished or rolled back).
 
 Only the ids in `roles.admins` (or people with the admin role) see it; anyone else is told it is for
 administrators. Delivery errors recorded by the outbox are listed newest first, as they are in the logs.
@@ -11,6 +12,7 @@ from typing import Any, Final
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
 
+from bot.services.import_batches import batch_overview
 from bot.services.matching import matching_stats
 from bot.services.outbox import outbox_stats
 from handlers.runtime import AmanatContext, State, entry, html_lines
@@ -35,6 +37,7 @@ async def stats(update: Update, context: AmanatContext) -> State:
         turn.say(t("stats.admins_only"))
         return turn.state
     found = await matching_stats(context.db)
+    lost = await batch_overview(context.db, lost_only=True)
     delivery = await outbox_stats(context.db, errors=ERRORS_SHOWN)
     state = delivery.by_state
     lines: list[str | None] = [
@@ -55,6 +58,16 @@ async def stats(update: Update, context: AmanatContext) -> State:
             "stats.matching",
             watermark=found.watermark,
             when=f"{found.last_pass_at:%Y-%m-%d %H:%M} UTC" if found.last_pass_at else t("stats.never"),
+        ),
+        *(
+            t(
+                "stats.lost_import",
+                id=batch.id,
+                source=batch.source,
+                rows=batch.rows,
+                when=f"{batch.started_at:%Y-%m-%d %H:%M} UTC",
+            )
+            for batch in lost
         ),
         "",
     ]

@@ -9,7 +9,7 @@ from models.cases import Case, CaseMessage, CaseStatus
 from models.db import Database
 from models.jobs import JobLock, Watermark
 from models.people import DialogueState, Person, Role
-from models.registry import ImportBatch, Reading, ReadingKey, RegistryMeta
+from models.registry import BatchState, ImportBatch, Reading, ReadingKey, RegistryMeta
 from models.requests import Match, NotificationState, OutboxMessage, OutboxState, RequestStatus, SearchRequest
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "AppealDelivery",
     "AppealStatus",
     "Base",
+    "BatchState",
     "Case",
     "CaseMessage",
     "CaseStatus",

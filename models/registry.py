@@ -11,8 +11,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, BigId, utcnow
 
 
+class BatchState:
+    """What became of an import batch (`ImportBatch.state`)."""
+
+    RUNNING = "running"  # being written; alive while its process is (host, pid, start) or heartbeats
+    FINISHED = "finished"  # complete: its readings are visible
+    LOST = "lost"  # its import failed or was killed; hidden until finished or rolled back
+    ROLLED_BACK = "rolled_back"  # what it inserted was deleted
+
+
 class ImportBatch(Base):
-    """One run of `amanat import` (or demo-data); readings changed by it carry its id as `changed_batch`."""
+    """One run of `amanat import` (or demo-data); readings changed by it carry its id as `changed_batch`.
+
+    Its readings are visible (to the bot's index and the matching job) once its state is finished; a
+    running batch is held by the process named by (host, pid, process_start), which also writes
+    `heartbeat_at` while it imports (bot.services.import_batches).
+    """
 
     __tablename__ = "import_batches"
 
@@ -20,6 +34,11 @@ class ImportBatch(Base):
     source: Mapped[str] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16), default=BatchState.RUNNING, server_default="finished")
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None]
+    process_start: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_at: Mapped[datetime | None]
     rows_read: Mapped[int] = mapped_column(default=0)
     inserted: Mapped[int] = mapped_column(default=0)
     updated: Mapped[int] = mapped_column(default=0)

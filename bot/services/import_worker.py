@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from bot.services.registry_rows import (
+    EncodingChoice,
     RawItem,
     RegistryFile,
     Rejected,
@@ -42,12 +43,13 @@ def worker_main(
     ranges: list[tuple[int, int, int]] | None = None,
     encoding: str | None = None,
     orders: BinaryIO | None = None,
+    errors: str = "strict",
 ) -> None:
     """Prepare (and perhaps write) every `parts`-th batch of the file, starting at batch `part`.
 
     With `ranges` (`RegistryFile.line_ranges`) the worker reads only its own pieces of the file; without,
     it reads the whole file to find its batches. `encoding` is the file's, as the importing process found
-    it. `orders` (None: as if it said ``null``) gives a JSON line before the first batch is handed over:
+    it, and `errors` its error handling (``surrogateescape``: lines it cannot read are rejected). `orders` (None: as if it said ``null``) gives a JSON line before the first batch is handed over:
     null, or {"database": a SQLite file, "pragmas": [...]} or {"postgresql": a libpq connection URL}, with
     "batch_id" (the import's batch) and "stamp" (its time, as the database takes it in text); then each
     batch is written there when a line (its turn) arrives on `orders` (their end: stop).
@@ -104,7 +106,7 @@ def worker_main(
 
     batches = 0
     try:
-        source = RegistryFile(path, encoding)
+        source = RegistryFile(path, EncodingChoice(encoding, errors) if encoding else None)
         for raw_batch in own_batches(source):
             prepared = prepare_batch(raw_batch)
             writer = where_to_write()
@@ -151,6 +153,7 @@ def main() -> None:
         told.get("ranges"),
         told.get("encoding"),
         sys.stdin.buffer,
+        told.get("errors") or "strict",
     )
 
 

@@ -9,7 +9,8 @@ One pass (`run_matching_pass`), the same code for the scheduler and `amanat matc
    paused (a resumed search picks up from the next import on).
 3. Walks the readings imported since the watermark, in import-batch order and in chunks of
    `matching.batch_size`. Only finished imports are taken (an import still being written is left for the
-   next pass; one abandoned for `STALE_IMPORT` by a crashed importer is taken as it is). Each reading's
+   next pass; a lost one is passed over, its readings come back as a new batch when an administrator
+   finishes it: bot.services.import_batches). Each reading's
    stored keys find the saved searches sharing a key with it; those pairs are scored as the forward search
    of the whole registry would score them, from each search's stored registry sums (see
    `SavedSearchIndex`), never by scanning the registry.
@@ -53,10 +54,12 @@ from bot.config import Settings
 from bot.search import Profile, Registry, ReverseIndex, derive, stored_profile, sums_are_fresh
 from bot.services.collector import no_cyclic_collection
 from bot.services.faults import fault_point
+from bot.services.import_batches import visible_batches
 from bot.services.locks import job_lock
 from bot.services.outbox import Button, enqueue_many
 from bot.services.registry_search import record_of_reading
 from models import (
+    BatchState,
     Database,
     ImportBatch,
     Match,
@@ -86,8 +89,6 @@ RECORD_MIN_SCORE = 20.0
 # about the wrong man), reported on seed 90001; see bench/README.md "Matching".
 NOTIFY_MIN_ALONE = 0.97
 MAX_NOTIFY_PER_SEARCH = 5
-# An import that has not finished after this long is taken to have died; its readings are matched.
-STALE_IMPORT = timedelta(hours=6)
 # Test hooks (bot.services.faults): `AMANAT_FAULT=after-matching` makes `amanat match` exit hard right
 # after the matching transactions committed and before anything is sent; `matching-locked`,
 # `matching-scored[:N]` and `matching-chunk[:N]` stop a pass inside (tests/faults).
@@ -257,16 +258,9 @@ async def _set_watermark(session: AsyncSession, name: str, value: int, now: date
 
 
 async def _last_ready_batch(session: AsyncSession, now: datetime) -> int:
-    """The highest import batch id such that every batch up to it has finished (or died long ago)."""
-    stale_before = now - STALE_IMPORT
-    first_running = await session.scalar(
-        select(func.min(ImportBatch.id)).where(
-            ImportBatch.finished_at.is_(None), ImportBatch.started_at > stale_before
-        )
-    )
-    if first_running is not None:
-        return int(first_running) - 1
-    return int(await session.scalar(select(func.max(ImportBatch.id))) or 0)
+    """The highest import batch id such that no batch up to it is still being imported (lost ones are
+    passed over: `_next_chunk` skips their readings, which come back as a new batch when finished)."""
+    return (await visible_batches(session, now)).upto
 
 
 @dataclass(frozen=True)
@@ -283,7 +277,11 @@ async def _next_chunk(db: Database, done: int, position: int, upto: int, size: i
     async with db.session() as session:
         batch = await session.scalar(
             select(func.min(Reading.changed_batch)).where(
-                Reading.changed_batch > done, Reading.changed_batch <= upto
+                Reading.changed_batch > done,
+                Reading.changed_batch <= upto,
+                Reading.changed_batch.not_in(
+                    select(ImportBatch.id).where(ImportBatch.state != BatchState.FINISHED)
+                ),
             )
         )
         if batch is None:

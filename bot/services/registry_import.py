@@ -6,6 +6,11 @@ skips an unchanged one); rows that cannot be used are reported with their line n
 the rest is imported. A file that cannot be read at all (missing, undecodable, empty, no
 surname column) raises `ImportFailure` before anything is written; a large import whose worker process
 fails half-way raises `ImportStopped` (the batches written before stay; importing again is safe).
+
+Each import is one import batch (bot.services.import_batches), held by this process while it runs: its
+readings become visible to the bot and the matching job when it finishes. An import that fails leaves
+its batch lost (hidden, shown to administrators, to be finished or rolled back); one killed outright is
+found lost by its process's absence or its silent heartbeat.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +27,19 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection as SyncConnection
-from sqlalchemy import Index, Table, func, inspect, select, update
+from sqlalchemy import Index, Table, func, inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import AddConstraint
 from sqlalchemy.util import await_only
 
+from bot.services.import_batches import (
+    HEARTBEAT_SECONDS,
+    Heartbeat,
+    finish_batch,
+    mark_lost,
+    start_batch,
+)
 from bot.services.registry_rows import (
     CONTENT_COLUMNS,
     STAMP_COLUMNS,
@@ -35,12 +48,12 @@ from bot.services.registry_rows import (
     Prepared,
     RegistryFile,
     Rejected,
-    detect_encoding,
+    choose_encoding,
     in_batches,
     prepare_batch,
 )
 from bot.services.registry_write import Counts, insert_statement, write_batch
-from models import Database, ImportBatch, Reading, ReadingKey
+from models import Database, Reading, ReadingKey
 from models.base import utcnow
 from models.bulk import placeholders
 from models.db import SQLITE_PRAGMAS
@@ -61,6 +74,18 @@ READING_COLUMNS = tuple(column.name for column in READINGS.columns if column.nam
 
 BATCH_SIZE = 10_000  # rows per transaction: commits cost as much as thousands of rows
 
+# Test hook: `AMANAT_FAULT=import-hang:POINT` makes an import stop dead at POINT (`batch:N` after its N-th
+# batch, `rebuild` before the indexes a large import dropped are built again, `finish` before the batch
+# is marked finished), saying so on stdout, until it is killed (tests/faults kill it there with kill -9).
+FAULT_ENV = "AMANAT_FAULT"
+
+
+def _fault_point(point: str) -> None:
+    if os.environ.get(FAULT_ENV) == f"import-hang:{point}":
+        print(f"import: hanging at {point}", flush=True)
+        while True:
+            time.sleep(60)  # the whole process, heartbeat included, as a hung import would be
+
 
 @dataclass
 class ImportReport:
@@ -73,6 +98,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     encoding: str = "utf-8"
+    encoding_evidence: str = ""  # why that encoding, when the file was not plain UTF-8
 
     @property
     def imported(self) -> int:
@@ -187,7 +213,7 @@ async def _hand_out_pieces(
         raise ImportFailure(f"{source.path}: cannot be read ({error.strerror})") from None
     # The first (small) piece is prepared here, while the workers load the engine.
     first = ranges.pop(0) if ranges else None
-    told = orjson.dumps({"encoding": source.encoding, "ranges": ranges}) + b"\n"
+    told = orjson.dumps({"encoding": source.encoding, "errors": source.errors, "ranges": ranges}) + b"\n"
     for process in processes:
         assert process.stdin is not None
         with contextlib.suppress(ConnectionError):  # gone: the first batch expected from it says so
@@ -395,10 +421,15 @@ async def import_file(
         source = checked or RegistryFile(file, guess=True)
         workers = await _hand_out_pieces(source, batch_size, processes)
         if checked is None:
-            encoding = await asyncio.to_thread(detect_encoding, file)
-            if encoding != source.encoding:  # a UTF-8 head on a file that is not: read it here
+            choice = await asyncio.to_thread(choose_encoding, file)
+            if (choice.name, choice.errors) != (source.encoding, source.errors):
+                # A head that reads as UTF-8 on a file that is not, or not all of it: workers begin again.
                 await _stop_workers(processes)
-                return await _import(db, RegistryFile(file, encoding), progress, batch_size, None)
+                source = RegistryFile(file, choice)
+                processes = await _start_workers(file, batch_size, IMPORT_WORKERS)
+                workers = await _hand_out_pieces(source, batch_size, processes)
+            else:
+                source.choice = choice  # the same reading, with its evidence for the report
         return await _import(db, source, progress, batch_size, workers)
     finally:
         await _stop_workers(processes)
@@ -411,13 +442,56 @@ async def _import(
     batch_size: int,
     workers: Workers | None,
 ) -> ImportReport:
-    report = ImportReport(source=str(source.path), encoding=source.encoding)
+    report = ImportReport(
+        source=str(source.path), encoding=source.encoding, encoding_evidence=source.choice.evidence
+    )
     await restore_after_bulk_import(db)
-    async with db.session() as session:
-        record = ImportBatch(source=source.path.name)
-        session.add(record)
-        await session.flush()
-        batch_id = record.id
+    batch_id = await start_batch(db, source.path.name)
+    heartbeat = Heartbeat(db, batch_id, lambda: report.rows_read)
+    beating = asyncio.create_task(_keep_beating(heartbeat))
+    try:
+        await _import_batch(db, source, progress, batch_size, workers, report, batch_id)
+    except BaseException:
+        await _stop_beating(beating)
+        with contextlib.suppress(Exception):  # else its process's absence says it is lost
+            await mark_lost(db, batch_id)
+        raise
+    await _stop_beating(beating)
+    report.rejected.sort(key=lambda rejected: rejected.line)
+    counts = {
+        "rows_read": report.rows_read,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": len(report.rejected),
+    }
+    _fault_point("finish")
+    await finish_batch(db, batch_id, counts, maybe_passed=heartbeat.silent_too_long() and not db.is_sqlite)
+    return report
+
+
+async def _stop_beating(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _keep_beating(heartbeat: Heartbeat) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await heartbeat.beat()
+
+
+async def _import_batch(
+    db: Database,
+    source: RegistryFile,
+    progress: Callable[[int, int], None] | None,
+    batch_size: int,
+    workers: Workers | None,
+    report: ImportReport,
+    batch_id: int,
+) -> None:
+    """Read the file and write its rows under `batch_id`, filling in `report`."""
     bulk = await _bulk_mode(db, source)
     target = _write_target(db, batch_id) if workers is not None else None
     # Each commit writes every page a transaction touched, the pages of the reading_id index (in file
@@ -433,7 +507,7 @@ async def _import(
             else _batches_here(source, batch_size)
         )
         transaction = contextlib.AsyncExitStack()
-        written = 0
+        written = seen = 0
         async with transaction:
             async for batch in batches:
                 report.rows_read += batch.read
@@ -451,21 +525,9 @@ async def _import(
                         written = 0
                 if progress is not None:
                     progress(batch.done, source.size)
+                seen += 1
+                _fault_point(f"batch:{seen}")
     finally:
         if bulk:
+            _fault_point("rebuild")
             await restore_after_bulk_import(db)
-    report.rejected.sort(key=lambda rejected: rejected.line)
-    async with db.session() as session:
-        await session.execute(
-            update(ImportBatch)
-            .where(ImportBatch.id == batch_id)
-            .values(
-                finished_at=utcnow(),
-                rows_read=report.rows_read,
-                inserted=report.inserted,
-                updated=report.updated,
-                unchanged=report.unchanged,
-                rejected=len(report.rejected),
-            )
-        )
-    return report

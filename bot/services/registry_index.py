@@ -8,8 +8,10 @@ in milliseconds. :class:`RegistryIndex` loads that registry once at start from w
 replaces its old entry). A search refreshes it at most every ``refresh_seconds``; a process that imports
 calls :meth:`RegistryIndex.refresh` with ``force=True`` after the import.
 
-Only finished imports are loaded (as in matching): a batch still being written becomes visible once
-its import finishes, or once it is :data:`STALE_IMPORT` old (the import died).
+Only finished imports are loaded (as in matching, see :mod:`bot.services.import_batches`): a batch
+still being written becomes visible once its import finishes; one whose import died (lost) stays
+hidden without hiding the batches after it, until an administrator finishes it (its readings then come
+as a new batch) or rolls it back.
 
 :func:`start_registry_index` loads the index, freezes the collector (``gc.freeze()``: a cyclic
 collection walking millions of index objects would stall a query for seconds) and attaches it to the
@@ -24,22 +26,20 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.search import ENGINE_VERSION, Match, Query, Record, Registry
 from bot.services.collector import no_cyclic_collection
-from models import Database, ImportBatch, Reading
-from models.base import utcnow
+from bot.services.import_batches import visible_batches
+from models import Database, Reading
 
-__all__ = ["STALE_IMPORT", "RegistryIndex", "start_registry_index"]
+__all__ = ["RegistryIndex", "start_registry_index"]
 
 _LOGGER = logging.getLogger(__name__)
 
-STALE_IMPORT = timedelta(hours=6)  # an unfinished import this old died; its readings are loaded anyway
 REFRESH_SECONDS = 10.0
 _CHUNK = 20_000  # rows fetched and added at a time
 _FREEZE_AFTER = 50_000  # a refresh that adds this many readings freezes the collector again
@@ -54,19 +54,6 @@ _RECORD_COLUMNS = (  # in the order of Record's fields
     Reading.relative,
     Reading.family_address,
 )
-
-
-async def _ready_batch(connection: AsyncConnection) -> int:
-    """The highest import batch id such that every batch up to it has finished (or died long ago)."""
-    stale_before = utcnow() - STALE_IMPORT
-    first_running = await connection.scalar(
-        select(func.min(ImportBatch.id)).where(
-            ImportBatch.finished_at.is_(None), ImportBatch.started_at > stale_before
-        )
-    )
-    if first_running is not None:
-        return int(first_running) - 1
-    return int(await connection.scalar(select(func.max(ImportBatch.id))) or 0)
 
 
 class RegistryIndex:
@@ -110,19 +97,23 @@ class RegistryIndex:
         async with self._lock:
             self._checked_at = time.monotonic()
             async with db.engine.connect() as connection:
-                ready = await _ready_batch(connection)
+                visible = await visible_batches(connection)
+                ready = visible.upto
                 if ready <= self.seen_batch:
                     return 0
                 with no_cyclic_collection():  # 1M readings: 78 s with the collector, 24 s without
-                    added = await self._load(connection, self.seen_batch, ready)
+                    added = await self._load(connection, self.seen_batch, ready, visible.hidden)
             self.seen_batch = ready
         if added >= _FREEZE_AFTER:
             gc.collect()
             gc.freeze()
         return added
 
-    async def _load(self, connection: AsyncConnection, above: int, up_to: int) -> int:
-        """Adds the readings changed by batches in (above, up_to] from their stored derived data."""
+    async def _load(
+        self, connection: AsyncConnection, above: int, up_to: int, hidden: frozenset[int] = frozenset()
+    ) -> int:
+        """Adds the readings changed by batches in (above, up_to] but not `hidden` (lost) from their
+        stored derived data."""
         columns = (Reading.reading_id, Reading.derived, Reading.engine_version, Reading.changed_batch)
         statement = select(*columns)
         if above > 0:  # a refresh: the batch index finds the few changed rows
@@ -134,8 +125,8 @@ class RegistryIndex:
         async for rows in result.partitions(_CHUNK):
             items: list[tuple[Record | str, dict[str, Any] | None]] = []
             for reading_id, derived, version, batch in rows:
-                if batch > up_to:  # the first load reads every row: skip those of a running import
-                    continue
+                if batch > up_to or batch in hidden:  # a running import's (the first load reads every row)
+                    continue  # or a lost one's
                 if version != ENGINE_VERSION or not derived:
                     stale.append(reading_id)
                 else:

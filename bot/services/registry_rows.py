@@ -118,8 +118,80 @@ class _CountingReader(io.RawIOBase):
         return len(data)
 
 
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else cp1251 (Russian Excel)."""
+@dataclass(frozen=True)
+class EncodingChoice:
+    """How a file's bytes are read: the codec, its error handling (``surrogateescape``: lines with bytes
+    the codec cannot read are rejected, one by one) and the evidence, for the import report."""
+
+    name: str
+    errors: str = "strict"
+    evidence: str = ""
+
+
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1251": "Windows-1251", "cp1252": "Windows-1252"}
+_LETTERS = re.compile(r"[^\W\d_]+")
+_ESCAPED = re.compile("[\udc80-\udcff]")  # a byte the codec could not read, kept by surrogateescape
+_SHARE = 0.9  # of the words with a non-ASCII letter that must read right for a codec to be chosen
+
+
+def _cyrillic(char: str) -> bool:
+    return "\u0400" <= char <= "\u04ff"
+
+
+def _shaped(word: str) -> bool:
+    """Lower case, upper case or capitalized, as words are (mojibake alternates: "РџРµС‚СЂРѕРІ")."""
+    return word.islower() or word.isupper() or (word[0].isupper() and word[1:].islower())
+
+
+_RUSSIAN_KAZAKH = frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюяіәғқңөұүһ")
+_VOWELS = frozenset("аеёиоуыэюяіәөұү")
+
+
+def _reads_russian(word: str) -> bool:
+    """A Russian or Kazakh word: two letters or more of their alphabets with a vowel among them, shaped
+    as words are (a stray Latin look-alike letter allowed)."""
+    lower = word.lower()
+    latin = sum(char.isascii() for char in word)
+    return (
+        len(word) >= 2
+        and latin <= 1
+        and all(char.isascii() or char in _RUSSIAN_KAZAKH for char in lower)
+        and not _VOWELS.isdisjoint(lower)
+        and _shaped(word)
+        and lower[0] not in "ьъы"
+    )
+
+
+def _reads_latin(word: str) -> bool:
+    """A word of the Latin alphabet with accents ("Müller"), not Cyrillic read as Latin-1 ("Ïåòðîâ")."""
+    return all(char.isascii() or "\u00c0" <= char <= "\u024f" for char in word) and (
+        _shaped(word) and any(char.isascii() for char in word)
+    )
+
+
+def garbled_word(text: str) -> str | None:
+    """A word of Windows-1251 text that is Latin text read in the wrong codec ("Mьller"), if any."""
+    for word in _LETTERS.findall(text):
+        if not word.isascii():
+            cyrillic = sum(map(_cyrillic, word))
+            if cyrillic and sum(char.isascii() for char in word) >= cyrillic:
+                return word
+    return None
+
+
+def _non_ascii_words(text: str) -> list[str]:
+    return [word for word in _LETTERS.findall(text) if not word.isascii()]
+
+
+def choose_encoding(path: Path) -> EncodingChoice:
+    """How to read the file, decided on evidence.
+
+    UTF-8 (with or without BOM) when the whole file is UTF-8. Otherwise each line with a non-ASCII byte
+    is evidence: when most such lines are valid UTF-8, the file is UTF-8 and the others are rejected;
+    else Windows-1251 when its words read as Russian or Kazakh words, or Windows-1252 when they read as
+    words of the Latin alphabet ("Müller"); anything else cannot be read (`ImportFailure`), rather than
+    stored garbled.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as raw:
         head = raw.read(3)
@@ -131,23 +203,67 @@ def detect_encoding(path: Path) -> str:
                 chunk = raw.read(1 << 20)
                 if not chunk:
                     decoder.decode(b"", final=True)
-                    return "utf-8-sig" if bom else "utf-8"
+                    return EncodingChoice("utf-8-sig" if bom else "utf-8")
         except UnicodeDecodeError:
             pass
-    try:
-        with path.open("rb") as raw:
-            windows = codecs.getincrementaldecoder("cp1251")()
-            while chunk := raw.read(1 << 20):
-                windows.decode(chunk)
-    except UnicodeDecodeError:
-        raise ImportFailure(
-            f"{path}: the file is neither UTF-8 nor Windows-1251 text; save it as CSV UTF-8 and try again"
-        ) from None
-    return "cp1251"
+    utf8 = not_utf8 = 0
+    russian = latin = 0
+    windows_words = latin_words = 0
+    example: tuple[int, str] | None = None
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                not_utf8 += 1
+            else:
+                utf8 += 1
+                continue
+            for word in _non_ascii_words(line.decode("cp1251", "replace")):
+                windows_words += 1
+                if _reads_russian(word):
+                    russian += 1
+                elif example is None:
+                    example = (number, word)
+            for word in _non_ascii_words(line.decode("cp1252", "replace")):
+                latin_words += 1
+                latin += _reads_latin(word)
+    if utf8 > not_utf8:
+        return EncodingChoice(
+            "utf-8-sig" if bom else "utf-8",
+            "surrogateescape",
+            f"{utf8} lines are UTF-8 text, {not_utf8} not (rejected)",
+        )
+    if windows_words and russian >= _SHARE * windows_words:
+        return EncodingChoice(
+            "cp1251",
+            "surrogateescape",
+            f"not UTF-8; {russian} of its {windows_words} non-ASCII words read as Russian or Kazakh in "
+            "Windows-1251",
+        )
+    if latin_words and latin >= _SHARE * latin_words:
+        return EncodingChoice(
+            "cp1252",
+            "surrogateescape",
+            f"not UTF-8, nor Russian or Kazakh; {latin} of its {latin_words} non-ASCII words read as "
+            "Latin-alphabet words in Windows-1252",
+        )
+    seen = f" (line {example[0]} would read {example[1]!r})" if example else ""
+    raise ImportFailure(
+        f"{path}: the file is neither UTF-8 nor Windows-1251 text in Russian or Kazakh{seen}; "
+        "save it as CSV UTF-8 and try again"
+    )
+
+
+def detect_encoding(path: Path) -> str:
+    """The codec `choose_encoding` reads the file with."""
+    return choose_encoding(path).name
 
 
 def guess_encoding(path: Path) -> str:
-    """What `detect_encoding` will find, guessed from the file's first megabyte (almost always right: a
+    """What `choose_encoding` will find, guessed from the file's first megabyte (almost always right: a
     Windows-1251 text with a Russian letter in it is not UTF-8)."""
     with path.open("rb") as raw:
         head = raw.read(1 << 20)
@@ -156,6 +272,17 @@ def guess_encoding(path: Path) -> str:
     except UnicodeDecodeError:
         return "cp1251"
     return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(item: dict[str, Any]) -> bool:
+    """Whether a JSON object holds half of a UTF-16 pair (`"\\ud800"`): no text can store it."""
+    try:
+        return _SURROGATE.search(json.dumps(item, ensure_ascii=False)) is not None
+    except (RecursionError, ValueError):
+        return True
 
 
 def _is_json_lines(path: Path, first_line: str) -> bool:
@@ -280,9 +407,11 @@ def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> Parse
 class RegistryFile:
     """A registry file opened for streaming: checks what can be checked before the first row is read."""
 
-    def __init__(self, path: str | Path, encoding: str | None = None, *, guess: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, encoding: str | EncodingChoice | None = None, *, guess: bool = False
+    ) -> None:
         """`encoding` skips reading the whole file to find it (a worker is told it); so does `guess`,
-        which takes it from the file's head: `detect_encoding` must confirm it before anything is written.
+        which takes it from the file's head: `choose_encoding` must confirm it before anything is written.
         """
         self.path = Path(path)
         if not self.path.exists():
@@ -291,12 +420,23 @@ class RegistryFile:
             raise ImportFailure(f"{self.path}: not a file")
         try:
             self.size = self.path.stat().st_size
-            self.encoding = encoding or (guess_encoding if guess else detect_encoding)(self.path)
+            if isinstance(encoding, str):
+                encoding = EncodingChoice(encoding)
+            if encoding is None and guess:
+                guessed = guess_encoding(self.path)  # as choose_encoding would read it
+                encoding = EncodingChoice(guessed, "surrogateescape" if guessed == "cp1251" else "strict")
+            elif encoding is None:
+                encoding = choose_encoding(self.path)
         except OSError as error:
             raise ImportFailure(f"{self.path}: cannot be read ({error.strerror})") from None
+        self.choice = encoding
+        self.encoding = encoding.name
+        self.errors = encoding.errors
+        # Lines are checked one by one where bytes may have been unreadable, or Latin text garbled.
+        self._checked = self.errors != "strict" or self.encoding == "cp1251"
         if self.size == 0:
             raise ImportFailure(f"{self.path}: the file is empty")
-        with self.path.open(encoding=self.encoding, newline="") as text:
+        with self.path.open(encoding=self.encoding, errors=self.errors, newline="") as text:
             first = ""
             for first in text:
                 if first.strip():
@@ -320,7 +460,7 @@ class RegistryFile:
         """Yield (line number, {column: value, '_extra': {...}}) or a Rejected row, streaming."""
         with self.path.open("rb") as raw:
             reader = io.BufferedReader(_CountingReader(raw, on_bytes), buffer_size=1 << 16)
-            text = io.TextIOWrapper(reader, encoding=self.encoding, newline="")
+            text = io.TextIOWrapper(reader, encoding=self.encoding, errors=self.errors, newline="")
             if self.json_lines:
                 yield from self._json_rows(text)
             else:
@@ -332,7 +472,7 @@ class RegistryFile:
             raw.seek(start)
             data = raw.read(end - start)
         encoding = "utf-8" if start > 0 and self.encoding == "utf-8-sig" else self.encoding
-        text = io.StringIO(data.decode(encoding), newline="")
+        text = io.StringIO(data.decode(encoding, self.errors), newline="")
         if self.json_lines:
             yield from self._json_rows(text, first_line)
         else:
@@ -372,19 +512,42 @@ class RegistryFile:
             ranges.append((start, offset, first))
         return ranges
 
+    def _unreadable(self, text: str) -> str | None:
+        """Why a line's text cannot be imported as read: bytes the codec could not read, or (in
+        Windows-1251) a word that is Latin text read in the wrong codec."""
+        escaped = _ESCAPED.search(text)
+        if escaped is not None:
+            byte = ord(escaped.group()) - 0xDC00
+            return f"not {ENCODING_NAMES.get(self.encoding, self.encoding)} text (byte 0x{byte:02X})"
+        if self.encoding == "cp1251" and (word := garbled_word(text)) is not None:
+            return f"reads as garbled text in Windows-1251 ({word!r}): is the file in one encoding?"
+        return None
+
     def _json_rows(
         self, text: TextIO, first_line: int = 1
     ) -> Iterator[tuple[int, dict[str, Any]] | Rejected]:
         for line_number, line in enumerate(text, start=first_line):
             if not line.strip():
                 continue
+            if self._checked and (problem := self._unreadable(line)) is not None:
+                yield Rejected(line_number, problem)
+                continue
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as error:
                 yield Rejected(line_number, f"not valid JSON ({error.msg})")
                 continue
+            except RecursionError:
+                yield Rejected(line_number, "not valid JSON (nested too deeply)")
+                continue
+            except ValueError as error:  # e.g. a number of more digits than Python converts
+                yield Rejected(line_number, f"not valid JSON ({error})")
+                continue
             if not isinstance(item, dict):
                 yield Rejected(line_number, "a line must be a JSON object")
+                continue
+            if "\\u" in line and _has_lone_surrogate(item):
+                yield Rejected(line_number, "not valid JSON text (a \\u escape of half a character)")
                 continue
             values: dict[str, Any] = {}
             extra: dict[str, Any] = {}
@@ -408,7 +571,14 @@ class RegistryFile:
         if header is not None:  # a piece of the file after its header: the header row goes first
             rows = itertools.chain([header], reader)
             header = None
-        for row in rows:
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as error:  # e.g. a field over the csv module's limit: this row only
+                yield Rejected(reader.line_num + first_line - 1, _csv_problem(error))
+                continue
             line_number = reader.line_num + first_line - 1
             if header is None:
                 if not any(map(str.strip, row)):
@@ -428,6 +598,9 @@ class RegistryFile:
                 continue
             if not any(map(str.strip, row)):
                 continue
+            if self._checked and (problem := self._unreadable("\x1f".join(row))) is not None:
+                yield Rejected(line_number, problem)
+                continue
             if len(row) > len(header):
                 yield Rejected(line_number, f"{len(row)} fields where the header has {len(header)}")
                 continue
@@ -446,6 +619,13 @@ class RegistryFile:
                         values[column] = cell
             values["_extra"] = extra
             yield line_number, values
+
+
+def _csv_problem(error: csv.Error) -> str:
+    """Why the csv module could not read a row, in the import report's words."""
+    if "field larger than field limit" in str(error):
+        return f"a field is longer than {csv.field_size_limit()} characters"
+    return f"not a CSV row ({error})"
 
 
 RawItem = tuple[int, dict[str, Any]] | Rejected

@@ -92,19 +92,42 @@ def write_batch(store: Store, batch_id: int, stamp: Any, rows: list[Prepared]) -
     for row in rows:  # a reading_id repeated in one file: the later row wins
         latest[row[1]] = row
     existing = {
-        reading_id: (pk, digest)
-        for pk, reading_id, digest in _by_reading_id(store, "id, reading_id, content_hash", list(latest))
+        reading_id: (pk, digest, batch)
+        for pk, reading_id, digest, batch in _by_reading_id(
+            store, "id, reading_id, content_hash, changed_batch", list(latest)
+        )
+    }
+    # Readings written by an import that never finished (lost) are hidden: one this batch finds unchanged
+    # becomes this batch's, so that it is seen once this import finishes.
+    unfinished = {
+        batch
+        for (batch,) in store.fetch(
+            f"SELECT id FROM import_batches WHERE state <> 'finished' AND id <> {store.marks(1)}", (batch_id,)
+        )
     }
     new_rows: list[Prepared] = []
     changed_rows: list[tuple[int, Prepared]] = []
+    revived: list[int] = []
     for reading_id, row in latest.items():
         known = existing.get(reading_id)
         if known is None:
             new_rows.append(row)
         elif known[1] == row[2]:
             counts.unchanged += 1  # nothing to write: a re-import of a big file stays cheap
+            if known[2] in unfinished:
+                revived.append(known[0])
         else:
             changed_rows.append((known[0], row))
+    if revived:
+        slots = store.marks(1 + (1 if store.name == "postgresql" else len(revived))).split(", ")
+        which: tuple[str, list[Any]] = (
+            (f"id = ANY({slots[1]})", [revived])
+            if store.name == "postgresql"
+            else (f"id IN ({', '.join(slots[1:])})", list(revived))
+        )
+        store.execute(
+            f"UPDATE readings SET changed_batch = {slots[0]} WHERE {which[0]}", [batch_id, *which[1]]
+        )
     pks: dict[str, int] = {}
     if new_rows:
         store.insert(

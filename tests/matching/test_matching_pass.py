@@ -22,12 +22,13 @@ from sqlalchemy import select, update
 
 from bot.config import Settings, load_config
 from bot.services import matching
+from bot.services.import_batches import batch_overview, finish_lost_batch, process_identity
 from bot.services.locks import job_lock
 from bot.services.matching import queue_heartbeats, run_matching_pass, set_search_paused
 from bot.services.outbox import Outgoing, deliver_pending
 from bot.services.people import forget_person
 from bot.services.requests import delete_request
-from models import Database, ImportBatch, Match, NotificationState, SearchRequest
+from models import BatchState, Database, ImportBatch, Match, NotificationState, SearchRequest
 from models.base import utcnow
 
 
@@ -159,11 +160,20 @@ async def test_an_import_still_running_is_left_for_the_next_pass(any_db: Databas
     await relative(any_db, 7)
     await saved_search(any_db, 7)
     await import_rows(any_db, tmp_path / "new.csv", LEGKODYMOV)
-    async with any_db.session() as session:  # as if the importer were still writing this batch
-        await session.execute(update(ImportBatch).values(finished_at=None))
+    host, pid, start = process_identity()
+    async with any_db.session() as session:  # as if this process were still writing this batch
+        await session.execute(
+            update(ImportBatch).values(state=BatchState.RUNNING, host=host, pid=pid, process_start=start)
+        )
     assert (await run_matching_pass(any_db, settings())).readings == 0
-    later = utcnow() + matching.STALE_IMPORT + timedelta(minutes=1)  # an importer that died long ago
-    assert (await run_matching_pass(any_db, settings(), now=later)).readings == 1
+    later = utcnow() + timedelta(days=1)  # a running import is waited for, however long it takes
+    assert (await run_matching_pass(any_db, settings(), now=later)).readings == 0
+    async with any_db.session() as session:  # the importer died: its batch is lost, and stays hidden
+        await session.execute(update(ImportBatch).values(state=BatchState.LOST))
+    assert (await run_matching_pass(any_db, settings())).readings == 0
+    (batch,) = [info.id for info in await batch_overview(any_db, lost_only=True)]
+    assert await finish_lost_batch(any_db, batch) == 1  # an administrator finishes it
+    assert (await run_matching_pass(any_db, settings())).readings == 1
 
 
 async def test_only_one_pass_runs_at_a_time(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.search import Query
+from bot.services.import_batches import process_identity
 from bot.services.registry_import import import_file
 from bot.services.registry_index import RegistryIndex, start_registry_index
 from bot.services.registry_search import (
@@ -18,7 +19,7 @@ from bot.services.registry_search import (
     search_registry,
     search_stored,
 )
-from models import Database
+from models import BatchState, Database
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "data" / "sample_registry.csv"
 HEADER = (
@@ -164,8 +165,13 @@ async def test_unfinished_import_is_not_loaded_until_it_finishes(sample_db: Data
 
     index = await RegistryIndex.load(sample_db, refresh_seconds=0.0)
     seen = index.seen_batch
-    async with sample_db.session() as session:
-        await session.execute(update(ImportBatch).where(ImportBatch.id == seen).values(finished_at=None))
+    async with sample_db.session() as session:  # as if this process were still importing it
+        host, pid, start = process_identity()
+        await session.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == seen)
+            .values(state=BatchState.RUNNING, host=host, pid=pid, process_start=start)
+        )
     again = await RegistryIndex.load(sample_db)
     assert again.seen_batch == seen - 1
     assert len(again) < len(index)

@@ -1,0 +1,293 @@
+"""`amanat import` killed with kill -9 at several points, then other imports and a re-run: nothing lost,
+doubled or hidden.
+
+Each import is a real process (`python -m bot import`) on a generated file and a real database. The
+import is stopped dead at a named point by the test hook `AMANAT_FAULT=import-hang:POINT` (it says so on
+stdout), and killed there with SIGKILL. Then another file is imported; the bot (the real Application over
+HTTP against the Bot API stand-in, with its in-memory registry index, as `amanat run` has it) must find
+its soldier, and the matching job must see it. The killed import is listed as lost by `amanat import
+--status` and in /stats; finishing, rolling back or re-running it leaves every reading once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.config import Settings
+from bot.services.matching import run_matching_pass
+from bot.services.registry_index import RegistryIndex, start_registry_index
+from bot.services.requests import SearchFields, save_request
+from models import BatchState, Database, ImportBatch, Match, Person, Reading, ReadingKey, Role
+from models.base import utcnow
+from tests.dialogue.dialogue_harness import Chat
+
+REPO = Path(__file__).resolve().parents[2]
+HEADER = "reading_id,surname,name,patronymic,birth_year,birthplace,notes\n"
+SYLLABLES = ("ба", "ве", "го", "да", "же", "зи", "ко", "ла", "ми", "но", "пу", "ре", "си", "ту", "фе", "ха")
+USER_IDS = itertools.count(4000)  # a new relative for each conversation
+NEW_SOLDIER = "NEW-1,Новопашин,Трофим,Ильич,1911,Акмолинская обл.,\n"
+
+
+def surname(number: int) -> str:
+    """A different made-up surname for each number."""
+    parts = []
+    for _ in range(4):
+        parts.append(SYLLABLES[number % len(SYLLABLES)])
+        number //= len(SYLLABLES)
+    return "".join(parts).capitalize() + "ов"
+
+
+def write_registry(path: Path, rows: int, *, notes: int = 0) -> Path:
+    """`rows` readings, each with `notes` characters of notes (to make a file large)."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write(HEADER)
+        note = "н" * notes
+        for number in range(rows):
+            out.write(
+                f"A-{number},{surname(number)},Иван,Петрович,{1900 + number % 25},Гурьевская обл.,{note}\n"
+            )
+    return path
+
+
+class Amanat:
+    """`python -m bot …` against one database, as an administrator runs it."""
+
+    def __init__(self, url: str, workdir: Path) -> None:
+        self.url = url
+        self.workdir = workdir
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        environment = {**os.environ, "PYTHONPATH": str(REPO), "AMANAT_DATABASE__URL": self.url, **extra}
+        environment.pop("AMANAT_CONFIG", None)
+        environment.pop("AMANAT_FAULT", None)
+        environment.update(extra)
+        return environment
+
+    async def start(self, *args: str, **extra: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *args,
+            cwd=self.workdir,  # no config.toml here: the defaults plus the environment
+            env=self.environment(**extra),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    async def __call__(self, *args: str) -> tuple[int, str, str]:
+        process = await self.start(*args)
+        out, err = await process.communicate()
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    async def import_killed_at(self, path: Path, point: str) -> None:
+        """Start importing `path`, wait until it hangs at `point`, and kill it with SIGKILL."""
+        process = await self.start("import", "--no-progress", str(path), AMANAT_FAULT=f"import-hang:{point}")
+        assert process.stdout is not None
+        try:
+            while True:
+                line = await process.stdout.readline()
+                assert line, f"the import ended before {point}: {(await process.communicate())[1].decode()}"
+                if line.decode().strip() == f"import: hanging at {point}":
+                    break
+        finally:
+            process.kill()  # SIGKILL
+            await process.wait()
+
+
+@pytest.fixture
+def amanat(tmp_path: Path, any_db_url: str) -> Amanat:
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    return Amanat(any_db_url, workdir)
+
+
+@pytest.fixture
+async def db(any_db_url: str) -> AsyncIterator[Database]:
+    database = Database(any_db_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def count(db: Database, model: type) -> int:
+    async with db.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def lost_batches(amanat: Amanat) -> list[str]:
+    code, out, err = await amanat("import", "--status")
+    assert code == 0, err
+    return [line for line in out.splitlines() if " lost " in line]
+
+
+async def bot_finds(db_url: str, text: str) -> str:
+    """What the bot answers a relative's "/search …", with its registry index loaded as `amanat run` does."""
+    chat = Chat(db_url)
+    await chat.start()
+    try:
+        assert chat.db is not None
+        await start_registry_index(chat.db, refresh_seconds=0.0)
+        user = chat.user(next(USER_IDS), "ru")
+        await chat.consented(user)
+        return chat.only(await chat.say(user, text)).text
+    finally:
+        await chat.stop()
+
+
+async def matching_sees_new_soldier(db: Database) -> bool:
+    """A relative saved a search for the new soldier; a matching pass records the match."""
+    async with db.session() as session:
+        if await session.get(Person, 77) is None:
+            session.add(Person(id=77, language="ru", consent_at=utcnow()))
+    await save_request(db, 77, SearchFields(surname="Новопашин", name="Трофим", birth_year=1911))
+    await run_matching_pass(db, Settings(database={"url": db.url}))  # type: ignore[arg-type]
+    async with db.session() as session:
+        found = (
+            await session.scalars(
+                select(Reading.reading_id).join(Match, Match.reading_pk == Reading.id).distinct()
+            )
+        ).all()
+    return "NEW-1" in found
+
+
+async def assert_each_reading_once(db: Database, expected: int) -> None:
+    async with db.session() as session:
+        readings = int(await session.scalar(select(func.count()).select_from(Reading)) or 0)
+        distinct = int(await session.scalar(select(func.count(func.distinct(Reading.reading_id)))) or 0)
+        without_keys = await session.scalar(
+            select(func.count())
+            .select_from(Reading)
+            .where(~select(ReadingKey.key).where(ReadingKey.reading_pk == Reading.id).exists())
+        )
+    assert readings == distinct == expected
+    assert without_keys == 0
+    index = await RegistryIndex.load(db)  # what a restarted bot loads: everything, once
+    assert len(index) == expected
+
+
+# Early, mid-way and after everything was written (before the batch is marked finished), on a file read
+# here (under 8 MB).
+@pytest.mark.parametrize("point", ["batch:1", "batch:3", "finish"])
+async def test_a_killed_import_hides_no_later_import_and_a_rerun_completes_it(
+    point: str, amanat: Amanat, db: Database, any_db_url: str, tmp_path: Path
+) -> None:
+    if point != "batch:3" and "postgresql" in any_db_url:
+        pytest.skip("the other points run on SQLite only (time)")
+    big = write_registry(tmp_path / "big.csv", 35_000)
+    await amanat.import_killed_at(big, point)
+    assert len(await lost_batches(amanat)) == 1
+
+    new = tmp_path / "new.csv"
+    new.write_text(HEADER + NEW_SOLDIER, encoding="utf-8")
+    code, _out, err = await amanat("import", "--no-progress", str(new))
+    assert code == 0, err
+    assert "Новопашин Трофим" in await bot_finds(any_db_url, "/search Новопашин Трофим 1911")
+    assert await matching_sees_new_soldier(db)
+
+    # The killed import run again: every reading of the file once, visible, the lost batch closed.
+    code, _out, err = await amanat("import", "--no-progress", str(big))
+    assert code == 0, err
+    assert await lost_batches(amanat) == []
+    await assert_each_reading_once(db, 35_001)
+    assert surname(2) in await bot_finds(any_db_url, f"/search {surname(2)} Иван 1902")
+    matched_before = await count(db, Match)
+    await run_matching_pass(db, Settings(database={"url": any_db_url}))  # type: ignore[arg-type]
+    assert await count(db, Match) == matched_before  # nothing matched twice
+
+
+# A large file (workers read and write it, and its search indexes are dropped and built again at the end):
+# killed mid-way, and before the indexes are built again.
+@pytest.mark.parametrize("point", ["batch:2", "rebuild"])
+async def test_a_large_import_killed_leaves_the_registry_searchable(
+    point: str, amanat: Amanat, db: Database, any_db_url: str, tmp_path: Path
+) -> None:
+    if "postgresql" in any_db_url:
+        pytest.skip("SQLite only (time)")
+    big = write_registry(tmp_path / "big.csv", 11_000, notes=1500)
+    assert big.stat().st_size > 16 << 20
+    await amanat.import_killed_at(big, point)
+    assert len(await lost_batches(amanat)) == 1
+
+    new = tmp_path / "new.csv"
+    new.write_text(HEADER + NEW_SOLDIER, encoding="utf-8")
+    code, _out, err = await amanat("import", "--no-progress", str(new))
+    assert code == 0, err
+    path = any_db_url.split("///", 1)[1]
+    with sqlite3.connect(path) as connection:  # the dropped indexes are back
+        indexes = {
+            name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='index'")
+        }
+    assert {"ix_reading_keys_key", "ix_readings_surname_norm"} <= indexes
+    assert "Новопашин Трофим" in await bot_finds(any_db_url, "/search Новопашин Трофим 1911")
+    assert await matching_sees_new_soldier(db)
+
+    code, _out, err = await amanat("import", "--no-progress", str(big))
+    assert code == 0, err
+    assert await lost_batches(amanat) == []
+    await assert_each_reading_once(db, 11_001)
+
+
+async def test_an_administrator_sees_a_lost_import_and_finishes_or_rolls_it_back(
+    amanat: Amanat, db: Database, any_db_url: str, tmp_path: Path
+) -> None:
+    if "postgresql" in any_db_url:
+        pytest.skip("SQLite only (time)")
+    first = write_registry(tmp_path / "first.csv", 25_000)
+    await amanat.import_killed_at(first, "batch:2")
+    (line,) = await lost_batches(amanat)
+    batch = int(line.split()[0])
+    written = int(line.split()[2])
+    assert written == 20_000  # two batches of 10,000 were committed
+
+    # /stats tells an administrator, in their language.
+    chat = Chat(any_db_url)
+    await chat.start()
+    try:
+        admin = chat.user(5151, "en")
+        await chat.consented(admin)
+        assert chat.db is not None
+        async with chat.db.session() as session:
+            await session.execute(update(Person).where(Person.id == 5151).values(role=Role.ADMIN))
+        stats = chat.only(await chat.say(admin, "/stats")).text
+    finally:
+        await chat.stop()
+    assert f"Lost import #{batch} (first.csv" in stats and "20000 rows" in stats
+    assert f"amanat import --finish {batch}" in stats
+
+    index = await RegistryIndex.load(db)
+    assert len(index) == 0  # hidden while lost
+    code, out, err = await amanat("import", "--finish", str(batch))
+    assert code == 0, err
+    assert "20000 readings are visible" in out
+    assert await lost_batches(amanat) == []
+    assert await index.refresh(db, force=True) == 20_000  # a running bot's index takes them in
+
+    # Another lost import, rolled back: what it inserted is gone.
+    second = tmp_path / "second.csv"
+    second.write_text(
+        HEADER + "".join(f"B-{n},Петров,Иван,,1910,,\n" for n in range(15_000)), encoding="utf-8"
+    )
+    await amanat.import_killed_at(second, "batch:1")
+    (line,) = await lost_batches(amanat)
+    batch = int(line.split()[0])
+    code, out, err = await amanat("import", "--rollback", str(batch))
+    assert code == 0, err
+    assert "10000 readings it inserted were deleted" in out
+    assert await count(db, Reading) == 20_000
+    async with db.session() as session:
+        state = await session.scalar(select(ImportBatch.state).where(ImportBatch.id == batch))
+    assert state == BatchState.ROLLED_BACK
+    code, out, err = await amanat("import", "--rollback", str(batch))  # not lost any more: refused
+    assert code == 1 and "rolled back, not lost" in err
