@@ -16,6 +16,7 @@ import signal
 import traceback
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -28,9 +29,11 @@ from telegram.ext import (
     Defaults,
 )
 
-from bot.config import Settings
+from bot.config import WEBHOOK_SECRET_MISSING, Settings
 from bot.i18n import LANGUAGES, translator
 from bot.jobs import register_jobs
+from bot.logs import setup_logging
+from bot.services.startup import StartupRefused, check_database
 from handlers import dialogue, notifications, stats
 from handlers.runtime import AmanatContext, Features, Services
 from models import Database
@@ -63,12 +66,14 @@ class AmanatApplication(Application[Any, AmanatContext, Any, Any, Any, Any]):
             poll_interval=poll_interval, timeout=timeout, allowed_updates=Update.ALL_TYPES
         )
 
-    async def begin_webhook(
-        self, *, listen: str, port: int, url: str, secret_token: str | None = None
-    ) -> None:
-        """Like :meth:`begin_polling`, but Telegram delivers updates to ``url`` (served on listen:port)."""
-        from urllib.parse import urlsplit
+    async def begin_webhook(self, *, listen: str, port: int, url: str, secret_token: str) -> None:
+        """Like :meth:`begin_polling`, but Telegram delivers updates to ``url`` (served on listen:port).
 
+        ``secret_token`` is required: without it anyone who finds the URL can post forged updates
+        (an administrator's id included), so PTB's webhook server must check Telegram's header.
+        """
+        if not secret_token:
+            raise StartupRefused(WEBHOOK_SECRET_MISSING)
         await self.initialize()
         if self.post_init is not None:
             await self.post_init(self)
@@ -79,7 +84,7 @@ class AmanatApplication(Application[Any, AmanatContext, Any, Any, Any, Any]):
             port=port,
             url_path=urlsplit(url).path.lstrip("/"),
             webhook_url=url,
-            secret_token=secret_token or None,
+            secret_token=secret_token,
             allowed_updates=Update.ALL_TYPES,
         )
 
@@ -216,16 +221,23 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     from bot.services.registry_search import open_database
 
     quiet_http_logs()
+    telegram = settings.telegram
+    if telegram.webhook_url and not telegram.webhook_secret.get_secret_value():
+        raise StartupRefused(WEBHOOK_SECRET_MISSING)
     db = await open_database(settings)
-    await start_registry_index(db)  # the registry in memory: searches stay fast at 1M readings
-    application = build_application(settings, db)
+    try:
+        await check_database(db)  # writable, and not a silently emptied file
+        await start_registry_index(db)  # the registry in memory: searches stay fast at 1M readings
+        application = build_application(settings, db)
+    except BaseException:
+        await db.dispose()
+        raise
     register_jobs(application, settings, db)  # matching, the outbox sender, the heartbeat
     stop_event = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):  # a service manager's stop is a clean stop
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal_number, stop_event.set)
-    telegram = settings.telegram
     try:
         if telegram.webhook_url:
             await application.begin_webhook(
@@ -250,7 +262,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
 
 def run_bot(settings: Settings) -> None:
     """`amanat run`: the bot (long polling, or a webhook when configured) until Ctrl+C or SIGTERM."""
-    logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings)  # the CLI has done it already; this keeps run_bot safe to call on its own
     try:
         asyncio.run(run_polling(settings))
     except KeyboardInterrupt:

@@ -24,6 +24,11 @@ from pydantic_settings import (
 DEFAULT_CONFIG_NAME = "config.toml"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 
+WEBHOOK_SECRET_MISSING = (
+    "webhook mode needs a secret: set telegram.webhook_secret (env AMANAT_TELEGRAM__WEBHOOK_SECRET), "
+    "or leave telegram.webhook_url empty for long polling"
+)
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key and says what is wrong."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -41,6 +42,54 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _error_chain(error: BaseException) -> list[BaseException]:
+    """``error``, what it wraps (a driver's error inside SQLAlchemy's) and what caused it."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        item = todo.pop()
+        if item is None or any(item is known for known in seen):
+            continue
+        seen.append(item)
+        todo.extend([getattr(item, "orig", None), item.__cause__, item.__context__])
+    return seen
+
+
+def connection_problem(error: BaseException, url: str) -> str | None:
+    """What to check when opening the database at ``url`` failed with ``error``, in one line; None when
+    ``error`` is not one of the known start-up failures (then it is a bug, and its traceback matters)."""
+    parsed = make_url(url)
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    chain = _error_chain(error)
+    text = " | ".join(str(item) for item in chain)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ":memory:"
+        if "unable to open database file" in text:
+            return (
+                f"cannot open the SQLite file {path}: does its folder exist, and may this user write there?"
+            )
+        if "readonly database" in text or "read-only" in text:
+            return f"the SQLite file {path} is read-only: check its and its folder's permissions and owner"
+        if "disk I/O error" in text or "file is not a database" in text:
+            return f"the SQLite file {path} cannot be read ({chain[-1]}): restore it from a backup"
+        return None
+    database, user = parsed.database or "", parsed.username or ""
+    if "password authentication failed" in text:
+        return f"PostgreSQL refused the password of role {user!r} at {where}: check the password"
+    if f'role "{user}" does not exist' in text:
+        return f"PostgreSQL at {where} has no role {user!r}: check the user name, or create the role"
+    if f'database "{database}" does not exist' in text:
+        return f"PostgreSQL at {where} has no database {database!r}: create it (createdb) or fix the name"
+    refused = any(isinstance(item, ConnectionRefusedError) for item in chain)
+    if refused or "Connect call failed" in text or "Connection refused" in text:
+        return f"nothing answers at {where}: is PostgreSQL running there, and are the host and port right?"
+    if any(isinstance(item, socket.gaierror) for item in chain) or "Name or service not known" in text:
+        return f"the database host {parsed.host!r} is unknown: check the host name"
+    if any(isinstance(item, TimeoutError | socket.timeout) for item in chain):
+        return f"PostgreSQL at {where} does not answer (timed out): check the host, port and firewall"
+    return None
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
