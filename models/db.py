@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+_LOGGER = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -31,6 +34,8 @@ SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "synchronous=NORMAL",
     "foreign_keys=ON",
+    # Deleted rows are overwritten with zeros, so what /forget erased is not left in free pages.
+    "secure_delete=ON",
     "busy_timeout=30000",
     # 64 MB of page cache (the default is 2 MB): a registry's indexes are written in random key order.
     "cache_size=-65536",
@@ -140,6 +145,20 @@ class Database:
 
         async with self.engine.begin() as connection:
             await connection.run_sync(run)
+
+    async def erase_traces(self) -> None:
+        """After personal data was deleted: copy the WAL into the database file and empty it, so the
+        deleted rows' old pages are gone from ``-wal`` too (``secure_delete`` zeroes them in the file).
+        PostgreSQL: nothing to do here (its own VACUUM reclaims dead rows)."""
+        if not self.is_sqlite:
+            return
+        async with self.engine.connect() as connection:
+            result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = result.scalar()
+        if busy:
+            _LOGGER.warning(
+                "the WAL checkpoint after an erasure was blocked by a reader; the next one runs it"
+            )
 
     async def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
