@@ -37,6 +37,7 @@ from bot.services.startup import StartupRefused, check_database
 from handlers import dialogue, notifications, stats
 from handlers.runtime import AmanatContext, Features, Services
 from models import Database
+from models.db import database_unavailable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -111,6 +112,11 @@ def _redact(text: str, secrets: list[str]) -> str:
     return text
 
 
+def _last_line(detail: str) -> str:
+    lines = [line for line in detail.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else detail
+
+
 def make_error_handler(token: str) -> Any:
     """The one error handler: log the error without the token, tell the user something went wrong."""
 
@@ -121,7 +127,10 @@ def make_error_handler(token: str) -> Any:
         if isinstance(update, Update):
             user = update.effective_user
             where = f" (update {update.update_id}, user {user.id if user else '-'})"
-        _LOGGER.error("error while handling an update%s:\n%s", where, _redact(detail, [token]))
+        if error is not None and database_unavailable(error):  # one line: the database is away, not a bug
+            _LOGGER.error("the database is unavailable%s: %s", where, _redact(_last_line(detail), [token]))
+        else:
+            _LOGGER.error("error while handling an update%s:\n%s", where, _redact(detail, [token]))
         if isinstance(update, Update) and update.effective_chat is not None:
             chat = update.effective_chat
             user = update.effective_user
@@ -135,7 +144,11 @@ def make_error_handler(token: str) -> Any:
                 if update.callback_query is not None:
                     await update.callback_query.answer()
                 if chat.type == "private":
-                    await context.bot.send_message(chat.id, translator(lang)("error.internal"))
+                    # Never "your answers are saved": the failed step was rolled back, and when the
+                    # database is away, nothing this update did was stored.
+                    unavailable = error is not None and database_unavailable(error)
+                    key = "error.database" if unavailable else "error.internal"
+                    await context.bot.send_message(chat.id, translator(lang)(key))
             except Exception as reply_error:  # the error report itself must never raise
                 _LOGGER.warning(
                     "could not tell the user about the error: %s", _redact(str(reply_error), [token])

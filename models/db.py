@@ -13,6 +13,7 @@ import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -95,6 +96,17 @@ def connection_problem(error: BaseException, url: str) -> str | None:
     if any(isinstance(item, TimeoutError | socket.timeout) for item in chain):
         return f"PostgreSQL at {where} does not answer (timed out): check the host, port and firewall"
     return None
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True when ``error`` means the database cannot be used right now (gone, locked, read-only, out of
+    connections), as opposed to a bug in a statement: the user is asked to try again shortly."""
+    for item in _error_chain(error):
+        if isinstance(item, sa_exc.IntegrityError | sa_exc.ProgrammingError | sa_exc.DataError):
+            return False
+        if isinstance(item, sa_exc.DBAPIError | sa_exc.TimeoutError | OSError | TimeoutError):
+            return True
+    return False
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
