@@ -82,6 +82,11 @@ def connection_problem(error: BaseException, url: str) -> str | None:
             return f"the SQLite file {path} cannot be read ({chain[-1]}): restore it from a backup"
         return None
     database, user = parsed.database or "", parsed.username or ""
+    if "read-only transaction" in text:
+        return (
+            f"PostgreSQL at {where} takes no writes (a read-only replica, or default_transaction_read_only "
+            f"on database {database!r}): point the URL at the primary, or make the database writable"
+        )
     if "password authentication failed" in text:
         return f"PostgreSQL refused the password of role {user!r} at {where}: check the password"
     if f'role "{user}" does not exist' in text:
