@@ -35,7 +35,7 @@ from bot.jobs import register_jobs
 from bot.logs import setup_logging
 from bot.services.startup import StartupRefused, check_database
 from handlers import dialogue, notifications, stats
-from handlers.runtime import AmanatContext, Features, Services
+from handlers.runtime import AmanatContext, Features, ReplyNotDelivered, Services
 from models import Database
 from models.db import database_unavailable
 
@@ -146,8 +146,12 @@ def make_error_handler(token: str) -> Any:
                 if chat.type == "private":
                     # Never "your answers are saved": the failed step was rolled back, and when the
                     # database is away, nothing this update did was stored.
-                    unavailable = error is not None and database_unavailable(error)
-                    key = "error.database" if unavailable else "error.internal"
+                    if error is not None and database_unavailable(error):
+                        key = "error.database"
+                    elif isinstance(error, ReplyNotDelivered):  # taken and stored; only the reply was lost
+                        key, lang = "error.reply_lost", error.lang
+                    else:
+                        key = "error.internal"
                     await context.bot.send_message(chat.id, translator(lang)(key))
             except Exception as reply_error:  # the error report itself must never raise
                 _LOGGER.warning(
