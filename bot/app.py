@@ -33,7 +33,7 @@ from bot.config import WEBHOOK_SECRET_MISSING, Settings
 from bot.i18n import LANGUAGES, translator
 from bot.jobs import register_jobs
 from bot.logs import setup_logging
-from bot.services.startup import StartupRefused, check_database
+from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
 from handlers import dialogue, notifications, stats
 from handlers.runtime import AmanatContext, Features, ReplyNotDelivered, Services
 from models import Database
@@ -269,10 +269,15 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         else:
             await application.begin_polling(timeout=int(telegram.poll_timeout_seconds))
             _LOGGER.info("Amanat is running (long polling); Ctrl+C stops it")
+        lost: list[str] = []
+        watcher = asyncio.create_task(watch_database_file(db.url, stop_event, lost))
         try:
             await stop_event.wait()
         finally:
+            watcher.cancel()
             await application.end_polling()
+        if lost:
+            raise DatabaseFileLost(lost[0])
     finally:
         await db.dispose()
 

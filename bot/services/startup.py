@@ -13,6 +13,8 @@ missing one is already a start-up error.)
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -28,8 +30,15 @@ _LOGGER = logging.getLogger(__name__)
 MARKER_SUFFIX = ".last-seen"
 
 
+FILE_CHECK_SECONDS = 5.0  # how often the running bot checks that its SQLite file is still the same file
+
+
 class StartupRefused(Exception):
-    """The bot must not start; the message is one line for the administrator."""
+    """The bot must not start (or go on); the message is one line for the administrator."""
+
+
+class DatabaseFileLost(StartupRefused):
+    """The SQLite file was deleted or replaced under the running bot."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,44 @@ async def check_database(db: Database) -> Contents:
         )
     _write_marker(marker, now)
     return now
+
+
+def file_identity(url: str) -> tuple[int, int] | None:
+    """(device, inode) of a SQLite database file, None for PostgreSQL or a file that is not there."""
+    marker = marker_path(url)
+    if marker is None:
+        return None
+    try:
+        status = marker.with_name(marker.name[: -len(MARKER_SUFFIX)]).stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+async def watch_database_file(
+    url: str, stop: asyncio.Event, lost: list[str], interval: float = FILE_CHECK_SECONDS
+) -> None:
+    """Until ``stop``: when the SQLite file is deleted or replaced, SQLite goes on writing into the
+    deleted file, and every answer since is lost at the next restart. Say so loudly and stop the bot
+    (``lost`` gets the one-line reason), so the loss stays small and the administrator restores it."""
+    first = file_identity(url)
+    if first is None:
+        return
+    path = make_url(url).database
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        if stop.is_set():
+            return
+        if file_identity(url) != first:
+            reason = (
+                f"the database file {path} was deleted or replaced while the bot ran; it stopped so that no "
+                f"more answers go into the deleted file: restore the file from a backup, then start it again"
+            )
+            _LOGGER.error("%s", reason)
+            lost.append(reason)
+            stop.set()
+            return
 
 
 def _read_marker(path: Path) -> Contents | None:

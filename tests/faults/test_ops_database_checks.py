@@ -95,3 +95,23 @@ async def test_a_database_that_takes_no_writes_is_refused_at_start(
     line = stderr.strip().splitlines()[-1]
     assert "takes no writes" in line and "AMANAT_DATABASE__URL" in line
     assert not api.calls_of("getUpdates")
+
+
+async def test_a_sqlite_file_deleted_under_the_running_bot_stops_it_loudly(
+    api: BotApiStandIn, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "amanat.db"
+    env = amanat_env(f"sqlite:///{db_path}", api)
+    process = start(["run"], env, tmp_path)
+    try:
+        await wait_for_call(api, "getUpdates", 0, process)
+        db_path.unlink()  # SQLite would go on writing into the deleted file, losing everything since
+        assert await process.wait() == 2
+    finally:
+        process.stop()
+    stderr = process.stderr()
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"amanat: the database file {db_path} was deleted or replaced while the bot ran; it stopped so "
+        "that no more answers go into the deleted file: restore the file from a backup, then start it again"
+    )
