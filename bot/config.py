@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -67,6 +68,15 @@ class TelegramConfig(BaseModel):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr = SecretStr("")
     poll_timeout_seconds: float = Field(default=10.0, ge=0)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _guessable(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            # (the message never repeats the value: configuration errors are printed)
+            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's alphabet)")
+        return value
 
 
 class RolesConfig(BaseModel):

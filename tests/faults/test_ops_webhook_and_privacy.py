@@ -85,6 +85,25 @@ async def test_webhook_without_a_secret_refuses_to_start(api: BotApiStandIn, tmp
     assert not api.calls_of("setWebhook") and not api.calls_of("getMe")  # it never came up
 
 
+async def test_a_guessable_webhook_secret_is_a_configuration_error(
+    api: BotApiStandIn, tmp_path: Path
+) -> None:
+    env = amanat_env(
+        f"sqlite:///{tmp_path / 'amanat.db'}",
+        api,
+        AMANAT_TELEGRAM__WEBHOOK_URL="https://amanat.example.org/telegram-hook",
+        AMANAT_TELEGRAM__WEBHOOK_SECRET="pass word 1",
+    )
+    process = start(["run"], env, tmp_path)
+    try:
+        assert await process.wait() == 2
+    finally:
+        process.stop()
+    assert "telegram.webhook_secret (env AMANAT_TELEGRAM__WEBHOOK_SECRET): " in process.stderr()
+    assert "pass word 1" not in process.output()
+    assert not api.calls_of("getMe")
+
+
 async def test_a_forged_update_gets_no_answer_and_nothing_personal_is_logged(
     api: BotApiStandIn, tmp_path: Path
 ) -> None:
