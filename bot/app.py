@@ -112,9 +112,9 @@ def _redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _last_line(detail: str) -> str:
-    lines = [line for line in detail.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else detail
+def _first_line(error: BaseException) -> str:
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
 def make_error_handler(token: str) -> Any:
@@ -128,7 +128,7 @@ def make_error_handler(token: str) -> Any:
             user = update.effective_user
             where = f" (update {update.update_id}, user {user.id if user else '-'})"
         if error is not None and database_unavailable(error):  # one line: the database is away, not a bug
-            _LOGGER.error("the database is unavailable%s: %s", where, _redact(_last_line(detail), [token]))
+            _LOGGER.error("the database is unavailable%s: %s", where, _redact(_first_line(error), [token]))
         else:
             _LOGGER.error("error while handling an update%s:\n%s", where, _redact(detail, [token]))
         if isinstance(update, Update) and update.effective_chat is not None:

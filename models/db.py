@@ -130,6 +130,9 @@ class Database:
         self.url = url
         kwargs: dict[str, Any] = {
             "echo": echo,
+            # An error's message (logged) and echo's output would otherwise show the statement's
+            # parameters: names, texts. Logs carry ids, never personal data.
+            "hide_parameters": True,
             "json_serializer": json_text,
             "json_deserializer": orjson.loads,
         }

@@ -138,8 +138,13 @@ async def test_a_forged_update_gets_no_answer_and_nothing_personal_is_logged(
         assert private not in output, private
 
 
-async def test_debug_logs_of_a_dialogue_hold_no_names_or_texts(api: BotApiStandIn, tmp_path: Path) -> None:
-    env = amanat_env(f"sqlite:///{tmp_path / 'amanat.db'}", api, AMANAT_LOG__LEVEL="DEBUG")
+@pytest.mark.parametrize("echo", ["false", "true"])  # database.echo: SQLAlchemy prints every statement
+async def test_debug_logs_of_a_dialogue_hold_no_names_or_texts(
+    api: BotApiStandIn, tmp_path: Path, echo: str
+) -> None:
+    env = amanat_env(
+        f"sqlite:///{tmp_path / 'amanat.db'}", api, AMANAT_LOG__LEVEL="DEBUG", AMANAT_DATABASE__ECHO=echo
+    )
     process = start(["run"], env, tmp_path)
     relative = api.user(
         7004, "Зульфира", language_code="ru", username="zulfira_handle_77", last_name="Оспанова"
