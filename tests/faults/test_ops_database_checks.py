@@ -115,3 +115,27 @@ async def test_a_sqlite_file_deleted_under_the_running_bot_stops_it_loudly(
         f"amanat: the database file {db_path} was deleted or replaced while the bot ran; it stopped so "
         "that no more answers go into the deleted file: restore the file from a backup, then start it again"
     )
+
+
+async def test_a_read_only_sqlite_file_is_refused_at_start(api: BotApiStandIn, tmp_path: Path) -> None:
+    db_path = tmp_path / "amanat.db"
+    env = amanat_env(f"sqlite:///{db_path}", api)
+    made = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, cwd=tmp_path, timeout=120)
+    assert made.returncode == 0
+    # chmod does not stop root (the test may run as root); the immutable flag stops everyone
+    if subprocess.run(["chattr", "+i", str(db_path)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        process = start(["run"], env, tmp_path)
+        try:
+            assert await process.wait() == 2
+        finally:
+            process.stop()
+    finally:
+        subprocess.run(["chattr", "-i", str(db_path)], check=False)
+    line = process.stderr().strip().splitlines()[-1]
+    assert line == (
+        f"amanat: the SQLite file {db_path} is read-only: check its and its folder's permissions and owner "
+        "(setting database.url, env AMANAT_DATABASE__URL)"
+    )
+    assert not api.calls_of("getUpdates")
