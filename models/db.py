@@ -105,13 +105,17 @@ def connection_problem(error: BaseException, url: str) -> str | None:
 
 def database_unavailable(error: BaseException) -> bool:
     """True when ``error`` means the database cannot be used right now (gone, locked, read-only, out of
-    connections), as opposed to a bug in a statement: the user is asked to try again shortly."""
+    connections), as opposed to a bug in a statement: the user is asked to try again shortly.
+
+    Only SQLAlchemy's errors, or a bare OSError / TimeoutError (a driver failing to connect raises those
+    unwrapped), count: a Bot API time-out also has a TimeoutError inside it, and is not the database's.
+    """
     for item in _error_chain(error):
         if isinstance(item, sa_exc.IntegrityError | sa_exc.ProgrammingError | sa_exc.DataError):
             return False
-        if isinstance(item, sa_exc.DBAPIError | sa_exc.TimeoutError | OSError | TimeoutError):
+        if isinstance(item, sa_exc.DBAPIError | sa_exc.TimeoutError):
             return True
-    return False
+    return isinstance(error, OSError | TimeoutError)
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
