@@ -16,6 +16,7 @@ import signal
 import traceback
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -28,12 +29,15 @@ from telegram.ext import (
     Defaults,
 )
 
-from bot.config import Settings
+from bot.config import WEBHOOK_SECRET_MISSING, Settings
 from bot.i18n import LANGUAGES, translator
 from bot.jobs import register_jobs
+from bot.logs import setup_logging
+from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
 from handlers import dialogue, notifications, stats
-from handlers.runtime import AmanatContext, Features, Services
+from handlers.runtime import AmanatContext, Features, ReplyNotDelivered, Services
 from models import Database
+from models.db import database_unavailable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,12 +67,14 @@ class AmanatApplication(Application[Any, AmanatContext, Any, Any, Any, Any]):
             poll_interval=poll_interval, timeout=timeout, allowed_updates=Update.ALL_TYPES
         )
 
-    async def begin_webhook(
-        self, *, listen: str, port: int, url: str, secret_token: str | None = None
-    ) -> None:
-        """Like :meth:`begin_polling`, but Telegram delivers updates to ``url`` (served on listen:port)."""
-        from urllib.parse import urlsplit
+    async def begin_webhook(self, *, listen: str, port: int, url: str, secret_token: str) -> None:
+        """Like :meth:`begin_polling`, but Telegram delivers updates to ``url`` (served on listen:port).
 
+        ``secret_token`` is required: without it anyone who finds the URL can post forged updates
+        (an administrator's id included), so PTB's webhook server must check Telegram's header.
+        """
+        if not secret_token:
+            raise StartupRefused(WEBHOOK_SECRET_MISSING)
         await self.initialize()
         if self.post_init is not None:
             await self.post_init(self)
@@ -79,7 +85,7 @@ class AmanatApplication(Application[Any, AmanatContext, Any, Any, Any, Any]):
             port=port,
             url_path=urlsplit(url).path.lstrip("/"),
             webhook_url=url,
-            secret_token=secret_token or None,
+            secret_token=secret_token,
             allowed_updates=Update.ALL_TYPES,
         )
 
@@ -106,6 +112,11 @@ def _redact(text: str, secrets: list[str]) -> str:
     return text
 
 
+def _first_line(error: BaseException) -> str:
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
 def make_error_handler(token: str) -> Any:
     """The one error handler: log the error without the token, tell the user something went wrong."""
 
@@ -116,7 +127,10 @@ def make_error_handler(token: str) -> Any:
         if isinstance(update, Update):
             user = update.effective_user
             where = f" (update {update.update_id}, user {user.id if user else '-'})"
-        _LOGGER.error("error while handling an update%s:\n%s", where, _redact(detail, [token]))
+        if error is not None and database_unavailable(error):  # one line: the database is away, not a bug
+            _LOGGER.error("the database is unavailable%s: %s", where, _redact(_first_line(error), [token]))
+        else:
+            _LOGGER.error("error while handling an update%s:\n%s", where, _redact(detail, [token]))
         if isinstance(update, Update) and update.effective_chat is not None:
             chat = update.effective_chat
             user = update.effective_user
@@ -130,7 +144,15 @@ def make_error_handler(token: str) -> Any:
                 if update.callback_query is not None:
                     await update.callback_query.answer()
                 if chat.type == "private":
-                    await context.bot.send_message(chat.id, translator(lang)("error.internal"))
+                    # Never "your answers are saved": the failed step was rolled back, and when the
+                    # database is away, nothing this update did was stored.
+                    if error is not None and database_unavailable(error):
+                        key = "error.database"
+                    elif isinstance(error, ReplyNotDelivered):  # taken and stored; only the reply was lost
+                        key, lang = "error.reply_lost", error.lang
+                    else:
+                        key = "error.internal"
+                    await context.bot.send_message(chat.id, translator(lang)(key))
             except Exception as reply_error:  # the error report itself must never raise
                 _LOGGER.warning(
                     "could not tell the user about the error: %s", _redact(str(reply_error), [token])
@@ -216,16 +238,23 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     from bot.services.registry_search import open_database
 
     quiet_http_logs()
+    telegram = settings.telegram
+    if telegram.webhook_url and not telegram.webhook_secret.get_secret_value():
+        raise StartupRefused(WEBHOOK_SECRET_MISSING)
     db = await open_database(settings)
-    await start_registry_index(db)  # the registry in memory: searches stay fast at 1M readings
-    application = build_application(settings, db)
+    try:
+        await check_database(db)  # writable, and not a silently emptied file
+        await start_registry_index(db)  # the registry in memory: searches stay fast at 1M readings
+        application = build_application(settings, db)
+    except BaseException:
+        await db.dispose()
+        raise
     register_jobs(application, settings, db)  # matching, the outbox sender, the heartbeat
     stop_event = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):  # a service manager's stop is a clean stop
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal_number, stop_event.set)
-    telegram = settings.telegram
     try:
         if telegram.webhook_url:
             await application.begin_webhook(
@@ -240,17 +269,22 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         else:
             await application.begin_polling(timeout=int(telegram.poll_timeout_seconds))
             _LOGGER.info("Amanat is running (long polling); Ctrl+C stops it")
+        lost: list[str] = []
+        watcher = asyncio.create_task(watch_database_file(db.url, stop_event, lost))
         try:
             await stop_event.wait()
         finally:
+            watcher.cancel()
             await application.end_polling()
+        if lost:
+            raise DatabaseFileLost(lost[0])
     finally:
         await db.dispose()
 
 
 def run_bot(settings: Settings) -> None:
     """`amanat run`: the bot (long polling, or a webhook when configured) until Ctrl+C or SIGTERM."""
-    logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings)  # the CLI has done it already; this keeps run_bot safe to call on its own
     try:
         asyncio.run(run_polling(settings))
     except KeyboardInterrupt:

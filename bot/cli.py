@@ -8,21 +8,28 @@ Every command that touches the database brings it up to date first (migrations, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
+import secrets
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from telegram.error import InvalidToken
 
-from bot.config import ConfigError, Settings, load_config
+from bot.config import WEBHOOK_SECRET_MISSING, ConfigError, Settings, load_config
+from bot.logs import redact, setup_logging
 from bot.search import Query, parse_year
 from bot.services import import_batches
 from bot.services.registry_search import open_database
+from bot.services.startup import StartupRefused
 from models import BatchState
+from models.db import connection_problem
 
 T = TypeVar("T")
 log = logging.getLogger("amanat")
@@ -33,12 +40,46 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def _run(coroutine: Awaitable[T]) -> T:
+TOKEN_REFUSED = "Telegram refused the token (check TELEGRAM_BOT_TOKEN / telegram.base_url)"
+
+
+def startup_problem(error: BaseException, settings: Settings) -> str | None:
+    """One line for a failure of a command's start (database, Bot API token), or None for anything else."""
+    if isinstance(error, InvalidToken):
+        return TOKEN_REFUSED
+    problem = connection_problem(error, settings.database.url)
+    if problem is not None:
+        return f"{problem} (setting database.url, env AMANAT_DATABASE__URL)"
+    if isinstance(error, StartupRefused):
+        return str(error)
+    return None
+
+
+@contextlib.contextmanager
+def _startup_errors() -> Iterator[None]:
+    """A known start-up failure becomes one line on stderr and exit code 2 (anything else propagates)."""
     try:
-        return asyncio.run(coroutine)  # type: ignore[arg-type]
-    except OSError as error:  # e.g. the database server refused the connection
-        _fail(f"cannot reach the database: {error}")
-        raise  # unreachable
+        yield
+    except Exception as error:
+        problem = startup_problem(error, _settings(click.get_current_context()))
+        if problem is None:
+            if isinstance(error, OSError):  # e.g. the database server went away during the command
+                _fail(f"cannot reach the database: {redact(str(error))}")
+            raise
+        _fail(problem, code=2)
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; a known start-up failure is one line on stderr and exit code 2."""
+    with _startup_errors():
+        return asyncio.run(coroutine)
+    raise AssertionError("unreachable")  # _startup_errors exits or re-raises
+
+
+def _secret_env() -> list[str]:
+    """Secrets given in the environment, whichever of them the configuration ends up using."""
+    names = ("TELEGRAM_BOT_TOKEN", "AMANAT_TELEGRAM__TOKEN", "AMANAT_TELEGRAM__WEBHOOK_SECRET")
+    return [os.environ[name] for name in names if os.environ.get(name)]
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -58,14 +99,8 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     except ConfigError as error:
         _fail(str(error), code=2)
         return
-    logging.basicConfig(
-        level=getattr(logging, settings.log.level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL, and a Bot API URL carries the token: keep those out of the logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("pymorphy3").setLevel(logging.WARNING)
+    # Before anything logs: the token and webhook secret redacted, no personal data at any level.
+    setup_logging(settings, secrets=_secret_env())
     ctx.obj = {"settings": settings}
 
 
@@ -439,6 +474,22 @@ def match_command(ctx: click.Context) -> None:
     click.echo(_run(run_matching_pass_cli(_settings(ctx))))
 
 
+def _refuse_webhook_without_secret() -> None:
+    """Exit 2: a webhook without a secret accepts forged updates. Suggest a fresh secret, on a terminal
+    only (a service's output ends up in its journal, and a secret must never be in a log)."""
+    click.echo(f"amanat: {WEBHOOK_SECRET_MISSING}", err=True)
+    if sys.stdout.isatty():
+        click.echo(
+            f"  a fresh random one: export AMANAT_TELEGRAM__WEBHOOK_SECRET={secrets.token_urlsafe(32)}"
+        )
+    else:
+        click.echo(
+            "  make one with: export AMANAT_TELEGRAM__WEBHOOK_SECRET=$(python3 -c "
+            "'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    sys.exit(2)
+
+
 @main.command("run")
 @click.pass_context
 def run_command(ctx: click.Context) -> None:
@@ -446,9 +497,12 @@ def run_command(ctx: click.Context) -> None:
     settings = _settings(ctx)
     if not settings.telegram.token.get_secret_value():
         _fail("no bot token: set TELEGRAM_BOT_TOKEN (or AMANAT_TELEGRAM__TOKEN)", code=2)
+    if settings.telegram.webhook_url and not settings.telegram.webhook_secret.get_secret_value():
+        _refuse_webhook_without_secret()
     from bot.app import run_bot
 
-    run_bot(settings)
+    with _startup_errors():
+        run_bot(settings)
 
 
 @main.command("console")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,11 @@ from pydantic_settings import (
 
 DEFAULT_CONFIG_NAME = "config.toml"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+
+WEBHOOK_SECRET_MISSING = (
+    "webhook mode needs a secret: set telegram.webhook_secret (env AMANAT_TELEGRAM__WEBHOOK_SECRET), "
+    "or leave telegram.webhook_url empty for long polling"
+)
 
 
 class ConfigError(Exception):
@@ -62,6 +68,15 @@ class TelegramConfig(BaseModel):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr = SecretStr("")
     poll_timeout_seconds: float = Field(default=10.0, ge=0)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _guessable(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            # (the message never repeats the value: configuration errors are printed)
+            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's alphabet)")
+        return value
 
 
 class RolesConfig(BaseModel):

@@ -12,6 +12,7 @@ each line is sent only after the bot has finished answering the previous one.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import sys
 from typing import Final, TextIO
@@ -20,6 +21,8 @@ from bot.app import build_application, quiet_http_logs
 from bot.config import Settings
 from bot.i18n import translator
 from botapi_standin import BotApiStandIn, Observed, SentMessage, SimUser, Toast
+
+_LOGGER = logging.getLogger(__name__)
 
 CONSOLE_USER_ID: Final = 1
 HANDLE_TIMEOUT: Final = 60.0
@@ -59,9 +62,38 @@ class ConsoleChat:
         return None
 
 
+def readable_text(line: str) -> str:
+    """``line`` as valid Unicode: bytes that were not UTF-8 (a terminal cuts a long line in the middle of
+    a letter, at its 4,096-byte limit; a pasted cp1251 text) become U+FFFD instead of lone surrogates,
+    which nothing downstream can encode."""
+    try:
+        raw = line.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that never was a byte
+        raw = line.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
+
+
+def _tolerant(stdin: TextIO) -> None:
+    """Make a real stream decode undecodable bytes instead of raising (see :func:`readable_text`)."""
+    if isinstance(stdin, io.TextIOWrapper) and stdin.errors == "strict":
+        stdin.reconfigure(errors="surrogateescape")
+
+
 async def _read_line(stdin: TextIO) -> str | None:
     line = await asyncio.to_thread(stdin.readline)
-    return None if line == "" else line.rstrip("\r\n")
+    return None if line == "" else readable_text(line.rstrip("\r\n"))
+
+
+async def _send(api: BotApiStandIn, console: ConsoleChat, user: SimUser, line: str) -> int | None:
+    """Send a typed line as a message or a button press; None if the chosen button is gone."""
+    picked = console.choice(line)
+    if picked is None:
+        return await api.send_text(user, line[1:] if line.startswith("'") else line)
+    message, caption = picked
+    current = next((m for m in api.messages(user.id) if m.message_id == message.message_id), None)
+    if current is None or caption not in current.button_texts():
+        return None
+    return await api.press(user, current, caption)
 
 
 async def run_console(
@@ -121,6 +153,7 @@ async def run_console(
     api.add_listener(on_observed)
     t = translator(lang or settings.i18n.default_language)
     echo = not stdin.isatty()
+    _tolerant(stdin)
     try:
         await app.begin_polling(poll_interval=0, timeout=1)
         stdout.write(t.plain("console.intro") + "\n\n")
@@ -137,16 +170,15 @@ async def run_console(
                 continue
             if echo:
                 stdout.write(f"you › {line}\n")
-            picked = console.choice(line)
-            if picked is not None:
-                message, caption = picked
-                current = next((m for m in api.messages(user.id) if m.message_id == message.message_id), None)
-                if current is None or caption not in current.button_texts():
-                    stdout.write(t.plain("console.no_such_button") + "\n\n")
-                    continue
-                update_id = await api.press(user, current, caption)
-            else:
-                update_id = await api.send_text(user, line[1:] if line.startswith("'") else line)
+            try:
+                update_id = await _send(api, console, user, line)
+            except Exception as error:  # whatever was typed, the console goes on
+                _LOGGER.warning("could not send a typed line (%s)", type(error).__name__)
+                stdout.write(t.plain("console.unreadable") + "\n\n")
+                continue
+            if update_id is None:
+                stdout.write(t.plain("console.no_such_button") + "\n\n")
+                continue
             await wait_handled(update_id)
             stdout.flush()
         stdout.write(t.plain("console.bye") + "\n")

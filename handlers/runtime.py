@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any, Final, TypeAlias
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
@@ -72,6 +72,15 @@ class Services:
 ButtonRows: TypeAlias = Sequence[Sequence[tuple[str, str]]]
 
 
+class ReplyNotDelivered(Exception):
+    """A step was done and stored, but Telegram did not take its replies (500s, time-outs): the user
+    must not be told to try again (their answer would be taken twice)."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__("the replies of a stored step could not be sent")
+        self.lang = lang
+
+
 @dataclass
 class Reply:
     """A message to send (or, with ``edit_message_id``, an edit of one of the bot's messages)."""
@@ -94,6 +103,8 @@ class Turn:
     replies: list[Reply] = field(default_factory=list)
     toast: str | None = None
     forgotten: bool = False
+    saved: bool = False  # the step's work is done and stored: only its replies are left to send
+    toast_sent: bool = False
 
     @property
     def consented(self) -> bool:
@@ -226,27 +237,35 @@ def split_message(text: str, limit: int = MAX_MESSAGE_UTF16) -> list[str]:
 async def flush(update: Update, context: AmanatContext, turn: Turn) -> None:
     """Answer the button press (if any) and send the queued replies, in order."""
     query = update.callback_query
-    if query is not None:
+    if query is not None and not turn.toast_sent:
         try:
             await query.answer(turn.toast or None)
         except BadRequest as error:  # a query too old to answer: the replies still matter
             _LOGGER.info("callback query not answered: %s", error)
-    for reply in turn.replies:
-        markup = keyboard(reply.buttons)
-        if reply.edit_message_id is not None:
-            try:
-                await context.bot.edit_message_text(
-                    reply.text, chat_id=turn.chat_id, message_id=reply.edit_message_id, reply_markup=markup
-                )
-                continue
-            except BadRequest as error:
-                if "not modified" in str(error).lower():
-                    continue
-                _LOGGER.info("edit failed (%s); sending a new message instead", error)
-        parts = split_message(reply.text)
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            await context.bot.send_message(turn.chat_id, part, reply_markup=markup if last else None)
+        turn.toast_sent = True
+    while turn.replies:  # a reply leaves the queue once sent, so a second flush sends only the rest
+        reply = turn.replies[0]
+        await _send_reply(context, turn, reply)
+        turn.replies.pop(0)
+
+
+async def _send_reply(context: AmanatContext, turn: Turn, reply: Reply) -> None:
+    """Send one reply (an edit falls back to a new message when the old one cannot be edited)."""
+    markup = keyboard(reply.buttons)
+    if reply.edit_message_id is not None:
+        try:
+            await context.bot.edit_message_text(
+                reply.text, chat_id=turn.chat_id, message_id=reply.edit_message_id, reply_markup=markup
+            )
+            return
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return
+            _LOGGER.info("edit failed (%s); sending a new message instead", error)
+    parts = split_message(reply.text)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await context.bot.send_message(turn.chat_id, part, reply_markup=markup if last else None)
 
 
 def entry(callback: StateCallback, *, needs_consent: bool = True) -> HandlerCallback:
@@ -264,7 +283,19 @@ def entry(callback: StateCallback, *, needs_consent: bool = True) -> HandlerCall
             turn.dialogue.state = new_state.value
             if turn.consented and not turn.forgotten and (turn.dialogue.snapshot() != before):
                 await save_dialogue(context.db, turn.dialogue)
-        await flush(update, context, turn)
+            turn.saved = True
+        try:
+            await flush(update, context, turn)
+        except NetworkError as error:  # a 500 or a time-out: the step is stored, so the reply must come
+            if isinstance(error, BadRequest):
+                raise
+            _LOGGER.info("a reply failed (%s); sending the rest once more", type(error).__name__)
+            try:
+                await flush(update, context, turn)
+            except NetworkError as again:
+                if isinstance(again, BadRequest) or not turn.saved:
+                    raise
+                raise ReplyNotDelivered(turn.t.lang) from again
 
     handle.__name__ = getattr(callback, "__name__", "handle")
     handle.__doc__ = callback.__doc__

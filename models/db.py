@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,8 +13,11 @@ import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+_LOGGER = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -30,6 +35,8 @@ SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "synchronous=NORMAL",
     "foreign_keys=ON",
+    # Deleted rows are overwritten with zeros, so what /forget erased is not left in free pages.
+    "secure_delete=ON",
     "busy_timeout=30000",
     # 64 MB of page cache (the default is 2 MB): a registry's indexes are written in random key order.
     "cache_size=-65536",
@@ -41,6 +48,74 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _error_chain(error: BaseException) -> list[BaseException]:
+    """``error``, what it wraps (a driver's error inside SQLAlchemy's) and what caused it."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        item = todo.pop()
+        if item is None or any(item is known for known in seen):
+            continue
+        seen.append(item)
+        todo.extend([getattr(item, "orig", None), item.__cause__, item.__context__])
+    return seen
+
+
+def connection_problem(error: BaseException, url: str) -> str | None:
+    """What to check when opening the database at ``url`` failed with ``error``, in one line; None when
+    ``error`` is not one of the known start-up failures (then it is a bug, and its traceback matters)."""
+    parsed = make_url(url)
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    chain = _error_chain(error)
+    text = " | ".join(str(item) for item in chain)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ":memory:"
+        if "unable to open database file" in text:
+            return (
+                f"cannot open the SQLite file {path}: does its folder exist, and may this user write there?"
+            )
+        if "readonly database" in text or "read-only" in text:
+            return f"the SQLite file {path} is read-only: check its and its folder's permissions and owner"
+        if "disk I/O error" in text or "file is not a database" in text:
+            return f"the SQLite file {path} cannot be read ({chain[-1]}): restore it from a backup"
+        return None
+    database, user = parsed.database or "", parsed.username or ""
+    if "read-only transaction" in text:
+        return (
+            f"PostgreSQL at {where} takes no writes (a read-only replica, or default_transaction_read_only "
+            f"on database {database!r}): point the URL at the primary, or make the database writable"
+        )
+    if "password authentication failed" in text:
+        return f"PostgreSQL refused the password of role {user!r} at {where}: check the password"
+    if f'role "{user}" does not exist' in text:
+        return f"PostgreSQL at {where} has no role {user!r}: check the user name, or create the role"
+    if f'database "{database}" does not exist' in text:
+        return f"PostgreSQL at {where} has no database {database!r}: create it (createdb) or fix the name"
+    refused = any(isinstance(item, ConnectionRefusedError) for item in chain)
+    if refused or "Connect call failed" in text or "Connection refused" in text:
+        return f"nothing answers at {where}: is PostgreSQL running there, and are the host and port right?"
+    if any(isinstance(item, socket.gaierror) for item in chain) or "Name or service not known" in text:
+        return f"the database host {parsed.host!r} is unknown: check the host name"
+    if any(isinstance(item, TimeoutError | socket.timeout) for item in chain):
+        return f"PostgreSQL at {where} does not answer (timed out): check the host, port and firewall"
+    return None
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True when ``error`` means the database cannot be used right now (gone, locked, read-only, out of
+    connections), as opposed to a bug in a statement: the user is asked to try again shortly.
+
+    Only SQLAlchemy's errors, or a bare OSError / TimeoutError (a driver failing to connect raises those
+    unwrapped), count: a Bot API time-out also has a TimeoutError inside it, and is not the database's.
+    """
+    for item in _error_chain(error):
+        if isinstance(item, sa_exc.IntegrityError | sa_exc.ProgrammingError | sa_exc.DataError):
+            return False
+        if isinstance(item, sa_exc.DBAPIError | sa_exc.TimeoutError):
+            return True
+    return isinstance(error, OSError | TimeoutError)
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
@@ -59,6 +134,9 @@ class Database:
         self.url = url
         kwargs: dict[str, Any] = {
             "echo": echo,
+            # An error's message (logged) and echo's output would otherwise show the statement's
+            # parameters: names, texts. Logs carry ids, never personal data.
+            "hide_parameters": True,
             "json_serializer": json_text,
             "json_deserializer": orjson.loads,
         }
@@ -91,6 +169,20 @@ class Database:
 
         async with self.engine.begin() as connection:
             await connection.run_sync(run)
+
+    async def erase_traces(self) -> None:
+        """After personal data was deleted: copy the WAL into the database file and empty it, so the
+        deleted rows' old pages are gone from ``-wal`` too (``secure_delete`` zeroes them in the file).
+        PostgreSQL: nothing to do here (its own VACUUM reclaims dead rows)."""
+        if not self.is_sqlite:
+            return
+        async with self.engine.connect() as connection:
+            result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = result.scalar()
+        if busy:
+            _LOGGER.warning(
+                "the WAL checkpoint after an erasure was blocked by a reader; the next one runs it"
+            )
 
     async def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext

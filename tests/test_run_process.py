@@ -140,7 +140,7 @@ async def test_webhook_mode_answers_updates_telegram_posts(api: BotApiStandIn, t
         AMANAT_TELEGRAM__WEBHOOK_URL="https://amanat.example.org/telegram-hook",
         AMANAT_TELEGRAM__WEBHOOK_LISTEN="127.0.0.1",
         AMANAT_TELEGRAM__WEBHOOK_PORT=str(port),
-        AMANAT_TELEGRAM__WEBHOOK_SECRET="s3cret-value",
+        AMANAT_TELEGRAM__WEBHOOK_SECRET="s3cret-value-for-the-hook",
     )
     api.webhook_target = f"http://127.0.0.1:{port}/telegram-hook"  # the reverse proxy's forward
     process = start_bot(env, tmp_path)
@@ -154,4 +154,6 @@ async def test_webhook_mode_answers_updates_telegram_posts(api: BotApiStandIn, t
         assert "Аманат" in greeting.text
     finally:
         stop(process)
-    assert "s3cret-value" not in (tmp_path / "bot.log").read_text(encoding="utf-8", errors="replace")
+    assert "s3cret-value-for-the-hook" not in (tmp_path / "bot.log").read_text(
+        encoding="utf-8", errors="replace"
+    )

@@ -87,6 +87,11 @@ async def forget_person(db: Database, person_id: int) -> None:
     A relative's row is deleted. A volunteer or admin row may be referenced by cases they handled or
     appeals they wrote, so it is anonymised instead (names, language and consent cleared).
     """
+    await _erase(db, person_id)
+    await db.erase_traces()  # and out of SQLite's write-ahead log
+
+
+async def _erase(db: Database, person_id: int) -> None:
     async with db.session() as session:
         await session.execute(delete(SearchRequest).where(SearchRequest.person_id == person_id))
         await session.execute(delete(Case).where(Case.person_id == person_id))

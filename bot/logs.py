@@ -1,0 +1,124 @@
+"""Logging for the command line and the running bot: secrets redacted, no personal data, at every level.
+
+:func:`setup_logging` is called once, before anything logs. It installs one stderr handler on the root
+logger with a :class:`RedactingFilter` (the bot token and the webhook secret become ``<secret>`` in the
+message, the arguments, tracebacks and stack traces), caps the libraries' loggers that print update
+payloads, request parameters or SQL parameters at DEBUG (names, usernames and message texts would be in
+them), and redacts uncaught exceptions printed by ``sys.excepthook`` as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Iterable
+from types import TracebackType
+
+from bot.config import Settings
+
+REDACTED = "<secret>"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# Loggers whose DEBUG (or INFO) output carries personal data or request URLs, and the lowest level kept:
+# PTB logs every update ("Processing update …", "Webhook received data …") and every call's parameters
+# and results; httpx/httpcore log request URLs (the token is in the path); aiosqlite logs each call with
+# its SQL parameters; SQLAlchemy's engine logs statements with their parameters.
+CAPPED_LOGGERS: dict[str, int] = {
+    "telegram": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "aiosqlite": logging.INFO,
+    "sqlalchemy.engine": logging.WARNING,
+    "alembic": logging.WARNING,
+    "pymorphy3": logging.WARNING,
+}
+
+# A secret shorter than this is not redacted on its own (it would blank out ordinary words).
+_MIN_SECRET = 6
+
+
+def secret_values(settings: Settings, extra: Iterable[str] = ()) -> list[str]:
+    """The strings that must never reach a log: the token (and its secret half) and the webhook secret."""
+    values: list[str] = []
+    token = settings.telegram.token.get_secret_value()
+    for value in (
+        token,
+        token.partition(":")[2],
+        settings.telegram.webhook_secret.get_secret_value(),
+        *extra,
+    ):
+        if value and len(value) >= _MIN_SECRET and value not in values:
+            values.append(value)
+    return sorted(values, key=len, reverse=True)  # the whole token before its half
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces every secret in a record (message, arguments, traceback, stack) before it is formatted."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        for secret in secrets:
+            if secret and len(secret) >= _MIN_SECRET and secret not in self.secrets:
+                self.secrets.append(secret)
+        self.secrets.sort(key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what there is, without secrets
+            message = f"{record.msg} {record.args}"
+        record.msg = self.redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def redact(text: str) -> str:
+    """``text`` without any secret known to the logging setup."""
+    return _FILTER.redact(text)
+
+
+def _excepthook(
+    kind: type[BaseException], error: BaseException, tb: TracebackType | None
+) -> None:  # pragma: no cover - exercised through subprocesses
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, error, tb))))
+
+
+def setup_logging(settings: Settings, *, secrets: Iterable[str] = ()) -> RedactingFilter:
+    """Configure the root logger for ``settings.log.level``; safe to call more than once."""
+    _FILTER.add(secret_values(settings, secrets))
+    root = logging.getLogger()
+    if not root.handlers:
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(stream)
+    for handler in root.handlers:
+        if _FILTER not in handler.filters:
+            handler.addFilter(_FILTER)
+    root.setLevel(settings.log.level)
+    for name, lowest in CAPPED_LOGGERS.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(max(lowest, logger.getEffectiveLevel()))
+    sys.excepthook = _excepthook
+    return _FILTER
