@@ -34,7 +34,7 @@ from bot.i18n import LANGUAGES, translator
 from bot.jobs import register_jobs
 from bot.logs import setup_logging
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
-from handlers import dialogue, notifications, stats
+from handlers import cases, dialogue, notifications, stats
 from handlers.runtime import AmanatContext, Features, ReplyNotDelivered, Services
 from models import Database
 from models.db import database_unavailable
@@ -165,7 +165,7 @@ def make_error_handler(token: str) -> Any:
 def command_menu(lang: str) -> list[BotCommand]:
     """The command menu of private chats in ``lang``."""
     t = translator(lang)
-    return [BotCommand(name, t.plain(f"command.{name}")) for name in dialogue.COMMANDS]
+    return [BotCommand(name, t.plain(f"command.{name}")) for name in (*dialogue.COMMANDS, *cases.COMMANDS)]
 
 
 async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -213,8 +213,10 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
     application = builder.build()
     assert isinstance(application, AmanatApplication)
-    application.bot_data["services"] = Services(db=db, settings=settings, features=features or Features())
+    features = features or Features(ask_volunteer=cases.ask_from_results)
+    application.bot_data["services"] = Services(db=db, settings=settings, features=features)
     application.add_error_handler(make_error_handler(bot_token))
+    cases.register(application)  # cases: before the dialogue (group -1), see handlers/cases.py
     dialogue.register(application)
     notifications.register(application)  # buttons under notifications, pause/resume in /my (group 5)
     stats.register(application)  # /stats for admins (group 5)

@@ -9,6 +9,7 @@ from bot.services import people
 from bot.services.matching import pause_button_data, resume_button_data
 from bot.services.requests import SavedSearch, delete_request, list_requests
 from handlers import buttons
+from handlers.cases import saved_search_button
 from handlers.runtime import AmanatContext, State, Turn, html_lines
 from models import RequestStatus
 
@@ -49,6 +50,7 @@ async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Html, li
             else (turn.t.plain("notify.button.pause_n", n=position), pause_button_data(item.id))
         )
         rows.append([(turn.t.plain("button.delete", n=position), buttons.delete(item.id)), toggle])
+        rows.append([saved_search_button(turn.t, item.id, position)])  # ask a volunteer about it
     return html_lines(*lines, "", turn.t("my.hint")), rows
 
 

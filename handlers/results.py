@@ -120,10 +120,10 @@ def save_rows(turn: Turn, context: AmanatContext) -> list[list[tuple[str, str]]]
     """ "Save this search" (unless saved) and "ask a volunteer" (only when that feature exists)."""
     t, n = turn.t, turn.nonce
     rows: list[list[tuple[str, str]]] = []
-    if not turn.data.get("saved"):
-        rows.append([(t.plain("button.save"), buttons.step("save", n))])
     if context.services.features.ask_volunteer is not None:  # hook for the volunteers' issue
         rows.append([(t.plain("button.ask_volunteer"), buttons.step("help", n))])
+    if not turn.data.get("saved"):
+        rows.append([(t.plain("button.save"), buttons.step("save", n))])
     return rows
 
 

@@ -5,7 +5,7 @@ Import the models from here: `from models import Reading, Person, SearchRequest,
 
 from models.appeals import Appeal, AppealDelivery, AppealStatus, DeliveryState
 from models.base import Base
-from models.cases import Case, CaseMessage, CaseStatus
+from models.cases import Case, CaseEvent, CaseMessage, CasePost, CaseStatus
 from models.db import Database
 from models.jobs import JobLock, Watermark
 from models.people import DialogueState, Person, Role
@@ -19,7 +19,9 @@ __all__ = [
     "Base",
     "BatchState",
     "Case",
+    "CaseEvent",
     "CaseMessage",
+    "CasePost",
     "CaseStatus",
     "Database",
     "DeliveryState",

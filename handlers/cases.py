@@ -1,0 +1,920 @@
+"""Cases on the Telegram side: a relative asks a person, volunteers claim, and the bot relays between them.
+
+The use cases live in :mod:`bot.services.cases`; this module parses updates, renders the case in the
+reader's language and sends it (the state machine is drawn in handlers/cases.mmd).
+
+* A relative opens a case with "ask a volunteer" under their results (``Features.ask_volunteer``), from
+  a saved search in /my, or with ``/ask`` (``/ask text`` opens at once); the bot asks for their message,
+  and that message opens the case.
+* The case is posted to the volunteers' group (``roles.volunteer_chat_id``), or privately to each
+  volunteer when there is none, with Claim. The first claim wins; every copy of the card is edited to say
+  who took it, and the claimer gets the case with the conversation in their private chat.
+* The claimer answers by replying to any message of the case, or with Answer and then typing; the
+  relative answers the same way. Texts are sent framed in the reader's language; photos and documents
+  are copied (a copy shows no sender). Neither side sees the other's username, id or phone; a relative
+  sees "a volunteer", volunteers see the relative's first name.
+
+Button data (``cs:<action>:<number>``) is a :class:`CaseButton`; anything else under ``cs:`` is forged
+and refused, as is a button pressed by someone who may not use it (both logged with ids only).
+Handlers run in group :data:`CASES_GROUP`, before the dialogue's group 0, so that a reply to a case
+message is taken here and not as an answer to the dialogue's current question.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from telegram import Message, Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import Html, Translator, escape, pick_language, translator
+from bot.services import cases, registry_search
+from bot.services.cases import Author, CaseView, MessageView, Refusal
+from bot.services.dialogue_state import DialogueRecord, clear_dialogue, load_dialogue, save_dialogue
+from bot.services.requests import get_request, list_requests
+from handlers.runtime import AmanatContext, ButtonRows, State, Turn, entry, html_lines, keyboard
+from handlers.search import answers
+from models import CaseStatus
+from models.base import utcnow
+
+_LOGGER = logging.getLogger(__name__)
+
+CASES_GROUP: Final = -1
+COMMANDS: Final = ("ask",)  # added to the private chats' command menu after the dialogue's
+CONVERSATION: Final = "cases"  # the per-user row of what the next message is for (compose, answer, note)
+MAX_TEXT: Final = 3500  # a longer message is refused: the framed relay must fit Telegram's 4096
+MAX_CAPTION: Final = 800
+COMPOSE_FOR: Final = timedelta(hours=2)  # an unused "write your message" prompt expires
+PRIVATE: Final = filters.ChatType.PRIVATE
+
+
+# ------------------------------------------------------------------------------------- button data
+
+
+class Act(enum.StrEnum):
+    """What a case button does; the number it carries is a case id unless said otherwise."""
+
+    CLAIM = "c"
+    ANSWER = "a"  # the claimer: the next message goes to the relative
+    REPLY = "p"  # the relative: the next message goes to the volunteer
+    RELEASE = "r"
+    CLOSE = "x"  # ask for a closing note
+    CLOSE_NOW = "z"  # close without a note
+    OPEN = "o"  # show the case (from /cases)
+    PAGE = "g"  # /cases page (the number is the page)
+    ASK_SAVED = "m"  # /my: ask a volunteer about saved search (the number is its id)
+    CANCEL = "q"  # forget the "write your message" prompt (number 0)
+
+
+@dataclass(frozen=True)
+class CaseButton:
+    """A case button's data: ``cs:<act>:<number>`` (at most 17 bytes)."""
+
+    act: Act
+    number: int
+
+    def encode(self) -> str:
+        return f"cs:{self.act.value}:{self.number}"
+
+    @classmethod
+    def decode(cls, data: str | None) -> CaseButton | None:
+        """The button ``data`` describes, or None when it is not exactly one (forged or from elsewhere)."""
+        match = _CASE_DATA.match(data or "")
+        if match is None:
+            return None
+        try:
+            return cls(Act(match.group(1)), int(match.group(2)))
+        except ValueError:
+            return None
+
+
+PATTERN: Final = r"^cs:"
+_CASE_DATA: Final = re.compile(r"^cs:([a-z]):(\d{1,12})$")
+
+
+def button(t: Translator, key: str, act: Act, number: int, **args: object) -> tuple[str, str]:
+    return t.plain(key, **args), CaseButton(act, number).encode()
+
+
+# ------------------------------------------------------------------------------------- views
+
+
+def soldier_line(t: Translator, search: dict[str, Any]) -> Html:
+    """The soldier as the relative described him, in one line."""
+    name = " ".join(str(search[f]) for f in ("surname", "name", "patronymic") if search.get(f))
+    if not name:
+        return t("case.soldier_unknown")
+    year = search.get("birth_year")
+    if year is not None and search.get("birth_year_to") not in (None, year):
+        year = f"{year}–{search['birth_year_to']}"
+    return t(
+        "case.soldier",
+        name=name or t("search.not_given"),
+        year=year or t("search.not_given"),
+        place=search.get("birthplace") or t("search.not_given"),
+    )
+
+
+def waited(t: Translator, since: datetime | None, now: datetime | None = None) -> Html:
+    """How long a case has waited, in words ("3 h", "2 d")."""
+    if since is None:
+        return t("case.waited_none")
+    seconds = max(((now or utcnow()) - since).total_seconds(), 0)
+    hours = int(seconds // 3600)
+    if hours >= 48:
+        return t.plural("case.waited_days", hours // 24)
+    if hours >= 1:
+        return t.plural("case.waited_hours", hours)
+    return t.plural("case.waited_minutes", max(int(seconds // 60), 1))
+
+
+def status_text(t: Translator, status: CaseStatus) -> Html:
+    return t(f"case.status.{status.value}")
+
+
+def results_lines(t: Translator, results: list[Any]) -> list[str]:
+    lines: list[str] = []
+    for position, item in enumerate(results[:3], start=1):
+        if isinstance(item, dict):
+            lines.append(
+                t("case.result", n=position, name=item.get("name") or "?", year=item.get("year") or "?")
+            )
+    return [t("case.results_title"), *lines] if lines else []
+
+
+def message_line(t: Translator, case: CaseView, message: MessageView) -> Html:
+    if message.author == Author.RELATIVE:
+        who: str = case.relative_name or t("case.relative")
+    else:
+        who = t("case.volunteer_said")
+    text = message.text
+    if message.kind != "text":
+        text = f"{t.plain(f'case.file.{message.kind}')} {message.text}".strip()
+    return t("case.line", who=who, text=clip(text, 400))
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def card_text(t: Translator, case: CaseView, first: MessageView | None) -> Html:
+    """The card on the volunteers' board: the case, its status, the soldier, who asks, the first words."""
+    if case.status == CaseStatus.NEW:
+        head = t("case.card_new", id=case.id, waited=waited(t, case.waiting_since))
+    elif case.status == CaseStatus.CLOSED:
+        head = t("case.card_closed", id=case.id)
+    else:
+        head = t("case.card_taken", id=case.id, volunteer=case.volunteer_name or t("case.a_volunteer"))
+    lines: list[str | None] = [head, soldier_line(t, case.search)]
+    if case.status == CaseStatus.NEW:
+        lines.append(t("case.from", name=case.relative_name or t("case.relative")))
+        lines.extend(results_lines(t, case.results))
+        if first is not None:
+            lines.append(t("case.quote", text=clip(first.text or t.plain(f"case.file.{first.kind}"), 500)))
+    return html_lines(*lines)
+
+
+def card_rows(t: Translator, case: CaseView) -> ButtonRows:
+    return [[button(t, "case.button.claim", Act.CLAIM, case.id)]] if case.status == CaseStatus.NEW else []
+
+
+def desk_text(t: Translator, case: CaseView, history: list[MessageView]) -> Html:
+    """The whole case for the volunteer who has it: status, soldier, results and the conversation."""
+    lines: list[str | None] = [
+        t("case.desk_title", id=case.id, status=status_text(t, case.status)),
+        soldier_line(t, case.search),
+        t("case.from", name=case.relative_name or t("case.relative")),
+        *results_lines(t, case.results),
+        "",
+        t("case.conversation"),
+        *(message_line(t, case, message) for message in history),
+    ]
+    if case.open and not case.relative_active:
+        lines.append(t("case.relative_blocked_note"))
+    if case.status in (CaseStatus.CLAIMED, CaseStatus.ANSWERED):
+        lines += ["", t("case.desk_hint")]
+    return html_lines(*lines)
+
+
+def desk_rows(t: Translator, case: CaseView, viewer: int) -> ButtonRows:
+    if case.status == CaseStatus.NEW:
+        return [
+            [button(t, "case.button.claim", Act.CLAIM, case.id)],
+            [button(t, "case.button.close", Act.CLOSE, case.id)],
+        ]
+    if case.status == CaseStatus.CLOSED or case.volunteer_id != viewer:
+        return []
+    return [
+        [button(t, "case.button.answer", Act.ANSWER, case.id)],
+        [
+            button(t, "case.button.release", Act.RELEASE, case.id),
+            button(t, "case.button.close", Act.CLOSE, case.id),
+        ],
+    ]
+
+
+# ------------------------------------------------------------------------------------- sending
+
+
+async def language(context: AmanatContext, person_id: int) -> Translator:
+    stored = await cases.language_of(context.db, person_id)
+    return translator(stored or context.services.settings.i18n.default_language)
+
+
+async def send(context: AmanatContext, chat_id: int, text: str, rows: ButtonRows = ()) -> int:
+    """Send to a chat other than the current turn's; the new message's id (Forbidden propagates)."""
+    sent = await context.bot.send_message(chat_id, text, reply_markup=keyboard(rows))
+    return sent.message_id
+
+
+async def edit(
+    context: AmanatContext, chat_id: int, message_id: int, text: str, rows: ButtonRows = ()
+) -> None:
+    """Edit one of the bot's messages; one that is gone or unchanged is left as it is."""
+    try:
+        await context.bot.edit_message_text(
+            text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard(rows)
+        )
+    except (BadRequest, Forbidden) as error:
+        if "not modified" not in str(error).lower():
+            _LOGGER.info(
+                "case message %s in chat %s not edited: %s", message_id, chat_id, type(error).__name__
+            )
+
+
+async def refresh_board(context: AmanatContext, case: CaseView) -> None:
+    """Every copy of the case's card shows its status now."""
+    history = await cases.case_messages(context.db, case.id, last=1_000)
+    first = history[0] if history else None
+    for post in await cases.posts_of(context.db, case.id, ("board",)):
+        t = await board_language(context, post.chat_id)
+        await edit(context, post.chat_id, post.message_id, card_text(t, case, first), card_rows(t, case))
+
+
+async def board_language(context: AmanatContext, chat_id: int) -> Translator:
+    if chat_id < 0:
+        return translator(context.services.settings.i18n.default_language)
+    return await language(context, chat_id)
+
+
+async def post_to_volunteers(context: AmanatContext, case: CaseView) -> int:
+    """Post the card to the volunteers' group, or to each volunteer privately; how many got it."""
+    settings = context.services.settings
+    group = settings.roles.volunteer_chat_id
+    targets = [group] if group else await cases.volunteer_ids(context.db, settings.roles)
+    history = await cases.case_messages(context.db, case.id, last=1)
+    first = history[0] if history else None
+    posted = 0
+    for chat_id in targets:
+        t = await board_language(context, chat_id)
+        try:
+            message_id = await send(context, chat_id, card_text(t, case, first), card_rows(t, case))
+        except (Forbidden, BadRequest) as error:
+            _LOGGER.warning("case %s not posted to chat %s: %s", case.id, chat_id, type(error).__name__)
+            continue
+        await cases.record_post(context.db, case.id, chat_id, message_id, "board")
+        posted += 1
+    if not posted:
+        _LOGGER.warning("case %s reached no volunteer (no group and no volunteers configured)", case.id)
+    return posted
+
+
+async def send_desk(context: AmanatContext, case: CaseView, volunteer_id: int) -> bool:
+    """The case in full in the volunteer's private chat; False when the bot may not write to them."""
+    t = await language(context, volunteer_id)
+    history = await cases.case_messages(context.db, case.id)
+    try:
+        message_id = await send(
+            context, volunteer_id, desk_text(t, case, history), desk_rows(t, case, volunteer_id)
+        )
+    except (Forbidden, BadRequest) as error:
+        _LOGGER.info(
+            "case %s: volunteer %s not reachable privately (%s)", case.id, volunteer_id, type(error).__name__
+        )
+        return False
+    await cases.record_post(context.db, case.id, volunteer_id, message_id, "desk")
+    return True
+
+
+async def tell_relative(context: AmanatContext, case: CaseView, key: str, rows: ButtonRows = ()) -> bool:
+    """A message of the bot's to the relative about their case; False (and marked) when they blocked it."""
+    t = await language(context, case.person_id)
+    try:
+        message_id = await send(context, case.person_id, t(key, id=case.id), rows)
+    except Forbidden:
+        await relative_gone(context, case)
+        return False
+    await cases.record_post(context.db, case.id, case.person_id, message_id, "relay")
+    return True
+
+
+async def relative_gone(context: AmanatContext, case: CaseView) -> None:
+    """The relative blocked the bot: mark them, and tell the claimer."""
+    _LOGGER.info("case %s: the relative blocked the bot", case.id)
+    await cases.relative_blocked(context.db, case.person_id)
+    if case.volunteer_id is not None:
+        t = await language(context, case.volunteer_id)
+        with contextlib.suppress(Forbidden, BadRequest):
+            await send(context, case.volunteer_id, t("case.relative_blocked", id=case.id))
+
+
+# ------------------------------------------------------------------------------------- the relative
+
+
+async def results_snapshot(reading_ids: list[Any], context: AmanatContext) -> list[dict[str, Any]]:
+    """The top results the relative saw, as volunteers are shown them (name and year as read)."""
+    snapshot: list[dict[str, Any]] = []
+    for reading_id in reading_ids[:3]:
+        reading = await registry_search.get_reading(context.db, str(reading_id))
+        if reading is not None:
+            name = " ".join(p for p in (reading.surname, reading.name, reading.patronymic) if p)
+            snapshot.append(
+                {"reading_id": reading.reading_id, "name": clip(name, 120), "year": reading.birth_year}
+            )
+    return snapshot
+
+
+async def begin_compose(
+    context: AmanatContext,
+    turn: Turn,
+    *,
+    search: dict[str, Any],
+    results: list[dict[str, Any]],
+    source: str,
+    request_id: int | None = None,
+) -> None:
+    """Ask the relative for their message; the next one they send opens the case."""
+    record = DialogueRecord(CONVERSATION, turn.chat_id, turn.user_id)
+    record.state = "compose"
+    record.data = {
+        "search": search,
+        "results": results,
+        "source": source,
+        "request_id": request_id,
+        "at": utcnow().isoformat(),
+    }
+    await save_dialogue(context.db, record)
+    about = soldier_line(turn.t, search) if search.get("surname") else turn.t("case.about_nobody")
+    turn.say(
+        html_lines(turn.t("case.compose", about=about)),
+        [[button(turn.t, "case.button.cancel", Act.CANCEL, 0)]],
+    )
+
+
+async def ask_from_results(update: Update, context: AmanatContext) -> State:
+    """ "Ask a volunteer" under the results: the search and its top results go with the case."""
+    turn = context.turn
+    search = dict(answers(turn))
+    results = await results_snapshot(list(turn.data.get("results") or []), context)
+    await begin_compose(context, turn, search=search, results=results, source="results")
+    return turn.state
+
+
+async def latest_search(context: AmanatContext, turn: Turn) -> tuple[dict[str, Any], int | None]:
+    """What the relative searched for last: the dialogue's answers, else their newest saved search."""
+    q = turn.data.get("q")
+    if isinstance(q, dict) and q.get("surname"):
+        return dict(q), None
+    saved = await list_requests(context.db, turn.user_id)
+    if saved:
+        newest = max(saved, key=lambda item: item.id)
+        return newest.fields.to_dict(), newest.id
+    return {}, None
+
+
+async def ask_command(update: Update, context: AmanatContext) -> State:
+    """/ask: ask for the message to the volunteers (``/ask text`` opens the case at once)."""
+    turn = context.turn
+    search, request_id = await latest_search(context, turn)
+    results = await results_snapshot(list(turn.data.get("results") or []), context) if search else []
+    text = " ".join(context.args or []).strip()
+    if text:
+        await open_from(
+            context, turn, text, search=search, results=results, source="ask", request_id=request_id
+        )
+        return turn.state
+    await begin_compose(context, turn, search=search, results=results, source="ask", request_id=request_id)
+    return turn.state
+
+
+async def ask_saved(context: AmanatContext, turn: Turn, request_id: int) -> None:
+    """/my's "ask a volunteer" about one saved search (only the presser's own)."""
+    saved = await get_request(context.db, turn.user_id, request_id)
+    if saved is None:
+        turn.toast = turn.t.plain("button.stale")
+        return
+    await begin_compose(
+        context, turn, search=saved.fields.to_dict(), results=[], source="my", request_id=saved.id
+    )
+
+
+def saved_search_button(t: Translator, request_id: int, position: int) -> tuple[str, str]:
+    """The button /my shows under saved search number ``position`` (handlers/people.py)."""
+    return button(t, "case.button.ask_saved", Act.ASK_SAVED, request_id, n=position)
+
+
+async def open_from(
+    context: AmanatContext,
+    turn: Turn,
+    text: str,
+    *,
+    search: dict[str, Any],
+    results: list[dict[str, Any]],
+    source: str,
+    request_id: int | None = None,
+    kind: str = "text",
+    file_id: str | None = None,
+) -> CaseView:
+    """Open the case, post it to the volunteers and tell the relative its number and what happens next."""
+    case = await cases.open_case(
+        context.db,
+        turn.user_id,
+        text=text,
+        search=search,
+        results=results,
+        source=source,
+        kind=kind,
+        file_id=file_id,
+        request_id=request_id,
+        summary=str(search.get("surname") or ""),
+    )
+    _LOGGER.info("case %s opened (source %s)", case.id, source)
+    await post_to_volunteers(context, case)
+    typical = await cases.typical_wait(context.db)
+    usually = (
+        turn.t.plural("case.usually_hours", max(round(typical.total_seconds() / 3600), 1))
+        if typical is not None
+        else turn.t("case.usually_unknown")
+    )
+    turn.say(turn.t("case.opened", id=case.id, usually=usually))
+    return case
+
+
+# ------------------------------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a private message carries that a case can take."""
+
+    kind: str  # "text", "photo", "document", or "other" (stickers, voice…: not relayed)
+    text: str
+    file_id: str | None = None
+
+
+def content_of(message: Message) -> Content:
+    if message.text is not None:
+        return Content("text", message.text)
+    if message.photo:
+        return Content("photo", message.caption or "", message.photo[-1].file_id)
+    if message.document is not None:
+        return Content("document", message.caption or "", message.document.file_id)
+    return Content("other", "")
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a private message goes: a case (a reply, or after Answer), a new case, or a closing note."""
+
+    kind: str  # "case", "compose" or "note"
+    case_id: int = 0
+    data: dict[str, Any] | None = None
+
+
+async def route_of(context: AmanatContext, message: Message, user_id: int) -> Route | None:
+    """The route of a private message, or None when it is the dialogue's (no case is concerned)."""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id:
+        case_id = await cases.case_of_post(context.db, message.chat_id, replied.message_id)
+        if case_id is not None:
+            return Route("case", case_id)
+    record = await load_dialogue(context.db, CONVERSATION, message.chat_id, user_id)
+    if not record.stored or not record.state:
+        return None
+    if record.state == "compose":
+        started = datetime.fromisoformat(str(record.data.get("at")))
+        if utcnow() - started > COMPOSE_FOR:
+            await clear_dialogue(context.db, CONVERSATION, message.chat_id, user_id)
+            return None
+        return Route("compose", data=record.data)
+    case_id = int(record.data.get("case", 0))
+    return Route("note" if record.state == "note" else "case", case_id)
+
+
+async def on_private_message(update: Update, context: AmanatContext) -> None:
+    """A private message: a case's if it replies to a case message or follows Answer / ask, else not ours."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    route = await route_of(context, message, user.id)
+    if route is None:
+        return  # the dialogue (group 0) handles it
+
+    async def act(update: Update, context: AmanatContext) -> State:
+        await take_message(context, message, route)
+        return context.turn.state
+
+    await entry(act, needs_consent=False)(update, context)
+    raise ApplicationHandlerStop
+
+
+async def take_message(context: AmanatContext, message: Message, route: Route) -> None:
+    turn = context.turn
+    content = content_of(message)
+    if content.kind == "other":
+        turn.say(turn.t("case.not_relayed"))
+        return
+    if len(content.text) > MAX_TEXT:
+        turn.say(turn.t("case.too_long", limit=MAX_TEXT))
+        return
+    if route.kind == "compose":
+        await clear_dialogue(context.db, CONVERSATION, turn.chat_id, turn.user_id)
+        if not turn.consented:
+            return
+        data = route.data or {}
+        await open_from(
+            context,
+            turn,
+            content.text,
+            search=dict(data.get("search") or {}),
+            results=list(data.get("results") or []),
+            source=str(data.get("source") or "ask"),
+            request_id=data.get("request_id"),
+            kind=content.kind,
+            file_id=content.file_id,
+        )
+        return
+    await clear_dialogue(context.db, CONVERSATION, turn.chat_id, turn.user_id)
+    if route.kind == "note":
+        if content.kind != "text":
+            turn.say(turn.t("case.note_text_only"))
+            return
+        await close_case(context, route.case_id, note=clip(content.text, 1000))
+        return
+    await relay(context, message, route.case_id, content)
+
+
+async def relay(context: AmanatContext, message: Message, case_id: int, content: Content) -> None:
+    """A message in a case, from its relative or from a volunteer, to the other side."""
+    turn = context.turn
+    case = await cases.get_case(context.db, case_id)
+    if case is None:
+        turn.say(turn.t("case.gone"))
+        return
+    if case.person_id == turn.user_id:
+        await relay_from_relative(context, message, case, content)
+    elif await cases.is_volunteer(context.db, context.services.settings.roles, turn.user_id):
+        await relay_from_volunteer(context, message, case, content)
+    else:
+        _LOGGER.warning(
+            "case %s: message from user %s refused (neither its relative nor a volunteer)",
+            case.id,
+            turn.user_id,
+        )
+        turn.say(turn.t("case.not_allowed"))
+
+
+async def copy_or_send(
+    context: AmanatContext, message: Message, chat_id: int, header: Html, content: Content, rows: ButtonRows
+) -> int:
+    """The message to ``chat_id`` under ``header``: a text sent anew, a photo or document copied."""
+    if content.kind == "text":
+        return await send(context, chat_id, html_lines(header, Html(escape(content.text))), rows)
+    caption = html_lines(header, Html(escape(clip(content.text, MAX_CAPTION))) if content.text else None)
+    copied = await context.bot.copy_message(
+        chat_id,
+        from_chat_id=message.chat_id,
+        message_id=message.message_id,
+        caption=caption,
+        reply_markup=keyboard(rows),
+    )
+    return copied.message_id
+
+
+async def relay_from_relative(
+    context: AmanatContext, message: Message, case: CaseView, content: Content
+) -> None:
+    turn = context.turn
+    result = await cases.add_message(
+        context.db,
+        case.id,
+        Author.RELATIVE,
+        turn.user_id,
+        content.text,
+        kind=content.kind,
+        file_id=content.file_id,
+    )
+    if isinstance(result, Refusal):
+        turn.say(turn.t("case.gone"))
+        return
+    case = result.case
+    _LOGGER.info("case %s: relative's message (%s → %s)", case.id, result.before, case.status.value)
+    if case.status == CaseStatus.NEW:
+        if result.moved:  # a closed case nobody had claimed: back on the board
+            await post_to_volunteers(context, case)
+        turn.say(turn.t("case.added_new", id=case.id))
+        return
+    assert case.volunteer_id is not None
+    if result.before == CaseStatus.CLOSED:  # reopened: the claimer's working copy gets its buttons back
+        await refresh_desks(context, case)
+    t = await language(context, case.volunteer_id)
+    key = "case.from_relative_reopened" if result.before == CaseStatus.CLOSED else "case.from_relative"
+    header = t(key, id=case.id, name=case.relative_name or t("case.relative"))
+    try:
+        message_id = await copy_or_send(
+            context,
+            message,
+            case.volunteer_id,
+            header,
+            content,
+            [[button(t, "case.button.answer", Act.ANSWER, case.id)]],
+        )
+    except (Forbidden, BadRequest) as error:
+        _LOGGER.warning("case %s: the claimer %s is not reachable (%s)", case.id, case.volunteer_id, error)
+        turn.say(turn.t("case.added_new", id=case.id))
+        return
+    await cases.record_post(context.db, case.id, case.volunteer_id, message_id, "relay")
+    turn.say(turn.t("case.sent_to_volunteer", id=case.id))
+
+
+async def relay_from_volunteer(
+    context: AmanatContext, message: Message, case: CaseView, content: Content
+) -> None:
+    turn = context.turn
+    result = await cases.add_message(
+        context.db,
+        case.id,
+        Author.VOLUNTEER,
+        turn.user_id,
+        content.text,
+        kind=content.kind,
+        file_id=content.file_id,
+    )
+    if isinstance(result, Refusal):
+        key = {Refusal.NOT_YOURS: "case.claim_first", Refusal.CLOSED: "case.closed_already"}.get(
+            result, "case.gone"
+        )
+        rows = (
+            [[button(turn.t, "case.button.claim", Act.CLAIM, case.id)]]
+            if case.status == CaseStatus.NEW
+            else []
+        )
+        turn.say(turn.t(key, id=case.id), rows)
+        return
+    case = result.case
+    t = await language(context, case.person_id)
+    header = t("case.from_volunteer", id=case.id)
+    try:
+        message_id = await copy_or_send(
+            context,
+            message,
+            case.person_id,
+            header,
+            content,
+            [[button(t, "case.button.reply", Act.REPLY, case.id)]],
+        )
+    except Forbidden:
+        await cases.relative_blocked(context.db, case.person_id)
+        _LOGGER.info("case %s: the relative blocked the bot", case.id)
+        turn.say(turn.t("case.relative_blocked", id=case.id))
+        return
+    await cases.record_post(context.db, case.id, case.person_id, message_id, "relay")
+    turn.say(
+        turn.t("case.sent_to_relative", id=case.id),
+        [[button(turn.t, "case.button.answer", Act.ANSWER, case.id)]],
+    )
+
+
+# ------------------------------------------------------------------------------------- buttons
+
+
+async def on_button(update: Update, context: AmanatContext) -> None:
+    """A case button anywhere (the volunteers' group or a private chat)."""
+    await entry(press, needs_consent=False)(update, context)
+    raise ApplicationHandlerStop
+
+
+async def press(update: Update, context: AmanatContext) -> State:
+    turn = context.turn
+    query = update.callback_query
+    pressed = CaseButton.decode(query.data if query is not None else None)
+    if pressed is None:
+        _LOGGER.warning("forged case button from user %s refused", turn.user_id)
+        turn.toast = turn.t.plain("button.unknown")
+        return turn.state
+    if pressed.act in (Act.REPLY, Act.ASK_SAVED, Act.CANCEL):
+        await relative_press(update, context, pressed)
+        return turn.state
+    if not await cases.is_volunteer(context.db, context.services.settings.roles, turn.user_id):
+        _LOGGER.warning(
+            "case button %s from user %s refused: not a volunteer", pressed.act.name, turn.user_id
+        )
+        turn.toast = turn.t.plain("case.volunteers_only")
+        return turn.state
+    user = update.effective_user
+    await cases.note_volunteer(
+        context.db,
+        turn.user_id,
+        user.first_name if user else None,
+        pick_language(user.language_code if user else None),
+    )
+    await volunteer_press(update, context, pressed)
+    return turn.state
+
+
+async def relative_press(update: Update, context: AmanatContext, pressed: CaseButton) -> None:
+    turn = context.turn
+    if not turn.consented:
+        turn.toast = turn.t.plain("button.stale")
+        return
+    if pressed.act == Act.ASK_SAVED:
+        await ask_saved(context, turn, pressed.number)
+        return
+    if pressed.act == Act.CANCEL:
+        await clear_dialogue(context.db, CONVERSATION, turn.chat_id, turn.user_id)
+        turn.say(turn.t("case.compose_cancelled"))
+        return
+    case = await cases.get_case(context.db, pressed.number)
+    if case is None or case.person_id != turn.user_id:
+        _LOGGER.warning(
+            "case button REPLY for case %s from user %s refused: not theirs", pressed.number, turn.user_id
+        )
+        turn.toast = turn.t.plain("button.stale")
+        return
+    await wait_for(context, turn, "case", case.id)
+    turn.say(turn.t("case.write_to_volunteer", id=case.id))
+
+
+async def wait_for(context: AmanatContext, turn: Turn, state: str, case_id: int) -> None:
+    """The presser's next private message is for this case (an answer) or closes it (a note)."""
+    record = DialogueRecord(CONVERSATION, turn.user_id, turn.user_id, state=state, data={"case": case_id})
+    await save_dialogue(context.db, record)
+
+
+async def volunteer_press(update: Update, context: AmanatContext, pressed: CaseButton) -> None:
+    turn = context.turn
+    if pressed.act == Act.PAGE:
+        turn.toast = turn.t.plain("button.unknown")
+        return
+    case = await cases.get_case(context.db, pressed.number)
+    if case is None:
+        _LOGGER.warning(
+            "case button %s for unknown case %s from user %s", pressed.act.name, pressed.number, turn.user_id
+        )
+        turn.toast = turn.t.plain("case.gone_toast")
+        return
+    if pressed.act == Act.CLAIM:
+        await claim(context, case)
+    elif pressed.act == Act.ANSWER:
+        if case.volunteer_id != turn.user_id or not case.open or case.status == CaseStatus.NEW:
+            turn.toast = turn.t.plain("case.not_yours")
+            return
+        await wait_for(context, turn, "case", case.id)
+        await private_say(
+            context,
+            turn,
+            turn.t("case.write_to_relative", id=case.id, name=case.relative_name or turn.t("case.relative")),
+        )
+    elif pressed.act == Act.RELEASE:
+        await release(context, case)
+    elif pressed.act == Act.CLOSE:
+        if case.status != CaseStatus.NEW and case.volunteer_id != turn.user_id:
+            turn.toast = turn.t.plain("case.not_yours")
+            return
+        if not case.open:
+            turn.toast = turn.t.plain("case.closed_toast")
+            return
+        await wait_for(context, turn, "note", case.id)
+        await private_say(
+            context,
+            turn,
+            turn.t("case.ask_note", id=case.id),
+            [[button(turn.t, "case.button.close_now", Act.CLOSE_NOW, case.id)]],
+        )
+    elif pressed.act == Act.CLOSE_NOW:
+        await clear_dialogue(context.db, CONVERSATION, turn.user_id, turn.user_id)
+        await close_case(context, case.id, note=None)
+    elif pressed.act == Act.OPEN:
+        history = await cases.case_messages(context.db, case.id)
+        await private_say(
+            context, turn, desk_text(turn.t, case, history), desk_rows(turn.t, case, turn.user_id)
+        )
+
+
+async def private_say(context: AmanatContext, turn: Turn, text: str, rows: ButtonRows = ()) -> None:
+    """A message to the presser in their private chat (a press in the group answers there too)."""
+    if turn.chat_id == turn.user_id:
+        turn.say(text, rows)
+        return
+    try:
+        await send(context, turn.user_id, text, rows)
+    except (Forbidden, BadRequest):
+        turn.toast = turn.t.plain("case.start_private")
+
+
+async def claim(context: AmanatContext, case: CaseView) -> None:
+    turn = context.turn
+    result = await cases.claim(context.db, case.id, turn.user_id)
+    if isinstance(result, Refusal):
+        now = await cases.get_case(context.db, case.id)
+        taken_by = (
+            now.volunteer_name if now is not None and now.volunteer_name else turn.t.plain("case.a_volunteer")
+        )
+        turn.toast = turn.t.plain("case.taken_toast", name=taken_by)
+        _LOGGER.info("case %s: claim by %s lost (%s)", case.id, turn.user_id, result.value)
+        if now is not None:
+            await refresh_board(context, now)
+        return
+    _LOGGER.info("case %s claimed by %s", case.id, turn.user_id)
+    turn.toast = turn.t.plain("case.claimed_toast", id=case.id)
+    await refresh_board(context, result.case)
+    if not await send_desk(context, result.case, turn.user_id):
+        turn.toast = turn.t.plain("case.start_private")
+    await tell_relative(context, result.case, "case.relative_claimed")
+
+
+async def release(context: AmanatContext, case: CaseView) -> None:
+    turn = context.turn
+    result = await cases.release(context.db, case.id, turn.user_id)
+    if isinstance(result, Refusal):
+        turn.toast = turn.t.plain("case.not_yours")
+        return
+    _LOGGER.info("case %s released by %s", case.id, turn.user_id)
+    await refresh_desks(context, result.case)
+    if await cases.posts_of(context.db, case.id, ("board",)):
+        await refresh_board(context, result.case)
+    else:
+        await post_to_volunteers(context, result.case)
+    turn.toast = turn.t.plain("case.released_toast", id=case.id)
+
+
+async def refresh_desks(context: AmanatContext, case: CaseView) -> None:
+    """The case's private working copies show it as it is now (with buttons only for its claimer)."""
+    for post in await cases.posts_of(context.db, case.id, ("desk",)):
+        t = await language(context, post.chat_id)
+        history = await cases.case_messages(context.db, case.id)
+        await edit(
+            context,
+            post.chat_id,
+            post.message_id,
+            desk_text(t, case, history),
+            desk_rows(t, case, post.chat_id),
+        )
+
+
+async def close_case(context: AmanatContext, case_id: int, note: str | None) -> None:
+    turn = context.turn
+    result = await cases.close(context.db, case_id, turn.user_id, note)
+    if isinstance(result, Refusal):
+        await private_say(
+            context,
+            turn,
+            turn.t("case.closed_already" if result == Refusal.CLOSED else "case.not_yours_text", id=case_id),
+        )
+        return
+    _LOGGER.info("case %s closed by %s", case_id, turn.user_id)
+    await refresh_board(context, result.case)
+    await refresh_desks(context, result.case)
+    if result.case.relative_active:
+        await tell_relative(context, result.case, "case.relative_closed")
+    await private_say(context, turn, turn.t("case.closed_done", id=case_id))
+
+
+# ------------------------------------------------------------------------------------- wiring
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Add the case handlers in group CASES_GROUP (-1): before the dialogue (group 0), so a reply to a
+    case message, or the message after Answer / "ask a volunteer", is taken here; anything else falls
+    through to the dialogue untouched. A handled update stops there."""
+    application.add_handler(CallbackQueryHandler(on_button, pattern=PATTERN), CASES_GROUP)
+    application.add_handler(
+        CommandHandler("ask", stop_after(entry(ask_command)), filters=PRIVATE), CASES_GROUP
+    )
+    application.add_handler(
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_private_message),
+        CASES_GROUP,
+    )
+
+
+def stop_after(callback: Any) -> Any:
+    async def handle(update: Update, context: AmanatContext) -> None:
+        await callback(update, context)
+        raise ApplicationHandlerStop
+
+    handle.__name__ = getattr(callback, "__name__", "handle")
+    return handle
