@@ -100,6 +100,12 @@ class BroadcastConfig(BaseModel):
     rate_per_second: float = Field(default=25.0, gt=0, le=30)
 
 
+class CasesConfig(BaseModel):
+    # A case unclaimed (or a relative's message unanswered) this long is re-posted (or its claimer
+    # reminded), once per period; 0 turns the reminders off.
+    remind_after_hours: float = Field(default=24, ge=0)
+
+
 class SearchConfig(BaseModel):
     limit: int = Field(default=5, ge=1, le=50)
     page_size: int = Field(default=3, ge=1, le=10)
@@ -129,6 +135,7 @@ class Settings(BaseSettings):
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     broadcast: BroadcastConfig = Field(default_factory=BroadcastConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
+    cases: CasesConfig = Field(default_factory=CasesConfig)
     i18n: I18nConfig = Field(default_factory=I18nConfig)
     log: LogConfig = Field(default_factory=LogConfig)
 

@@ -12,6 +12,9 @@ outbox         OUTBOX_INTERVAL seconds             delivers due notifications wi
                                                    API connection (its rate limiter included)
 heartbeat      HEARTBEAT_CHECK seconds, when       queues "we keep looking" for relatives whose
                `matching.heartbeat_days` > 0       last one is `heartbeat_days` old
+cases          CASES_CHECK seconds, when           re-posts cases unclaimed for that long and
+               `cases.remind_after_hours` > 0      reminds claimers, once per period (the
+                                                   watermark is each case's `reminded_at`)
 =============  ==================================  ==============================================
 
 A job that fails logs the error and runs again at its next tick; nothing it did is lost.
@@ -25,12 +28,15 @@ from typing import Any, Final
 from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
+from handlers.cases import send_reminders
+from handlers.runtime import AmanatContext
 from models import Database
 
 log = logging.getLogger(__name__)
 
 OUTBOX_INTERVAL: Final = 5.0
 HEARTBEAT_CHECK: Final = 3600.0
+CASES_CHECK: Final = 600.0
 FIRST_MATCHING_DELAY: Final = 5.0
 
 
@@ -84,6 +90,18 @@ async def heartbeat_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
         log.info("heartbeat: %s messages queued", queued)
 
 
+async def cases_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Re-post cases nobody claimed and remind claimers whose case waits for them (handlers/cases.py)."""
+    assert isinstance(context, AmanatContext)
+    try:
+        sent = await send_reminders(context)
+    except Exception:
+        log.exception("case reminders failed; they run again at the next tick")
+        return
+    if sent:
+        log.info("cases: %s reminders sent", sent)
+
+
 def register_jobs(
     application: Application[Any, Any, Any, Any, Any, Any],
     settings: Settings,
@@ -107,3 +125,5 @@ def register_jobs(
     queue.run_repeating(outbox_job, interval=OUTBOX_INTERVAL, first=1.0, name="outbox", data=data)
     if settings.matching.heartbeat_days > 0:
         queue.run_repeating(heartbeat_job, interval=HEARTBEAT_CHECK, first=60.0, name="heartbeat", data=data)
+    if settings.cases.remind_after_hours > 0:
+        queue.run_repeating(cases_job, interval=CASES_CHECK, first=30.0, name="cases", data=data)

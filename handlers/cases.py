@@ -26,16 +26,17 @@ import contextlib
 import enum
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from telegram import Message, Update
+from telegram import ChatMemberUpdated, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -54,7 +55,10 @@ from models.base import utcnow
 _LOGGER = logging.getLogger(__name__)
 
 CASES_GROUP: Final = -1
-COMMANDS: Final = ("ask",)  # added to the private chats' command menu after the dialogue's
+COMMANDS: Final = (
+    "ask",
+)  # added to the private chats' menu (/cases is for volunteers: not in everyone's menu)
+PAGE_SIZE: Final = 5
 CONVERSATION: Final = "cases"  # the per-user row of what the next message is for (compose, answer, note)
 MAX_TEXT: Final = 3500  # a longer message is refused: the framed relay must fit Telegram's 4096
 MAX_CAPTION: Final = 800
@@ -271,8 +275,9 @@ async def board_language(context: AmanatContext, chat_id: int) -> Translator:
     return await language(context, chat_id)
 
 
-async def post_to_volunteers(context: AmanatContext, case: CaseView) -> int:
-    """Post the card to the volunteers' group, or to each volunteer privately; how many got it."""
+async def post_to_volunteers(context: AmanatContext, case: CaseView, *, again: bool = False) -> int:
+    """Post the card to the volunteers' group, or to each volunteer privately; how many got it.
+    ``again``: a reminder that it is still waiting (the earlier copies stay and are kept up to date)."""
     settings = context.services.settings
     group = settings.roles.volunteer_chat_id
     targets = [group] if group else await cases.volunteer_ids(context.db, settings.roles)
@@ -281,8 +286,11 @@ async def post_to_volunteers(context: AmanatContext, case: CaseView) -> int:
     posted = 0
     for chat_id in targets:
         t = await board_language(context, chat_id)
+        text = card_text(t, case, first)
+        if again:
+            text = html_lines(t("case.still_waiting"), text)
         try:
-            message_id = await send(context, chat_id, card_text(t, case, first), card_rows(t, case))
+            message_id = await send(context, chat_id, text, card_rows(t, case))
         except (Forbidden, BadRequest) as error:
             _LOGGER.warning("case %s not posted to chat %s: %s", case.id, chat_id, type(error).__name__)
             continue
@@ -768,7 +776,12 @@ async def wait_for(context: AmanatContext, turn: Turn, state: str, case_id: int)
 async def volunteer_press(update: Update, context: AmanatContext, pressed: CaseButton) -> None:
     turn = context.turn
     if pressed.act == Act.PAGE:
-        turn.toast = turn.t.plain("button.unknown")
+        text, rows = await cases_page(context, turn, pressed.number)
+        message = update.effective_message
+        if message is not None and message.message_id and turn.chat_id == turn.user_id:
+            turn.edit(message.message_id, text, rows)
+        else:
+            await private_say(context, turn, text, rows)
         return
     case = await cases.get_case(context.db, pressed.number)
     if case is None:
@@ -894,6 +907,137 @@ async def close_case(context: AmanatContext, case_id: int, note: str | None) -> 
     await private_say(context, turn, turn.t("case.closed_done", id=case_id))
 
 
+# ------------------------------------------------------------------------------------- /cases
+
+
+def case_line(t: Translator, case: CaseView) -> Html:
+    """One case in /cases: number, status, how long it has waited, the soldier."""
+    name = " ".join(str(case.search[f]) for f in ("surname", "name") if case.search.get(f))
+    return t(
+        "cases.line",
+        id=case.id,
+        status=status_text(t, case.status),
+        waited=waited(t, case.waiting_since),
+        soldier=name or t("case.soldier_unknown"),
+    )
+
+
+async def cases_page(context: AmanatContext, turn: Turn, page: int) -> tuple[Html, ButtonRows]:
+    """Page ``page`` (from 0) of the volunteer's own cases, then the unclaimed, longest waiting first."""
+    found, total = await cases.list_cases(context.db, turn.user_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+    if total == 0:
+        return turn.t("cases.empty"), []
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    if page >= pages:  # a page that no longer exists (cases were closed meanwhile): the last one
+        return await cases_page(context, turn, pages - 1)
+    t = turn.t
+    lines: list[str | None] = [t.plural("cases.title", total), ""]
+    rows: list[list[tuple[str, str]]] = []
+    for case in found:
+        lines.append(case_line(t, case))
+        row = [button(t, "cases.button.open", Act.OPEN, case.id, id=case.id)]
+        if case.status == CaseStatus.NEW:
+            row.append(button(t, "cases.button.claim", Act.CLAIM, case.id, id=case.id))
+        else:
+            row.append(button(t, "cases.button.release", Act.RELEASE, case.id, id=case.id))
+            row.append(button(t, "cases.button.close", Act.CLOSE, case.id, id=case.id))
+        rows.append(row)
+    if pages > 1:
+        lines += ["", t("cases.page", page=page + 1, pages=pages)]
+        nav = []
+        if page > 0:
+            nav.append(button(t, "cases.button.previous", Act.PAGE, page - 1))
+        if page + 1 < pages:
+            nav.append(button(t, "cases.button.next", Act.PAGE, page + 1))
+        rows.append(nav)
+    return html_lines(*lines), rows
+
+
+async def cases_command(update: Update, context: AmanatContext) -> State:
+    """/cases: for volunteers, the open cases and their own, with buttons, paged."""
+    turn = context.turn
+    if not await cases.is_volunteer(context.db, context.services.settings.roles, turn.user_id):
+        _LOGGER.warning("/cases from user %s refused: not a volunteer", turn.user_id)
+        turn.say(turn.t("case.volunteers_only"))
+        return turn.state
+    user = update.effective_user
+    await cases.note_volunteer(
+        context.db,
+        turn.user_id,
+        user.first_name if user else None,
+        pick_language(user.language_code if user else None),
+    )
+    text, rows = await cases_page(context, turn, 0)
+    turn.say(text, rows)
+    return turn.state
+
+
+# ------------------------------------------------------------------------------------- privacy
+
+
+async def withdraw_cases(context: AmanatContext, person_id: int) -> None:
+    """/forget: the relative's open cases are closed, their claimers told "the relative withdrew", and
+    the relative's messages erased (in the database, and the copies in the volunteers' chats)."""
+    for case in await cases.withdraw(context.db, person_id):
+        anonymous = replace(case, relative_name=None, status=CaseStatus.CLOSED)
+        _LOGGER.info("case %s: the relative withdrew", case.id)
+        for post in await cases.posts_of(context.db, case.id, ("relay",)):
+            if post.chat_id != person_id:  # a relative's message copied to a volunteer
+                try:
+                    await context.bot.delete_message(post.chat_id, post.message_id)
+                except (BadRequest, Forbidden) as error:
+                    _LOGGER.info("case %s: a relayed message not deleted (%s)", case.id, type(error).__name__)
+        await refresh_board(context, anonymous)
+        await refresh_desks(context, anonymous)
+        if case.volunteer_id is not None:
+            t = await language(context, case.volunteer_id)
+            try:
+                await send(context, case.volunteer_id, t("case.withdrawn", id=case.id))
+            except (BadRequest, Forbidden) as error:
+                _LOGGER.info(
+                    "case %s: claimer not told of the withdrawal (%s)", case.id, type(error).__name__
+                )
+
+
+async def on_member_update(update: Update, context: AmanatContext) -> None:
+    """A relative blocked the bot (my_chat_member → kicked): mark them and tell their claimers."""
+    changed: ChatMemberUpdated | None = update.my_chat_member
+    if changed is None or changed.chat.type != "private" or changed.new_chat_member.status != "kicked":
+        return
+    for case in await cases.open_cases_of(context.db, changed.from_user.id):
+        await relative_gone(context, case)
+
+
+# ------------------------------------------------------------------------------------- reminders
+
+
+async def send_reminders(context: AmanatContext) -> int:
+    """The reminder job: re-post cases unclaimed for ``cases.remind_after_hours`` and remind claimers
+    whose case waited that long for their answer; each case once per period. How many were sent."""
+    hours = context.services.settings.cases.remind_after_hours
+    if hours <= 0:
+        return 0
+    sent = 0
+    for reminder in await cases.due_reminders(context.db, timedelta(hours=hours)):
+        case = reminder.case
+        if reminder.kind == "unclaimed":
+            _LOGGER.info("case %s: still unclaimed, posted again", case.id)
+            sent += await post_to_volunteers(context, case, again=True)
+        elif case.volunteer_id is not None:
+            t = await language(context, case.volunteer_id)
+            try:
+                await send(
+                    context,
+                    case.volunteer_id,
+                    t("case.remind_claimer", id=case.id, waited=waited(t, case.waiting_since)),
+                    [[button(t, "cases.button.open", Act.OPEN, case.id, id=case.id)]],
+                )
+                sent += 1
+            except (BadRequest, Forbidden) as error:
+                _LOGGER.info("case %s: claimer not reminded (%s)", case.id, type(error).__name__)
+    return sent
+
+
 # ------------------------------------------------------------------------------------- wiring
 
 
@@ -904,6 +1048,13 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CallbackQueryHandler(on_button, pattern=PATTERN), CASES_GROUP)
     application.add_handler(
         CommandHandler("ask", stop_after(entry(ask_command)), filters=PRIVATE), CASES_GROUP
+    )
+    application.add_handler(
+        CommandHandler("cases", stop_after(entry(cases_command, needs_consent=False)), filters=PRIVATE),
+        CASES_GROUP,
+    )
+    application.add_handler(
+        ChatMemberHandler(on_member_update, ChatMemberHandler.MY_CHAT_MEMBER), CASES_GROUP
     )
     application.add_handler(
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_private_message),

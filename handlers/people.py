@@ -9,7 +9,7 @@ from bot.services import people
 from bot.services.matching import pause_button_data, resume_button_data
 from bot.services.requests import SavedSearch, delete_request, list_requests
 from handlers import buttons
-from handlers.cases import saved_search_button
+from handlers.cases import saved_search_button, withdraw_cases
 from handlers.runtime import AmanatContext, State, Turn, html_lines
 from models import RequestStatus
 
@@ -102,6 +102,7 @@ async def forget_answer(update: Update, context: AmanatContext, yes: bool) -> St
         turn.new_step()
         turn.say(turn.t("forget.kept"))
         return State.IDLE
+    await withdraw_cases(context, turn.user_id)  # open cases closed, claimers told, messages erased
     await people.forget_person(context.db, turn.user_id)
     turn.forgotten = True  # nothing more is written about this person
     turn.person = None

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import case as when_then
 
 from bot.config import RolesConfig
 from models import Case, CaseEvent, CaseMessage, CasePost, CaseStatus, Database, Person, Role
@@ -567,6 +568,21 @@ async def withdraw(db: Database, person_id: int) -> list[CaseView]:
     return withdrawn
 
 
+async def open_cases_of(db: Database, person_id: int) -> list[CaseView]:
+    """A relative's open cases."""
+    async with db.session() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(Case).where(Case.person_id == person_id, Case.status.in_(list(OPEN_STATUSES)))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return [await _view(session, case) for case in rows]
+
+
 async def relative_blocked(db: Database, person_id: int) -> None:
     """Telegram said the relative blocked the bot: no more messages are tried."""
     async with db.session() as session:
@@ -581,7 +597,7 @@ async def relative_blocked(db: Database, person_id: int) -> None:
 async def list_cases(
     db: Database, volunteer_id: int, *, offset: int = 0, limit: int = 5
 ) -> tuple[list[CaseView], int]:
-    """Unclaimed cases and the volunteer's own open ones, longest waiting first; and how many in all."""
+    """The volunteer's own open cases, then the unclaimed ones, longest waiting first; and how many."""
     condition = or_(
         Case.status == CaseStatus.NEW,
         and_(Case.volunteer_id == volunteer_id, Case.status.in_([CaseStatus.CLAIMED, CaseStatus.ANSWERED])),
@@ -593,7 +609,12 @@ async def list_cases(
                 await session.execute(
                     select(Case)
                     .where(condition)
-                    .order_by(Case.waiting_since.is_(None), Case.waiting_since, Case.id)
+                    .order_by(
+                        when_then((Case.volunteer_id == volunteer_id, 0), else_=1),
+                        Case.waiting_since.is_(None),
+                        Case.waiting_since,
+                        Case.id,
+                    )
                     .offset(offset)
                     .limit(limit)
                 )
