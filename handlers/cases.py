@@ -43,7 +43,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import Html, Translator, escape, pick_language, translator
-from bot.services import cases, registry_search
+from bot.services import cases, registry_search, review
 from bot.services.cases import Author, CaseView, MessageView, Refusal
 from bot.services.dialogue_state import DialogueRecord, clear_dialogue, load_dialogue, save_dialogue
 from bot.services.requests import get_request, list_requests
@@ -81,6 +81,7 @@ class Act(enum.StrEnum):
     OPEN = "o"  # show the case (from /cases)
     PAGE = "g"  # /cases page (the number is the page)
     ASK_SAVED = "m"  # /my: ask a volunteer about saved search (the number is its id)
+    ASK_MATCH = "k"  # under a reviewed match's notification: ask about it (the number is the match id)
     CANCEL = "q"  # forget the "write your message" prompt (number 0)
 
 
@@ -364,6 +365,7 @@ async def begin_compose(
     results: list[dict[str, Any]],
     source: str,
     request_id: int | None = None,
+    reading_pk: int | None = None,
 ) -> None:
     """Ask the relative for their message; the next one they send opens the case."""
     record = DialogueRecord(CONVERSATION, turn.chat_id, turn.user_id)
@@ -373,6 +375,7 @@ async def begin_compose(
         "results": results,
         "source": source,
         "request_id": request_id,
+        "reading_pk": reading_pk,
         "at": utcnow().isoformat(),
     }
     await save_dialogue(context.db, record)
@@ -430,6 +433,25 @@ async def ask_saved(context: AmanatContext, turn: Turn, request_id: int) -> None
     )
 
 
+async def ask_about_match(context: AmanatContext, turn: Turn, match_id: int) -> None:
+    """ "Ask a volunteer" under a reviewed match: the search and that reading go with the case."""
+    item = await review.request_of_match(context.db, turn.user_id, match_id)
+    if item is None:
+        turn.toast = turn.t.plain("button.stale")
+        return
+    reading = item.reading
+    name = " ".join(p for p in (reading.surname, reading.name, reading.patronymic) if p)
+    await begin_compose(
+        context,
+        turn,
+        search=item.search,
+        results=[{"reading_id": reading.reading_id, "name": clip(name, 120), "year": reading.birth_year}],
+        source="review",
+        request_id=item.request_id,
+        reading_pk=item.reading_pk,
+    )
+
+
 def saved_search_button(t: Translator, request_id: int, position: int) -> tuple[str, str]:
     """The button /my shows under saved search number ``position`` (handlers/people.py)."""
     return button(t, "case.button.ask_saved", Act.ASK_SAVED, request_id, n=position)
@@ -444,6 +466,7 @@ async def open_from(
     results: list[dict[str, Any]],
     source: str,
     request_id: int | None = None,
+    reading_pk: int | None = None,
     kind: str = "text",
     file_id: str | None = None,
 ) -> CaseView:
@@ -458,6 +481,7 @@ async def open_from(
         kind=kind,
         file_id=file_id,
         request_id=request_id,
+        reading_pk=reading_pk,
         summary=str(search.get("surname") or ""),
     )
     _LOGGER.info("case %s opened (source %s)", case.id, source)
@@ -562,6 +586,7 @@ async def take_message(context: AmanatContext, message: Message, route: Route) -
             results=list(data.get("results") or []),
             source=str(data.get("source") or "ask"),
             request_id=data.get("request_id"),
+            reading_pk=data.get("reading_pk"),
             kind=content.kind,
             file_id=content.file_id,
         )
@@ -724,7 +749,7 @@ async def press(update: Update, context: AmanatContext) -> State:
         _LOGGER.warning("forged case button from user %s refused", turn.user_id)
         turn.toast = turn.t.plain("button.unknown")
         return turn.state
-    if pressed.act in (Act.REPLY, Act.ASK_SAVED, Act.CANCEL):
+    if pressed.act in (Act.REPLY, Act.ASK_SAVED, Act.ASK_MATCH, Act.CANCEL):
         await relative_press(update, context, pressed)
         return turn.state
     if not await cases.is_volunteer(context.db, context.services.settings.roles, turn.user_id):
@@ -751,6 +776,9 @@ async def relative_press(update: Update, context: AmanatContext, pressed: CaseBu
         return
     if pressed.act == Act.ASK_SAVED:
         await ask_saved(context, turn, pressed.number)
+        return
+    if pressed.act == Act.ASK_MATCH:
+        await ask_about_match(context, turn, pressed.number)
         return
     if pressed.act == Act.CANCEL:
         await clear_dialogue(context.db, CONVERSATION, turn.chat_id, turn.user_id)

@@ -11,6 +11,7 @@ from models.jobs import JobLock, Watermark
 from models.people import DialogueState, Person, Role
 from models.registry import BatchState, ImportBatch, Reading, ReadingKey, RegistryMeta
 from models.requests import Match, NotificationState, OutboxMessage, OutboxState, RequestStatus, SearchRequest
+from models.reviews import MatchReview
 
 __all__ = [
     "Appeal",
@@ -29,6 +30,7 @@ __all__ = [
     "ImportBatch",
     "JobLock",
     "Match",
+    "MatchReview",
     "NotificationState",
     "OutboxMessage",
     "OutboxState",

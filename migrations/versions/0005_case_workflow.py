@@ -1,4 +1,5 @@
-"""cases: statuses new/claimed/answered/closed, the search they carry, posts, files and an audit trail
+"""cases: statuses new/claimed/answered/closed, the search they carry, posts, files and an audit trail;
+volunteers' verdicts on unannounced matches (the review queue)
 
 A case now carries what the relative searched for and the results they saw, the reminder job's watermark
 (``waiting_since``, ``reminded_at``), where the bot posted it (``case_posts``, so a reply to any of those
@@ -69,8 +70,23 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_case_events_case_id"), "case_events", ["case_id"], unique=False)
 
+    op.create_table(
+        "match_reviews",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("match_id", BIG_ID, nullable=False),
+        sa.Column("verdict", sa.String(length=16), nullable=False),
+        sa.Column("reviewer_id", BIG_ID, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["match_id"], ["matches.id"], name=op.f("fk_match_reviews_match_id_matches"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_match_reviews")),
+        sa.UniqueConstraint("match_id", name=op.f("uq_match_reviews_match_id")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("match_reviews")
     op.drop_index(op.f("ix_case_events_case_id"), table_name="case_events")
     op.drop_table("case_events")
     op.drop_index(op.f("ix_case_posts_case_id"), table_name="case_posts")

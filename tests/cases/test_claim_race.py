@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from bot.services import cases
+from sqlalchemy import select
+
+from bot.services import cases, review
 from bot.services.people import give_consent
-from models import CaseStatus, Database
+from bot.services.registry_import import import_file
+from models import CaseStatus, Database, Match, NotificationState, Reading, SearchRequest
 
 VOLUNTEER_A = 7001
 VOLUNTEER_B = 7002
@@ -38,3 +42,30 @@ async def test_two_simultaneous_claims_one_wins(
         assert stored.volunteer_id == won[0].case.volunteer_id
         trail = await cases.case_events(first, case.id)
         assert [(e.from_status, e.to_status) for e in trail] == [(None, "new"), ("new", "claimed")]
+
+
+async def test_two_simultaneous_review_verdicts_one_counts(
+    any_db_url: str, make_db: Callable[[str], Awaitable[Database]], tmp_path: Path
+) -> None:
+    first, second = await make_db(any_db_url), await make_db(any_db_url)
+    await give_consent(first, RELATIVE, "ru", first_name="Алия")
+    registry = tmp_path / "one.csv"
+    registry.write_text("reading_id,surname,name,birth_year\nR-1,Легкодымов,Емельян,1904\n", encoding="utf-8")
+    await import_file(first, registry)
+    async with first.session() as session:
+        reading = (await session.execute(select(Reading))).scalar_one()
+        request = SearchRequest(person_id=RELATIVE, surname="Легкодымов")
+        session.add(request)
+        await session.flush()
+        match = Match(
+            request_id=request.id, reading_pk=reading.id, score=50.0, notification=NotificationState.SKIPPED
+        )
+        session.add(match)
+        await session.flush()
+        match_id = match.id
+    outcomes = await asyncio.gather(
+        review.decide(first, match_id, review.Verdict.LIKELY, VOLUNTEER_A),
+        review.decide(second, match_id, review.Verdict.NOT, VOLUNTEER_B),
+    )
+    assert sum(outcome is not None for outcome in outcomes) == 1
+    assert await review.queue_size(first) == 0
