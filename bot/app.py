@@ -34,7 +34,7 @@ from bot.i18n import LANGUAGES, translator
 from bot.jobs import register_jobs
 from bot.logs import setup_logging
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
-from handlers import cases, dialogue, notifications, review, stats
+from handlers import cases, dialogue, family, notifications, review, stats
 from handlers.runtime import AmanatContext, Features, ReplyNotDelivered, Services
 from models import Database
 from models.db import database_unavailable
@@ -218,6 +218,7 @@ def build_application(
     application.add_error_handler(make_error_handler(bot_token))
     cases.register(application)  # cases: before the dialogue (group -1), see handlers/cases.py
     review.register(application)  # /review for volunteers (group -1)
+    family.register(application)  # /family for volunteers and the family's answer (group -1)
     dialogue.register(application)
     notifications.register(application)  # buttons under notifications, pause/resume in /my (group 5)
     stats.register(application)  # /stats for admins (group 5)

@@ -26,6 +26,7 @@ from bot.config import WEBHOOK_SECRET_MISSING, ConfigError, Settings, load_confi
 from bot.logs import redact, setup_logging
 from bot.search import Query, parse_year
 from bot.services import import_batches
+from bot.services.family import family_of
 from bot.services.registry_search import open_database
 from bot.services.startup import StartupRefused
 from models import BatchState
@@ -460,6 +461,49 @@ def search_command(
             return
     why = reason_text(lang or settings.i18n.default_language)
     _run(_search(settings, query, batch, limit, as_json, why))
+
+
+async def _family(settings: Settings, reading_id: str, as_json: bool) -> int:
+    database = await open_database(settings)
+    try:
+        reading, found = await family_of(database, reading_id, limit=50)
+    finally:
+        await database.dispose()
+    if reading is None:
+        if as_json:
+            click.echo(json.dumps({"reading_id": reading_id, "error": "no such reading", "families": []}))
+        else:
+            click.echo(f"no reading {reading_id} in the registry", err=True)
+        return 1
+    if as_json:
+        payload = {"reading_id": reading.reading_id, "families": [item.to_json() for item in found]}
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return 0
+    who = " ".join(part for part in (reading.surname, reading.name, reading.patronymic) if part)
+    click.echo(f"{reading.reading_id}: {who}, {reading.birth_year or '?'}, {reading.birthplace or '?'}")
+    if not found:
+        click.echo("no saved search fits him yet")
+    for position, item in enumerate(found, start=1):
+        soldier = " ".join(
+            str(item.soldier[key]) for key in ("surname", "name", "patronymic") if item.soldier.get(key)
+        )
+        born = item.soldier.get("birth_year") or "?"
+        click.echo(
+            f"{position}. {item.score:.1f}{' strong' if item.strong else ''} — {soldier}, {born}; "
+            f"region: {item.region or '?'}; searching since {item.since.date().isoformat()}"
+        )
+    return 0
+
+
+@main.command("family")
+@click.argument("reading_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def family_command(ctx: click.Context, reading_id: str, as_json: bool) -> None:
+    """Saved searches that match a found soldier, strongest first, anonymized (for volunteers)."""
+    code = _run(_family(_settings(ctx), reading_id, as_json))
+    if code:
+        sys.exit(code)
 
 
 @main.command("match")

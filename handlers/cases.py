@@ -758,15 +758,16 @@ async def press(update: Update, context: AmanatContext) -> State:
         )
         turn.toast = turn.t.plain("case.volunteers_only")
         return turn.state
-    user = update.effective_user
-    await cases.note_volunteer(
-        context.db,
-        turn.user_id,
-        user.first_name if user else None,
-        pick_language(user.language_code if user else None),
-    )
+    await remember_volunteer(update, context)
     await volunteer_press(update, context, pressed)
     return turn.state
+
+
+async def remember_volunteer(update: Update, context: AmanatContext) -> None:
+    """Keep the acting volunteer's first name (other volunteers see who took a case) and language."""
+    user = update.effective_user
+    if user is not None:
+        await cases.note_volunteer(context.db, user.id, user.first_name, pick_language(user.language_code))
 
 
 async def relative_press(update: Update, context: AmanatContext, pressed: CaseButton) -> None:
@@ -988,13 +989,7 @@ async def cases_command(update: Update, context: AmanatContext) -> State:
         _LOGGER.warning("/cases from user %s refused: not a volunteer", turn.user_id)
         turn.say(turn.t("case.volunteers_only"))
         return turn.state
-    user = update.effective_user
-    await cases.note_volunteer(
-        context.db,
-        turn.user_id,
-        user.first_name if user else None,
-        pick_language(user.language_code if user else None),
-    )
+    await remember_volunteer(update, context)
     text, rows = await cases_page(context, turn, 0)
     turn.say(text, rows)
     return turn.state

@@ -159,15 +159,17 @@ async def decide(db: Database, match_id: int, verdict: Verdict, reviewer_id: int
         return None
 
 
-async def request_of_match(db: Database, person_id: int, match_id: int) -> ReviewItem | None:
-    """A match of one of the person's own searches (for "ask a volunteer" under a review notification)."""
+async def request_of_match(db: Database, person_id: int | None, match_id: int) -> ReviewItem | None:
+    """A match with its search and reading; with ``person_id``, only of one of that person's own searches
+    (for "ask a volunteer" under a notification: a forged id reaches nobody else's)."""
     async with db.session() as session:
-        row = (
-            await session.execute(
-                select(Match, SearchRequest, Reading)
-                .join(SearchRequest, SearchRequest.id == Match.request_id)
-                .join(Reading, Reading.id == Match.reading_pk)
-                .where(Match.id == match_id, SearchRequest.person_id == person_id)
-            )
-        ).first()
+        statement = (
+            select(Match, SearchRequest, Reading)
+            .join(SearchRequest, SearchRequest.id == Match.request_id)
+            .join(Reading, Reading.id == Match.reading_pk)
+            .where(Match.id == match_id)
+        )
+        if person_id is not None:
+            statement = statement.where(SearchRequest.person_id == person_id)
+        row = (await session.execute(statement)).first()
         return _item(*row) if row is not None else None
