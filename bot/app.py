@@ -31,6 +31,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.i18n import LANGUAGES, translator
 from bot.jobs import register_jobs
+from bot.monitoring import Monitoring
 from handlers import dialogue, notifications, stats
 from handlers.runtime import AmanatContext, Features, Services
 from models import Database
@@ -217,8 +218,11 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
 
     quiet_http_logs()
     db = await open_database(settings)
+    monitoring = Monitoring(settings, db)  # /healthz and /metrics on web.listen:web.port (bot.monitoring)
+    await monitoring.start()
     await start_registry_index(db)  # the registry in memory: searches stay fast at 1M readings
     application = build_application(settings, db)
+    monitoring.instrument(application)
     register_jobs(application, settings, db)  # matching, the outbox sender, the heartbeat
     stop_event = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -245,6 +249,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         finally:
             await application.end_polling()
     finally:
+        await monitoring.stop()
         await db.dispose()
 
 
