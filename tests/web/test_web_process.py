@@ -154,3 +154,23 @@ async def test_port_zero_serves_nothing(api: BotApiStandIn, tmp_path: Path) -> N
             await get(port, "/healthz")
     finally:
         stop(process)
+
+
+async def test_healthz_in_webhook_mode(api: BotApiStandIn, tmp_path: Path) -> None:
+    port, hook_port = free_port(), free_port()
+    env = bot_env(
+        api,
+        tmp_path / "amanat.db",
+        AMANAT_WEB__PORT=str(port),
+        AMANAT_TELEGRAM__WEBHOOK_URL="https://amanat.example.org/telegram-hook",
+        AMANAT_TELEGRAM__WEBHOOK_PORT=str(hook_port),
+        AMANAT_TELEGRAM__WEBHOOK_SECRET="s3cret-value",
+    )
+    api.webhook_target = f"http://127.0.0.1:{hook_port}/telegram-hook"
+    process = start_bot(env, tmp_path)
+    try:
+        await wait_for_call(api, "setWebhook", 0, process)
+        _status, body = await until(lambda: _healthy(port), "/healthz answers 200 in webhook mode")
+        assert body["status"] == "ok"
+    finally:
+        stop(process)
