@@ -10,6 +10,7 @@ ones). Then the Dockerfile's own HEALTHCHECK command must pass and a `/start` be
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -199,3 +200,75 @@ async def test_compose_services_as_processes_answer_and_pass_the_image_health_ch
     assert api.token not in log and "compose-webhook-secret" not in log and "compose-password" not in log
     # The image's health check fails once nothing answers.
     assert run_healthcheck(env).returncode != 0
+
+
+def nginx_config_for_here(folder: Path, listen: int, upstreams: list[int]) -> Path:
+    """deploy/nginx.conf with this machine's addresses: the containers' names and ports become local
+    ports, TLS (a certificate Telegram trusts) becomes plain HTTP, logs and the pid go to ``folder``."""
+    text = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    for number, port in enumerate(upstreams, start=1):
+        assert f"bot-hook-{number}:8443" in text
+        text = text.replace(f"bot-hook-{number}:8443", f"127.0.0.1:{port}")
+    assert "listen 443 ssl http2;" in text
+    text = text.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{listen};")
+    text = re.sub(r"^\s*ssl_certificate(_key)? .*$", "", text, flags=re.MULTILINE)
+    text = text.replace("/var/log/nginx/access.log", str(folder / "access.log"))
+    path = folder / "nginx.conf"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+async def test_nginx_spreads_the_webhook_over_two_processes_and_one_may_restart(
+    api: BotApiStandIn, tmp_path: Path, postgres_url: str
+) -> None:
+    envs = [container_env(api, name, postgres_url) for name in ("bot-hook-1", "bot-hook-2")]
+    migrate = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        env=envs[0],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=180,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    hook_ports = [free_port(), free_port()]
+    for env, port in zip(envs, hook_ports, strict=True):
+        env["AMANAT_TELEGRAM__WEBHOOK_PORT"] = str(port)
+    proxy_port = free_port()
+    config = nginx_config_for_here(tmp_path, proxy_port, hook_ports)
+    nginx = [
+        "nginx",
+        "-c",
+        str(config),
+        "-p",
+        str(tmp_path),
+        "-g",
+        f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;",
+    ]
+    assert subprocess.run([*nginx, "-t"], capture_output=True, timeout=30).returncode == 0
+    api.webhook_target = f"http://127.0.0.1:{proxy_port}/telegram-hook"  # Telegram → nginx
+    folders = [tmp_path / "one", tmp_path / "two"]
+    processes = []
+    for env, folder in zip(envs, folders, strict=True):
+        folder.mkdir()
+        processes.append(start_bot(env, folder))
+    proxy = subprocess.Popen([*nginx, "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+    try:
+        await wait_for_call(api, "setWebhook", 1, processes[0])
+        for env in envs:
+            port = int(env["AMANAT_WEB__PORT"])
+            await until(lambda port=port: _healthy(port), "both processes healthy")
+        relative = api.user(7401, "Aigerim", language_code="kk")
+        assert "Аманат" in (await say(api, relative, "/start")).text
+        # A rolling restart: the first process stops; nginx sends the next update to the second.
+        processes[0].terminate()
+        assert await asyncio.to_thread(processes[0].wait, 60) == 0
+        other = api.user(7402, "Мария", language_code="ru")
+        assert "Аманат" in (await say(api, other, "/start")).text
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=30)
+        for process in processes:
+            stop(process)
+    served = (tmp_path / "access.log").read_text(encoding="utf-8")
+    assert served.count("POST /telegram-hook") >= 2
