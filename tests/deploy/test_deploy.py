@@ -108,6 +108,22 @@ def test_dockerfile_is_slim_non_root_with_a_health_check() -> None:
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert "/healthz" in " ".join(dockerfile_healthcheck())
     assert re.search(r'^ENTRYPOINT \["amanat"\]$', text, re.MULTILINE)
+    # What the image copies exists (paths relative to the build context, the repository root) ...
+    root = DEPLOY.parent
+    for sources in re.findall(r"^COPY (.+) \S+$", text, re.MULTILINE):
+        for source in sources.split():
+            assert (root / source).exists(), source
+    # ... everything the package needs at run time is copied (the catalogs and migrations beside it) ...
+    copied = {
+        source for sources in re.findall(r"^COPY (.+) \S+$", text, re.MULTILINE) for source in sources.split()
+    }
+    assert {"bot", "handlers", "models", "migrations", "locales", "pyproject.toml", "config.toml"} <= copied
+    # ... and the build's catalog check passes on this checkout.
+    [check] = re.findall(r'python -c "(from bot\.i18n[^"]*)"', text)
+    done = subprocess.run(
+        [sys.executable, "-c", check], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
