@@ -2,7 +2,8 @@
 
 `/healthz` answers 200 with every part named once the bot is up, 503 naming the database once the
 database is gone (the SQLite file removed, or the PostgreSQL database dropped), and `/metrics` parses as
-Prometheus text and counts the `/start` a relative sent through the stand-in.
+Prometheus text and counts the updates (a `/start`, the consent, a `/search`) a relative sent through the
+stand-in, and times the search.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import async_database_url
 from botapi_standin import BotApiStandIn
-from tests.test_run_process import bot_env, free_port, say, start_bot, stop, wait_for_call
+from tests.test_run_process import bot_env, free_port, press_first, say, start_bot, stop, wait_for_call
 
 WAIT = 60.0  # a guard against hangs, never a timing assertion
 
@@ -67,6 +68,15 @@ def updates_counted(metrics_text: str) -> float:
     return total
 
 
+def searches_timed(metrics_text: str) -> float:
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name == "amanat_search_seconds":
+            return sum(
+                sample.value for sample in family.samples if sample.name == "amanat_search_seconds_count"
+            )
+    return 0.0
+
+
 async def check_healthy_then_metrics_count_start(api: BotApiStandIn, port: int, process: Any) -> None:
     await wait_for_call(api, "getUpdates", 0, process)
     _status, body = await until(lambda: _healthy(port), "/healthz answers 200")
@@ -77,12 +87,14 @@ async def check_healthy_then_metrics_count_start(api: BotApiStandIn, port: int, 
     relative = api.user(7101, "Мария", language_code="ru")
     greeting = await say(api, relative, "/start")
     assert "Аманат" in greeting.text
+    await press_first(api, relative, greeting)  # consent
+    await say(api, relative, "/search Легкодымов Емельян 1904")
 
     async def counted() -> str | None:
         _status, metrics = await get(port, "/metrics")
-        return metrics if updates_counted(metrics) >= 1 else None
+        return metrics if updates_counted(metrics) >= 3 and searches_timed(metrics) >= 1 else None
 
-    metrics = await until(counted, "/metrics counts the /start")
+    metrics = await until(counted, "/metrics counts the updates and times the search")
     names = {family.name for family in text_string_to_metric_families(metrics)}
     assert {"amanat_update_seconds", "amanat_outbox_messages", "amanat_cases", "amanat_database_up"} <= names
 
