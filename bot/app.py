@@ -33,6 +33,7 @@ from bot.config import WEBHOOK_SECRET_MISSING, Settings
 from bot.i18n import LANGUAGES, translator
 from bot.jobs import register_jobs
 from bot.logs import setup_logging
+from bot.monitoring import Monitoring
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
 from handlers import dialogue, notifications, stats
 from handlers.runtime import AmanatContext, Features, ReplyNotDelivered, Services
@@ -242,11 +243,15 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     if telegram.webhook_url and not telegram.webhook_secret.get_secret_value():
         raise StartupRefused(WEBHOOK_SECRET_MISSING)
     db = await open_database(settings)
+    monitoring = Monitoring(settings, db)  # /healthz and /metrics on web.listen:web.port (bot.monitoring)
     try:
         await check_database(db)  # writable, and not a silently emptied file
+        await monitoring.start()
         await start_registry_index(db)  # the registry in memory: searches stay fast at 1M readings
         application = build_application(settings, db)
+        monitoring.instrument(application)
     except BaseException:
+        await monitoring.stop()
         await db.dispose()
         raise
     register_jobs(application, settings, db)  # matching, the outbox sender, the heartbeat
@@ -279,6 +284,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         if lost:
             raise DatabaseFileLost(lost[0])
     finally:
+        await monitoring.stop()
         await db.dispose()
 
 

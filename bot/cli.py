@@ -26,6 +26,14 @@ from bot.config import WEBHOOK_SECRET_MISSING, ConfigError, Settings, load_confi
 from bot.logs import redact, setup_logging
 from bot.search import Query, parse_year
 from bot.services import import_batches
+from bot.services.export import (
+    ExportError,
+    ExportReport,
+    describe_url,
+    export_to_file,
+    format_for,
+    open_existing_database,
+)
 from bot.services.registry_search import open_database
 from bot.services.startup import StartupRefused
 from models import BatchState
@@ -503,6 +511,43 @@ def run_command(ctx: click.Context) -> None:
 
     with _startup_errors():
         run_bot(settings)
+
+
+async def _export(settings: Settings, kind: str, out: Path, fmt: str | None) -> ExportReport:
+    chosen = format_for(out, fmt)
+    db = await open_existing_database(settings.database.url)
+    try:
+        click.echo(f"amanat: exporting {kind} from {describe_url(settings.database.url)}", err=True)
+        return await export_to_file(db, kind, out, chosen)
+    finally:
+        await db.dispose()
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(["registry", "appeals", "cases", "stories"]))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default=None,
+    help="Default: by OUT's extension, else csv.",
+)
+@click.pass_context
+def export_command(ctx: click.Context, kind: str, out: Path, fmt: str | None) -> None:
+    """Export the registry, the appeals or anonymized case statistics (CSV or JSON lines, with a checksum)."""
+    if kind == "stories":
+        _fail("the stories export is not available yet (it comes with the memory book)")
+        return
+    try:
+        report = _run(_export(_settings(ctx), kind, out, fmt))
+    except ExportError as error:
+        _fail(str(error))
+        return
+    click.echo(
+        f"{report.path}: {report.rows} rows ({report.format}, {report.bytes} bytes), sha256 {report.sha256}; "
+        f"manifest {report.manifest.name}, checksum {report.checksum.name}"
+    )
 
 
 @main.command("console")

@@ -109,6 +109,13 @@ class I18nConfig(BaseModel):
     default_language: Literal["ru", "kk", "en"] = "ru"
 
 
+class WebConfig(BaseModel):
+    """The bot's own small web server (`/healthz`, `/metrics`); port 0 turns it off."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
 class LogConfig(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -131,6 +138,7 @@ class Settings(BaseSettings):
     search: SearchConfig = Field(default_factory=SearchConfig)
     i18n: I18nConfig = Field(default_factory=I18nConfig)
     log: LogConfig = Field(default_factory=LogConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -80,6 +80,8 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "matching"
 WATERMARK = "matching"  # the last import batch whose readings are all matched
 POSITION = "matching.position"  # within the next batch: the highest reading id already matched (0: none)
+# Stamped at the end of every pass (value: the readings it matched), for /healthz and /metrics.
+LAST_PASS = "matching.last_pass"
 # Scores are 0-100 (about the probability, in percent, that the reading is the man).
 RECORD_MIN_SCORE = 20.0
 # A match is announced when, against "he is not in the registry" alone (`Candidate.alone`, before the
@@ -621,6 +623,8 @@ async def run_matching_pass(
                 report.notifications += queued
                 fault_point("matching-chunk")
             report.watermark = done
+            async with db.session() as session:
+                await _set_watermark(session, LAST_PASS, report.readings, now or utcnow())
     report.seconds = time.perf_counter() - started
     log.info("%s", report.summary())
     return report

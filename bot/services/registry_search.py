@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -145,12 +146,27 @@ async def _found(db: Database, matches: list[Match]) -> list[Found]:
     return [Found(m, ReadingView.of(by_id[m.reading_id])) for m in matches if m.reading_id in by_id]
 
 
+SearchObserver = Callable[[float], None]
+_SEARCH_OBSERVERS: weakref.WeakKeyDictionary[Database, SearchObserver] = weakref.WeakKeyDictionary()
+
+
+def observe_searches(db: Database, observer: SearchObserver) -> None:
+    """``observer(seconds)`` is told how long each search on this database handle took (the metrics)."""
+    _SEARCH_OBSERVERS[db] = observer
+
+
 async def search_registry(db: Database, query: Query, limit: int = 5) -> list[Found]:
     """The best `limit` readings for what a relative knows, best first."""
-    index = _INDEXES.get(db)
-    if index is not None:
-        return await _found(db, await index.search(db, query, limit))
-    return await search_stored(db, query, limit)
+    started = time.perf_counter()
+    try:
+        index = _INDEXES.get(db)
+        if index is not None:
+            return await _found(db, await index.search(db, query, limit))
+        return await search_stored(db, query, limit)
+    finally:
+        observer = _SEARCH_OBSERVERS.get(db)
+        if observer is not None:
+            observer(time.perf_counter() - started)
 
 
 async def search_stored(db: Database, query: Query, limit: int = 5) -> list[Found]:
