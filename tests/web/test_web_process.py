@@ -176,7 +176,7 @@ async def test_healthz_in_webhook_mode(api: BotApiStandIn, tmp_path: Path) -> No
         AMANAT_WEB__PORT=str(port),
         AMANAT_TELEGRAM__WEBHOOK_URL="https://amanat.example.org/telegram-hook",
         AMANAT_TELEGRAM__WEBHOOK_PORT=str(hook_port),
-        AMANAT_TELEGRAM__WEBHOOK_SECRET="s3cret-value",
+        AMANAT_TELEGRAM__WEBHOOK_SECRET="s3cret-value-for-the-hook",
     )
     api.webhook_target = f"http://127.0.0.1:{hook_port}/telegram-hook"
     process = start_bot(env, tmp_path)
