@@ -312,7 +312,7 @@ async def test_export_of_an_empty_postgres_database_fails_clearly(tmp_path: Path
         await _drop_postgres_database(admin, url)
     gone = amanat(url, tmp_path, "export", "cases", str(tmp_path / "c.csv"))
     # A database that cannot be opened is a configuration error (exit 2), as for every command.
-    assert gone.returncode == 2 and "does not exist" in gone.stderr and "Traceback" not in gone.stderr
+    assert gone.returncode == 2 and "has no database" in gone.stderr and "Traceback" not in gone.stderr
 
 
 def test_cli_export_names_the_database_and_writes_the_manifest(tmp_path: Path, sqlite_url: str) -> None:
