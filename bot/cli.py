@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import logging
 import os
@@ -22,11 +23,17 @@ from typing import Any, TypeVar
 import click
 from telegram.error import InvalidToken
 
+from bot.app import run_bot
 from bot.config import WEBHOOK_SECRET_MISSING, ConfigError, Settings, load_config
+from bot.console import run_console
+from bot.database import open_database
+from bot.i18n import translator
 from bot.logs import redact, setup_logging
 from bot.search import Query, parse_year
 from bot.services import import_batches
-from bot.services.registry_search import open_database
+from bot.services.registry_import import ImportFailure, ImportStopped, RegistryFile, import_file
+from bot.services.registry_index import open_registry_index
+from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.startup import StartupRefused
 from models import BatchState
 from models.db import connection_problem
@@ -113,7 +120,6 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Apply migrations (and rebuild search keys made by an older engine)."""
-    from bot.services.registry_search import open_database
 
     async def go() -> str | None:
         database = await open_database(_settings(ctx))
@@ -150,9 +156,6 @@ def _write_rejected(path: Path, reports: list[Any]) -> None:
 
 async def _import_files(settings: Settings, files: tuple[str, ...], show_progress: bool | None) -> list[Any]:
     from tqdm import tqdm
-
-    from bot.services.registry_import import RegistryFile, import_file
-    from bot.services.registry_search import open_database
 
     sources = [RegistryFile(name) for name in files]  # every file must be readable before anything is written
     database = await open_database(settings)
@@ -242,8 +245,6 @@ def import_command(
 ) -> None:
     """Import registry readings from CSV or JSON lines (idempotent by reading_id), or see and mend the
     import batches (--status, --finish, --rollback)."""
-    from bot.services.registry_import import ImportFailure, ImportStopped
-
     if status or finish is not None or rollback is not None:
         if files or (finish is not None and rollback is not None):
             _fail("give files to import, or --status / --finish BATCH / --rollback BATCH alone", code=2)
@@ -341,10 +342,6 @@ def result_json(found: Any, why: ReasonText) -> dict[str, Any]:
 
 def reason_text(lang: str) -> ReasonText:
     """Reasons in `lang`, from the same catalogs the bot uses, as plain text (no HTML)."""
-    import html
-
-    from bot.i18n import translator
-
     t = translator(lang)
     return lambda reason: html.unescape(t.reason(reason))
 
@@ -363,13 +360,13 @@ def _batch_lines(path: str) -> Iterator[tuple[int, str]]:
 async def _search(
     settings: Settings, query: Query | None, batch: str | None, limit: int, as_json: bool, why: ReasonText
 ) -> None:
-    from bot.services.registry_search import open_database, search_registry
-
     database = await open_database(settings)
+    registry: RegistrySearch | None = None
     try:
         if batch is None:
             assert query is not None
-            found = await search_registry(database, query, limit=limit)
+            registry = StoredRegistry(database)  # one search: the keys table, nothing loaded
+            found = await registry.search(query, limit=limit)
             if as_json:
                 click.echo(json.dumps({"results": [result_json(f, why) for f in found]}, ensure_ascii=False))
                 return
@@ -386,9 +383,7 @@ async def _search(
                     click.echo(f"   - {why(reason)}")
             return
         # Many queries: the registry in memory once (as the bot holds it) beats the keys table per query.
-        from bot.services.registry_index import start_registry_index
-
-        await start_registry_index(database)
+        registry = await open_registry_index(database)
         for number, line in _batch_lines(batch):
             try:
                 item = json.loads(line)
@@ -399,13 +394,15 @@ async def _search(
             except (ValueError, json.JSONDecodeError) as error:
                 click.echo(json.dumps({"id": number, "error": f"line {number}: {error}", "results": []}))
                 continue
-            found = await search_registry(database, one, limit=limit)
+            found = await registry.search(one, limit=limit)
             click.echo(
                 json.dumps(
                     {"id": query_id, "results": [result_json(f, why) for f in found]}, ensure_ascii=False
                 )
             )
     finally:
+        if registry is not None:
+            await registry.close()
         await database.dispose()
 
 
@@ -499,8 +496,6 @@ def run_command(ctx: click.Context) -> None:
         _fail("no bot token: set TELEGRAM_BOT_TOKEN (or AMANAT_TELEGRAM__TOKEN)", code=2)
     if settings.telegram.webhook_url and not settings.telegram.webhook_secret.get_secret_value():
         _refuse_webhook_without_secret()
-    from bot.app import run_bot
-
     with _startup_errors():
         run_bot(settings)
 
@@ -512,8 +507,6 @@ def run_command(ctx: click.Context) -> None:
 @click.pass_context
 def console_command(ctx: click.Context, lang: str | None) -> None:
     """Chat with the real bot in the terminal, offline, on the local database."""
-    from bot.console import run_console
-
     _run(run_console(_settings(ctx), lang))
 
 

@@ -43,7 +43,6 @@ from bot.services.outbox import (
     RecipientUnknown,
     deliver_pending,
 )
-from bot.services.registry_search import get_reading
 from handlers.runtime import AmanatContext, State, entry
 
 log = logging.getLogger(__name__)
@@ -163,7 +162,7 @@ async def show_record(update: Update, context: AmanatContext, match_id: int) -> 
 
     turn, t = context.turn, context.turn.t
     reading_id = await matching.reading_of_match(context.db, turn.user_id, match_id)
-    reading = await get_reading(context.db, reading_id) if reading_id is not None else None
+    reading = await context.services.registry.get(reading_id) if reading_id is not None else None
     if reading is None:
         turn.toast = t.plain("notify.gone")
         return

@@ -57,7 +57,8 @@ from bot.services.faults import fault_point
 from bot.services.import_batches import visible_batches
 from bot.services.locks import job_lock
 from bot.services.outbox import Button, enqueue_many
-from bot.services.registry_search import record_of_reading
+from bot.services.registry_index import RegistryIndex
+from bot.services.registry_search import RegistrySearch, record_of_reading
 from models import (
     BatchState,
     Database,
@@ -318,23 +319,24 @@ async def _registry_size(db: Database) -> tuple[int, int]:
 
 
 @contextlib.asynccontextmanager
-async def _registry_in_memory(db: Database) -> AsyncIterator[Any]:
+async def _registry_in_memory(db: Database, searched: RegistrySearch | None) -> AsyncIterator[Registry]:
     """The whole registry in memory, to count what forward searches see.
 
-    In the bot's process that is its own registry index (refreshed, and held unchanged while the counts
-    are made): a second copy would double the memory of a large registry. Elsewhere (`amanat match`) it is
-    loaded once from the stored derived data, as the index loads it.
+    In the bot's process that is the registry index its searches use (`searched`: refreshed, and held
+    unchanged while the counts are made): a second copy would double the memory of a large registry.
+    Elsewhere (`amanat match`) it is loaded for the pass from the stored derived data, then let go.
     """
-    from bot.services.registry_index import RegistryIndex
-    from bot.services.registry_search import attached_index
-
-    index = attached_index(db)
-    if index is None:
-        index = await RegistryIndex.load(db)
-    else:
-        await index.refresh(db, force=True)
-    async with index.unchanged() as registry:
-        yield registry
+    if isinstance(searched, RegistryIndex):
+        await searched.refresh(force=True)
+        async with searched.unchanged() as registry:
+            yield registry
+        return
+    index = await RegistryIndex.load(db)
+    try:
+        async with index.unchanged() as registry:
+            yield registry
+    finally:
+        await index.close()
 
 
 def _reading_snapshot(row: Reading) -> dict[str, Any]:
@@ -545,9 +547,17 @@ async def _store_search_keys(db: Database, stale: Mapping[int, dict[str, Any]]) 
 
 
 async def run_matching_pass(
-    db: Database, settings: Settings, *, now: datetime | None = None
+    db: Database,
+    settings: Settings,
+    *,
+    registry: RegistrySearch | None = None,
+    now: datetime | None = None,
 ) -> MatchingReport:
-    """Match every reading imported since the last pass against the active saved searches (see above)."""
+    """Match every reading imported since the last pass against the active saved searches (see above).
+
+    ``registry`` is the process's registry search, if it has one: an in-memory one is counted on instead
+    of loading a second copy.
+    """
     started = time.perf_counter()
     report = MatchingReport()
     # Loading the searches, building the index and scoring make millions of containers that live for the
@@ -565,9 +575,9 @@ async def run_matching_pass(
             total, upto = await _registry_size(db)
             if any(not sums_are_fresh(search.derived, total) for search in searches):
                 # Some searches are new or outgrown: count them again against the whole registry in memory.
-                async with _registry_in_memory(db) as registry:
+                async with _registry_in_memory(db, registry) as in_memory:
                     index = await asyncio.to_thread(
-                        SavedSearchIndex, searches, total=total, registry=registry, upto=upto
+                        SavedSearchIndex, searches, total=total, registry=in_memory, upto=upto
                     )
             else:
                 index = await asyncio.to_thread(
@@ -628,7 +638,7 @@ async def run_matching_pass(
 
 async def run_matching_pass_cli(settings: Settings) -> str:
     """`amanat match`: one pass now, the heartbeat if due, then deliver what is pending via the Bot API."""
-    from bot.services.registry_search import open_database
+    from bot.database import open_database
 
     db = await open_database(settings)
     try:
