@@ -31,10 +31,14 @@ from bot.i18n import translator
 from bot.logs import redact, setup_logging
 from bot.search import Query, parse_year
 from bot.services import import_batches
+from bot.services.faults import fault_point
+from bot.services.heartbeat import queue_heartbeats
+from bot.services.matching import run_matching_pass
 from bot.services.registry_import import ImportFailure, ImportStopped, RegistryFile, import_file
 from bot.services.registry_index import open_registry_index
 from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.startup import StartupRefused
+from handlers.notifications import deliver_all_via_bot_api
 from models import BatchState
 from models.db import connection_problem
 
@@ -459,15 +463,29 @@ def search_command(
     _run(_search(settings, query, batch, limit, as_json, why))
 
 
+async def run_matching_pass_cli(settings: Settings) -> str:
+    """`amanat match`: one pass now, the heartbeat if due, then deliver what is pending via the Bot API."""
+    db = await open_database(settings)
+    try:
+        report = await run_matching_pass(db, settings)
+        heartbeats = await queue_heartbeats(db, settings)
+        # Test hook: `AMANAT_FAULT=after-matching` exits hard after the pass committed, before sending.
+        fault_point("after-matching")
+        if not settings.telegram.token.get_secret_value():
+            return report.summary() + "; no bot token, so nothing was sent (the bot sends it when it runs)"
+        delivery = await deliver_all_via_bot_api(db, settings)
+        line = report.summary() + f"; delivery: {delivery.summary()}"
+        if heartbeats:
+            line += f"; {heartbeats} heartbeat messages queued"
+        return line
+    finally:
+        await db.dispose()
+
+
 @main.command("match")
 @click.pass_context
 def match_command(ctx: click.Context) -> None:
     """One pass of the scheduled matching job, now."""
-    try:
-        from bot.services.matching import run_matching_pass_cli
-    except ImportError:
-        _fail("matching is not available in this version")
-        return
     click.echo(_run(run_matching_pass_cli(_settings(ctx))))
 
 

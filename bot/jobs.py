@@ -25,7 +25,8 @@ from typing import Any, Final
 from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
-from bot.services.matching import queue_heartbeats, run_matching_pass
+from bot.services.heartbeat import queue_heartbeats
+from bot.services.matching import run_matching_pass
 from bot.services.registry_search import RegistrySearch
 from handlers.notifications import deliver_due
 from handlers.runtime import Services

@@ -22,13 +22,15 @@ from sqlalchemy import select, update
 
 from bot.config import Settings, load_config
 from bot.services import matching
+from bot.services.heartbeat import queue_heartbeats
 from bot.services.import_batches import batch_overview, finish_lost_batch, process_identity
 from bot.services.locks import job_lock
-from bot.services.matching import queue_heartbeats, run_matching_pass, set_search_paused
+from bot.services.matching import run_matching_pass
 from bot.services.outbox import Outgoing, deliver_pending
 from bot.services.people import forget_person
 from bot.services.registry_index import RegistryIndex, open_registry_index
-from bot.services.requests import delete_request
+from bot.services.requests import delete_request, set_search_paused
+from handlers.notifications import RENDERERS
 from models import BatchState, Database, ImportBatch, Match, NotificationState, SearchRequest
 from models.base import utcnow
 
@@ -220,7 +222,7 @@ async def test_the_heartbeat_counts_checked_readings_and_is_queued_once_per_peri
             self.texts.append(message.text)
 
     sender = Recorder()
-    assert (await deliver_pending(any_db, sender, now=month_later)).sent == 1
+    assert (await deliver_pending(any_db, sender, renderers=RENDERERS, now=month_later)).sent == 1
     assert sender.texts == [
         "🕯 <b>We keep looking.</b>\n\nЛехкодымов Емельян, 1904: 2 new readings checked\n\n"
         "The moment a fitting reading appears, we will tell you. Your searches: /my"
