@@ -44,7 +44,7 @@ from bot.services.outbox import (
     Renderer,
     deliver_pending,
 )
-from bot.services.requests import reading_of_match, set_search_paused
+from bot.services.saved_searches import reading_of_match, set_search_paused
 from handlers.notification_buttons import (
     PATTERN,
     SetPaused,

@@ -13,9 +13,9 @@ from telegram import Update
 
 from bot.i18n import Html, Translator
 from bot.search import Match
-from bot.services.registry_rows import COLUMNS
+from bot.services.import_reader import COLUMNS
 from bot.services.registry_search import Found, ReadingView
-from bot.services.requests import SearchFields, save_request
+from bot.services.saved_searches import SearchFields, save_request
 from handlers import buttons
 from handlers.runtime import AmanatContext, State, Turn, html_lines
 from handlers.search import answers, summary_text

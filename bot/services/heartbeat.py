@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 
 from bot.config import Settings
 from bot.services.outbox import enqueue_many
-from bot.services.requests import search_summary
+from bot.services.saved_searches import search_summary
 from models import Database, Person, RequestStatus, SearchRequest
 from models.base import utcnow
 

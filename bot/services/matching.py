@@ -32,7 +32,7 @@ Delivery (bot.services.outbox) is separate: `amanat match` (bot.cli) runs one pa
 pending through the Bot API; the running bot's jobs (bot.jobs) do the same on a schedule. What a message
 says is the handlers layer's (handlers/notifications.py renders the stored payload at send time). The
 heartbeat is bot.services.heartbeat; pausing a search and the other operations of a saved search are
-bot.services.requests. `matching_stats` reports the pass's progress for /stats.
+bot.services.saved_searches. `matching_stats` reports the pass's progress for /stats.
 """
 
 from __future__ import annotations
@@ -54,14 +54,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.search import Profile, Query, Registry, ReverseIndex, derive, stored_profile, sums_are_fresh
-from bot.services.collector import no_cyclic_collection
 from bot.services.faults import fault_point
+from bot.services.gc_pause import no_cyclic_collection
 from bot.services.import_batches import visible_batches
 from bot.services.locks import job_lock
 from bot.services.outbox import enqueue_many
 from bot.services.registry_index import RegistryIndex
 from bot.services.registry_search import RegistrySearch, record_of_reading
-from bot.services.requests import SearchFields, search_summary
+from bot.services.saved_searches import SearchFields, search_summary
 from models import (
     BatchState,
     Database,
@@ -550,7 +550,7 @@ async def run_matching_pass(
     started = time.perf_counter()
     report = MatchingReport()
     # Loading the searches, building the index and scoring make millions of containers that live for the
-    # pass: collections meanwhile would walk them again and again (bot.services.collector).
+    # pass: collections meanwhile would walk them again and again (bot.services.gc_pause).
     with no_cyclic_collection():
         async with job_lock(db, LOCK_NAME) as lock:
             if not lock.acquired:

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.search import ENGINE_VERSION, Query, Record, Registry
-from bot.services.collector import no_cyclic_collection
+from bot.services.gc_pause import no_cyclic_collection
 from bot.services.import_batches import visible_batches
 from bot.services.registry_search import Found, ReadingView, found_readings, get_reading
 from models import Database, Reading

@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 from bot.config import Settings
 from bot.services.matching import run_matching_pass
 from bot.services.registry_index import RegistryIndex, open_registry_index
-from bot.services.requests import SearchFields, save_request
+from bot.services.saved_searches import SearchFields, save_request
 from models import BatchState, Database, ImportBatch, Match, Person, Reading, ReadingKey, Role
 from models.base import utcnow
 from tests.dialogue.dialogue_harness import Chat

@@ -29,7 +29,7 @@ from bot.services.matching import run_matching_pass
 from bot.services.outbox import Outgoing, deliver_pending
 from bot.services.people import forget_person
 from bot.services.registry_index import RegistryIndex, open_registry_index
-from bot.services.requests import delete_request, set_search_paused
+from bot.services.saved_searches import delete_request, set_search_paused
 from handlers.notifications import RENDERERS
 from models import BatchState, Database, ImportBatch, Match, NotificationState, SearchRequest
 from models.base import utcnow

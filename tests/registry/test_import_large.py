@@ -192,7 +192,7 @@ def test_the_worker_side_needs_no_database_layer_and_stores_json_as_the_database
     import subprocess
     import sys
 
-    from bot.services.registry_rows import json_text
+    from bot.services.import_reader import json_text
     from models.db import json_text as database_json_text
 
     value = {"s": ["Легкодымов", ["Легкодымов"], [], 0], "y": None, "n": 1.5}

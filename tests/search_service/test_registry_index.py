@@ -174,7 +174,7 @@ async def test_unfinished_import_is_not_loaded_until_it_finishes(sample_db: Data
 async def test_loading_the_index_leaves_the_garbage_collector_as_it_found_it(db: Database) -> None:
     import gc
 
-    from bot.services.collector import no_cyclic_collection
+    from bot.services.gc_pause import no_cyclic_collection
 
     await import_file(db, SAMPLE)
     assert gc.isenabled()
