@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import html
 import json
 import logging
@@ -150,12 +151,12 @@ def _print_import_report(report: Any, shown: int = 50) -> None:
 
 
 def _write_rejected(path: Path, reports: list[Any]) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        out.write("file,line,reason\n")
+    """Every rejected row as CSV (file, line, reason): quoted as the csv module quotes, whatever the text."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["file", "line", "reason"])
         for report in reports:
-            for rejected in report.rejected:
-                reason = rejected.reason.replace('"', '""')
-                out.write(f'"{report.source}",{rejected.line},"{reason}"\n')
+            writer.writerows([report.source, rejected.line, rejected.reason] for rejected in report.rejected)
 
 
 async def _import_files(settings: Settings, files: tuple[str, ...], show_progress: bool | None) -> list[Any]:
