@@ -214,14 +214,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> None:
-    from bot.app import build_application, quiet_http_logs
+    from bot.app import build_application
     from bot.config import Settings
+    from bot.logs import cap_library_loggers
     from bot.services.registry_index import open_registry_index
     from bot.services.registry_search import StoredRegistry
     from botapi_standin import BotApiStandIn
     from models import Database
 
-    quiet_http_logs()
+    cap_library_loggers()
     args.out.mkdir(parents=True, exist_ok=True)
     db_path = await build_registry(args.readings, args.out)
     url = f"sqlite+aiosqlite:///{db_path}"

@@ -34,7 +34,7 @@ from bot.config import WEBHOOK_SECRET_MISSING, Settings
 from bot.database import open_database
 from bot.i18n import LANGUAGES, translator
 from bot.jobs import register_jobs
-from bot.logs import setup_logging
+from bot.logs import cap_library_loggers, setup_logging
 from bot.services.registry_index import open_registry_index
 from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
@@ -257,12 +257,6 @@ def build_application(
     return application
 
 
-def quiet_http_logs() -> None:
-    """httpx logs every request URL at INFO, and the URL holds the token: keep it at WARNING."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-
-
 async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Run the bot with long polling until ``stop`` is set (or the task is cancelled / Ctrl+C).
 
@@ -270,7 +264,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     timeout, and shuts everything down cleanly. Dialogue state is in the database, so a restart — clean
     or not — continues every dialogue where it was.
     """
-    quiet_http_logs()
+    cap_library_loggers()  # httpx logs request URLs, and the URL holds the token
     telegram = settings.telegram
     if telegram.webhook_url and not telegram.webhook_secret.get_secret_value():
         raise StartupRefused(WEBHOOK_SECRET_MISSING)

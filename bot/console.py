@@ -17,10 +17,11 @@ import logging
 import sys
 from typing import Final, TextIO
 
-from bot.app import build_application, quiet_http_logs
+from bot.app import build_application
 from bot.config import Settings
 from bot.database import open_database
 from bot.i18n import translator
+from bot.logs import cap_library_loggers
 from bot.services.registry_index import open_registry_index
 from botapi_standin import BotApiStandIn, Observed, SentMessage, SimUser, Toast
 
@@ -105,7 +106,7 @@ async def run_console(
     stdout: TextIO = sys.stdout,
 ) -> int:
     """Chat with the bot until /quit or end of input; returns the exit code (0)."""
-    quiet_http_logs()
+    cap_library_loggers()  # httpx logs request URLs, and the URL holds the token
     for noisy in ("telegram", "alembic", "apscheduler"):  # the chat is the output; only warnings go to stderr
         logging.getLogger(noisy).setLevel(logging.WARNING)
     db = await open_database(settings)
