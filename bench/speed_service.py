@@ -12,7 +12,7 @@ memory is the index's). Then, in a fresh process, it measures:
   rows/s, resident memory added by the index);
 * ``RegistryIndex.search(query, limit=5)`` (what a dialogue step calls):
   p50/p95/max over the queries, including reading the shown readings from the database;
-* the same call without the index (the keys table, ``search_stored``) on a few queries, for comparison.
+* the same call without the index (the keys table, ``StoredRegistry.search``) on a few queries, for comparison.
 """
 
 from __future__ import annotations
