@@ -43,7 +43,8 @@ from telegram.ext import Application, TypeHandler
 
 from bot.config import Settings
 from bot.services.health import DatabaseProbe, last_matching_pass, outbox_backlog, state_counts
-from bot.services.registry_search import attached_index, observe_searches
+from bot.services.registry_index import RegistryIndex, open_registry_index
+from bot.services.registry_search import StoredRegistry
 from bot.web import CheckResult, WebServer
 from models import CaseStatus, Database, DeliveryState, OutboxState
 from models.base import utcnow
@@ -129,12 +130,20 @@ class Monitoring:
             },
             metrics=self.render_metrics,
         )
-        observe_searches(db, self.search_seconds.observe)
+        self.index: RegistryIndex | None = None  # set when the application has opened it (post_init)
+        self.stored = StoredRegistry(db)  # counts the readings until the index is loaded
 
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
         await self.web.start()
+
+    async def open_registry_index(self, db: Database) -> RegistryIndex:
+        """The application's registry opener: the in-memory index, its searches timed, its load watched."""
+        index = await open_registry_index(db)
+        index.search_observer = self.search_seconds.observe
+        self.index = index
+        return index
 
     async def stop(self) -> None:
         await self.web.stop()
@@ -162,7 +171,7 @@ class Monitoring:
         return CheckResult(True, await self.probe.check())
 
     async def check_index(self) -> CheckResult:
-        index = attached_index(self.db)
+        index = self.index
         if index is None:
             return CheckResult(False, {"error": "the registry index is not loaded yet"})
         return CheckResult(True, {"readings": len(index), "load_seconds": round(index.load_seconds, 1)})
@@ -197,7 +206,7 @@ class Monitoring:
     async def render_metrics(self) -> tuple[bytes, str]:
         """The database-derived gauges refreshed, then everything in the text format."""
         try:
-            counts = await state_counts(self.db)
+            counts = await state_counts(self.db, self.index or self.stored)
             backlog = await outbox_backlog(self.db)
             last = await last_matching_pass(self.db)
         except Exception:  # the process' own metrics are still worth a scrape; /healthz says why

@@ -45,7 +45,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.search.gazetteer import place_profile
-from bot.services.registry_rows import COLUMNS
+from bot.services.import_reader import COLUMNS
 from models import (
     Appeal,
     AppealDelivery,

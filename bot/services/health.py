@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.services.matching import LAST_PASS
-from bot.services.registry_search import registry_size
+from bot.services.registry_search import RegistrySearch
 from models import AppealDelivery, Case, Database, OutboxMessage, OutboxState, Watermark
 from models.base import utcnow
 
@@ -120,7 +120,8 @@ class StateCounts:
     readings: int
 
 
-async def state_counts(db: Database) -> StateCounts:
+async def state_counts(db: Database, registry: RegistrySearch) -> StateCounts:
+    """Counts by state for the metrics; the readings as ``registry`` counts them."""
     async with db.session() as session:
         outbox = {
             str(state): int(count)
@@ -140,5 +141,5 @@ async def state_counts(db: Database) -> StateCounts:
                 select(AppealDelivery.state, func.count()).group_by(AppealDelivery.state)
             )
         }
-    readings = await registry_size(db)  # counted at most every 30 s
+    readings = await registry.size()  # the index's own count, or the keys table's, cached briefly
     return StateCounts(outbox=outbox, cases=cases, deliveries=deliveries, readings=readings)
