@@ -155,22 +155,26 @@ class Meter:
         raise RuntimeError(f"no reply to a {kind} update")
 
 
-def time_registry_searches() -> list[float]:
-    """Wrap bot.services.registry_search.search_registry to record its own time (ms) per call."""
-    from bot.services import registry_search
+def timed_registry(
+    opener: Callable[[Any], Awaitable[Any]], spent: list[float]
+) -> Callable[[Any], Awaitable[Any]]:
+    """An opener of the application's registry search whose searches record their own time (ms) in `spent`."""
 
-    spent: list[float] = []
-    original = registry_search.search_registry
+    async def open_timed(database: Any) -> Any:
+        registry = await opener(database)
+        original = registry.search
 
-    async def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return await original(*args, **kwargs)
-        finally:
-            spent.append((time.perf_counter() - started) * 1000)
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                spent.append((time.perf_counter() - started) * 1000)
 
-    registry_search.search_registry = timed  # type: ignore[assignment]
-    return spent
+        registry.search = timed
+        return registry
+
+    return open_timed
 
 
 Step = Callable[[str, int, Awaitable[int]], Awaitable[None]]
@@ -210,12 +214,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> None:
-    from bot.app import build_application, quiet_http_logs
+    from bot.app import build_application
     from bot.config import Settings
+    from bot.logs import cap_library_loggers
+    from bot.services.registry_index import open_registry_index
+    from bot.services.registry_search import StoredRegistry
     from botapi_standin import BotApiStandIn
     from models import Database
 
-    quiet_http_logs()
+    cap_library_loggers()
     args.out.mkdir(parents=True, exist_ok=True)
     db_path = await build_registry(args.readings, args.out)
     url = f"sqlite+aiosqlite:///{db_path}"
@@ -224,15 +231,26 @@ async def run(args: argparse.Namespace) -> None:
 
     database = Database(url)
     await forget_earlier_runs(database)
-    if args.index:  # as `amanat run` does: the registry in memory, loaded once at start
-        from bot.services.registry_index import start_registry_index
 
+    async def open_registry(database: Any) -> Any:
+        if not args.index:
+            return StoredRegistry(database)
+        # As `amanat run` does: the registry in memory, loaded once at start.
         loading = time.perf_counter()
-        await start_registry_index(database)
+        index = await open_registry_index(database)
         print(f"registry index loaded in {time.perf_counter() - loading:.1f} s", flush=True)
+        return index
+
     api = BotApiStandIn()
     await api.start()
-    app = build_application(settings, database, token=api.token, base_url=api.base_url)
+    search_ms: list[float] = []
+    app = build_application(
+        settings,
+        database,
+        token=api.token,
+        base_url=api.base_url,
+        open_registry=timed_registry(open_registry, search_ms),
+    )
     handled_ids: set[int] = set()
     changed = asyncio.Event()
 
@@ -248,7 +266,6 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.wait_for(changed.wait(), 60)
 
     app.update_listeners.append(on_handled)
-    search_ms = time_registry_searches()
     await app.begin_polling(poll_interval=0, timeout=10)
     meter = Meter(api)
     gap = 1.0 / args.rate
@@ -290,7 +307,7 @@ async def run(args: argparse.Namespace) -> None:
             )
     if search_ms:
         print(
-            f"{'(of which search_registry)':<10}\n{'':<10} {len(search_ms):>5} {statistics.median(search_ms):>8.1f} "
+            f"{'(of which the registry search)':<10}\n{'':<10} {len(search_ms):>5} {statistics.median(search_ms):>8.1f} "
             f"{percentile(search_ms, 95):>8.1f} {percentile(search_ms, 99):>8.1f} {max(search_ms):>8.1f}"
         )
     print(

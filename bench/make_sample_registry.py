@@ -28,7 +28,7 @@ import csv
 import random
 from pathlib import Path
 
-from bot.services.registry_rows import COLUMNS as REGISTRY_COLUMNS
+from bot.services.import_reader import COLUMNS as REGISTRY_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bot" / "data" / "sample_registry.csv"

@@ -8,11 +8,11 @@ bench/speed_engine.py), written to a CSV and imported with the real importer int
 ``bench/out/service_<size>.db`` (kept for the next run; a child process builds it, so this process's
 memory is the index's). Then, in a fresh process, it measures:
 
-* loading the :class:`bot.services.registry_index.RegistryIndex` from the stored derived data (time,
+* loading the `bot.services.registry_index.RegistryIndex` from the stored derived data (time,
   rows/s, resident memory added by the index);
-* ``search_registry(db, query, limit=5)`` with the index attached (what a dialogue step calls):
+* ``RegistryIndex.search(query, limit=5)`` (what a dialogue step calls):
   p50/p95/max over the queries, including reading the shown readings from the database;
-* the same call without the index (the keys table, ``search_stored``) on a few queries, for comparison.
+* the same call without the index (the keys table, ``StoredRegistry.search``) on a few queries, for comparison.
 """
 
 from __future__ import annotations
@@ -97,19 +97,20 @@ def build(size: int, queries: int, seed: int) -> None:
 
 
 async def measure(size: int, queries: int, stored_queries: int) -> None:
-    from bot.services.registry_index import start_registry_index
-    from bot.services.registry_search import detach_index, search_registry, search_stored
+    from bot.services.registry_index import open_registry_index
+    from bot.services.registry_search import StoredRegistry
     from models import Database
 
     db_path, _, queries_path = _paths(size)
     cases = pickle.loads(queries_path.read_bytes())[:queries]
     database = Database(f"sqlite+aiosqlite:///{db_path}")
     try:
-        await search_stored(database, cases[0])  # open the pool, warm the engine's imports
+        stored = StoredRegistry(database)
+        await stored.search(cases[0])  # open the pool, warm the engine's imports
         gc.collect()
         before = _rss_mb()
         started = time.perf_counter()
-        index = await start_registry_index(database)
+        index = await open_registry_index(database)
         loaded = time.perf_counter() - started
         after = _rss_mb()
         print(
@@ -118,23 +119,23 @@ async def measure(size: int, queries: int, stored_queries: int) -> None:
             flush=True,
         )
         for q in cases[:20]:  # warm the caches of the name table, pymorphy and the gazetteer
-            await search_registry(database, q, limit=5)
+            await index.search(q, limit=5)
         timings: list[float] = []
         for q in cases:
             started = time.perf_counter()
-            await search_registry(database, q, limit=5)
+            await index.search(q, limit=5)
             timings.append((time.perf_counter() - started) * 1000)
         print(
-            f"{'':>9}          | search_registry with the index: p50 {statistics.median(timings):.1f} ms, "
+            f"{'':>9}          | the registry index search: p50 {statistics.median(timings):.1f} ms, "
             f"p95 {_percentile(timings, 0.95):.1f} ms, max {max(timings):.1f} ms over {len(timings)} queries",
             flush=True,
         )
-        detach_index(database)
+        await index.close()
         if stored_queries:
             timings = []
             for q in cases[:stored_queries]:
                 started = time.perf_counter()
-                await search_stored(database, q, limit=5)
+                await stored.search(q, limit=5)
                 timings.append((time.perf_counter() - started) * 1000)
             print(
                 f"{'':>9}          | without the index (keys table): p50 {statistics.median(timings):.0f} ms, "

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,9 +31,12 @@ from telegram.ext import (
 )
 
 from bot.config import WEBHOOK_SECRET_MISSING, Settings
+from bot.database import open_database
 from bot.i18n import LANGUAGES, translator
 from bot.jobs import register_jobs
-from bot.logs import setup_logging
+from bot.logs import cap_library_loggers, setup_logging
+from bot.monitoring import Monitoring
+from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
 from handlers import cases, dialogue, family, notifications, review, stats
 from handlers.runtime import AmanatContext, Features, ReplyNotDelivered, Services
@@ -42,6 +46,8 @@ from models.db import database_unavailable
 _LOGGER = logging.getLogger(__name__)
 
 UpdateListener = Callable[[object], None]
+# Opens the registry search the application uses (at start, in post_init): e.g. open_registry_index.
+RegistryOpener = Callable[[Database], Awaitable[RegistrySearch]]
 
 
 class AmanatApplication(Application[Any, AmanatContext, Any, Any, Any, Any]):
@@ -90,12 +96,15 @@ class AmanatApplication(Application[Any, AmanatContext, Any, Any, Any, Any]):
         )
 
     async def end_polling(self) -> None:
-        """Stop polling and handling, then shut down (the counterpart of :meth:`begin_polling`)."""
+        """Stop polling and handling, then shut down and run post_shutdown (PTB runs it only inside its
+        blocking ``run_polling``): the counterpart of :meth:`begin_polling`."""
         if self.updater is not None and self.updater.running:
             await self.updater.stop()
         if self.running:
             await self.stop()
         await self.shutdown()
+        if self.post_shutdown is not None:
+            await self.post_shutdown(self)
 
     async def process_update(self, update: object) -> None:
         try:
@@ -169,12 +178,33 @@ def command_menu(lang: str) -> list[BotCommand]:
 
 
 async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """post_init: the command menu for private chats, per language, and the default one."""
+    """The command menu for private chats, per language, and the default one."""
     services: Services = application.bot_data["services"]
     scope = BotCommandScopeAllPrivateChats()
     for lang in LANGUAGES:
         await application.bot.set_my_commands(command_menu(lang), scope=scope, language_code=lang)
     await application.bot.set_my_commands(command_menu(services.settings.i18n.default_language), scope=scope)
+
+
+def make_post_init(
+    open_registry: RegistryOpener | None,
+) -> Callable[[Application[Any, Any, Any, Any, Any, Any]], Coroutine[Any, Any, None]]:
+    """post_init: open the registry search (``open_registry``; else the keys table), then the command menu."""
+
+    async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        services: Services = application.bot_data["services"]
+        if open_registry is not None:
+            registry = await open_registry(services.db)
+            application.bot_data["services"] = dataclasses.replace(services, registry=registry)
+        await set_commands(application)
+
+    return post_init
+
+
+async def close_registry(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """post_shutdown: close the registry search opened at start."""
+    services: Services = application.bot_data["services"]
+    await services.registry.close()
 
 
 def build_application(
@@ -186,11 +216,14 @@ def build_application(
     base_file_url: str | None = None,
     features: Features | None = None,
     rate_limiter: bool = True,
+    open_registry: RegistryOpener | None = None,
 ) -> AmanatApplication:
     """An Application for ``settings`` on ``db``, with the dialogue's handlers registered.
 
     ``token``, ``base_url`` and ``base_file_url`` override the settings (a stand-in of the Bot API);
-    ``features`` switches on optional buttons (e.g. "ask a volunteer") that later issues provide.
+    ``features`` switches on optional buttons (e.g. "ask a volunteer") that later issues provide;
+    ``open_registry`` opens the registry search when the application starts (the bot and the console
+    keep the registry in memory: :func:`open_registry_index`); without it searches use the keys table.
     """
     bot_token = token or settings.telegram.token.get_secret_value()
     if not bot_token:
@@ -205,7 +238,8 @@ def build_application(
             Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
         )
         .context_types(ContextTypes(context=AmanatContext))
-        .post_init(set_commands)
+        .post_init(make_post_init(open_registry))
+        .post_shutdown(close_registry)
         # Updates are handled one at a time per process; dialogue state is read from the database per update.
         .concurrent_updates(False)
     )
@@ -213,8 +247,12 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
     application = builder.build()
     assert isinstance(application, AmanatApplication)
-    features = features or Features(ask_volunteer=cases.ask_from_results)
-    application.bot_data["services"] = Services(db=db, settings=settings, features=features)
+    application.bot_data["services"] = Services(
+        db=db,
+        settings=settings,
+        registry=StoredRegistry(db),
+        features=features or Features(ask_volunteer=cases.ask_from_results),
+    )
     application.add_error_handler(make_error_handler(bot_token))
     cases.register(application)  # cases: before the dialogue (group -1), see handlers/cases.py
     review.register(application)  # /review for volunteers (group -1)
@@ -225,12 +263,6 @@ def build_application(
     return application
 
 
-def quiet_http_logs() -> None:
-    """httpx logs every request URL at INFO, and the URL holds the token: keep it at WARNING."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-
-
 async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Run the bot with long polling until ``stop`` is set (or the task is cancelled / Ctrl+C).
 
@@ -238,19 +270,20 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     timeout, and shuts everything down cleanly. Dialogue state is in the database, so a restart — clean
     or not — continues every dialogue where it was.
     """
-    from bot.services.registry_index import start_registry_index
-    from bot.services.registry_search import open_database
-
-    quiet_http_logs()
+    cap_library_loggers()  # httpx logs request URLs, and the URL holds the token
     telegram = settings.telegram
     if telegram.webhook_url and not telegram.webhook_secret.get_secret_value():
         raise StartupRefused(WEBHOOK_SECRET_MISSING)
     db = await open_database(settings)
+    monitoring = Monitoring(settings, db)  # /healthz and /metrics on web.listen:web.port (bot.monitoring)
     try:
         await check_database(db)  # writable, and not a silently emptied file
-        await start_registry_index(db)  # the registry in memory: searches stay fast at 1M readings
-        application = build_application(settings, db)
+        await monitoring.start()  # /healthz says "index: loading" until post_init has opened it
+        # The registry in memory (opened in post_init): searches stay fast at 1M readings.
+        application = build_application(settings, db, open_registry=monitoring.open_registry_index)
+        monitoring.instrument(application)
     except BaseException:
+        await monitoring.stop()
         await db.dispose()
         raise
     register_jobs(application, settings, db)  # matching, the outbox sender, the heartbeat
@@ -283,6 +316,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         if lost:
             raise DatabaseFileLost(lost[0])
     finally:
+        await monitoring.stop()
         await db.dispose()
 
 

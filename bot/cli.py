@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import html
 import json
 import logging
 import os
@@ -22,13 +24,31 @@ from typing import Any, TypeVar
 import click
 from telegram.error import InvalidToken
 
+from bot.app import run_bot
 from bot.config import WEBHOOK_SECRET_MISSING, ConfigError, Settings, load_config
+from bot.console import run_console
+from bot.database import open_database
+from bot.i18n import translator
 from bot.logs import redact, setup_logging
 from bot.search import Query, parse_year
 from bot.services import import_batches
+from bot.services.export import (
+    ExportError,
+    ExportReport,
+    describe_url,
+    export_to_file,
+    format_for,
+    open_existing_database,
+)
 from bot.services.family import family_of
-from bot.services.registry_search import open_database
+from bot.services.faults import fault_point
+from bot.services.heartbeat import queue_heartbeats
+from bot.services.matching import run_matching_pass
+from bot.services.registry_import import ImportFailure, ImportStopped, RegistryFile, import_file
+from bot.services.registry_index import open_registry_index
+from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.startup import StartupRefused
+from handlers.notifications import deliver_all_via_bot_api
 from models import BatchState
 from models.db import connection_problem
 
@@ -114,7 +134,6 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Apply migrations (and rebuild search keys made by an older engine)."""
-    from bot.services.registry_search import open_database
 
     async def go() -> str | None:
         database = await open_database(_settings(ctx))
@@ -141,19 +160,16 @@ def _print_import_report(report: Any, shown: int = 50) -> None:
 
 
 def _write_rejected(path: Path, reports: list[Any]) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        out.write("file,line,reason\n")
+    """Every rejected row as CSV (file, line, reason): quoted as the csv module quotes, whatever the text."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["file", "line", "reason"])
         for report in reports:
-            for rejected in report.rejected:
-                reason = rejected.reason.replace('"', '""')
-                out.write(f'"{report.source}",{rejected.line},"{reason}"\n')
+            writer.writerows([report.source, rejected.line, rejected.reason] for rejected in report.rejected)
 
 
 async def _import_files(settings: Settings, files: tuple[str, ...], show_progress: bool | None) -> list[Any]:
     from tqdm import tqdm
-
-    from bot.services.registry_import import RegistryFile, import_file
-    from bot.services.registry_search import open_database
 
     sources = [RegistryFile(name) for name in files]  # every file must be readable before anything is written
     database = await open_database(settings)
@@ -243,8 +259,6 @@ def import_command(
 ) -> None:
     """Import registry readings from CSV or JSON lines (idempotent by reading_id), or see and mend the
     import batches (--status, --finish, --rollback)."""
-    from bot.services.registry_import import ImportFailure, ImportStopped
-
     if status or finish is not None or rollback is not None:
         if files or (finish is not None and rollback is not None):
             _fail("give files to import, or --status / --finish BATCH / --rollback BATCH alone", code=2)
@@ -342,10 +356,6 @@ def result_json(found: Any, why: ReasonText) -> dict[str, Any]:
 
 def reason_text(lang: str) -> ReasonText:
     """Reasons in `lang`, from the same catalogs the bot uses, as plain text (no HTML)."""
-    import html
-
-    from bot.i18n import translator
-
     t = translator(lang)
     return lambda reason: html.unescape(t.reason(reason))
 
@@ -364,13 +374,13 @@ def _batch_lines(path: str) -> Iterator[tuple[int, str]]:
 async def _search(
     settings: Settings, query: Query | None, batch: str | None, limit: int, as_json: bool, why: ReasonText
 ) -> None:
-    from bot.services.registry_search import open_database, search_registry
-
     database = await open_database(settings)
+    registry: RegistrySearch | None = None
     try:
         if batch is None:
             assert query is not None
-            found = await search_registry(database, query, limit=limit)
+            registry = StoredRegistry(database)  # one search: the keys table, nothing loaded
+            found = await registry.search(query, limit=limit)
             if as_json:
                 click.echo(json.dumps({"results": [result_json(f, why) for f in found]}, ensure_ascii=False))
                 return
@@ -387,9 +397,7 @@ async def _search(
                     click.echo(f"   - {why(reason)}")
             return
         # Many queries: the registry in memory once (as the bot holds it) beats the keys table per query.
-        from bot.services.registry_index import start_registry_index
-
-        await start_registry_index(database)
+        registry = await open_registry_index(database)
         for number, line in _batch_lines(batch):
             try:
                 item = json.loads(line)
@@ -400,13 +408,15 @@ async def _search(
             except (ValueError, json.JSONDecodeError) as error:
                 click.echo(json.dumps({"id": number, "error": f"line {number}: {error}", "results": []}))
                 continue
-            found = await search_registry(database, one, limit=limit)
+            found = await registry.search(one, limit=limit)
             click.echo(
                 json.dumps(
                     {"id": query_id, "results": [result_json(f, why) for f in found]}, ensure_ascii=False
                 )
             )
     finally:
+        if registry is not None:
+            await registry.close()
         await database.dispose()
 
 
@@ -466,7 +476,7 @@ def search_command(
 async def _family(settings: Settings, reading_id: str, as_json: bool) -> int:
     database = await open_database(settings)
     try:
-        reading, found = await family_of(database, reading_id, limit=50)
+        reading, found = await family_of(database, StoredRegistry(database), reading_id, limit=50)
     finally:
         await database.dispose()
     if reading is None:
@@ -506,15 +516,29 @@ def family_command(ctx: click.Context, reading_id: str, as_json: bool) -> None:
         sys.exit(code)
 
 
+async def run_matching_pass_cli(settings: Settings) -> str:
+    """`amanat match`: one pass now, the heartbeat if due, then deliver what is pending via the Bot API."""
+    db = await open_database(settings)
+    try:
+        report = await run_matching_pass(db, settings)
+        heartbeats = await queue_heartbeats(db, settings)
+        # Test hook: `AMANAT_FAULT=after-matching` exits hard after the pass committed, before sending.
+        fault_point("after-matching")
+        if not settings.telegram.token.get_secret_value():
+            return report.summary() + "; no bot token, so nothing was sent (the bot sends it when it runs)"
+        delivery = await deliver_all_via_bot_api(db, settings)
+        line = report.summary() + f"; delivery: {delivery.summary()}"
+        if heartbeats:
+            line += f"; {heartbeats} heartbeat messages queued"
+        return line
+    finally:
+        await db.dispose()
+
+
 @main.command("match")
 @click.pass_context
 def match_command(ctx: click.Context) -> None:
     """One pass of the scheduled matching job, now."""
-    try:
-        from bot.services.matching import run_matching_pass_cli
-    except ImportError:
-        _fail("matching is not available in this version")
-        return
     click.echo(_run(run_matching_pass_cli(_settings(ctx))))
 
 
@@ -543,10 +567,45 @@ def run_command(ctx: click.Context) -> None:
         _fail("no bot token: set TELEGRAM_BOT_TOKEN (or AMANAT_TELEGRAM__TOKEN)", code=2)
     if settings.telegram.webhook_url and not settings.telegram.webhook_secret.get_secret_value():
         _refuse_webhook_without_secret()
-    from bot.app import run_bot
-
     with _startup_errors():
         run_bot(settings)
+
+
+async def _export(settings: Settings, kind: str, out: Path, fmt: str | None) -> ExportReport:
+    chosen = format_for(out, fmt)
+    db = await open_existing_database(settings.database.url)
+    try:
+        click.echo(f"amanat: exporting {kind} from {describe_url(settings.database.url)}", err=True)
+        return await export_to_file(db, kind, out, chosen)
+    finally:
+        await db.dispose()
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(["registry", "appeals", "cases", "stories"]))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default=None,
+    help="Default: by OUT's extension, else csv.",
+)
+@click.pass_context
+def export_command(ctx: click.Context, kind: str, out: Path, fmt: str | None) -> None:
+    """Export the registry, the appeals or anonymized case statistics (CSV or JSON lines, with a checksum)."""
+    if kind == "stories":
+        _fail("the stories export is not available yet (it comes with the memory book)")
+        return
+    try:
+        report = _run(_export(_settings(ctx), kind, out, fmt))
+    except ExportError as error:
+        _fail(str(error))
+        return
+    click.echo(
+        f"{report.path}: {report.rows} rows ({report.format}, {report.bytes} bytes), sha256 {report.sha256}; "
+        f"manifest {report.manifest.name}, checksum {report.checksum.name}"
+    )
 
 
 @main.command("console")
@@ -556,8 +615,6 @@ def run_command(ctx: click.Context) -> None:
 @click.pass_context
 def console_command(ctx: click.Context, lang: str | None) -> None:
     """Chat with the real bot in the terminal, offline, on the local database."""
-    from bot.console import run_console
-
     _run(run_console(_settings(ctx), lang))
 
 

@@ -115,6 +115,13 @@ class I18nConfig(BaseModel):
     default_language: Literal["ru", "kk", "en"] = "ru"
 
 
+class WebConfig(BaseModel):
+    """The bot's own small web server (`/healthz`, `/metrics`); port 0 turns it off."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
 class LogConfig(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -138,6 +145,7 @@ class Settings(BaseSettings):
     cases: CasesConfig = Field(default_factory=CasesConfig)
     i18n: I18nConfig = Field(default_factory=I18nConfig)
     log: LogConfig = Field(default_factory=LogConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -149,9 +157,8 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_path = _CONFIG_PATH_FOR_LOAD.get("path")
-        if toml_path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        if settings_cls.model_config.get("toml_file") is not None:  # see settings_class
+            sources.append(TomlConfigSettingsSource(settings_cls))
         return tuple(sources)
 
     @property
@@ -159,8 +166,13 @@ class Settings(BaseSettings):
         return bool(self.roles.admins)
 
 
-# pydantic-settings builds sources from the class, so the chosen file is handed over here for one load.
-_CONFIG_PATH_FOR_LOAD: dict[str, Path | None] = {}
+def settings_class(path: Path | None) -> type[Settings]:
+    """:class:`Settings` reading ``path`` under the environment (pydantic-settings takes the file from the
+    class's configuration), or the plain class when there is no file."""
+    if path is None:
+        return Settings
+    config = SettingsConfigDict(**{**Settings.model_config, "toml_file": path})
+    return type("Settings", (Settings,), {"model_config": config, "__module__": __name__})
 
 
 def async_database_url(url: str) -> str:
@@ -201,16 +213,13 @@ def _describe(error: ValidationError, path: Path | None) -> str:
 def load_config(explicit: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Load and validate the configuration; raises ConfigError with a readable message."""
     path = find_config_file(explicit)
-    _CONFIG_PATH_FOR_LOAD["path"] = path
     token_env = os.environ.get("TELEGRAM_BOT_TOKEN")
     try:
-        settings = Settings(**overrides)
+        settings = settings_class(path)(**overrides)
     except ValidationError as error:
         raise ConfigError(_describe(error, path)) from None
     except (ValueError, OSError) as error:  # a TOML syntax error or unreadable file
         raise ConfigError(f"cannot read configuration {path}: {error}") from None
-    finally:
-        _CONFIG_PATH_FOR_LOAD.pop("path", None)
     if token_env and not settings.telegram.token.get_secret_value():
         settings.telegram.token = SecretStr(token_env)
     return settings

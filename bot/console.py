@@ -17,9 +17,12 @@ import logging
 import sys
 from typing import Final, TextIO
 
-from bot.app import build_application, quiet_http_logs
+from bot.app import build_application
 from bot.config import Settings
+from bot.database import open_database
 from bot.i18n import translator
+from bot.logs import cap_library_loggers
+from bot.services.registry_index import open_registry_index
 from botapi_standin import BotApiStandIn, Observed, SentMessage, SimUser, Toast
 
 _LOGGER = logging.getLogger(__name__)
@@ -103,14 +106,10 @@ async def run_console(
     stdout: TextIO = sys.stdout,
 ) -> int:
     """Chat with the bot until /quit or end of input; returns the exit code (0)."""
-    from bot.services.registry_index import start_registry_index
-    from bot.services.registry_search import open_database
-
-    quiet_http_logs()
+    cap_library_loggers()  # httpx logs request URLs, and the URL holds the token
     for noisy in ("telegram", "alembic", "apscheduler"):  # the chat is the output; only warnings go to stderr
         logging.getLogger(noisy).setLevel(logging.WARNING)
     db = await open_database(settings)
-    await start_registry_index(db)  # the registry in memory: searches stay fast at 1M readings
     api = BotApiStandIn(token="100000:CONSOLE", bot_username="amanat_console_bot")
     await api.start()
     app = build_application(
@@ -120,6 +119,7 @@ async def run_console(
         base_url=api.base_url,
         base_file_url=api.base_file_url,
         rate_limiter=False,
+        open_registry=open_registry_index,  # the registry in memory: searches stay fast at 1M readings
     )
     handled: set[int] = set()
     changed = asyncio.Event()

@@ -28,8 +28,12 @@ from typing import Any, Final
 from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
+from bot.services.heartbeat import queue_heartbeats
+from bot.services.matching import run_matching_pass
+from bot.services.registry_search import RegistrySearch
 from handlers.cases import send_reminders
-from handlers.runtime import AmanatContext
+from handlers.notifications import deliver_due
+from handlers.runtime import AmanatContext, Services
 from models import Database
 
 log = logging.getLogger(__name__)
@@ -48,13 +52,17 @@ def _job_data(context: CallbackContext[Any, Any, Any, Any]) -> tuple[Database, S
     return data
 
 
+def _registry(context: CallbackContext[Any, Any, Any, Any]) -> RegistrySearch | None:
+    """The registry search the application opened at start (the pass counts on it, not a second copy)."""
+    services = context.application.bot_data.get("services")
+    return services.registry if isinstance(services, Services) else None
+
+
 async def matching_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """One matching pass, then the notifications it queued go out at once."""
-    from bot.services.matching import run_matching_pass
-
     db, settings = _job_data(context)
     try:
-        report = await run_matching_pass(db, settings)
+        report = await run_matching_pass(db, settings, registry=_registry(context))
     except Exception:
         log.exception("matching pass failed; it runs again at the next tick")
         return
@@ -64,8 +72,6 @@ async def matching_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 async def outbox_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """Deliver what is due in the outbox."""
-    from handlers.notifications import deliver_due
-
     db, settings = _job_data(context)
     try:
         report = await deliver_due(db, context.bot, settings, rounds=20)
@@ -78,8 +84,6 @@ async def outbox_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 async def heartbeat_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """Queue heartbeats that are due (the outbox job sends them)."""
-    from bot.services.matching import queue_heartbeats
-
     db, settings = _job_data(context)
     try:
         queued = await queue_heartbeats(db, settings)

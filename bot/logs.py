@@ -117,8 +117,14 @@ def setup_logging(settings: Settings, *, secrets: Iterable[str] = ()) -> Redacti
         if _FILTER not in handler.filters:
             handler.addFilter(_FILTER)
     root.setLevel(settings.log.level)
+    cap_library_loggers()
+    sys.excepthook = _excepthook
+    return _FILTER
+
+
+def cap_library_loggers() -> None:
+    """Keep the libraries' loggers in :data:`CAPPED_LOGGERS` at their lowest safe level (httpx's request
+    URLs hold the token): the one place that does it, for the CLI, the bot and the console."""
     for name, lowest in CAPPED_LOGGERS.items():
         logger = logging.getLogger(name)
         logger.setLevel(max(lowest, logger.getEffectiveLevel()))
-    sys.excepthook = _excepthook
-    return _FILTER

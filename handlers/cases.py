@@ -43,10 +43,10 @@ from telegram.ext import (
 )
 
 from bot.i18n import Html, Translator, escape, pick_language, translator
-from bot.services import cases, registry_search, review
+from bot.services import cases, review
 from bot.services.cases import Author, CaseView, MessageView, Refusal
 from bot.services.dialogue_state import DialogueRecord, clear_dialogue, load_dialogue, save_dialogue
-from bot.services.requests import get_request, list_requests
+from bot.services.saved_searches import get_request, list_requests
 from handlers.runtime import AmanatContext, ButtonRows, State, Turn, entry, html_lines, keyboard
 from handlers.search import answers
 from models import CaseStatus
@@ -348,7 +348,7 @@ async def results_snapshot(reading_ids: list[Any], context: AmanatContext) -> li
     """The top results the relative saw, as volunteers are shown them (name and year as read)."""
     snapshot: list[dict[str, Any]] = []
     for reading_id in reading_ids[:3]:
-        reading = await registry_search.get_reading(context.db, str(reading_id))
+        reading = await context.services.registry.get(str(reading_id))
         if reading is not None:
             name = " ".join(p for p in (reading.surname, reading.name, reading.patronymic) if p)
             snapshot.append(

@@ -129,7 +129,7 @@ async def family_command(update: Update, context: AmanatContext) -> State:
     if not reading_id:
         turn.say(turn.t("family.usage"))
         return turn.state
-    reading, found = await family_of(context.db, reading_id[:128])
+    reading, found = await family_of(context.db, context.services.registry, reading_id[:128])
     if reading is None:
         turn.say(turn.t("family.no_reading", id=clip(reading_id, 60)))
         return turn.state

@@ -1,4 +1,8 @@
-"""Notifications on the Telegram side: the Bot API sender of the outbox, and the buttons under a notification.
+"""Notifications on the Telegram side: what they say, the Bot API sender of the outbox, and their buttons.
+
+The matching pass and the heartbeat queue data (a kind and a JSON payload, bot.services.outbox); what the
+person reads is made here at send time, in their current language: `render_match` and
+`render_heartbeat` (`RENDERERS`, by kind) turn a payload into HTML text and buttons.
 
 `BotApiSender` is the outbox's `Sender` (bot.services.outbox): it sends one rendered message with
 `sendMessage` (HTML, inline buttons) and maps Telegram's answers to the outbox's outcomes:
@@ -10,20 +14,16 @@ retried with backoff by the outbox.
 settings (token and base_url, so a local Bot API server or the tests' stand-in works) delivers everything
 that is due. The running bot delivers from a JobQueue job with its own bot (bot/jobs.py).
 
-Buttons (callback data made in bot.services.matching; a forged id reaches only the presser's own rows):
-
-=====================  ============================================================
-``nrec:<match id>``    the full record of the reading a notification was about
-``pause:<search id>``  pause a saved search (from a notification or from /my)
-``resume:<search id>`` resume it (from /my)
-=====================  ============================================================
+Buttons: their callback data is handlers.notification_buttons (a forged id reaches only the presser's
+own rows).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
@@ -33,26 +33,120 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler, ExtBot
 
 from bot.config import Settings
-from bot.i18n import Html
-from bot.services import matching
+from bot.i18n import Html, Translator, translator
 from bot.services.outbox import (
+    Button,
     DeliveryReport,
     Outgoing,
     RateLimited,
     RecipientBlocked,
     RecipientUnknown,
+    Renderer,
     deliver_pending,
 )
-from bot.services.registry_search import get_reading
+from bot.services.saved_searches import reading_of_match, set_search_paused
+from handlers.notification_buttons import (
+    PATTERN,
+    SetPaused,
+    ShowRecord,
+    parse_press,
+    pause_button_data,
+    record_button_data,
+)
+from handlers.people import my_searches_view
+from handlers.results import clip, record_text
 from handlers.runtime import AmanatContext, State, entry
+from models import Database
 
 log = logging.getLogger(__name__)
 
 # Between the dialogue's group (0) and its fallback for unknown buttons (10).
 NOTIFICATIONS_GROUP: Final = 5
-PATTERN: Final = r"^(nrec|pause|resume):\d{1,9}$"
-_DATA: Final = re.compile(PATTERN)
 DELIVERY_BATCH: Final = 50
+
+
+# ------------------------------------------------------------------------------------- what they say
+
+
+@dataclass(frozen=True)
+class StoredReason:
+    """A reason as stored in a payload ([code, args]), in the shape `Translator.reason` takes."""
+
+    code: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+MAX_REASONS = 8
+MAX_VALUE = 300  # a reading's field is cut to this in a notification (the full record is one tap away)
+
+
+def _clip(value: Any, limit: int = MAX_VALUE) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _reason_text(t: Translator, reason: StoredReason) -> str:
+    """A reason in words; a code this catalog does not know (a newer engine) reads as a neutral phrase."""
+    if t.has(f"reason.{reason.code}"):
+        try:
+            return str(t.reason(reason))
+        except KeyError:
+            pass
+    return str(t("reason.other"))
+
+
+def render_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    """The new-match notification: what the reading says, why it may be the man, and buttons."""
+    t = translator(lang)
+    reading = {key: _clip(value) for key, value in (payload.get("reading") or {}).items()}
+    who = " ".join(str(reading[k]) for k in ("surname", "name", "patronymic") if reading.get(k))
+    lines = [
+        t("notify.new_match.title", request=_clip(payload.get("request", ""))),
+        "",
+        t("notify.new_match.strong") if payload.get("strong") else t("notify.new_match.possible"),
+        t(
+            "notify.new_match.who",
+            who=who or payload.get("reading_id", ""),
+            born=reading.get("birth_year", "?"),
+        ),
+    ]
+    if reading.get("found_place") or reading.get("found_date"):
+        lines.append(
+            t(
+                "notify.new_match.found",
+                place=reading.get("found_place") or "?",
+                date=reading.get("found_date") or "?",
+            )
+        )
+    if reading.get("search_unit"):
+        lines.append(t("notify.new_match.unit", unit=reading["search_unit"]))
+    if reading.get("burial_place"):
+        lines.append(t("notify.new_match.burial", place=reading["burial_place"]))
+    reasons = [StoredReason(code, args) for code, args in payload.get("reasons") or []]
+    if reasons:
+        lines.append("")
+        lines.append(t("notify.new_match.why"))
+        lines.extend(Html("• " + _reason_text(t, reason)) for reason in reasons[:MAX_REASONS])
+    buttons = (
+        (Button(t.plain("notify.button.record"), record_button_data(int(payload["match_id"]))),),
+        (Button(t.plain("notify.button.pause"), pause_button_data(int(payload["request_id"]))),),
+    )
+    return "\n".join(lines), buttons
+
+
+def render_heartbeat(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    """The periodic "we keep looking" message, with plural forms."""
+    t = translator(lang)
+    searches = payload.get("searches") or []
+    lines = [t("notify.heartbeat.title"), ""]
+    for summary, checked in searches:
+        lines.append(t.plural("notify.heartbeat.search", int(checked), search=summary))
+    lines.append("")
+    lines.append(t("notify.heartbeat.footer"))
+    return "\n".join(lines), ()
+
+
+RENDERERS: Final[Mapping[str, Renderer]] = {"match": render_match, "heartbeat": render_heartbeat}
 
 
 def _seconds(value: int | timedelta) -> float:
@@ -97,13 +191,17 @@ class BotApiSender:
             raise RateLimited(_seconds(retry_after)) from error
 
 
-async def deliver_due(db: Any, bot: Bot, settings: Settings, *, rounds: int = 1000) -> DeliveryReport:
+async def deliver_due(db: Database, bot: Bot, settings: Settings, *, rounds: int = 1000) -> DeliveryReport:
     """Deliver everything due now, in batches, until nothing due is left (or `rounds` batches)."""
     sender = BotApiSender(bot)
     total = DeliveryReport()
     for _ in range(rounds):
         report = await deliver_pending(
-            db, sender, limit=DELIVERY_BATCH, default_language=settings.i18n.default_language
+            db,
+            sender,
+            renderers=RENDERERS,
+            limit=DELIVERY_BATCH,
+            default_language=settings.i18n.default_language,
         )
         total.claimed += report.claimed
         total.sent += report.sent
@@ -117,7 +215,7 @@ async def deliver_due(db: Any, bot: Bot, settings: Settings, *, rounds: int = 10
     return total
 
 
-async def deliver_all_via_bot_api(db: Any, settings: Settings) -> DeliveryReport:
+async def deliver_all_via_bot_api(db: Database, settings: Settings) -> DeliveryReport:
     """`amanat match`: deliver what is due through the Bot API named by the settings."""
     bot = ExtBot(
         settings.telegram.token.get_secret_value(),
@@ -133,37 +231,25 @@ async def deliver_all_via_bot_api(db: Any, settings: Settings) -> DeliveryReport
 # ------------------------------------------------------------------------------------- the buttons
 
 
-def _press(update: Update) -> tuple[str, int] | None:
-    query = update.callback_query
-    match = _DATA.match(query.data or "") if query is not None else None
-    if match is None:
-        return None
-    action, _, number = match.group(0).partition(":")
-    return action, int(number)
-
-
 async def on_button(update: Update, context: AmanatContext) -> State:
     """A button under a notification, or pause/resume in /my."""
     turn = context.turn
-    press = _press(update)
-    if press is None:  # the pattern let it through, so this cannot happen; answer like a stale button
+    query = update.callback_query
+    press = parse_press(query.data if query is not None else None)
+    if isinstance(press, ShowRecord):
+        await show_record(update, context, press.match_id)
+    elif isinstance(press, SetPaused):
+        await pause_or_resume(update, context, press.request_id, paused=press.paused)
+    else:  # the pattern let it through, so this cannot happen; answer like a stale button
         turn.toast = turn.t.plain("button.stale") if turn.t.has("button.stale") else None
-        return turn.state
-    action, number = press
-    if action == "nrec":
-        await show_record(update, context, number)
-    else:
-        await pause_or_resume(update, context, number, paused=action == "pause")
     return turn.state
 
 
 async def show_record(update: Update, context: AmanatContext, match_id: int) -> None:
     """The full record of a notified reading, if the match belongs to one of the presser's searches."""
-    from handlers.results import clip, record_text
-
     turn, t = context.turn, context.turn.t
-    reading_id = await matching.reading_of_match(context.db, turn.user_id, match_id)
-    reading = await get_reading(context.db, reading_id) if reading_id is not None else None
+    reading_id = await reading_of_match(context.db, turn.user_id, match_id)
+    reading = await context.services.registry.get(reading_id) if reading_id is not None else None
     if reading is None:
         turn.toast = t.plain("notify.gone")
         return
@@ -172,10 +258,8 @@ async def show_record(update: Update, context: AmanatContext, match_id: int) -> 
 
 async def pause_or_resume(update: Update, context: AmanatContext, request_id: int, *, paused: bool) -> None:
     """Pause or resume one of the presser's searches; /my is redrawn in place, a notification answered."""
-    from handlers.people import my_searches_view
-
     turn, t = context.turn, context.turn.t
-    changed = await matching.set_search_paused(context.db, turn.user_id, request_id, paused)
+    changed = await set_search_paused(context.db, turn.user_id, request_id, paused)
     if not changed:
         turn.toast = t.plain("notify.gone")
         return

@@ -6,10 +6,10 @@ from telegram import Update
 
 from bot.i18n import Html
 from bot.services import people
-from bot.services.matching import pause_button_data, resume_button_data
-from bot.services.requests import SavedSearch, delete_request, list_requests
+from bot.services.saved_searches import SavedSearch, delete_request, list_requests
 from handlers import buttons
 from handlers.cases import saved_search_button, withdraw_cases
+from handlers.notification_buttons import pause_button_data, resume_button_data
 from handlers.runtime import AmanatContext, State, Turn, html_lines
 from models import RequestStatus
 

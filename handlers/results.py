@@ -13,10 +13,9 @@ from telegram import Update
 
 from bot.i18n import Html, Translator
 from bot.search import Match
-from bot.services import registry_search
-from bot.services.registry_rows import COLUMNS
+from bot.services.import_reader import COLUMNS
 from bot.services.registry_search import Found, ReadingView
-from bot.services.requests import SearchFields, save_request
+from bot.services.saved_searches import SearchFields, save_request
 from handlers import buttons
 from handlers.runtime import AmanatContext, State, Turn, html_lines
 from handlers.search import answers, summary_text
@@ -130,7 +129,7 @@ def save_rows(turn: Turn, context: AmanatContext) -> list[list[tuple[str, str]]]
 async def fetch(turn: Turn, context: AmanatContext, limit: int) -> list[Found]:
     """Run the search for the stored answers (deterministic, so a page can be fetched again)."""
     fields = SearchFields.from_mapping(answers(turn))
-    return await registry_search.search_registry(context.db, fields.to_query(), limit=min(limit, MAX_RESULTS))
+    return await context.services.registry.search(fields.to_query(), limit=min(limit, MAX_RESULTS))
 
 
 async def show_page(turn: Turn, context: AmanatContext) -> State:
@@ -188,7 +187,7 @@ async def record(update: Update, context: AmanatContext, index: int) -> State:
     if index >= len(results):
         turn.toast = turn.t.plain("button.stale")
         return turn.state
-    reading = await registry_search.get_reading(context.db, str(results[index]))
+    reading = await context.services.registry.get(str(results[index]))
     if reading is None:
         turn.say(turn.t("record.gone"))
         return turn.state

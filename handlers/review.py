@@ -24,9 +24,10 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandl
 
 from bot.i18n import Html, Translator
 from bot.services import cases, review
-from bot.services.matching import StoredReason, record_button_data
 from bot.services.review import ReviewItem, Verdict
 from handlers.cases import CASES_GROUP, Act, CaseButton, clip, language, soldier_line
+from handlers.notification_buttons import record_button_data
+from handlers.notifications import StoredReason
 from handlers.runtime import AmanatContext, ButtonRows, State, entry, html_lines, keyboard
 
 _LOGGER = logging.getLogger(__name__)

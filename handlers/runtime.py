@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.i18n import Html, Translator, pick_language, translator
 from bot.services.dialogue_state import DialogueRecord, load_person_and_dialogue, save_dialogue
 from bot.services.people import PersonView
+from bot.services.registry_search import RegistrySearch
 from models import Database
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class Services:
 
     db: Database
     settings: Settings
+    registry: RegistrySearch  # opened when the application starts (post_init), closed at its shutdown
     features: Features = field(default_factory=Features)
 
 

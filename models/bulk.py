@@ -1,7 +1,7 @@
 """Parameter placeholders in the driver's own style, for statements run on the driver directly.
 
 SQLAlchemy's Core executemany spends more time per row on parameter bookkeeping than SQLite spends
-storing the row, so the importer (`bot.services.registry_write`) hands the driver tuples of values
+storing the row, so the importer (`bot.services.import_writer`) hands the driver tuples of values
 already as it takes them (JSON as text, each column's bind processor applied).
 """
 

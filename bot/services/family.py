@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.services.registry_search import ReadingView, get_reading
+from bot.services.registry_search import ReadingView, RegistrySearch
 from models import Database, Match, MatchReview, Person, Reading, RequestStatus, SearchRequest
 from models.base import utcnow
 
@@ -59,10 +59,10 @@ def _aware(value: datetime) -> datetime:
 
 
 async def family_of(
-    db: Database, reading_id: str, *, limit: int = 10
+    db: Database, registry: RegistrySearch, reading_id: str, *, limit: int = 10
 ) -> tuple[ReadingView | None, list[FamilyCandidate]]:
     """The reading (None: no such reading) and the saved searches paired with it, strongest first."""
-    reading = await get_reading(db, reading_id)
+    reading = await registry.get(reading_id)
     if reading is None:
         return None, []
     async with db.session() as session:

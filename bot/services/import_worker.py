@@ -9,7 +9,7 @@ With a database to write, the worker writes each batch itself when its turn come
 the importing process hands out turns in file order) and reports what it wrote; otherwise it sends each
 batch prepared for the importing process to write.
 
-Loads no database layer (only `bot.services.registry_rows`, the engine and the driver: `sqlite3`, or
+Loads no database layer (only `bot.services.import_reader`, the engine and the driver: `sqlite3`, or
 psycopg for PostgreSQL): it starts in a fraction of the time SQLAlchemy and the models would take.
 """
 
@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from bot.services.registry_rows import (
+from bot.services.import_reader import (
     EncodingChoice,
     RawItem,
     RegistryFile,
@@ -31,7 +31,7 @@ from bot.services.registry_rows import (
     in_batches,
     prepare_batch,
 )
-from bot.services.registry_write import Counts, PostgresStore, SqliteStore
+from bot.services.import_writer import Counts, PostgresStore, SqliteStore
 
 
 def worker_main(

@@ -28,9 +28,11 @@ cannot flood a relative). A person with two searches fitting the same reading is
 whose import had finished before the search was saved is recorded but not announced: the relative's own
 search could already show it. Notifications are queued strong-first, so they are also sent strong-first.
 
-Delivery (bot.services.outbox) is separate: `run_matching_pass_cli` runs one pass and then delivers what is
-pending through the Bot API. The heartbeat (`queue_heartbeats`) tells relatives with active searches how
-many new readings were checked for them since the last heartbeat.
+Delivery (bot.services.outbox) is separate: `amanat match` (bot.cli) runs one pass and then delivers what is
+pending through the Bot API; the running bot's jobs (bot.jobs) do the same on a schedule. What a message
+says is the handlers layer's (handlers/notifications.py renders the stored payload at send time). The
+heartbeat is bot.services.heartbeat; pausing a search and the other operations of a saved search are
+bot.services.saved_searches. `matching_stats` reports the pass's progress for /stats.
 """
 
 from __future__ import annotations
@@ -41,31 +43,31 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.search import Profile, Registry, ReverseIndex, derive, stored_profile, sums_are_fresh
-from bot.services.collector import no_cyclic_collection
+from bot.search import Profile, Query, Registry, ReverseIndex, derive, stored_profile, sums_are_fresh
 from bot.services.faults import fault_point
+from bot.services.gc_pause import no_cyclic_collection
 from bot.services.import_batches import visible_batches
 from bot.services.locks import job_lock
-from bot.services.outbox import Button, enqueue_many
-from bot.services.registry_search import record_of_reading
+from bot.services.outbox import enqueue_many
+from bot.services.registry_index import RegistryIndex
+from bot.services.registry_search import RegistrySearch, record_of_reading
+from bot.services.saved_searches import SearchFields, search_summary
 from models import (
     BatchState,
     Database,
     ImportBatch,
     Match,
     NotificationState,
-    OutboxMessage,
-    OutboxState,
     Person,
     Reading,
     ReadingKey,
@@ -80,6 +82,8 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "matching"
 WATERMARK = "matching"  # the last import batch whose readings are all matched
 POSITION = "matching.position"  # within the next batch: the highest reading id already matched (0: none)
+# Stamped at the end of every pass (value: the readings it matched), for /healthz and /metrics.
+LAST_PASS = "matching.last_pass"
 # Scores are 0-100 (about the probability, in percent, that the reading is the man).
 RECORD_MIN_SCORE = 20.0
 # A match is announced when, against "he is not in the registry" alone (`Candidate.alone`, before the
@@ -146,16 +150,6 @@ class Candidate:
     alone: float = 0.0
 
 
-def search_summary(request: SearchRequest | ActiveSearch) -> str:
-    """What the relative saved, in one plain line: "Легкодымов Емельян Тимофеевич, 1904"."""
-    who = " ".join(part for part in (request.surname, request.name, request.patronymic) if part)
-    if request.birth_year and request.birth_year_to and request.birth_year_to != request.birth_year:
-        return f"{who}, {request.birth_year}–{request.birth_year_to}"
-    if request.birth_year:
-        return f"{who}, {request.birth_year}"
-    return who
-
-
 @dataclass(frozen=True)
 class ActiveSearch:
     """An active saved search as the pass needs it (a plain row, not an ORM object: there are many)."""
@@ -174,10 +168,8 @@ class ActiveSearch:
     created_at: datetime
     derived: dict[str, Any]
 
-    def query(self) -> Any:
+    def query(self) -> Query:
         """The engine's query for this search (the same mapping the dialogue uses)."""
-        from bot.services.requests import SearchFields
-
         return SearchFields.from_mapping(vars(self)).to_query()
 
 
@@ -318,23 +310,24 @@ async def _registry_size(db: Database) -> tuple[int, int]:
 
 
 @contextlib.asynccontextmanager
-async def _registry_in_memory(db: Database) -> AsyncIterator[Any]:
+async def _registry_in_memory(db: Database, searched: RegistrySearch | None) -> AsyncIterator[Registry]:
     """The whole registry in memory, to count what forward searches see.
 
-    In the bot's process that is its own registry index (refreshed, and held unchanged while the counts
-    are made): a second copy would double the memory of a large registry. Elsewhere (`amanat match`) it is
-    loaded once from the stored derived data, as the index loads it.
+    In the bot's process that is the registry index its searches use (`searched`: refreshed, and held
+    unchanged while the counts are made): a second copy would double the memory of a large registry.
+    Elsewhere (`amanat match`) it is loaded for the pass from the stored derived data, then let go.
     """
-    from bot.services.registry_index import RegistryIndex
-    from bot.services.registry_search import attached_index
-
-    index = attached_index(db)
-    if index is None:
-        index = await RegistryIndex.load(db)
-    else:
-        await index.refresh(db, force=True)
-    async with index.unchanged() as registry:
-        yield registry
+    if isinstance(searched, RegistryIndex):
+        await searched.refresh(force=True)
+        async with searched.unchanged() as registry:
+            yield registry
+        return
+    index = await RegistryIndex.load(db)
+    try:
+        async with index.unchanged() as registry:
+            yield registry
+    finally:
+        await index.close()
 
 
 def _reading_snapshot(row: Reading) -> dict[str, Any]:
@@ -545,13 +538,21 @@ async def _store_search_keys(db: Database, stale: Mapping[int, dict[str, Any]]) 
 
 
 async def run_matching_pass(
-    db: Database, settings: Settings, *, now: datetime | None = None
+    db: Database,
+    settings: Settings,
+    *,
+    registry: RegistrySearch | None = None,
+    now: datetime | None = None,
 ) -> MatchingReport:
-    """Match every reading imported since the last pass against the active saved searches (see above)."""
+    """Match every reading imported since the last pass against the active saved searches (see above).
+
+    ``registry`` is the process's registry search, if it has one: an in-memory one is counted on instead
+    of loading a second copy.
+    """
     started = time.perf_counter()
     report = MatchingReport()
     # Loading the searches, building the index and scoring make millions of containers that live for the
-    # pass: collections meanwhile would walk them again and again (bot.services.collector).
+    # pass: collections meanwhile would walk them again and again (bot.services.gc_pause).
     with no_cyclic_collection():
         async with job_lock(db, LOCK_NAME) as lock:
             if not lock.acquired:
@@ -565,9 +566,9 @@ async def run_matching_pass(
             total, upto = await _registry_size(db)
             if any(not sums_are_fresh(search.derived, total) for search in searches):
                 # Some searches are new or outgrown: count them again against the whole registry in memory.
-                async with _registry_in_memory(db) as registry:
+                async with _registry_in_memory(db, registry) as in_memory:
                     index = await asyncio.to_thread(
-                        SavedSearchIndex, searches, total=total, registry=registry, upto=upto
+                        SavedSearchIndex, searches, total=total, registry=in_memory, upto=upto
                     )
             else:
                 index = await asyncio.to_thread(
@@ -621,135 +622,11 @@ async def run_matching_pass(
                 report.notifications += queued
                 fault_point("matching-chunk")
             report.watermark = done
+            async with db.session() as session:
+                await _set_watermark(session, LAST_PASS, report.readings, now or utcnow())
     report.seconds = time.perf_counter() - started
     log.info("%s", report.summary())
     return report
-
-
-async def run_matching_pass_cli(settings: Settings) -> str:
-    """`amanat match`: one pass now, the heartbeat if due, then deliver what is pending via the Bot API."""
-    from bot.services.registry_search import open_database
-
-    db = await open_database(settings)
-    try:
-        report = await run_matching_pass(db, settings)
-        heartbeats = await queue_heartbeats(db, settings)
-        fault_point("after-matching")
-        if not settings.telegram.token.get_secret_value():
-            return report.summary() + "; no bot token, so nothing was sent (the bot sends it when it runs)"
-        from handlers.notifications import deliver_all_via_bot_api
-
-        delivery = await deliver_all_via_bot_api(db, settings)
-        line = report.summary() + f"; delivery: {delivery.summary()}"
-        if heartbeats:
-            line += f"; {heartbeats} heartbeat messages queued"
-        return line
-    finally:
-        await db.dispose()
-
-
-# --------------------------------------------------------------------------------------------------
-# The heartbeat: "we keep looking" with the number of readings checked since the last one
-# --------------------------------------------------------------------------------------------------
-
-
-async def queue_heartbeats(db: Database, settings: Settings, *, now: datetime | None = None) -> int:
-    """Queue a heartbeat for each person with active searches whose last one is `heartbeat_days` old.
-
-    The counters of the searches it reports are reset in the same transaction, so a crash can neither
-    lose a heartbeat nor count a reading twice. Returns how many messages were queued. 0 days = off.
-    """
-    days = settings.matching.heartbeat_days
-    if days <= 0:
-        return 0
-    clock = now or utcnow()
-    due_before = clock - timedelta(days=days)
-    queued = 0
-    async with db.session() as session:
-        requests = (
-            await session.scalars(
-                select(SearchRequest)
-                .join(Person, Person.id == SearchRequest.person_id)
-                .where(
-                    SearchRequest.status == RequestStatus.ACTIVE,
-                    Person.active.is_(True),
-                    or_(
-                        SearchRequest.last_heartbeat_at <= due_before,
-                        SearchRequest.last_heartbeat_at.is_(None) & (SearchRequest.created_at <= due_before),
-                    ),
-                )
-                .order_by(SearchRequest.person_id, SearchRequest.id)
-            )
-        ).all()
-        per_person: dict[int, list[SearchRequest]] = defaultdict(list)
-        for request in requests:
-            per_person[request.person_id].append(request)
-        messages = []
-        for person_id, own in per_person.items():
-            since = min(_aware(r.last_heartbeat_at or r.created_at) for r in own)
-            messages.append(
-                {
-                    "chat_id": person_id,
-                    "kind": "heartbeat",
-                    "dedup_key": f"heartbeat:{person_id}:{clock:%Y-%m-%dT%H:%M}",
-                    "payload": {
-                        "since": since.date().isoformat(),
-                        "checked": max(r.checked_readings for r in own),
-                        "searches": [[search_summary(r), r.checked_readings] for r in own],
-                    },
-                }
-            )
-        queued = await enqueue_many(session, messages, now=clock)
-        if requests:
-            await session.execute(
-                update(SearchRequest)
-                .where(SearchRequest.id.in_([r.id for r in requests]))
-                .values(checked_readings=0, last_heartbeat_at=clock)
-            )
-    return queued
-
-
-# --------------------------------------------------------------------------------------------------
-# Pause and resume (the dialogue's bot.services.requests saves, lists and deletes)
-# --------------------------------------------------------------------------------------------------
-
-
-async def set_search_paused(db: Database, person_id: int, request_id: int, paused: bool) -> bool:
-    """Pause (no more matching or messages) or resume one of the person's searches; False if not theirs."""
-    target, source = (
-        (RequestStatus.PAUSED, RequestStatus.ACTIVE)
-        if paused
-        else (RequestStatus.ACTIVE, RequestStatus.PAUSED)
-    )
-    async with db.session() as session:
-        request = await session.get(SearchRequest, request_id)
-        if request is None or request.person_id != person_id or request.status == RequestStatus.DELETED:
-            return False
-        if request.status == source:
-            request.status = target
-        if paused:  # what is queued and not yet sent for this search is no longer wanted
-            await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.chat_id == person_id,
-                    OutboxMessage.kind == "match",
-                    OutboxMessage.state == OutboxState.PENDING,
-                    OutboxMessage.payload["request_id"].as_integer() == request_id,
-                )
-                .values(state=OutboxState.DROPPED, last_error="the search was paused")
-            )
-        return True
-
-
-async def reading_of_match(db: Database, person_id: int, match_id: int) -> str | None:
-    """The registry id of a match's reading, if the match belongs to one of the person's searches."""
-    async with db.session() as session:
-        return await session.scalar(
-            select(Reading.reading_id)
-            .join(Match, Match.reading_pk == Reading.id)
-            .join(SearchRequest, SearchRequest.id == Match.request_id)
-            .where(Match.id == match_id, SearchRequest.person_id == person_id)
-        )
 
 
 @dataclass(frozen=True)
@@ -791,105 +668,3 @@ async def matching_stats(db: Database) -> MatchingStats:
         watermark=mark.value if mark else 0,
         last_pass_at=_aware(mark.updated_at) if mark else None,
     )
-
-
-# --------------------------------------------------------------------------------------------------
-# Rendering (called by the outbox at delivery time, in the person's language)
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoredReason:
-    """A reason as stored in a payload ([code, args]), in the shape `Translator.reason` takes."""
-
-    code: str
-    args: Mapping[str, Any] = field(default_factory=dict)
-
-
-# Callback data of the buttons under a notification (well under Telegram's 64 bytes):
-#   nrec:<match id>   show the full record of the matched reading (checked to be the person's own)
-#   pause:<search id> stop matching that saved search (checked to be the person's own)
-def record_button_data(match_id: int) -> str:
-    return f"nrec:{match_id}"
-
-
-def pause_button_data(request_id: int) -> str:
-    return f"pause:{request_id}"
-
-
-def resume_button_data(request_id: int) -> str:
-    return f"resume:{request_id}"
-
-
-MAX_REASONS = 8
-MAX_VALUE = 300  # a reading's field is cut to this in a notification (the full record is one tap away)
-
-
-def _clip(value: Any, limit: int = MAX_VALUE) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _reason_text(t: Any, reason: StoredReason) -> str:
-    """A reason in words; a code this catalog does not know (a newer engine) reads as a neutral phrase."""
-    if t.has(f"reason.{reason.code}"):
-        try:
-            return str(t.reason(reason))
-        except KeyError:
-            pass
-    return str(t("reason.other"))
-
-
-def render_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
-    """The new-match notification: what the reading says, why it may be the man, and buttons."""
-    from bot.i18n import Html, translator
-
-    t = translator(lang)
-    reading = {key: _clip(value) for key, value in (payload.get("reading") or {}).items()}
-    who = " ".join(str(reading[k]) for k in ("surname", "name", "patronymic") if reading.get(k))
-    lines = [
-        t("notify.new_match.title", request=_clip(payload.get("request", ""))),
-        "",
-        t("notify.new_match.strong") if payload.get("strong") else t("notify.new_match.possible"),
-        t(
-            "notify.new_match.who",
-            who=who or payload.get("reading_id", ""),
-            born=reading.get("birth_year", "?"),
-        ),
-    ]
-    if reading.get("found_place") or reading.get("found_date"):
-        lines.append(
-            t(
-                "notify.new_match.found",
-                place=reading.get("found_place") or "?",
-                date=reading.get("found_date") or "?",
-            )
-        )
-    if reading.get("search_unit"):
-        lines.append(t("notify.new_match.unit", unit=reading["search_unit"]))
-    if reading.get("burial_place"):
-        lines.append(t("notify.new_match.burial", place=reading["burial_place"]))
-    reasons = [StoredReason(code, args) for code, args in payload.get("reasons") or []]
-    if reasons:
-        lines.append("")
-        lines.append(t("notify.new_match.why"))
-        lines.extend(Html("• " + _reason_text(t, reason)) for reason in reasons[:MAX_REASONS])
-    buttons = (
-        (Button(t.plain("notify.button.record"), record_button_data(int(payload["match_id"]))),),
-        (Button(t.plain("notify.button.pause"), pause_button_data(int(payload["request_id"]))),),
-    )
-    return "\n".join(lines), buttons
-
-
-def render_heartbeat(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
-    """The periodic "we keep looking" message, with plural forms."""
-    from bot.i18n import translator
-
-    t = translator(lang)
-    searches = payload.get("searches") or []
-    lines = [t("notify.heartbeat.title"), ""]
-    for summary, checked in searches:
-        lines.append(t.plural("notify.heartbeat.search", int(checked), search=summary))
-    lines.append("")
-    lines.append(t("notify.heartbeat.footer"))
-    return "\n".join(lines), ()

@@ -19,9 +19,11 @@ Telegram accepts it; only the message in flight at the instant of a crash stays 
 again at once when its claimer is a dead process of this host, or when its lease runs out (a claimer on
 another host): the one case of a possible double.
 
-Rendering happens at delivery time, in the person's current language, through the translation catalogs;
-the service never imports `telegram`: a `Sender` (handlers/notifications.py) does the Bot API call and
-turns Telegram's errors into `RecipientBlocked`, `RateLimited` or any other exception.
+The outbox stores data (a kind and a JSON payload), never text. The caller of `deliver_pending` gives
+the renderers (one per kind: payload and language → text and buttons, e.g. handlers/notifications.py's
+`RENDERERS`) and a `Sender`; the message is rendered at delivery time, in the person's current language.
+This service never imports `telegram` or the handlers: the Sender does the Bot API call and turns
+Telegram's errors into `RecipientBlocked`, `RateLimited` or any other exception.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
@@ -168,8 +170,6 @@ async def enqueue_many(
 
 def _aware(value: datetime) -> datetime:
     """SQLite hands datetimes back without a zone; every stored datetime is UTC."""
-    from datetime import UTC
-
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
@@ -302,30 +302,24 @@ async def _recipients(db: Database, chat_ids: set[int]) -> dict[int, tuple[bool,
         return {person_id: (active, language) for person_id, active, language in rows}
 
 
-def _renderers() -> dict[str, Renderer]:
-    from bot.services.matching import render_heartbeat, render_match
-
-    return {"match": render_match, "heartbeat": render_heartbeat}
-
-
 async def deliver_pending(
     db: Database,
     sender: Sender,
     *,
+    renderers: Mapping[str, Renderer],
     limit: int = 50,
     now: datetime | None = None,
     default_language: str = "ru",
-    renderers: Mapping[str, Renderer] | None = None,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     max_inline_wait: float = MAX_INLINE_WAIT,
 ) -> DeliveryReport:
-    """Send up to `limit` due messages, oldest first, and record each outcome; see the module docstring."""
+    """Send up to `limit` due messages, oldest first, each rendered by its kind's renderer and sent by
+    `sender`, and record each outcome; see the module docstring."""
     report = DeliveryReport()
     started = now or utcnow()
     candidates = await _candidates(db, limit, started)
     if not candidates:
         return report
-    render_by_kind = dict(renderers) if renderers is not None else _renderers()
     people: dict[int, tuple[bool, str | None]] = {}
     blocked: set[int] = set()
     for position, (message_id, dead_holder) in enumerate(candidates):
@@ -348,7 +342,7 @@ async def deliver_pending(
             report.dropped += 1
             continue
         language = (person[1] if person is not None else None) or default_language
-        render = render_by_kind.get(message.kind)
+        render = renderers.get(message.kind)
         if render is None:
             error = f"no renderer for message kind {message.kind!r}"
             log.error("outbox message %s: %s", message.id, error)

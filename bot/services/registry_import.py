@@ -40,7 +40,7 @@ from bot.services.import_batches import (
     mark_lost,
     start_batch,
 )
-from bot.services.registry_rows import (
+from bot.services.import_reader import (
     CONTENT_COLUMNS,
     STAMP_COLUMNS,
     ImportFailure,
@@ -52,7 +52,7 @@ from bot.services.registry_rows import (
     in_batches,
     prepare_batch,
 )
-from bot.services.registry_write import Counts, insert_statement, write_batch
+from bot.services.import_writer import Counts, insert_statement, write_batch
 from models import Database, Reading, ReadingKey
 from models.base import utcnow
 from models.bulk import placeholders
@@ -349,7 +349,7 @@ async def _bulk_mode(db: Database, source: RegistryFile) -> bool:
 
 
 class _ConnectionStore:
-    """The writer's view (`registry_write.Store`) of a SQLAlchemy connection, inside `run_sync`."""
+    """The writer's view (`import_writer.Store`) of a SQLAlchemy connection, inside `run_sync`."""
 
     def __init__(self, connection: SyncConnection) -> None:
         self.connection = connection

@@ -1,5 +1,8 @@
 """The registry in memory for a long-lived process (the bot, the console): searches never touch the keys table.
 
+:class:`RegistryIndex` is the in-memory implementation of
+:class:`bot.services.registry_search.RegistrySearch`.
+
 At 1,000,000 readings a search through the indexed ``reading_keys`` table loads and scores up to tens of
 thousands of candidate rows per query; the in-memory :class:`bot.search.Registry` answers the same query
 in milliseconds. :class:`RegistryIndex` loads that registry once at start from what the importer stored
@@ -13,9 +16,9 @@ still being written becomes visible once its import finishes; one whose import d
 hidden without hiding the batches after it, until an administrator finishes it (its readings then come
 as a new batch) or rolls it back.
 
-:func:`start_registry_index` loads the index, freezes the collector (``gc.freeze()``: a cyclic
-collection walking millions of index objects would stall a query for seconds) and attaches it to the
-database handle, so :func:`bot.services.registry_search.search_registry` uses it.
+:func:`open_registry_index` loads the index and freezes the collector (``gc.freeze()``: a cyclic
+collection walking millions of index objects would stall a query for seconds); whoever opened it hands
+it to its users and closes it at shutdown.
 """
 
 from __future__ import annotations
@@ -25,18 +28,19 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.search import ENGINE_VERSION, Match, Query, Record, Registry
-from bot.services.collector import no_cyclic_collection
+from bot.search import ENGINE_VERSION, Query, Record, Registry
+from bot.services.gc_pause import no_cyclic_collection
 from bot.services.import_batches import visible_batches
+from bot.services.registry_search import Found, ReadingView, found_readings, get_reading
 from models import Database, Reading
 
-__all__ = ["RegistryIndex", "start_registry_index"]
+__all__ = ["RegistryIndex", "open_registry_index"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,13 +63,16 @@ _RECORD_COLUMNS = (  # in the order of Record's fields
 class RegistryIndex:
     """The stored registry as an in-memory :class:`Registry`, refreshed from the import batches."""
 
-    def __init__(self, *, refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(self, db: Database, *, refresh_seconds: float = REFRESH_SECONDS) -> None:
+        self.db = db
         self.registry = Registry()
         self.refresh_seconds = refresh_seconds
         self.seen_batch = 0  # every reading changed by a batch up to this one is in the registry
         self.load_seconds = 0.0  # how long the first load took
         self._checked_at = -float("inf")
         self._lock = asyncio.Lock()
+        self.froze_collector = False  # open_registry_index froze the collector for it: close thaws it
+        self.search_observer: Callable[[float], None] | None = None  # told each search's seconds (metrics)
 
     def __len__(self) -> int:
         return len(self.registry)
@@ -73,9 +80,9 @@ class RegistryIndex:
     @classmethod
     async def load(cls, db: Database, *, refresh_seconds: float = REFRESH_SECONDS) -> RegistryIndex:
         """The registry as stored now, loaded in one pass."""
-        index = cls(refresh_seconds=refresh_seconds)
+        index = cls(db, refresh_seconds=refresh_seconds)
         started = time.perf_counter()
-        await index.refresh(db, force=True)
+        await index.refresh(force=True)
         index.load_seconds = time.perf_counter() - started
         return index
 
@@ -85,7 +92,7 @@ class RegistryIndex:
         async with self._lock:
             yield self.registry
 
-    async def refresh(self, db: Database, *, force: bool = False) -> int:
+    async def refresh(self, *, force: bool = False) -> int:
         """Loads readings of import batches finished since the last refresh; returns how many.
 
         Without ``force`` this does nothing when the last check was under ``refresh_seconds`` ago, or
@@ -96,7 +103,7 @@ class RegistryIndex:
             return 0
         async with self._lock:
             self._checked_at = time.monotonic()
-            async with db.engine.connect() as connection:
+            async with self.db.engine.connect() as connection:
                 visible = await visible_batches(connection)
                 ready = visible.upto
                 if ready <= self.seen_batch:
@@ -142,19 +149,37 @@ class RegistryIndex:
             added += len(chunk)
         return added
 
-    async def search(self, db: Database, query: Query, limit: int = 5) -> list[Match]:
+    async def search(self, query: Query, limit: int = 5) -> list[Found]:
         """The engine's matches for a query (refreshing first when due), as the database search ranks them."""
-        await self.refresh(db)
-        return self.registry.search(query, limit, registry_frequency=True)
+        started = time.perf_counter()
+        try:
+            await self.refresh()
+            return await found_readings(self.db, self.registry.search(query, limit, registry_frequency=True))
+        finally:
+            if self.search_observer is not None:
+                self.search_observer(time.perf_counter() - started)
+
+    async def get(self, reading_id: str) -> ReadingView | None:
+        return await get_reading(self.db, reading_id)
+
+    async def size(self) -> int:
+        return len(self.registry)
+
+    async def close(self) -> None:
+        """Drops the registry, so the memory it held is freed (thawing the collector if it was frozen for it)."""
+        async with self._lock:
+            self.registry = Registry()
+            self.seen_batch = 0
+        if self.froze_collector:
+            self.froze_collector = False
+            gc.unfreeze()
 
 
-async def start_registry_index(db: Database, *, refresh_seconds: float = REFRESH_SECONDS) -> RegistryIndex:
-    """Loads the registry into memory, freezes the collector and attaches the index to ``db``'s searches."""
-    from bot.services.registry_search import attach_index
-
+async def open_registry_index(db: Database, *, refresh_seconds: float = REFRESH_SECONDS) -> RegistryIndex:
+    """Loads the registry into memory and freezes the collector (see the module docstring)."""
     index = await RegistryIndex.load(db, refresh_seconds=refresh_seconds)
     gc.collect()
     gc.freeze()
-    attach_index(db, index)
+    index.froze_collector = True
     _LOGGER.info("registry index: %d readings loaded in %.1f s", len(index), index.load_seconds)
     return index

@@ -1,29 +1,40 @@
-"""Searching the stored registry: in memory when the process keeps an index, else through the keys table.
+"""Searching the stored registry: the :class:`RegistrySearch` interface and its database implementation.
 
-A long-lived process (the bot, the console) loads the registry into memory once at start
-(:mod:`bot.services.registry_index`) and attaches it to its database handle with :func:`attach_index`;
-:func:`search_registry` then ranks on that index and reads only the shown readings from the database.
-Without an index (the CLI's one-shot search, small registries) the blocking keys are looked up in the
-indexed ``reading_keys`` table and the candidates scored with what was derived from them at import
-time, and the surname frequencies the term-frequency weighting needs. Both paths give the same results.
-This module also opens the database for every command that touches it.
+The application builds one registry search when it starts and hands it to whatever needs it (the
+dialogue's search through ``Services``, the matching pass, the CLI's batch search); it is closed at
+shutdown. Two implementations answer the same interface with the same results:
+
+* :class:`bot.services.registry_index.RegistryIndex` holds the registry in memory (a long-lived process:
+  the bot, the console, a batch of CLI searches) and reads only the shown readings from the database;
+* :class:`StoredRegistry` (here) looks the query's blocking keys up in the indexed ``reading_keys``
+  table and scores the candidates with what was derived from them at import time, with the surname
+  frequencies the term-frequency weighting needs (the CLI's one-shot search, tests, small registries).
+
+:func:`reindex_if_stale` rebuilds the stored keys of readings derived by an older engine version.
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
 
-from bot.config import Settings
-from bot.search import ENGINE_VERSION, Derived, Match, Query, Record, score_candidates
+from bot.search import ENGINE_VERSION, Derived, Match, Query, Record, derive, query_keys, score_candidates
 from models import Database, Reading, ReadingKey, RegistryMeta
 
-if TYPE_CHECKING:
-    from bot.services.registry_index import RegistryIndex
+__all__ = [
+    "MAX_CANDIDATES",
+    "Found",
+    "ReadingView",
+    "RegistrySearch",
+    "StoredRegistry",
+    "found_readings",
+    "get_reading",
+    "record_of_reading",
+    "reindex_if_stale",
+]
 
 # A query whose keys reach more readings than this is scored on the first ones only (never a scan).
 MAX_CANDIDATES = 20_000
@@ -98,40 +109,28 @@ def record_of_reading(reading: Reading) -> Record:
     )
 
 
-_total_cache: dict[str, tuple[float, int]] = {}
+@runtime_checkable
+class RegistrySearch(Protocol):
+    """The registry as the application searches it: built at start, passed to its users, closed at the end."""
+
+    async def search(self, query: Query, limit: int = 5) -> list[Found]:
+        """The best ``limit`` readings for what a relative knows, best first."""
+        ...
+
+    async def get(self, reading_id: str) -> ReadingView | None:
+        """One reading by its registry id, or None."""
+        ...
+
+    async def size(self) -> int:
+        """How many readings the registry holds."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of what the search holds (memory, nothing in the database)."""
+        ...
 
 
-async def registry_size(db: Database) -> int:
-    """How many readings the registry holds (cached briefly: counting a large table is not free)."""
-    cached = _total_cache.get(db.url)
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < _TOTAL_TTL_SECONDS:
-        return cached[1]
-    async with db.session() as session:
-        total = int(await session.scalar(select(func.count()).select_from(Reading)) or 0)
-    _total_cache[db.url] = (now, total)
-    return total
-
-
-_INDEXES: weakref.WeakKeyDictionary[Database, RegistryIndex] = weakref.WeakKeyDictionary()
-
-
-def attach_index(db: Database, index: RegistryIndex) -> None:
-    """Searches on this database handle use ``index`` (see :mod:`bot.services.registry_index`)."""
-    _INDEXES[db] = index
-
-
-def detach_index(db: Database) -> None:
-    """Searches on this database handle go back to the keys table."""
-    _INDEXES.pop(db, None)
-
-
-def attached_index(db: Database) -> RegistryIndex | None:
-    """The in-memory index searches on this handle use, if any."""
-    return _INDEXES.get(db)
-
-
-async def _found(db: Database, matches: list[Match]) -> list[Found]:
+async def found_readings(db: Database, matches: list[Match]) -> list[Found]:
     """The matches with their readings, read in one query."""
     if not matches:
         return []
@@ -145,55 +144,6 @@ async def _found(db: Database, matches: list[Match]) -> list[Found]:
     return [Found(m, ReadingView.of(by_id[m.reading_id])) for m in matches if m.reading_id in by_id]
 
 
-async def search_registry(db: Database, query: Query, limit: int = 5) -> list[Found]:
-    """The best `limit` readings for what a relative knows, best first."""
-    index = _INDEXES.get(db)
-    if index is not None:
-        return await _found(db, await index.search(db, query, limit))
-    return await search_stored(db, query, limit)
-
-
-async def search_stored(db: Database, query: Query, limit: int = 5) -> list[Found]:
-    """:func:`search_registry` through the indexed keys table (no in-memory index)."""
-    from bot.search import query_keys
-
-    keys = sorted(query_keys(query))
-    if not keys:
-        return []
-    total = await registry_size(db)
-    async with db.session() as session:
-        pks = (
-            await session.scalars(
-                select(ReadingKey.reading_pk).where(ReadingKey.key.in_(keys)).distinct().limit(MAX_CANDIDATES)
-            )
-        ).all()
-        if not pks:
-            return []
-        readings = (await session.scalars(select(Reading).where(Reading.id.in_(pks)))).all()
-        surnames = {reading.surname_norm for reading in readings}
-        frequencies: dict[str, int] = {
-            surname: count
-            for surname, count in await session.execute(
-                select(Reading.surname_norm, func.count())
-                .where(Reading.surname_norm.in_(surnames))
-                .group_by(Reading.surname_norm)
-            )
-        }
-    by_id = {reading.reading_id: reading for reading in readings}
-    candidates = [
-        (record_of_reading(reading), Derived(reading.surname_norm, frozenset(), dict(reading.derived or {})))
-        for reading in readings
-    ]
-    matches = score_candidates(
-        query,
-        candidates,
-        surname_freq=lambda surname: frequencies.get(surname, 1),
-        total=max(total, 1),
-        limit=limit,
-    )
-    return [Found(match, ReadingView.of(by_id[match.reading_id])) for match in matches]
-
-
 async def get_reading(db: Database, reading_id: str) -> ReadingView | None:
     """One reading by its registry id, or None."""
     async with db.session() as session:
@@ -201,12 +151,81 @@ async def get_reading(db: Database, reading_id: str) -> ReadingView | None:
         return ReadingView.of(reading) if reading is not None else None
 
 
+async def count_readings(db: Database) -> int:
+    """How many readings the registry holds (counted now)."""
+    async with db.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(Reading)) or 0)
+
+
+class StoredRegistry:
+    """:class:`RegistrySearch` through the indexed keys table: nothing held in memory but a count."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._total: tuple[float, int] | None = None  # (when counted, how many): counting is not free
+
+    async def size(self) -> int:
+        """How many readings the registry holds (cached briefly)."""
+        now = time.monotonic()
+        if self._total is not None and now - self._total[0] < _TOTAL_TTL_SECONDS:
+            return self._total[1]
+        total = await count_readings(self.db)
+        self._total = (now, total)
+        return total
+
+    async def get(self, reading_id: str) -> ReadingView | None:
+        return await get_reading(self.db, reading_id)
+
+    async def close(self) -> None:
+        self._total = None
+
+    async def search(self, query: Query, limit: int = 5) -> list[Found]:
+        """The best ``limit`` readings: candidates by their stored keys, scored from their stored data."""
+        keys = sorted(query_keys(query))
+        if not keys:
+            return []
+        total = await self.size()
+        async with self.db.session() as session:
+            pks = (
+                await session.scalars(
+                    select(ReadingKey.reading_pk)
+                    .where(ReadingKey.key.in_(keys))
+                    .distinct()
+                    .limit(MAX_CANDIDATES)
+                )
+            ).all()
+            if not pks:
+                return []
+            readings = (await session.scalars(select(Reading).where(Reading.id.in_(pks)))).all()
+            surnames = {reading.surname_norm for reading in readings}
+            frequencies: dict[str, int] = {
+                surname: count
+                for surname, count in await session.execute(
+                    select(Reading.surname_norm, func.count())
+                    .where(Reading.surname_norm.in_(surnames))
+                    .group_by(Reading.surname_norm)
+                )
+            }
+        by_id = {reading.reading_id: reading for reading in readings}
+        candidates = [
+            (
+                record_of_reading(reading),
+                Derived(reading.surname_norm, frozenset(), dict(reading.derived or {})),
+            )
+            for reading in readings
+        ]
+        matches = score_candidates(
+            query,
+            candidates,
+            surname_freq=lambda surname: frequencies.get(surname, 1),
+            total=max(total, 1),
+            limit=limit,
+        )
+        return [Found(match, ReadingView.of(by_id[match.reading_id])) for match in matches]
+
+
 async def reindex_if_stale(db: Database, *, batch_size: int = 2000) -> int:
     """Rebuild derived keys of readings made by an older engine version; returns how many were rebuilt."""
-    from sqlalchemy import delete, insert, update
-
-    from bot.search import derive
-
     rebuilt = 0
     while True:
         async with db.session() as session:
@@ -240,15 +259,3 @@ async def reindex_if_stale(db: Database, *, batch_size: int = 2000) -> int:
         async with db.session() as session:
             await session.merge(RegistryMeta(name="engine_version", value=ENGINE_VERSION))
     return rebuilt
-
-
-async def open_database(settings: Settings, *, reindex: bool = True) -> Database:
-    """The configured database, migrated to the newest schema, its search keys built by this engine."""
-    from bot.services.registry_import import restore_after_bulk_import
-
-    db = Database(settings.database.url, echo=settings.database.echo)
-    await db.upgrade()
-    await restore_after_bulk_import(db)  # what a large import stopped half-way left dropped
-    if reindex:
-        await reindex_if_stale(db)
-    return db

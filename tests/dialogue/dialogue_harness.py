@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.app import AmanatApplication, build_application
+from bot.app import AmanatApplication, RegistryOpener, build_application
 from bot.config import Settings
 from botapi_standin import BotApiStandIn, SentMessage, SimUser, Toast
 from handlers.runtime import Features
@@ -26,9 +26,12 @@ def make_settings(url: str) -> Settings:
 class Chat:
     """Drives the real Application through the stand-in, one update at a time."""
 
-    def __init__(self, url: str, features: Features | None = None) -> None:
+    def __init__(
+        self, url: str, features: Features | None = None, open_registry: RegistryOpener | None = None
+    ) -> None:
         self.url = url
         self.features = features
+        self.open_registry = open_registry  # None: the keys table; open_registry_index: as `amanat run`
         self.api = BotApiStandIn()
         self.db: Database | None = None
         self.app: AmanatApplication | None = None
@@ -50,6 +53,7 @@ class Chat:
             base_url=self.api.base_url,
             base_file_url=self.api.base_file_url,
             features=self.features,
+            open_registry=self.open_registry,
         )
         app.update_listeners.append(self._on_handled)
         await app.begin_polling(poll_interval=0, timeout=1)

@@ -8,7 +8,7 @@ import logging
 import pytest
 from dialogue_harness import Chat
 
-from bot.services import registry_search
+from bot.services.registry_search import StoredRegistry
 
 
 async def test_a_failing_search_is_reported_kindly_and_changes_nothing(
@@ -26,7 +26,7 @@ async def test_a_failing_search_is_reported_kindly_and_changes_nothing(
     async def broken(*args: object, **kwargs: object) -> list[object]:
         raise RuntimeError(f"database exploded near {chat.api.token}")
 
-    monkeypatch.setattr(registry_search, "search_registry", broken)
+    monkeypatch.setattr(StoredRegistry, "search", broken)
     with caplog.at_level(logging.ERROR):
         sorry = chat.only(await chat.press(user, summary, "🔎 Іздеу"))
     assert sorry.text.startswith("Кешіріңіз, менің тарапымда қате шықты.")

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from bot.services.people import give_consent
 from bot.services.registry_import import import_file
-from bot.services.requests import SearchFields, save_request
+from bot.services.saved_searches import SearchFields, save_request
 from botapi_standin import BotApiStandIn
 from models import Database, Match, OutboxMessage
 

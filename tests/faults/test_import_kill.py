@@ -24,8 +24,8 @@ from sqlalchemy import func, select, update
 
 from bot.config import Settings
 from bot.services.matching import run_matching_pass
-from bot.services.registry_index import RegistryIndex, start_registry_index
-from bot.services.requests import SearchFields, save_request
+from bot.services.registry_index import RegistryIndex, open_registry_index
+from bot.services.saved_searches import SearchFields, save_request
 from models import BatchState, Database, ImportBatch, Match, Person, Reading, ReadingKey, Role
 from models.base import utcnow
 from tests.dialogue.dialogue_harness import Chat
@@ -134,11 +134,9 @@ async def lost_batches(amanat: Amanat) -> list[str]:
 
 async def bot_finds(db_url: str, text: str) -> str:
     """What the bot answers a relative's "/search …", with its registry index loaded as `amanat run` does."""
-    chat = Chat(db_url)
+    chat = Chat(db_url, open_registry=lambda db: open_registry_index(db, refresh_seconds=0.0))
     await chat.start()
     try:
-        assert chat.db is not None
-        await start_registry_index(chat.db, refresh_seconds=0.0)
         user = chat.user(next(USER_IDS), "ru")
         await chat.consented(user)
         return chat.only(await chat.say(user, text)).text
@@ -272,7 +270,7 @@ async def test_an_administrator_sees_a_lost_import_and_finishes_or_rolls_it_back
     assert code == 0, err
     assert "20000 readings are visible" in out
     assert await lost_batches(amanat) == []
-    assert await index.refresh(db, force=True) == 20_000  # a running bot's index takes them in
+    assert await index.refresh(force=True) == 20_000  # a running bot's index takes them in
 
     # Another lost import, rolled back: what it inserted is gone.
     second = tmp_path / "second.csv"

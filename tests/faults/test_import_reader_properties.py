@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.services.registry_rows import ImportFailure, RegistryFile, Rejected, prepare_batch
+from bot.services.import_reader import ImportFailure, RegistryFile, Rejected, prepare_batch
 
 HEADER = b"reading_id,surname,name,patronymic,birth_year,birthplace,notes\n"
 COLUMNS = ["reading_id", "surname", "name", "patronymic", "birth_year", "birthplace", "Фамилия", "other"]

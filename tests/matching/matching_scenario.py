@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.services.registry_import import import_file
-from bot.services.requests import SearchFields, save_request
+from bot.services.saved_searches import SearchFields, save_request
 from models import Database, Match, OutboxMessage, Person
 from models.base import utcnow
 

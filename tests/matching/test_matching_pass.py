@@ -22,12 +22,15 @@ from sqlalchemy import select, update
 
 from bot.config import Settings, load_config
 from bot.services import matching
+from bot.services.heartbeat import queue_heartbeats
 from bot.services.import_batches import batch_overview, finish_lost_batch, process_identity
 from bot.services.locks import job_lock
-from bot.services.matching import queue_heartbeats, run_matching_pass, set_search_paused
+from bot.services.matching import run_matching_pass
 from bot.services.outbox import Outgoing, deliver_pending
 from bot.services.people import forget_person
-from bot.services.requests import delete_request
+from bot.services.registry_index import RegistryIndex, open_registry_index
+from bot.services.saved_searches import delete_request, set_search_paused
+from handlers.notifications import RENDERERS
 from models import BatchState, Database, ImportBatch, Match, NotificationState, SearchRequest
 from models.base import utcnow
 
@@ -219,7 +222,7 @@ async def test_the_heartbeat_counts_checked_readings_and_is_queued_once_per_peri
             self.texts.append(message.text)
 
     sender = Recorder()
-    assert (await deliver_pending(any_db, sender, now=month_later)).sent == 1
+    assert (await deliver_pending(any_db, sender, renderers=RENDERERS, now=month_later)).sent == 1
     assert sender.texts == [
         "🕯 <b>We keep looking.</b>\n\nЛехкодымов Емельян, 1904: 2 new readings checked\n\n"
         "The moment a fitting reading appears, we will tell you. Your searches: /my"
@@ -229,20 +232,21 @@ async def test_the_heartbeat_counts_checked_readings_and_is_queued_once_per_peri
 async def test_in_the_bots_process_the_pass_counts_on_its_registry_index_not_a_second_copy(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.services.registry_index import RegistryIndex, start_registry_index
-
     await relative(db, 7, "ru")
     await saved_search(db, 7)
     await import_rows(db, tmp_path / "new.csv", LEGKODYMOV, STRANGER)
-    index = await start_registry_index(db)  # as `amanat run` does at start
+    index = await open_registry_index(db)  # as `amanat run` does at start
 
     async def no_second_load(*args: Any, **kwargs: Any) -> RegistryIndex:
         raise AssertionError("the registry was loaded a second time")
 
     monkeypatch.setattr(RegistryIndex, "load", no_second_load)
-    report = await run_matching_pass(db, settings())
-    assert (report.matches, report.notifications) == (1, 1)
-    assert len(index) == 2  # the index the bot searches is the one that was counted on
+    try:
+        report = await run_matching_pass(db, settings(), registry=index)
+        assert (report.matches, report.notifications) == (1, 1)
+        assert len(index) == 2  # the index the bot searches is the one that was counted on
+    finally:
+        await index.close()  # the index the bot searches is the one that was counted on
 
 
 @pytest.mark.parametrize("seam", ["load_active_searches", "_record_chunk"])

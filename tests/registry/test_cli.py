@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -113,3 +114,15 @@ def test_batch_search_one_json_line_per_query(tmp_path: Path, db_url: str) -> No
 
 def test_sample_registry_is_bundled() -> None:
     assert sample_registry_path().is_file()
+
+
+def test_rejected_rows_report_is_csv_whatever_the_file_name(tmp_path: Path, db_url: str) -> None:
+    path = tmp_path / 'a "quoted", name.csv'  # a quote and a comma in the file name
+    path.write_text('reading_id,surname\nQ1,\nQ2,"Иванов"\n', encoding="utf-8")
+    report_path = tmp_path / "rejected.csv"
+    result = amanat("import", str(path), "--report", str(report_path), db_url=db_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with report_path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["file", "line", "reason"]
+    assert [(row[0], row[1]) for row in rows[1:]] == [(str(path), "2")]

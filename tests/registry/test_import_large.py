@@ -13,7 +13,7 @@ from bot.cli import sample_registry_path
 from bot.search import Query
 from bot.services import registry_import
 from bot.services.registry_import import ImportFailure, RegistryFile, import_file
-from bot.services.registry_search import search_registry
+from bot.services.registry_search import StoredRegistry
 from models import Database, ImportBatch, Reading, ReadingKey
 
 SEARCH_INDEXES = {"ix_reading_keys_key", "ix_readings_surname_norm"}
@@ -87,7 +87,7 @@ async def test_a_large_import_builds_the_search_indexes_again_and_search_finds_t
     assert await registry_import._bulk_mode(any_db, RegistryFile(sample_registry_path()))
     await import_file(any_db, sample_registry_path())
     assert await index_names(any_db) >= SEARCH_INDEXES | {KEY_READING}
-    found = await search_registry(any_db, Query(surname="Lekhkodymov", name="Emelyan"))
+    found = await StoredRegistry(any_db).search(Query(surname="Lekhkodymov", name="Emelyan"))
     assert found and found[0].reading.surname.startswith("Легкодымов")
 
 
@@ -192,7 +192,7 @@ def test_the_worker_side_needs_no_database_layer_and_stores_json_as_the_database
     import subprocess
     import sys
 
-    from bot.services.registry_rows import json_text
+    from bot.services.import_reader import json_text
     from models.db import json_text as database_json_text
 
     value = {"s": ["Легкодымов", ["Легкодымов"], [], 0], "y": None, "n": 1.5}

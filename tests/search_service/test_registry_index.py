@@ -10,15 +10,8 @@ import pytest
 from bot.search import Query
 from bot.services.import_batches import process_identity
 from bot.services.registry_import import import_file
-from bot.services.registry_index import RegistryIndex, start_registry_index
-from bot.services.registry_search import (
-    Found,
-    attach_index,
-    attached_index,
-    detach_index,
-    search_registry,
-    search_stored,
-)
+from bot.services.registry_index import RegistryIndex, open_registry_index
+from bot.services.registry_search import Found, RegistrySearch, StoredRegistry
 from models import BatchState, Database
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "data" / "sample_registry.csv"
@@ -79,12 +72,14 @@ async def sample_db(db: Database) -> Database:
 async def test_index_gives_the_database_search_results(sample_db: Database) -> None:
     index = await RegistryIndex.load(sample_db)
     assert len(index) == len(index.registry) > 300
-    attach_index(sample_db, index)
+    keys_table = StoredRegistry(sample_db)
+    assert isinstance(index, RegistrySearch) and isinstance(keys_table, RegistrySearch)
+    assert await index.size() == await keys_table.size() == len(index)
     try:
         compared = 0
         for query in _sample_queries():
-            stored = await search_stored(sample_db, query, limit=50)
-            indexed = await search_registry(sample_db, query, limit=50)
+            stored = await keys_table.search(query, limit=50)
+            indexed = await index.search(query, limit=50)
             assert _view(indexed) == _view(stored), query
             compared += bool(stored)
             if stored:  # the reading is the one stored, raw text as imported
@@ -92,70 +87,69 @@ async def test_index_gives_the_database_search_results(sample_db: Database) -> N
                     f.reading for f in stored if f.reading.reading_id == indexed[0].reading.reading_id
                 )
         assert compared > 100
+        assert await index.get("no such reading") is None
+        first = stored[0].reading if (stored := await keys_table.search(Query(surname="Иванов"))) else None
+        assert first is not None and await index.get(first.reading_id) == first
     finally:
-        detach_index(sample_db)
+        await index.close()
+    assert len(index) == 0  # closed: the memory is let go
 
 
 async def test_reading_imported_after_the_index_is_found_after_refresh(
     sample_db: Database, tmp_path: Path
 ) -> None:
-    index = await start_registry_index(sample_db, refresh_seconds=3600)
+    index = await open_registry_index(sample_db, refresh_seconds=3600)
     try:
-        assert attached_index(sample_db) is index
         query = Query(surname="Легкодымов", name="Емельян", birth_year=1904)
-        before = {f.reading.reading_id for f in await search_registry(sample_db, query)}
+        before = {f.reading.reading_id for f in await index.search(query)}
         assert "NEW-1" not in before
         await import_file(
             sample_db, _write(tmp_path / "new.csv", "NEW-1,Легкодымов,Емельян,Иванович,1904,,,,,,,,,,,")
         )
         # not yet: the index refreshes at most every refresh_seconds
-        assert "NEW-1" not in {f.reading.reading_id for f in await search_registry(sample_db, query)}
-        assert await index.refresh(sample_db, force=True) == 1
-        found = await search_registry(sample_db, query)
+        assert "NEW-1" not in {f.reading.reading_id for f in await index.search(query)}
+        assert await index.refresh(force=True) == 1
+        found = await index.search(query)
         assert found[0].reading.reading_id == "NEW-1"
         assert found[0].reading.patronymic == "Иванович"
     finally:
-        detach_index(sample_db)
+        await index.close()
 
 
 async def test_due_refresh_runs_on_search(sample_db: Database, tmp_path: Path) -> None:
     index = await RegistryIndex.load(sample_db, refresh_seconds=0.0)
-    attach_index(sample_db, index)
     try:
         await import_file(sample_db, _write(tmp_path / "new.csv", "NEW-2,Кусаинов,Жумабай,,1912,,,,,,,,,,,"))
-        found = await search_registry(sample_db, Query(surname="Kusainov", name="Zhumabai", birth_year=1912))
+        found = await index.search(Query(surname="Kusainov", name="Zhumabai", birth_year=1912))
         assert found[0].reading.reading_id == "NEW-2"
     finally:
-        detach_index(sample_db)
+        await index.close()
 
 
 async def test_updated_reading_replaces_its_old_entry(sample_db: Database, tmp_path: Path) -> None:
     index = await RegistryIndex.load(sample_db, refresh_seconds=0.0)
-    attach_index(sample_db, index)
     try:
         await import_file(sample_db, _write(tmp_path / "a.csv", "UPD-1,Легкодымов,Емельян,,1904,,,,,,,,,,,"))
-        await index.refresh(sample_db, force=True)
+        await index.refresh(force=True)
         size = len(index)
         await import_file(
             sample_db, _write(tmp_path / "b.csv", "UPD-1,Легкодымов,Емельян,Петрович,1905,,,,,,,,,,,")
         )
-        assert await index.refresh(sample_db, force=True) == 1
+        assert await index.refresh(force=True) == 1
         assert len(index) == size
         query = Query(surname="Легкодымов", name="Емельян")
-        found = await search_registry(sample_db, query, limit=20)
+        found = await index.search(query, limit=20)
         ids = [f.reading.reading_id for f in found]
         assert ids.count("UPD-1") == 1
         assert found[ids.index("UPD-1")].reading.birth_year == "1905"
-        assert _view(found) == _view(await search_stored(sample_db, query, limit=20))
+        assert _view(found) == _view(await StoredRegistry(sample_db).search(query, limit=20))
         # the old year is gone from the index: a search for it scores the new reading's year
-        by_year = await search_registry(
-            sample_db, Query(surname="Легкодымов", name="Емельян", birth_year=1904), limit=20
-        )
+        by_year = await index.search(Query(surname="Легкодымов", name="Емельян", birth_year=1904), limit=20)
         updated = [f for f in by_year if f.reading.reading_id == "UPD-1"]
         assert len(updated) == 1
         assert "year_near" in {r.code for r in updated[0].match.reasons}
     finally:
-        detach_index(sample_db)
+        await index.close()
 
 
 async def test_unfinished_import_is_not_loaded_until_it_finishes(sample_db: Database) -> None:
@@ -180,7 +174,7 @@ async def test_unfinished_import_is_not_loaded_until_it_finishes(sample_db: Data
 async def test_loading_the_index_leaves_the_garbage_collector_as_it_found_it(db: Database) -> None:
     import gc
 
-    from bot.services.collector import no_cyclic_collection
+    from bot.services.gc_pause import no_cyclic_collection
 
     await import_file(db, SAMPLE)
     assert gc.isenabled()

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.services.registry_rows import CONTENT_COLUMNS, STAMP_COLUMNS, Prepared
+from bot.services.import_reader import CONTENT_COLUMNS, STAMP_COLUMNS, Prepared
 
 
 class Store(Protocol):

@@ -1,8 +1,10 @@
-"""Saved searches of relatives: save one from the dialogue, list a person's, delete one they own.
+"""Saved searches of relatives: save one from the dialogue, list a person's, pause, resume or delete one
+they own, and find the reading a match of theirs was about.
 
 A saved search is what the relative knew about the soldier (:class:`SearchFields`); the matching job
-(issue 5) checks new readings against the active ones. Every function takes the person's id and only
-ever touches that person's rows, so a forged id from a button cannot reach someone else's search.
+(bot.services.matching) checks new readings against the active ones. Every function takes the person's
+id and only ever touches that person's rows, so a forged id from a button cannot reach someone else's
+search.
 """
 
 from __future__ import annotations
@@ -10,12 +12,37 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from bot.search import Query
-from models import Database, RequestStatus, SearchRequest
+from models import Database, Match, OutboxMessage, OutboxState, Reading, RequestStatus, SearchRequest
+
+
+class NamedSearch(Protocol):
+    """What a one-line summary of a saved search reads (a stored row, or the matching pass's copy)."""
+
+    @property
+    def surname(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def patronymic(self) -> str | None: ...
+    @property
+    def birth_year(self) -> int | None: ...
+    @property
+    def birth_year_to(self) -> int | None: ...
+
+
+def search_summary(request: NamedSearch) -> str:
+    """What the relative saved, in one plain line: "Легкодымов Емельян Тимофеевич, 1904"."""
+    who = " ".join(part for part in (request.surname, request.name, request.patronymic) if part)
+    if request.birth_year and request.birth_year_to and request.birth_year_to != request.birth_year:
+        return f"{who}, {request.birth_year}–{request.birth_year_to}"
+    if request.birth_year:
+        return f"{who}, {request.birth_year}"
+    return who
 
 
 @dataclass(frozen=True)
@@ -132,3 +159,41 @@ async def delete_request(db: Database, person_id: int, request_id: int) -> bool:
             delete(SearchRequest).where(SearchRequest.id == request_id, SearchRequest.person_id == person_id)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def set_search_paused(db: Database, person_id: int, request_id: int, paused: bool) -> bool:
+    """Pause (no more matching or messages) or resume one of the person's searches; False if not theirs."""
+    target, source = (
+        (RequestStatus.PAUSED, RequestStatus.ACTIVE)
+        if paused
+        else (RequestStatus.ACTIVE, RequestStatus.PAUSED)
+    )
+    async with db.session() as session:
+        request = await session.get(SearchRequest, request_id)
+        if request is None or request.person_id != person_id or request.status == RequestStatus.DELETED:
+            return False
+        if request.status == source:
+            request.status = target
+        if paused:  # what is queued and not yet sent for this search is no longer wanted
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.chat_id == person_id,
+                    OutboxMessage.kind == "match",
+                    OutboxMessage.state == OutboxState.PENDING,
+                    OutboxMessage.payload["request_id"].as_integer() == request_id,
+                )
+                .values(state=OutboxState.DROPPED, last_error="the search was paused")
+            )
+        return True
+
+
+async def reading_of_match(db: Database, person_id: int, match_id: int) -> str | None:
+    """The registry id of a match's reading, if the match belongs to one of the person's searches."""
+    async with db.session() as session:
+        return await session.scalar(
+            select(Reading.reading_id)
+            .join(Match, Match.reading_pk == Reading.id)
+            .join(SearchRequest, SearchRequest.id == Match.request_id)
+            .where(Match.id == match_id, SearchRequest.person_id == person_id)
+        )

@@ -2,7 +2,7 @@
 derived into what is stored.
 
 Pure file and engine work, no database layer: an import worker process (`bot.services.import_worker`)
-imports only this and `bot.services.registry_write`, so it starts in a fraction of the time the database
+imports only this and `bot.services.import_writer`, so it starts in a fraction of the time the database
 layer would take.
 """
 
