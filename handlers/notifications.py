@@ -27,13 +27,13 @@ import warnings
 from datetime import timedelta
 from typing import Any, Final
 
+from markupsafe import Markup
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler, ExtBot
 
 from bot.config import Settings
-from bot.i18n import Html
 from bot.services import matching
 from bot.services.outbox import (
     DeliveryReport,
@@ -191,7 +191,7 @@ async def pause_or_resume(update: Update, context: AmanatContext, request_id: in
         text, rows = await my_searches_view(turn, context)
         turn.edit(message.message_id, text, rows)
     else:
-        turn.say(Html(t("notify.paused" if paused else "notify.resumed")))
+        turn.say(Markup(t("notify.paused" if paused else "notify.resumed")))
 
 
 async def _stop_after(update: Update, context: AmanatContext) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from markupsafe import Markup
 from telegram import Update
 
-from bot.i18n import Html
 from bot.services import people
 from bot.services.matching import pause_button_data, resume_button_data
 from bot.services.requests import SavedSearch, delete_request, list_requests
@@ -13,7 +13,7 @@ from handlers.runtime import AmanatContext, State, Turn, html_lines
 from models import RequestStatus
 
 
-def describe(turn: Turn, saved: SavedSearch) -> Html:
+def describe(turn: Turn, saved: SavedSearch) -> Markup:
     """One saved search in a line: name, birth year, birthplace."""
     f = saved.fields
     name = " ".join(part for part in (f.surname, f.name, f.patronymic) if part)
@@ -32,7 +32,7 @@ def describe(turn: Turn, saved: SavedSearch) -> Html:
     )
 
 
-async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Html, list[list[tuple[str, str]]]]:
+async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Markup, list[list[tuple[str, str]]]]:
     """The /my message: the list and one delete button per saved search."""
     saved = await list_requests(context.db, turn.user_id)
     if not saved:
@@ -42,7 +42,7 @@ async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Html, li
     for position, item in enumerate(saved, start=1):
         line = turn.t("my.line", n=position, text=describe(turn, item))
         paused = item.status == RequestStatus.PAUSED
-        lines.append(Html(f"{line} {turn.t('notify.status.paused')}") if paused else line)
+        lines.append(Markup(f"{line} {turn.t('notify.status.paused')}") if paused else line)
         toggle = (  # pause/resume: handlers/notifications.py
             (turn.t.plain("notify.button.resume", n=position), resume_button_data(item.id))
             if paused

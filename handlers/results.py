@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from markupsafe import Markup
 from telegram import Update
 
-from bot.i18n import Html, Translator
+from bot.i18n import Translator
 from bot.search import Match
 from bot.services import registry_search
 from bot.services.registry_rows import COLUMNS
@@ -53,7 +54,7 @@ def full_name(reading: ReadingView) -> str:
     )
 
 
-def render_found(turn: Turn, position: int, found: Found) -> Html:
+def render_found(turn: Turn, position: int, found: Found) -> Markup:
     """One result: who, how likely, why, where and when found, by whom, where buried."""
     t, reading = turn.t, found.reading
     name, year, likelihood = (
@@ -83,7 +84,7 @@ def render_found(turn: Turn, position: int, found: Found) -> Html:
     return html_lines(*lines)
 
 
-def render_reason(turn: Turn, reason: Any) -> Html:
+def render_reason(turn: Turn, reason: Any) -> Markup:
     """A reason in words; an unknown code (a newer engine) falls back to a neutral phrase."""
     if turn.t.has(f"reason.{reason.code}"):
         try:
@@ -198,7 +199,7 @@ async def record(update: Update, context: AmanatContext, index: int) -> State:
     return turn.state
 
 
-def record_text(t: Translator, title: str, reading: ReadingView) -> Html:
+def record_text(t: Translator, title: str, reading: ReadingView) -> Markup:
     """A reading in full under ``title``: every field as read, then the extra columns of its import."""
     lines: list[str | None] = [title]
     for field in RECORD_FIELDS:

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, TypeAlias
 
+from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.i18n import Html, Translator, pick_language, translator
+from bot.i18n import Translator, pick_language, translator
 from bot.services.dialogue_state import DialogueRecord, load_person_and_dialogue, save_dialogue
 from bot.services.people import PersonView
 from models import Database
@@ -309,6 +310,6 @@ def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Servi
     return services
 
 
-def html_lines(*lines: str | None) -> Html:
+def html_lines(*lines: str | None) -> Markup:
     """Join already-safe HTML lines, skipping empty ones."""
-    return Html("\n".join(line for line in lines if line))
+    return Markup("\n".join(line for line in lines if line))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from markupsafe import Markup
 from telegram import Update
 
-from bot.i18n import Html
 from bot.services.query_text import (
     InputError,
     YearError,
@@ -61,7 +61,7 @@ def field_value(q: dict[str, Any], field: str) -> str | None:
     return str(value) if value else None
 
 
-def input_error_text(turn: Turn, error: InputError | YearError) -> Html:
+def input_error_text(turn: Turn, error: InputError | YearError) -> Markup:
     """A localized explanation of why an answer was not accepted."""
     if isinstance(error, YearError):
         return turn.t(f"error.year_{error.code}", low=1860, high=1930)
@@ -103,7 +103,7 @@ def ask(turn: Turn, state: State, prefix: str | None = None) -> State:
     return state
 
 
-def summary_text(turn: Turn) -> Html:
+def summary_text(turn: Turn) -> Markup:
     """The answers so far, one line per field."""
     q = answers(turn)
     lines = [turn.t("search.summary_title")]

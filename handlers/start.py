@@ -6,9 +6,10 @@ buttons' callback data (``ok:kk:y``) instead of a database row.
 
 from __future__ import annotations
 
+from markupsafe import Markup
 from telegram import Update
 
-from bot.i18n import LANGUAGES, Html, translator
+from bot.i18n import LANGUAGES, translator
 from bot.services import people
 from handlers import buttons
 from handlers.runtime import AmanatContext, State, Turn, html_lines
@@ -19,7 +20,7 @@ def language_rows() -> list[list[tuple[str, str]]]:
     return [[(translator(code)(f"language.{code}"), buttons.lang(code)) for code in LANGUAGES]]
 
 
-def choose_language_text() -> Html:
+def choose_language_text() -> Markup:
     """ "Choose your language" in every language (for someone whose language we do not know)."""
     return html_lines(*(translator(code)("language.choose") for code in LANGUAGES))
 
@@ -45,7 +46,7 @@ def ask_consent(turn: Turn) -> None:
         greeting(turn, turn.t.lang)
 
 
-def help_text(turn: Turn) -> Html:
+def help_text(turn: Turn) -> Markup:
     """The /help text in the person's language."""
     return turn.t("help.text")
 

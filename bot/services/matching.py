@@ -842,7 +842,9 @@ def _reason_text(t: Any, reason: StoredReason) -> str:
 
 def render_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
     """The new-match notification: what the reading says, why it may be the man, and buttons."""
-    from bot.i18n import Html, translator
+    from markupsafe import Markup as Html
+
+    from bot.i18n import translator
 
     t = translator(lang)
     reading = {key: _clip(value) for key, value in (payload.get("reading") or {}).items()}
