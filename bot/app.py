@@ -35,7 +35,7 @@ from bot.jobs import register_jobs
 from bot.logs import setup_logging
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
 from handlers import dialogue, notifications, stats
-from handlers.runtime import AmanatContext, Features, ReplyNotDelivered, Services
+from handlers.turn import AmanatContext, Features, ReplyNotDelivered, Services
 from models import Database
 from models.db import database_unavailable
 

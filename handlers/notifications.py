@@ -10,19 +10,14 @@ retried with backoff by the outbox.
 settings (token and base_url, so a local Bot API server or the tests' stand-in works) delivers everything
 that is due. The running bot delivers from a JobQueue job with its own bot (bot/jobs.py).
 
-Buttons (callback data made in bot.services.matching; a forged id reaches only the presser's own rows):
-
-=====================  ============================================================
-``nrec:<match id>``    the full record of the reading a notification was about
-``pause:<search id>``  pause a saved search (from a notification or from /my)
-``resume:<search id>`` resume it (from /my)
-=====================  ============================================================
+Buttons (their data's codecs are in handlers/buttons.py; a forged id reaches only the presser's own rows):
+``NotificationRecord`` the full record of the reading a notification was about, ``Pause`` a saved search
+(from a notification or from /my), ``Resume`` it (from /my).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from datetime import timedelta
 from typing import Any, Final
@@ -44,14 +39,17 @@ from bot.services.outbox import (
     deliver_pending,
 )
 from bot.services.registry_search import get_reading
-from handlers.runtime import AmanatContext, State, entry
+from handlers import buttons
+from handlers.groups import HandlerGroup
+from handlers.people import my_searches_view
+from handlers.steps import entry
+from handlers.turn import AmanatContext, State
+from handlers.views import clip, record_text
 
 log = logging.getLogger(__name__)
 
-# Between the dialogue's group (0) and its fallback for unknown buttons (10).
-NOTIFICATIONS_GROUP: Final = 5
+NOTIFICATIONS_GROUP: Final = HandlerGroup.FEATURES
 PATTERN: Final = r"^(nrec|pause|resume):\d{1,9}$"
-_DATA: Final = re.compile(PATTERN)
 DELIVERY_BATCH: Final = 50
 
 
@@ -133,34 +131,26 @@ async def deliver_all_via_bot_api(db: Any, settings: Settings) -> DeliveryReport
 # ------------------------------------------------------------------------------------- the buttons
 
 
-def _press(update: Update) -> tuple[str, int] | None:
+def _press(update: Update) -> buttons.ButtonData | None:
     query = update.callback_query
-    match = _DATA.match(query.data or "") if query is not None else None
-    if match is None:
-        return None
-    action, _, number = match.group(0).partition(":")
-    return action, int(number)
+    return buttons.decode(query.data) if query is not None else None
 
 
 async def on_button(update: Update, context: AmanatContext) -> State:
     """A button under a notification, or pause/resume in /my."""
     turn = context.turn
     press = _press(update)
-    if press is None:  # the pattern let it through, so this cannot happen; answer like a stale button
-        turn.toast = turn.t.plain("button.stale") if turn.t.has("button.stale") else None
-        return turn.state
-    action, number = press
-    if action == "nrec":
-        await show_record(update, context, number)
-    else:
-        await pause_or_resume(update, context, number, paused=action == "pause")
+    if isinstance(press, buttons.NotificationRecord):
+        await show_record(update, context, press.match_id)
+    elif isinstance(press, buttons.Pause | buttons.Resume):
+        await pause_or_resume(update, context, press.request_id, paused=isinstance(press, buttons.Pause))
+    else:  # the pattern let it through, so this cannot happen; answer like a stale button
+        turn.toast = turn.t.plain("button.stale")
     return turn.state
 
 
 async def show_record(update: Update, context: AmanatContext, match_id: int) -> None:
     """The full record of a notified reading, if the match belongs to one of the presser's searches."""
-    from handlers.results import clip, record_text
-
     turn, t = context.turn, context.turn.t
     reading_id = await matching.reading_of_match(context.db, turn.user_id, match_id)
     reading = await get_reading(context.db, reading_id) if reading_id is not None else None
@@ -172,8 +162,6 @@ async def show_record(update: Update, context: AmanatContext, match_id: int) -> 
 
 async def pause_or_resume(update: Update, context: AmanatContext, request_id: int, *, paused: bool) -> None:
     """Pause or resume one of the presser's searches; /my is redrawn in place, a notification answered."""
-    from handlers.people import my_searches_view
-
     turn, t = context.turn, context.turn.t
     changed = await matching.set_search_paused(context.db, turn.user_id, request_id, paused)
     if not changed:
@@ -181,7 +169,7 @@ async def pause_or_resume(update: Update, context: AmanatContext, request_id: in
         return
     message = update.effective_message
     from_my = message is not None and any(
-        str(button.callback_data or "").startswith("del:")
+        isinstance(buttons.decode(str(button.callback_data or "")), buttons.Delete)
         for row in (message.reply_markup.inline_keyboard if message.reply_markup else ())
         for button in row
         if isinstance(button, InlineKeyboardButton)
