@@ -8,7 +8,9 @@
 4. sends the queued replies (a crash before 4 loses a reply, never the state; the user's next message
    is understood at the step the database says).
 
-:func:`entry` wraps a callback for a PTB handler of its own (features outside the
+A failure anywhere in the step is answered here, inside the turn, in the person's chosen language (the
+application's error handler gets a fresh context without the turn, so it only logs); then the error goes
+on to that handler. :func:`entry` wraps a callback for a PTB handler of its own (features outside the
 dialogue component: notifications' buttons, /stats).
 """
 
@@ -19,6 +21,7 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, NetworkError
 
+from bot.i18n import translator
 from handlers import views
 from handlers.dialogue_store import DialogueStore
 from handlers.turn import (
@@ -30,6 +33,7 @@ from handlers.turn import (
     Turn,
     flush,
 )
+from models.db import database_unavailable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,8 +65,9 @@ async def run_step(
             await store.save(turn, before)
             turn.saved = True
         await _deliver(update, context, turn)
-    finally:
-        context._turn = turn  # the error handler reads the language from it
+    except Exception as error:
+        await answer_failure(update, context, turn, error, store.fallback_language(update))
+        raise
 
 
 async def _deliver(update: Update, context: AmanatContext, turn: Turn) -> None:
@@ -79,6 +84,30 @@ async def _deliver(update: Update, context: AmanatContext, turn: Turn) -> None:
             if isinstance(again, BadRequest) or not turn.saved:
                 raise
             raise ReplyNotDelivered(turn.t.lang) from again
+
+
+async def answer_failure(
+    update: Update, context: AmanatContext, turn: Turn | None, error: Exception, fallback_language: str
+) -> None:
+    """Tell the person the step failed, in their language (never raises: the error is logged elsewhere)."""
+    lang = turn.t.lang if turn is not None else fallback_language
+    # Never "your answers are saved": the failed step was rolled back, and when the database is away,
+    # nothing this update did was stored.
+    if database_unavailable(error):
+        key = "error.database"
+    elif isinstance(error, ReplyNotDelivered):  # taken and stored; only the reply was lost
+        key = "error.reply_lost"
+    else:
+        key = "error.internal"
+    try:
+        query = update.callback_query
+        if query is not None and (turn is None or not turn.toast_sent):
+            await query.answer()
+        chat = update.effective_chat
+        if chat is not None and chat.type == "private":
+            await context.bot.send_message(chat.id, translator(lang)(key))
+    except Exception as reply_error:  # the error report itself must never raise
+        _LOGGER.warning("could not tell the user about the error: %s", type(reply_error).__name__)
 
 
 def entry(callback: StateCallback, *, needs_consent: bool = True) -> HandlerCallback:
