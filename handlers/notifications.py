@@ -95,13 +95,20 @@ class BotApiSender:
             raise RateLimited(_seconds(retry_after)) from error
 
 
-async def deliver_due(db: Any, bot: Bot, settings: Settings, *, rounds: int = 1000) -> DeliveryReport:
-    """Deliver everything due now, in batches, until nothing due is left (or `rounds` batches)."""
+async def deliver_due(
+    db: Any, bot: Bot, settings: Settings, *, rounds: int = 1000, chat_id: int | None = None
+) -> DeliveryReport:
+    """Deliver everything due now (to `chat_id` only, when given), in batches, until nothing due is left
+    (or `rounds` batches)."""
     sender = BotApiSender(bot)
     total = DeliveryReport()
     for _ in range(rounds):
         report = await deliver_pending(
-            db, sender, limit=DELIVERY_BATCH, default_language=settings.i18n.default_language
+            db,
+            sender,
+            limit=DELIVERY_BATCH,
+            default_language=settings.i18n.default_language,
+            chat_id=chat_id,
         )
         total.claimed += report.claimed
         total.sent += report.sent
