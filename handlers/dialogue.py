@@ -189,9 +189,9 @@ async def on_other_message(update: Update, context: AmanatContext) -> State:
 
 
 async def on_stale_button(update: Update, context: AmanatContext) -> State:
-    """A step button of an earlier message (or one this step does not take): say so, show the step."""
+    """A step button of an earlier message (or one this step does not take): say so once (no toast as
+    well), and show the step."""
     turn = context.turn
-    turn.toast = turn.t.plain("button.stale")
     views.repeat_prompt(turn, turn.t("button.stale_text"))
     return turn.state
 
