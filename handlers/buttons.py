@@ -12,7 +12,8 @@ checked against their owner by the service that acts on them.
 =============================  ==========================================================
 ``lang:<ru|kk|en|any>``        :class:`Language`: choose the language (``any``: show the choice)
 ``ok:<lang>:<y|n>``            :class:`Consent` (or not) to storing personal data, in ``lang``
-``skip:<n>`` ``back:<n>``      :class:`Skip` the current question / go :class:`Back` one
+``skip:<n>`` ``back:<n>``      :class:`Skip` the current question (keeping its value) / go :class:`Back` one
+``clear:<n>``                  :class:`Clear` the current question's value
 ``edit:<n>:<field>``           :class:`Edit` one field (0–5) from the summary
 ``go:<n>``                     :class:`Go`: search with the summary as it is
 ``stop:<n>``                   :class:`Stop`: leave the dialogue (as /cancel)
@@ -23,7 +24,9 @@ checked against their owner by the service that acts on them.
 ``new:<n>``                    :class:`NewSearch`
 ``help:<n>``                   :class:`AskVolunteer` (only when that feature is on)
 ``forget:<n>:<y|n>``           :class:`Forget`: confirm /forget
-``del:<id>``                   :class:`Delete` saved search ``id`` (checked to be the person's own)
+``typed:<n>:<y|n>``            :class:`SearchTyped`: search for a plain message that may be a description
+``del:<id>``                   :class:`Delete` saved search ``id``: asks first
+``delok:<id>:<y|n>``           :class:`ConfirmDelete`: delete it (checked to be the person's own) or not
 ``nrec:<match id>``            :class:`NotificationRecord`: the record a notification was about
 ``pause:<search id>``          :class:`Pause` a saved search (from a notification or /my)
 ``resume:<search id>``         :class:`Resume` it (from /my)
@@ -154,6 +157,18 @@ class Delete(ButtonData):
         _check(0 <= self.request_id <= MAX_ID)
 
 
+@dataclass(frozen=True)
+class ConfirmDelete(ButtonData):
+    """The answer to "Delete this saved search?" (not tied to a step: /my works in every state)."""
+
+    prefix: ClassVar[str] = "delok"
+    request_id: int
+    yes: bool
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.request_id <= MAX_ID)
+
+
 # --------------------------------------------------------------------------- a dialogue step's buttons
 
 
@@ -175,6 +190,11 @@ class Skip(StepButton):
 @dataclass(frozen=True)
 class Back(StepButton):
     prefix: ClassVar[str] = "back"
+
+
+@dataclass(frozen=True)
+class Clear(StepButton):
+    prefix: ClassVar[str] = "clear"
 
 
 @dataclass(frozen=True)
@@ -235,6 +255,14 @@ class Record(StepButton):
 @dataclass(frozen=True)
 class Forget(StepButton):
     prefix: ClassVar[str] = "forget"
+    yes: bool
+
+
+@dataclass(frozen=True)
+class SearchTyped(StepButton):
+    """The answer to "Search for …?" after a plain message that may be a description."""
+
+    prefix: ClassVar[str] = "typed"
     yes: bool
 
 

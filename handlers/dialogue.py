@@ -6,9 +6,9 @@ processes, and a kill -9, lose nothing), not from a dict loaded once at start.
 For one update the component loads the turn, then offers the update to its handlers in this order and
 runs the first that matches (its callback returns the next state, written through before the reply):
 
-1. ``before_consent``: /start, /language, /help and the language and consent buttons (they work before
-   consent; anything else before consent is answered with the consent question);
-2. ``anywhere``: commands and buttons that work in every state (/search, /my, /forget, /cancel, delete);
+1. ``before_consent``: /start, /language, /help, /search (kept in memory until they agree) and the
+   language and consent buttons (anything else before consent is answered with the consent question);
+2. ``anywhere``: commands and buttons that work in every state (/my, /forget, /cancel, delete);
 3. ``states[state]``: what the current state accepts (a step button only while its step is current);
 4. ``fallbacks``: text where buttons are expected, stickers and photos, step buttons of earlier steps.
 
@@ -32,12 +32,25 @@ from telegram.ext import (
     filters,
 )
 
+from bot.i18n import translator
 from handlers import buttons, views
 from handlers.dialogue_store import DialogueStore
 from handlers.groups import HandlerGroup
-from handlers.people import delete_search, forget_answer, forget_command, my_searches
+from handlers.people import confirm_delete, delete_search, forget_answer, forget_command, my_searches
 from handlers.results import ask_volunteer, more, nothing_fits, record, save
-from handlers.search import answer, back, cancel, edit, go, new_search, search_command, skip
+from handlers.search import (
+    answer,
+    back,
+    cancel,
+    clear,
+    edit,
+    go,
+    idle_text,
+    new_search,
+    search_command,
+    search_typed,
+    skip,
+)
 from handlers.start import choose_language, consent, show_help, show_languages, start
 from handlers.steps import entry, run_step, store_for
 from handlers.turn import AmanatContext, HandlerCallback, State, StateCallback, services_of
@@ -134,6 +147,10 @@ class RelativeDialogue(BaseHandler[Update, AmanatContext, None]):
     ) -> State:
         turn = context.turn
         if not turn.consented:
+            picked = context.before_consent.get("lang")
+            if picked:  # chosen before consent: kept in memory, not stored
+                turn.picked_language = picked
+                turn.t = translator(picked)
             candidates: tuple[Route, ...] = self.before_consent
         else:
             candidates = (
@@ -162,13 +179,6 @@ def _matches(route: Route, update: Update) -> bool:
 
 
 # ------------------------------------------------------------------------ callbacks without a module
-
-
-async def on_idle_text(update: Update, context: AmanatContext) -> State:
-    """Text when no search is going on: a hint what to do."""
-    turn = context.turn
-    turn.say(turn.t("idle.hint"))
-    return turn.state
 
 
 async def on_text_elsewhere(update: Update, context: AmanatContext) -> State:
@@ -224,6 +234,7 @@ def relative_dialogue(store: DialogueStore) -> RelativeDialogue:
     """The dialogue's states and handlers (see handlers/dialogue.mmd)."""
     asking: list[Route] = [
         ButtonHandler(buttons.Skip, skip),
+        ButtonHandler(buttons.Clear, clear),
         ButtonHandler(buttons.Back, back),
         ButtonHandler(buttons.Stop, cancel),
         _text(answer),
@@ -234,15 +245,16 @@ def relative_dialogue(store: DialogueStore) -> RelativeDialogue:
             CommandHandler("start", start, filters=PRIVATE),
             CommandHandler("language", show_languages, filters=PRIVATE),
             CommandHandler("help", show_help, filters=PRIVATE),
+            CommandHandler("search", search_command, filters=PRIVATE),
             ButtonHandler(buttons.Language, choose_language),
             ButtonHandler(buttons.Consent, consent),
         ],
         anywhere=[
-            CommandHandler("search", search_command, filters=PRIVATE),
             CommandHandler("my", my_searches, filters=PRIVATE),
             CommandHandler("forget", forget_command, filters=PRIVATE),
             CommandHandler("cancel", cancel, filters=PRIVATE),
             ButtonHandler(buttons.Delete, delete_search),
+            ButtonHandler(buttons.ConfirmDelete, confirm_delete),
         ],
         states={
             **{state: asking for state in views.ASKING},
@@ -260,7 +272,7 @@ def relative_dialogue(store: DialogueStore) -> RelativeDialogue:
                 ButtonHandler(buttons.AskVolunteer, ask_volunteer),
             ],
             State.CONFIRM_FORGET: [ButtonHandler(buttons.Forget, forget_answer)],
-            State.IDLE: [_text(on_idle_text)],
+            State.IDLE: [ButtonHandler(buttons.SearchTyped, search_typed), _text(idle_text)],
         },
         fallbacks=[
             _text(on_text_elsewhere),

@@ -18,25 +18,47 @@ async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Markup, 
 
 
 async def my_searches(update: Update, context: AmanatContext) -> State:
-    """/my: the saved searches with delete buttons (the dialogue stays where it was)."""
+    """/my: the saved searches with their buttons (the dialogue stays where it was)."""
     turn = context.turn
     text, rows = await my_searches_view(turn, context)
     turn.say(text, rows)
+    turn.data["aside"] = True  # the last screen is /my, not the step's (see start.choose_language)
     return turn.state
 
 
-async def delete_search(update: Update, context: AmanatContext) -> State:
-    """A delete button of /my: delete it if it is the person's own, then show the list again in place."""
-    turn = context.turn
-    request_id = context.pressed(buttons.Delete).request_id
-    deleted = await delete_request(context.db, turn.user_id, request_id)
-    turn.toast = turn.t.plain("my.deleted" if deleted else "my.not_found")
-    text, rows = await my_searches_view(turn, context)
+def _show_in_place(update: Update, turn: Turn, text: Markup, rows: views.Rows) -> None:
     message = update.effective_message
     if message is not None and message.message_id:
         turn.edit(message.message_id, text, rows)
     else:
         turn.say(text, rows)
+
+
+async def delete_search(update: Update, context: AmanatContext) -> State:
+    """A delete button of /my: ask to confirm, in place of the list."""
+    turn = context.turn
+    request_id = context.pressed(buttons.Delete).request_id
+    saved = await list_requests(context.db, turn.user_id)
+    position = next((n for n, item in enumerate(saved, start=1) if item.id == request_id), None)
+    if position is None:
+        turn.toast = turn.t.plain("my.not_found")
+        _show_in_place(update, turn, *views.my_searches(turn, saved))
+        return turn.state
+    _show_in_place(update, turn, *views.confirm_delete(turn, position, saved[position - 1]))
+    turn.data["aside"] = True
+    return turn.state
+
+
+async def confirm_delete(update: Update, context: AmanatContext) -> State:
+    """The answer to "Delete this saved search?": delete it if it is the person's own (yes), then the
+    list again in place."""
+    turn = context.turn
+    press = context.pressed(buttons.ConfirmDelete)
+    if press.yes:
+        deleted = await delete_request(context.db, turn.user_id, press.request_id)
+        turn.toast = turn.t.plain("my.deleted" if deleted else "my.not_found")
+    _show_in_place(update, turn, *(await my_searches_view(turn, context)))
+    turn.data["aside"] = True
     return turn.state
 
 
@@ -53,6 +75,7 @@ async def forget_answer(update: Update, context: AmanatContext) -> State:
         turn.say(turn.t("forget.kept"))
         return State.IDLE
     await people.forget_person(context.db, turn.user_id)
+    context.before_consent.clear()
     turn.forgotten = True  # nothing more is written about this person
     turn.person = None
     turn.say(turn.t("forget.done"))

@@ -31,6 +31,7 @@ async def fetch(turn: Turn, context: AmanatContext, limit: int) -> list[Found]:
 async def show_page(turn: Turn, context: AmanatContext) -> State:
     """The next page of results after ``data["shown"]``."""
     settings = context.services.settings.search
+    turn.data.pop("aside", None)
     shown = int(turn.data.get("shown", 0))
     wanted = max(settings.limit, shown + settings.page_size + 1)
     found = await fetch(turn, context, wanted)

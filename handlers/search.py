@@ -28,12 +28,14 @@ from handlers.views import (
     QUESTIONS,
     answers,
     ask,
+    ask_consent,
+    ask_search_typed,
     input_error_text,
     show_summary,
 )
 
 MAX_INPUT: Final = 1000  # longer messages are answered "too long" before any parsing
-DIALOGUE_KEYS: Final = ("q", "editing", "results", "shown", "saved")  # what a new search forgets
+DIALOGUE_KEYS: Final = ("q", "editing", "results", "shown", "saved", "typed")  # what a new search forgets
 
 
 def next_question(turn: Turn, state: State) -> State:
@@ -76,7 +78,16 @@ async def answer(update: Update, context: AmanatContext) -> State:
 
 
 async def skip(update: Update, context: AmanatContext) -> State:
-    """Skip: leave the field empty and go on (the surname cannot be skipped)."""
+    """Skip: go on, keeping whatever the field holds (the surname cannot be skipped)."""
+    turn = context.turn
+    state = turn.state
+    if state == State.ASK_SURNAME and not answers(turn).get("surname"):
+        return ask(turn, state, turn.t("error.surname_required"))
+    return next_question(turn, state)
+
+
+async def clear(update: Update, context: AmanatContext) -> State:
+    """Clear: empty the field and go on (the surname cannot be cleared)."""
     turn = context.turn
     state = turn.state
     if state == State.ASK_SURNAME:
@@ -118,12 +129,29 @@ async def new_search(update: Update, context: AmanatContext) -> State:
     return begin(context.turn)
 
 
-async def search_command(update: Update, context: AmanatContext) -> State:
-    """/search: step by step, or — with text after the command — parse it and search at once."""
-    turn = context.turn
+def command_text(update: Update) -> str:
+    """What follows the command in the message ("/search Иванов 1904" → "Иванов 1904")."""
     message = update.effective_message
     text = message.text if message is not None and message.text else ""
-    free_text = text.split(maxsplit=1)[1].strip() if len(text.split(maxsplit=1)) > 1 else ""
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def search_command(update: Update, context: AmanatContext) -> State:
+    """/search: step by step, or — with text after the command — parse it and search at once.
+
+    Before consent the request is kept in memory (never stored) and continued once they agree."""
+    turn = context.turn
+    free_text = command_text(update)
+    if not turn.consented:
+        context.before_consent["search"] = free_text
+        ask_consent(turn)
+        return State.IDLE
+    return await search_for(turn, context, free_text)
+
+
+async def search_for(turn: Turn, context: AmanatContext, free_text: str) -> State:
+    """Search for a description typed in one message (or the questions, when there is none)."""
     if not free_text:
         return begin(turn)
     for key in DIALOGUE_KEYS:
@@ -158,6 +186,56 @@ async def search_command(update: Update, context: AmanatContext) -> State:
     if problems:
         return show_summary(turn, html_lines(*problems))
     return await run_search(turn, context)
+
+
+MAX_ASKED_WORDS: Final = 4  # a longer message without a year is not taken for a description
+
+
+def reads_as_description(text: str) -> bool | None:
+    """True: a plain message is a description to search for (a surname and a year); None: it may be one
+    (a few words that are all possible names) — ask; False: it is not."""
+    if len(text) > MAX_INPUT:
+        return False
+    parsed = parse_query_text(text)
+    if not parsed.surname:
+        return False
+    try:
+        for value in (parsed.surname, parsed.name, parsed.patronymic):
+            if value:
+                check_name(value)
+    except InputError:
+        return False
+    if parsed.birth_year is not None or parsed.year_error:
+        return True
+    return None if len(text.split()) <= MAX_ASKED_WORDS else False
+
+
+async def idle_text(update: Update, context: AmanatContext) -> State:
+    """A plain message when no search is going on: search for it if it reads as a description, ask when
+    it may be one, otherwise say how to search."""
+    turn = context.turn
+    message = update.effective_message
+    text = " ".join((message.text if message is not None and message.text else "").split())
+    verdict = reads_as_description(text)
+    if verdict is True:
+        return await search_for(turn, context, text)
+    if verdict is None:
+        turn.data["typed"] = text
+        ask_search_typed(turn, text)
+        return State.IDLE
+    turn.say(turn.t("idle.hint"))
+    return State.IDLE
+
+
+async def search_typed(update: Update, context: AmanatContext) -> State:
+    """The answer to "Search for …?": search for the message, or say how to search."""
+    turn = context.turn
+    text = str(turn.data.pop("typed", "") or "")
+    if context.pressed(buttons.SearchTyped).yes and text:
+        return await search_for(turn, context, text)
+    turn.new_step()
+    turn.say(turn.t("idle.hint"))
+    return State.IDLE
 
 
 async def go(update: Update, context: AmanatContext) -> State:

@@ -1,7 +1,9 @@
 """/start, /language, the consent to store personal data, and /help: the callbacks.
 
 Before consent nothing about the person is stored: the chosen language travels inside the consent
-buttons' callback data (``ok:kk:y``) instead of a database row. The texts are in handlers/views.py.
+buttons' callback data (``ok:kk:y``) instead of a database row, and what they asked for before agreeing
+(the language picked, ``/search Иванов``) is kept in memory only (``context.before_consent``) and
+continued once they agree. The texts are in handlers/views.py.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from telegram import Update
 from bot.i18n import translator
 from bot.services import people
 from handlers import buttons, views
+from handlers.search import search_for
 from handlers.turn import AmanatContext, State
 
 
@@ -39,12 +42,14 @@ async def choose_language(update: Update, context: AmanatContext) -> State:
     if code == "any":
         return await show_languages(update, context)
     if not turn.consented:
+        context.before_consent["lang"] = code
         views.greeting(turn, code)
         return State.IDLE
     await people.set_language(context.db, turn.user_id, code)
     turn.t = translator(code)
     turn.say(turn.t("language.changed"))
-    views.repeat_prompt(turn)
+    if not (turn.state == State.RESULTS and turn.data.get("aside")):  # the results are not the last screen
+        views.repeat_prompt(turn)
     return turn.state
 
 
@@ -59,6 +64,7 @@ async def consent(update: Update, context: AmanatContext) -> State:
         if turn.consented:
             turn.say(t("consent.already"))
             return turn.state
+        context.before_consent.pop("search", None)  # they said no: nothing of it is kept
         views.declined(turn, t, code)
         return State.IDLE
     user = update.effective_user
@@ -73,8 +79,14 @@ async def consent(update: Update, context: AmanatContext) -> State:
     if already:
         turn.say(t("consent.already"))
         return turn.state
-    views.how_to(turn, t("consent.thanks"))
-    return State.IDLE
+    remembered = context.before_consent
+    remembered.pop("lang", None)
+    asked = remembered.pop("search", None)
+    if asked is None:
+        views.how_to(turn, t("consent.thanks"))
+        return State.IDLE
+    turn.say(t("consent.thanks"))  # and on with what they asked for before agreeing
+    return await search_for(turn, context, asked)
 
 
 async def show_help(update: Update, context: AmanatContext) -> State:
@@ -83,4 +95,6 @@ async def show_help(update: Update, context: AmanatContext) -> State:
     turn.say(views.help_text(turn))
     if not turn.consented:
         views.ask_consent(turn)
+    else:
+        turn.data["aside"] = True  # the last screen is the help, not the step's
     return turn.state

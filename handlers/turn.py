@@ -95,6 +95,7 @@ class Turn:
     t: Translator
     dialogue: DialogueRecord
     telegram_language: str | None
+    picked_language: str | None = None  # chosen before consent (kept in memory only, never stored)
     replies: list[Reply] = field(default_factory=list)
     toast: str | None = None
     forgotten: bool = False
@@ -124,6 +125,7 @@ class Turn:
     def new_step(self) -> int:
         """Start a new step: buttons of earlier steps become stale."""
         self.data["n"] = (self.nonce + 1) % 100_000
+        self.data.pop("aside", None)
         return self.nonce
 
     def say(self, text: str, buttons: ButtonRows = ()) -> None:
@@ -160,6 +162,17 @@ class AmanatContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
     @property
     def t(self) -> Translator:
         return self.turn.t
+
+    @property
+    def before_consent(self) -> dict[str, Any]:
+        """What the person chose or asked for before consenting (``lang``, ``search``): in this process's
+        memory only (PTB's user_data, not persisted), never in the database, until they agree."""
+        user_data = self.user_data
+        if user_data is None:
+            return {}
+        memory = user_data.setdefault("before_consent", {})
+        assert isinstance(memory, dict)
+        return memory
 
     def pressed(self, kind: type[B]) -> B:
         """The pressed button's data as ``kind`` (the route that called the callback decoded it)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from bot.i18n import LANGUAGES, Translator, translator
 from bot.search import Match
@@ -76,7 +76,7 @@ def greeting(turn: Turn, lang: str) -> None:
 
 def ask_consent(turn: Turn) -> None:
     """Anything before consent: greet in the Telegram language, or offer the choice of language."""
-    if turn.telegram_language is None and turn.person is None:
+    if turn.telegram_language is None and turn.person is None and turn.picked_language is None:
         show_languages(turn)
     else:
         greeting(turn, turn.t.lang)
@@ -131,7 +131,7 @@ def input_error_text(turn: Turn, error: InputError | YearError) -> Markup:
 
 
 def question_buttons(turn: Turn, state: State) -> ButtonRows:
-    """Skip / Back / Cancel (or "back to the summary" while editing) for a question."""
+    """Skip / Back / Cancel (or "back to the summary" while editing), and Clear when there is a value."""
     t, n = turn.t, turn.nonce
     rows: Rows = []
     first_row: list[tuple[str, str]] = []
@@ -142,6 +142,8 @@ def question_buttons(turn: Turn, state: State) -> ButtonRows:
     elif state != State.ASK_SURNAME:
         first_row.append((t.plain("button.back"), buttons.Back(n).encode()))
     rows.append(first_row)
+    if state != State.ASK_SURNAME and field_value(answers(turn), FIELD_OF_STATE[state]) is not None:
+        rows.append([(t.plain("button.clear"), buttons.Clear(n).encode())])  # Skip keeps the value
     rows.append([(t.plain("button.cancel"), buttons.Stop(n).encode())])
     return rows
 
@@ -199,6 +201,19 @@ def show_summary(turn: Turn, prefix: str | None = None) -> State:
     return State.SUMMARY
 
 
+def ask_search_typed(turn: Turn, text: str) -> None:
+    """ "Search for «…»?" after a plain message that may be a description (a new step)."""
+    turn.new_step()
+    n = turn.nonce
+    turn.say(
+        turn.t("typed.ask", text=text),
+        [
+            [(turn.t.plain("button.typed_yes"), buttons.SearchTyped(n, True).encode())],
+            [(turn.t.plain("button.typed_no"), buttons.SearchTyped(n, False).encode())],
+        ],
+    )
+
+
 def repeat_prompt(turn: Turn, prefix: str | None = None) -> None:
     """Show again what the dialogue is waiting for (after bad input, a stale button, a language change)."""
     state = turn.state
@@ -242,14 +257,42 @@ def full_name(reading: ReadingView) -> str:
     )
 
 
-def render_reason(turn: Turn, reason: Any) -> Markup:
-    """A reason in words; an unknown code (a newer engine) falls back to a neutral phrase."""
+def _folded(text: str) -> str:
+    return " ".join(text.lower().replace("ё", "е").split())
+
+
+def render_reason(turn: Turn, reason: Any, typed: dict[str, Any] | None = None) -> Markup:
+    """A reason in words, saying what the person typed (``typed``: their answers) next to what the
+    medallion says; an unknown code (a newer engine) falls back to a neutral phrase."""
+    typed = typed or {}
+    found = str(reason.args.get("found") or "")
+    if reason.code == "name_exact" and typed.get("name"):
+        name = str(typed["name"])
+        if _folded(name) != _folded(found):  # "Emelyan" typed, "Емельян" read
+            return turn.t("reason.name_typed", query=name, found=found)
+        return turn.t("reason.name_exact", found=name)
+    if reason.code == "surname_exact" and typed.get("surname"):  # one of the reading's spellings
+        return turn.t("reason.surname_exact", found=typed["surname"])
     if turn.t.has(f"reason.{reason.code}"):
         try:
             return turn.t.reason(reason)
         except KeyError:
             pass
     return turn.t("reason.other")
+
+
+# How registries write the search unit's own kind before its name; the chat's label already says it.
+UNIT_LABELS: Final = ("поисковый отряд", "поисковое объединение", "по", "search unit", "іздеу отряды")
+
+
+def search_unit(value: str) -> str:
+    """The search unit without a leading "поисковый отряд" (the label of the line says so already)."""
+    lowered = value.lower()
+    for label in UNIT_LABELS:
+        rest = value[len(label) :]
+        if lowered.startswith(label) and rest[:1] and not rest[0].isalnum() and rest.strip():
+            return rest.strip()
+    return value
 
 
 def render_found(turn: Turn, position: int, found: Found) -> Markup:
@@ -266,7 +309,7 @@ def render_found(turn: Turn, position: int, found: Found) -> Markup:
         else t("results.item_title_no_year", n=position, name=name, likelihood=likelihood)
     ]
     for reason in found.match.reasons[:6]:
-        lines.append(t("results.reason", reason=render_reason(turn, reason)))
+        lines.append(t("results.reason", reason=render_reason(turn, reason, answers(turn))))
     if reading.found_place or reading.found_date:
         lines.append(
             t(
@@ -276,7 +319,7 @@ def render_found(turn: Turn, position: int, found: Found) -> Markup:
             )
         )
     if reading.search_unit:
-        lines.append(t("results.search_unit", unit=clip(reading.search_unit)))
+        lines.append(t("results.search_unit", unit=clip(search_unit(reading.search_unit))))
     if reading.burial_place:
         lines.append(t("results.burial", place=clip(reading.burial_place)))
     return html_lines(*lines)
@@ -372,26 +415,23 @@ def result_record(turn: Turn, index: int, reading: ReadingView) -> None:
 
 
 def describe(turn: Turn, saved: SavedSearch) -> Markup:
-    """One saved search in a line: name, birth year, birthplace."""
+    """One saved search in a line: the name, then the birth year and birthplace when they are known."""
     f = saved.fields
-    name = " ".join(part for part in (f.surname, f.name, f.patronymic) if part)
-    year = None
+    parts: list[Markup] = [escape(" ".join(part for part in (f.surname, f.name, f.patronymic) if part))]
     if f.birth_year is not None:
         year = (
             str(f.birth_year)
             if f.birth_year_to in (None, f.birth_year)
             else f"{f.birth_year}–{f.birth_year_to}"
         )
-    return turn.t(
-        "my.item",
-        name=name,
-        year=year or turn.t("search.not_given"),
-        place=f.birthplace or turn.t("search.not_given"),
-    )
+        parts.append(turn.t("my.born", year=year))
+    if f.birthplace:
+        parts.append(escape(f.birthplace))
+    return Markup(", ".join(parts))
 
 
 def my_searches(turn: Turn, saved: list[SavedSearch]) -> tuple[Markup, Rows]:
-    """The /my message: the list, and per saved search a delete and a pause/resume button."""
+    """The /my message: the list, and per saved search a pause/resume and (last) a delete button."""
     if not saved:
         return turn.t("my.empty"), []
     lines = [turn.t.plural("my.title", len(saved))]
@@ -405,8 +445,17 @@ def my_searches(turn: Turn, saved: list[SavedSearch]) -> tuple[Markup, Rows]:
             if paused
             else (turn.t.plain("notify.button.pause_n", n=position), buttons.Pause(item.id).encode())
         )
-        rows.append([(turn.t.plain("button.delete", n=position), buttons.Delete(item.id).encode()), toggle])
+        rows.append([toggle, (turn.t.plain("button.delete", n=position), buttons.Delete(item.id).encode())])
     return html_lines(*lines, "", turn.t("my.hint")), rows
+
+
+def confirm_delete(turn: Turn, position: int, saved: SavedSearch) -> tuple[Markup, Rows]:
+    """ "Delete this saved search?" with Yes (delete) and No (back to the list)."""
+    text = turn.t("my.confirm_delete", text=turn.t("my.line", n=position, text=describe(turn, saved)))
+    return text, [
+        [(turn.t.plain("button.delete_yes"), buttons.ConfirmDelete(saved.id, True).encode())],
+        [(turn.t.plain("button.delete_no"), buttons.ConfirmDelete(saved.id, False).encode())],
+    ]
 
 
 def ask_forget(turn: Turn, prefix: str | None = None) -> State:
