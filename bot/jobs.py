@@ -29,7 +29,7 @@ from bot.services.heartbeat import queue_heartbeats
 from bot.services.matching import run_matching_pass
 from bot.services.registry_search import RegistrySearch
 from handlers.notifications import deliver_due
-from handlers.runtime import Services
+from handlers.turn import Services
 from models import Database
 
 log = logging.getLogger(__name__)
