@@ -39,7 +39,7 @@ from bot.monitoring import Monitoring
 from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
 from handlers import cases, dialogue, family, notifications, review, stats
-from handlers.runtime import AmanatContext, Features, ReplyNotDelivered, Services
+from handlers.turn import AmanatContext, Features, Services
 from models import Database
 from models.db import database_unavailable
 
@@ -127,7 +127,11 @@ def _first_line(error: BaseException) -> str:
 
 
 def make_error_handler(token: str) -> Any:
-    """The one error handler: log the error without the token, tell the user something went wrong."""
+    """The one error handler: log the error without the token (one line when the database is away).
+
+    The person has been answered already, inside the failed step and in their own language
+    (handlers/steps.py): PTB gives error handlers a fresh context, without the step's turn.
+    """
 
     async def on_error(update: object, context: AmanatContext) -> None:
         error = context.error
@@ -140,32 +144,6 @@ def make_error_handler(token: str) -> Any:
             _LOGGER.error("the database is unavailable%s: %s", where, _redact(_first_line(error), [token]))
         else:
             _LOGGER.error("error while handling an update%s:\n%s", where, _redact(detail, [token]))
-        if isinstance(update, Update) and update.effective_chat is not None:
-            chat = update.effective_chat
-            user = update.effective_user
-            try:
-                lang = "ru"
-                turn = context._turn
-                if turn is not None:
-                    lang = turn.t.lang
-                elif user is not None and user.language_code in LANGUAGES:
-                    lang = user.language_code
-                if update.callback_query is not None:
-                    await update.callback_query.answer()
-                if chat.type == "private":
-                    # Never "your answers are saved": the failed step was rolled back, and when the
-                    # database is away, nothing this update did was stored.
-                    if error is not None and database_unavailable(error):
-                        key = "error.database"
-                    elif isinstance(error, ReplyNotDelivered):  # taken and stored; only the reply was lost
-                        key, lang = "error.reply_lost", error.lang
-                    else:
-                        key = "error.internal"
-                    await context.bot.send_message(chat.id, translator(lang)(key))
-            except Exception as reply_error:  # the error report itself must never raise
-                _LOGGER.warning(
-                    "could not tell the user about the error: %s", _redact(str(reply_error), [token])
-                )
         raise ApplicationHandlerStop  # no fallback handler answers the same update after an error
 
     return on_error
@@ -258,8 +236,8 @@ def build_application(
     review.register(application)  # /review for volunteers (group -1)
     family.register(application)  # /family for volunteers and the family's answer (group -1)
     dialogue.register(application)
-    notifications.register(application)  # buttons under notifications, pause/resume in /my (group 5)
-    stats.register(application)  # /stats for admins (group 5)
+    notifications.register(application)  # buttons under notifications, pause/resume in /my (FEATURES)
+    stats.register(application)  # /stats for admins (FEATURES)
     return application
 
 

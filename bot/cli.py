@@ -610,12 +610,13 @@ def export_command(ctx: click.Context, kind: str, out: Path, fmt: str | None) ->
 
 @main.command("console")
 @click.option(
-    "--lang", type=click.Choice(["ru", "kk", "en"]), default=None, help="Your language in the chat."
+    "--lang", type=click.Choice(["ru", "kk", "en"]), default=None, help="Your language (the bot's too)."
 )
+@click.option("-v", "--verbose", is_flag=True, help="Show the bot's logs under the chat.")
 @click.pass_context
-def console_command(ctx: click.Context, lang: str | None) -> None:
+def console_command(ctx: click.Context, lang: str | None, verbose: bool) -> None:
     """Chat with the real bot in the terminal, offline, on the local database."""
-    _run(run_console(_settings(ctx), lang))
+    _run(run_console(_settings(ctx), lang, verbose=verbose))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,11 @@ The same Application, handlers and database as `amanat run`, but the Bot API is 
 as your message, and inline buttons are shown as numbered choices: type the number to press one. A line
 that starts with ``'`` is always sent as text (``'2`` sends "2"). ``/quit`` or end of input leaves.
 
+Notifications reach the console too: what the outbox holds for its chat is delivered when it starts, and
+``/check`` runs a matching pass (as ``amanat match`` does) and delivers what it found. The console's own
+lines (intro, goodbye) are in the person's chosen language; ``--lang`` sets it. Logs stay off the screen
+unless ``verbose`` (``amanat console -v``).
+
 It works with piped input too (``printf '/start\\n1\\n/search Легкодымов 1904\\n' | amanat console``):
 each line is sent only after the bot has finished answering the previous one.
 """
@@ -20,10 +25,15 @@ from typing import Final, TextIO
 from bot.app import build_application
 from bot.config import Settings
 from bot.database import open_database
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.logs import cap_library_loggers
+from bot.services.matching import run_matching_pass
+from bot.services.people import get_person, set_language
 from bot.services.registry_index import open_registry_index
 from botapi_standin import BotApiStandIn, Observed, SentMessage, SimUser, Toast
+from handlers.notifications import deliver_due
+from handlers.turn import services_of
+from models import Database
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,15 +109,35 @@ async def _send(api: BotApiStandIn, console: ConsoleChat, user: SimUser, line: s
     return await api.press(user, current, caption)
 
 
+async def console_language(db: Database, settings: Settings, lang: str | None) -> Translator:
+    """The console's own lines: the person's stored language, else ``--lang``, else the default."""
+    person = await get_person(db, CONSOLE_USER_ID)
+    if person is not None and person.consented and person.language:
+        return translator(person.language)
+    return translator(lang or settings.i18n.default_language)
+
+
 async def run_console(
     settings: Settings,
     lang: str | None = None,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    *,
+    verbose: bool = False,
 ) -> int:
     """Chat with the bot until /quit or end of input; returns the exit code (0)."""
+    if not verbose:  # the chat is the screen: logs only with -v
+        logging.disable(logging.ERROR)
+    try:
+        return await _run_console(settings, lang, stdin, stdout)
+    finally:
+        if not verbose:
+            logging.disable(logging.NOTSET)
+
+
+async def _run_console(settings: Settings, lang: str | None, stdin: TextIO, stdout: TextIO) -> int:
     cap_library_loggers()  # httpx logs request URLs, and the URL holds the token
-    for noisy in ("telegram", "alembic", "apscheduler"):  # the chat is the output; only warnings go to stderr
+    for noisy in ("telegram", "alembic", "apscheduler"):  # with -v: only their warnings
         logging.getLogger(noisy).setLevel(logging.WARNING)
     db = await open_database(settings)
     api = BotApiStandIn(token="100000:CONSOLE", bot_username="amanat_console_bot")
@@ -151,12 +181,16 @@ async def run_console(
             console.show_toast(item)
 
     api.add_listener(on_observed)
-    t = translator(lang or settings.i18n.default_language)
+    person = await get_person(db, CONSOLE_USER_ID)
+    if lang and person is not None and person.consented and person.language != lang:
+        await set_language(db, CONSOLE_USER_ID, lang)  # --lang: the bot speaks it too
+    t = await console_language(db, settings, lang)
     echo = not stdin.isatty()
     _tolerant(stdin)
     try:
         await app.begin_polling(poll_interval=0, timeout=1)
         stdout.write(t.plain("console.intro") + "\n\n")
+        await deliver_due(db, app.bot, settings, chat_id=user.id)  # what the outbox holds for this chat
         stdout.flush()
         while True:
             if not echo:
@@ -170,6 +204,14 @@ async def run_console(
                 continue
             if echo:
                 stdout.write(f"you › {line}\n")
+            if line == "/check":  # a matching pass now, and what it found for this chat
+                await run_matching_pass(db, settings, registry=services_of(app).registry)
+                report = await deliver_due(db, app.bot, settings, chat_id=user.id)
+                if not report.sent:
+                    t = await console_language(db, settings, lang)
+                    stdout.write(t.plain("console.check_nothing") + "\n\n")
+                stdout.flush()
+                continue
             try:
                 update_id = await _send(api, console, user, line)
             except Exception as error:  # whatever was typed, the console goes on
@@ -181,6 +223,7 @@ async def run_console(
                 continue
             await wait_handled(update_id)
             stdout.flush()
+        t = await console_language(db, settings, lang)  # they may have chosen another one meanwhile
         stdout.write(t.plain("console.bye") + "\n")
         stdout.flush()
     finally:

@@ -6,8 +6,10 @@ there, merged in) that translators' tools open. The msgid of every message is a 
 memory into a :class:`gettext.GNUTranslations` once per process, so a fresh checkout needs no compile step.
 
 Every bot message is sent with HTML parse mode, so :meth:`Translator.__call__` HTML-escapes every argument
-unless it is already :class:`Html` (a fragment the code built from escaped parts). User text can therefore
-never inject markup or break a message.
+unless it is already ``markupsafe.Markup`` (a fragment the code built from escaped parts; careful:
+``Markup + str`` escapes the ``str``, so lines are joined with ``"\n".join`` and wrapped again).
+User text can therefore never inject markup or break a message. A language's catalog falls back to the
+English one for a key it lacks (``GNUTranslations.add_fallback``).
 """
 
 from __future__ import annotations
@@ -23,17 +25,12 @@ from typing import Any, Final, Protocol
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from markupsafe import Markup, escape
 
 LOCALES_DIR: Final = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN: Final = "amanat"
 LANGUAGES: Final = ("ru", "kk", "en")
 FALLBACK_LANGUAGE: Final = "en"
-
-
-class Html(str):
-    """Text that is already safe HTML (built from escaped parts); :class:`Translator` inserts it as is."""
-
-    __slots__ = ()
 
 
 class ReasonLike(Protocol):
@@ -78,13 +75,21 @@ def read_catalog(lang: str) -> Catalog:
     return merged
 
 
-@cache
-def load_translations(lang: str) -> gettext.GNUTranslations:
-    """Read ``lang``'s ``.po`` files and compile them in memory (cached per process)."""
+def compile_catalog(lang: str) -> gettext.GNUTranslations:
+    """Read ``lang``'s ``.po`` files and compile them in memory."""
     buffer = io.BytesIO()
     write_mo(buffer, read_catalog(lang))
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+@cache
+def load_translations(lang: str) -> gettext.GNUTranslations:
+    """``lang``'s translations, falling back to English for a missing key (cached per process)."""
+    translations = compile_catalog(lang)
+    if lang != FALLBACK_LANGUAGE:
+        translations.add_fallback(load_translations(FALLBACK_LANGUAGE))
+    return translations
 
 
 def pick_language(code: str | None) -> str | None:
@@ -93,13 +98,6 @@ def pick_language(code: str | None) -> str | None:
         return None
     base = code.replace("_", "-").split("-", 1)[0].lower()
     return base if base in LANGUAGES else None
-
-
-def escape(value: object) -> str:
-    """HTML-escape a value for a message sent with HTML parse mode (Html passes unchanged)."""
-    if isinstance(value, Html):
-        return value
-    return html.escape(str(value), quote=False)
 
 
 class MissingArgument(KeyError):
@@ -118,26 +116,22 @@ class Translator:
             raise ValueError(f"unsupported language {lang!r}; expected one of {LANGUAGES}")
         self.lang = lang
         self._catalog = load_translations(lang)
-        self._fallback = load_translations(FALLBACK_LANGUAGE) if lang != FALLBACK_LANGUAGE else None
 
     def __repr__(self) -> str:
         return f"Translator({self.lang!r})"
 
     def _template(self, key: str) -> str:
-        text = self._catalog.gettext(key)
-        if text == key and self._fallback is not None:
-            text = self._fallback.gettext(key)
-        return text
+        return self._catalog.gettext(key)
 
     @staticmethod
-    def _format(key: str, template: str, args: Mapping[str, object]) -> Html:
+    def _format(key: str, template: str, args: Mapping[str, object]) -> Markup:
         safe = {name: escape(value) for name, value in args.items()}
         try:
-            return Html(template.format_map(safe))
+            return Markup(template.format_map(safe))
         except KeyError as error:
             raise MissingArgument(f"message {key!r} needs argument {error.args[0]!r}") from None
 
-    def __call__(self, key: str, /, **args: object) -> Html:
+    def __call__(self, key: str, /, **args: object) -> Markup:
         """The message ``key`` with ``args`` (HTML-escaped) put into its placeholders."""
         return self._format(key, self._template(key), args)
 
@@ -148,14 +142,11 @@ class Translator:
         except KeyError as error:
             raise MissingArgument(f"message {key!r} needs argument {error.args[0]!r}") from None
 
-    def plural(self, key: str, n: int, /, **args: object) -> Html:
+    def plural(self, key: str, n: int, /, **args: object) -> Markup:
         """The plural form of ``key`` for ``n`` (the language's own plural rule); ``n`` is passed as ``n``."""
-        text = self._catalog.ngettext(key, key, n)
-        if text == key and self._fallback is not None:
-            text = self._fallback.ngettext(key, key, n)
-        return self._format(key, text, {"n": n, **args})
+        return self._format(key, self._catalog.ngettext(key, key, n), {"n": n, **args})
 
-    def reason(self, reason: ReasonLike) -> Html:
+    def reason(self, reason: ReasonLike) -> Markup:
         """A search engine reason rendered from the catalog key ``reason.<code>``."""
         return self(f"reason.{reason.code}", **dict(reason.args))
 

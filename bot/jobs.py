@@ -33,7 +33,7 @@ from bot.services.matching import run_matching_pass
 from bot.services.registry_search import RegistrySearch
 from handlers.cases import send_reminders
 from handlers.notifications import deliver_due
-from handlers.runtime import AmanatContext, Services
+from handlers.turn import AmanatContext, Services
 from models import Database
 
 log = logging.getLogger(__name__)

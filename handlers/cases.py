@@ -14,8 +14,8 @@ reader's language and sends it (the state machine is drawn in handlers/cases.mmd
   are copied (a copy shows no sender). Neither side sees the other's username, id or phone; a relative
   sees "a volunteer", volunteers see the relative's first name.
 
-Button data (``cs:<action>:<number>``) is a :class:`CaseButton`; anything else under ``cs:`` is forged
-and refused, as is a button pressed by someone who may not use it (both logged with ids only).
+Button data (``cs:<action>:<number>``) is a :class:`handlers.buttons.CaseButton`; anything else under
+``cs:`` is forged and refused, as is a button pressed by someone who may not use it (both logged with ids only).
 Handlers run in group :data:`CASES_GROUP`, before the dialogue's group 0, so that a reply to a case
 message is taken here and not as an answer to the dialogue's current question.
 """
@@ -25,11 +25,11 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from markupsafe import Markup, escape
 from telegram import ChatMemberUpdated, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
@@ -42,19 +42,22 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Html, Translator, escape, pick_language, translator
+from bot.i18n import Translator, pick_language, translator
 from bot.services import cases, review
 from bot.services.cases import Author, CaseView, MessageView, Refusal
 from bot.services.dialogue_state import DialogueRecord, clear_dialogue, load_dialogue, save_dialogue
 from bot.services.saved_searches import get_request, list_requests
-from handlers.runtime import AmanatContext, ButtonRows, State, Turn, entry, html_lines, keyboard
+from handlers import buttons
+from handlers.groups import HandlerGroup
 from handlers.search import answers
+from handlers.steps import entry
+from handlers.turn import AmanatContext, ButtonRows, State, Turn, html_lines, keyboard
 from models import CaseStatus
 from models.base import utcnow
 
 _LOGGER = logging.getLogger(__name__)
 
-CASES_GROUP: Final = -1
+CASES_GROUP: Final = HandlerGroup.CASES
 COMMANDS: Final = (
     "ask",
 )  # added to the private chats' menu (/cases is for volunteers: not in everyone's menu)
@@ -70,7 +73,8 @@ PRIVATE: Final = filters.ChatType.PRIVATE
 
 
 class Act(enum.StrEnum):
-    """What a case button does; the number it carries is a case id unless said otherwise."""
+    """What a case button does (:class:`handlers.buttons.CaseButton`); the number it carries is a case id
+    unless said otherwise."""
 
     CLAIM = "c"
     ANSWER = "a"  # the claimer: the next message goes to the relative
@@ -85,40 +89,17 @@ class Act(enum.StrEnum):
     CANCEL = "q"  # forget the "write your message" prompt (number 0)
 
 
-@dataclass(frozen=True)
-class CaseButton:
-    """A case button's data: ``cs:<act>:<number>`` (at most 17 bytes)."""
-
-    act: Act
-    number: int
-
-    def encode(self) -> str:
-        return f"cs:{self.act.value}:{self.number}"
-
-    @classmethod
-    def decode(cls, data: str | None) -> CaseButton | None:
-        """The button ``data`` describes, or None when it is not exactly one (forged or from elsewhere)."""
-        match = _CASE_DATA.match(data or "")
-        if match is None:
-            return None
-        try:
-            return cls(Act(match.group(1)), int(match.group(2)))
-        except ValueError:
-            return None
-
-
 PATTERN: Final = r"^cs:"
-_CASE_DATA: Final = re.compile(r"^cs:([a-z]):(\d{1,12})$")
 
 
 def button(t: Translator, key: str, act: Act, number: int, **args: object) -> tuple[str, str]:
-    return t.plain(key, **args), CaseButton(act, number).encode()
+    return t.plain(key, **args), buttons.CaseButton(act, number).encode()
 
 
 # ------------------------------------------------------------------------------------- views
 
 
-def soldier_line(t: Translator, search: dict[str, Any]) -> Html:
+def soldier_line(t: Translator, search: dict[str, Any]) -> Markup:
     """The soldier as the relative described him, in one line."""
     name = " ".join(str(search[f]) for f in ("surname", "name", "patronymic") if search.get(f))
     if not name:
@@ -134,7 +115,7 @@ def soldier_line(t: Translator, search: dict[str, Any]) -> Html:
     )
 
 
-def waited(t: Translator, since: datetime | None, now: datetime | None = None) -> Html:
+def waited(t: Translator, since: datetime | None, now: datetime | None = None) -> Markup:
     """How long a case has waited, in words ("3 h", "2 d")."""
     if since is None:
         return t("case.waited_none")
@@ -147,7 +128,7 @@ def waited(t: Translator, since: datetime | None, now: datetime | None = None) -
     return t.plural("case.waited_minutes", max(int(seconds // 60), 1))
 
 
-def status_text(t: Translator, status: CaseStatus) -> Html:
+def status_text(t: Translator, status: CaseStatus) -> Markup:
     return t(f"case.status.{status.value}")
 
 
@@ -161,7 +142,7 @@ def results_lines(t: Translator, results: list[Any]) -> list[str]:
     return [t("case.results_title"), *lines] if lines else []
 
 
-def message_line(t: Translator, case: CaseView, message: MessageView) -> Html:
+def message_line(t: Translator, case: CaseView, message: MessageView) -> Markup:
     if message.author == Author.RELATIVE:
         who: str = case.relative_name or t("case.relative")
     else:
@@ -176,7 +157,7 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def card_text(t: Translator, case: CaseView, first: MessageView | None) -> Html:
+def card_text(t: Translator, case: CaseView, first: MessageView | None) -> Markup:
     """The card on the volunteers' board: the case, its status, the soldier, who asks, the first words."""
     if case.status == CaseStatus.NEW:
         head = t("case.card_new", id=case.id, waited=waited(t, case.waiting_since))
@@ -197,7 +178,7 @@ def card_rows(t: Translator, case: CaseView) -> ButtonRows:
     return [[button(t, "case.button.claim", Act.CLAIM, case.id)]] if case.status == CaseStatus.NEW else []
 
 
-def desk_text(t: Translator, case: CaseView, history: list[MessageView]) -> Html:
+def desk_text(t: Translator, case: CaseView, history: list[MessageView]) -> Markup:
     """The whole case for the volunteer who has it: status, soldier, results and the conversation."""
     lines: list[str | None] = [
         t("case.desk_title", id=case.id, status=status_text(t, case.status)),
@@ -622,12 +603,12 @@ async def relay(context: AmanatContext, message: Message, case_id: int, content:
 
 
 async def copy_or_send(
-    context: AmanatContext, message: Message, chat_id: int, header: Html, content: Content, rows: ButtonRows
+    context: AmanatContext, message: Message, chat_id: int, header: Markup, content: Content, rows: ButtonRows
 ) -> int:
     """The message to ``chat_id`` under ``header``: a text sent anew, a photo or document copied."""
     if content.kind == "text":
-        return await send(context, chat_id, html_lines(header, Html(escape(content.text))), rows)
-    caption = html_lines(header, Html(escape(clip(content.text, MAX_CAPTION))) if content.text else None)
+        return await send(context, chat_id, html_lines(header, escape(content.text)), rows)
+    caption = html_lines(header, escape(clip(content.text, MAX_CAPTION)) if content.text else None)
     copied = await context.bot.copy_message(
         chat_id,
         from_chat_id=message.chat_id,
@@ -744,7 +725,7 @@ async def on_button(update: Update, context: AmanatContext) -> None:
 async def press(update: Update, context: AmanatContext) -> State:
     turn = context.turn
     query = update.callback_query
-    pressed = CaseButton.decode(query.data if query is not None else None)
+    pressed = buttons.CaseButton.decode(query.data if query is not None else None)
     if pressed is None:
         _LOGGER.warning("forged case button from user %s refused", turn.user_id)
         turn.toast = turn.t.plain("button.unknown")
@@ -754,7 +735,7 @@ async def press(update: Update, context: AmanatContext) -> State:
         return turn.state
     if not await cases.is_volunteer(context.db, context.services.settings.roles, turn.user_id):
         _LOGGER.warning(
-            "case button %s from user %s refused: not a volunteer", pressed.act.name, turn.user_id
+            "case button %s from user %s refused: not a volunteer", Act(pressed.act).name, turn.user_id
         )
         turn.toast = turn.t.plain("case.volunteers_only")
         return turn.state
@@ -770,7 +751,7 @@ async def remember_volunteer(update: Update, context: AmanatContext) -> None:
         await cases.note_volunteer(context.db, user.id, user.first_name, pick_language(user.language_code))
 
 
-async def relative_press(update: Update, context: AmanatContext, pressed: CaseButton) -> None:
+async def relative_press(update: Update, context: AmanatContext, pressed: buttons.CaseButton) -> None:
     turn = context.turn
     if not turn.consented:
         turn.toast = turn.t.plain("button.stale")
@@ -802,7 +783,7 @@ async def wait_for(context: AmanatContext, turn: Turn, state: str, case_id: int)
     await save_dialogue(context.db, record)
 
 
-async def volunteer_press(update: Update, context: AmanatContext, pressed: CaseButton) -> None:
+async def volunteer_press(update: Update, context: AmanatContext, pressed: buttons.CaseButton) -> None:
     turn = context.turn
     if pressed.act == Act.PAGE:
         text, rows = await cases_page(context, turn, pressed.number)
@@ -815,7 +796,10 @@ async def volunteer_press(update: Update, context: AmanatContext, pressed: CaseB
     case = await cases.get_case(context.db, pressed.number)
     if case is None:
         _LOGGER.warning(
-            "case button %s for unknown case %s from user %s", pressed.act.name, pressed.number, turn.user_id
+            "case button %s for unknown case %s from user %s",
+            Act(pressed.act).name,
+            pressed.number,
+            turn.user_id,
         )
         turn.toast = turn.t.plain("case.gone_toast")
         return
@@ -939,7 +923,7 @@ async def close_case(context: AmanatContext, case_id: int, note: str | None) -> 
 # ------------------------------------------------------------------------------------- /cases
 
 
-def case_line(t: Translator, case: CaseView) -> Html:
+def case_line(t: Translator, case: CaseView) -> Markup:
     """One case in /cases: number, status, how long it has waited, the soldier."""
     name = " ".join(str(case.search[f]) for f in ("surname", "name") if case.search.get(f))
     return t(
@@ -951,7 +935,7 @@ def case_line(t: Translator, case: CaseView) -> Html:
     )
 
 
-async def cases_page(context: AmanatContext, turn: Turn, page: int) -> tuple[Html, ButtonRows]:
+async def cases_page(context: AmanatContext, turn: Turn, page: int) -> tuple[Markup, ButtonRows]:
     """Page ``page`` (from 0) of the volunteer's own cases, then the unclaimed, longest waiting first."""
     found, total = await cases.list_cases(context.db, turn.user_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
     if total == 0:

@@ -7,27 +7,27 @@ shown, whether they want to talk to the search unit about it; only if they agree
 claimed by the volunteer who asked. The offer is remembered in the relative's case row, so an agreement
 to anything else (a forged or stale button) is refused.
 
-Button data: ``fm:<match id>`` (:class:`ContactButton`) for the volunteer, ``fa:<y|n>:<match id>``
-(:class:`AnswerButton`) for the relative's answer.
+Button data: ``fm:<match id>`` (:class:`handlers.buttons.ContactFamily`) for the volunteer,
+``fa:<y|n>:<match id>`` (:class:`handlers.buttons.FamilyAnswer`) for the relative's answer.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
 from typing import Any, Final
 
+from markupsafe import Markup
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import Html, Translator
+from bot.i18n import Translator
 from bot.services import cases, review
 from bot.services.dialogue_state import DialogueRecord, clear_dialogue, load_dialogue, save_dialogue
 from bot.services.family import FamilyCandidate, family_of
 from bot.services.registry_search import ReadingView
 from bot.services.review import ReviewItem
+from handlers import buttons
 from handlers.cases import (
     CASES_GROUP,
     CONVERSATION,
@@ -39,47 +39,15 @@ from handlers.cases import (
     send_desk,
     soldier_line,
 )
-from handlers.runtime import AmanatContext, ButtonRows, State, Turn, entry, html_lines, keyboard
+from handlers.steps import entry
+from handlers.turn import AmanatContext, ButtonRows, State, Turn, html_lines, keyboard
 from models.base import utcnow
 
 _LOGGER = logging.getLogger(__name__)
 
 PATTERN: Final = r"^fm:"
 ANSWER_PATTERN: Final = r"^fa:"
-_CONTACT_DATA: Final = re.compile(r"^fm:(\d{1,12})$")
-_ANSWER_DATA: Final = re.compile(r"^fa:([yn]):(\d{1,12})$")
 OFFER: Final = "family_offer"
-
-
-@dataclass(frozen=True)
-class ContactButton:
-    """ "Contact this family" under one candidate: ``fm:<match id>``."""
-
-    match_id: int
-
-    def encode(self) -> str:
-        return f"fm:{self.match_id}"
-
-    @classmethod
-    def decode(cls, data: str | None) -> ContactButton | None:
-        match = _CONTACT_DATA.match(data or "")
-        return cls(int(match.group(1))) if match is not None else None
-
-
-@dataclass(frozen=True)
-class AnswerButton:
-    """The relative's answer to the offer: ``fa:<y|n>:<match id>``."""
-
-    agree: bool
-    match_id: int
-
-    def encode(self) -> str:
-        return f"fa:{'y' if self.agree else 'n'}:{self.match_id}"
-
-    @classmethod
-    def decode(cls, data: str | None) -> AnswerButton | None:
-        match = _ANSWER_DATA.match(data or "")
-        return cls(match.group(1) == "y", int(match.group(2))) if match is not None else None
 
 
 def record_lines(t: Translator, reading: ReadingView) -> list[str | None]:
@@ -104,7 +72,7 @@ def record_lines(t: Translator, reading: ReadingView) -> list[str | None]:
     ]
 
 
-def candidate_line(t: Translator, position: int, candidate: FamilyCandidate) -> Html:
+def candidate_line(t: Translator, position: int, candidate: FamilyCandidate) -> Markup:
     likelihood = (
         t("likelihood.very_likely") if candidate.strong else t("family.score", score=round(candidate.score))
     )
@@ -145,7 +113,7 @@ async def family_command(update: Update, context: AmanatContext) -> State:
                 [
                     (
                         turn.t.plain("family.button.contact", n=position),
-                        ContactButton(candidate.match_id).encode(),
+                        buttons.ContactFamily(candidate.match_id).encode(),
                     )
                 ]
             )
@@ -158,7 +126,7 @@ async def contact_press(update: Update, context: AmanatContext) -> State:
     """ "Contact this family": ask the relative whether they want to talk to the search unit."""
     turn = context.turn
     query = update.callback_query
-    pressed = ContactButton.decode(query.data if query is not None else None)
+    pressed = buttons.ContactFamily.decode(query.data if query is not None else None)
     if pressed is None:
         _LOGGER.warning("forged family button from user %s refused", turn.user_id)
         turn.toast = turn.t.plain("button.unknown")
@@ -178,8 +146,8 @@ async def contact_press(update: Update, context: AmanatContext) -> State:
         return turn.state
     t = await language(context, item.person_id)
     rows: ButtonRows = [
-        [(t.plain("family.button.agree"), AnswerButton(True, item.match_id).encode())],
-        [(t.plain("family.button.decline"), AnswerButton(False, item.match_id).encode())],
+        [(t.plain("family.button.agree"), buttons.FamilyAnswer(True, item.match_id).encode())],
+        [(t.plain("family.button.decline"), buttons.FamilyAnswer(False, item.match_id).encode())],
     ]
     text = html_lines(
         t("family.offer.title", search=soldier_line(t, item.search)),
@@ -210,7 +178,7 @@ async def answer_press(update: Update, context: AmanatContext) -> State:
     """The relative's Yes / No to the offer."""
     turn = context.turn
     query = update.callback_query
-    pressed = AnswerButton.decode(query.data if query is not None else None)
+    pressed = buttons.FamilyAnswer.decode(query.data if query is not None else None)
     if pressed is None or not turn.consented:
         _LOGGER.warning("forged family answer from user %s refused", turn.user_id)
         turn.toast = turn.t.plain("button.unknown")

@@ -14,8 +14,9 @@ retried with backoff by the outbox.
 settings (token and base_url, so a local Bot API server or the tests' stand-in works) delivers everything
 that is due. The running bot delivers from a JobQueue job with its own bot (bot/jobs.py).
 
-Buttons: their callback data is handlers.notification_buttons (a forged id reaches only the presser's
-own rows).
+Buttons (their data's codecs are in handlers/buttons.py; a forged id reaches only the presser's own rows):
+``NotificationRecord`` the full record of the reading a notification was about, ``Pause`` a saved search
+(from a notification or from /my), ``Resume`` it (from /my).
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
+from markupsafe import Markup
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler, ExtBot
 
 from bot.config import Settings
-from bot.i18n import Html, Translator, translator
+from bot.i18n import Translator, translator
 from bot.services.outbox import (
     Button,
     DeliveryReport,
@@ -45,23 +47,18 @@ from bot.services.outbox import (
     deliver_pending,
 )
 from bot.services.saved_searches import reading_of_match, set_search_paused
-from handlers.notification_buttons import (
-    PATTERN,
-    SetPaused,
-    ShowRecord,
-    parse_press,
-    pause_button_data,
-    record_button_data,
-)
+from handlers import buttons
+from handlers.groups import HandlerGroup
 from handlers.people import my_searches_view
-from handlers.results import clip, record_text
-from handlers.runtime import AmanatContext, State, entry
+from handlers.steps import entry
+from handlers.turn import AmanatContext, State
+from handlers.views import clip, record_text
 from models import Database
 
 log = logging.getLogger(__name__)
 
-# Between the dialogue's group (0) and its fallback for unknown buttons (10).
-NOTIFICATIONS_GROUP: Final = 5
+NOTIFICATIONS_GROUP: Final = HandlerGroup.FEATURES
+PATTERN: Final = r"^(nrec|pause|resume):\d{1,9}$"
 DELIVERY_BATCH: Final = 50
 
 
@@ -126,12 +123,13 @@ def render_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tupl
     if reasons:
         lines.append("")
         lines.append(t("notify.new_match.why"))
-        lines.extend(Html("• " + _reason_text(t, reason)) for reason in reasons[:MAX_REASONS])
-    buttons = (
-        (Button(t.plain("notify.button.record"), record_button_data(int(payload["match_id"]))),),
-        (Button(t.plain("notify.button.pause"), pause_button_data(int(payload["request_id"]))),),
+        lines.extend(Markup("• " + _reason_text(t, reason)) for reason in reasons[:MAX_REASONS])
+    record = buttons.NotificationRecord(int(payload["match_id"])).encode()
+    pause = buttons.Pause(int(payload["request_id"])).encode()
+    return "\n".join(lines), (
+        (Button(t.plain("notify.button.record"), record),),
+        (Button(t.plain("notify.button.pause"), pause),),
     )
-    return "\n".join(lines), buttons
 
 
 def render_heartbeat(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
@@ -191,8 +189,11 @@ class BotApiSender:
             raise RateLimited(_seconds(retry_after)) from error
 
 
-async def deliver_due(db: Database, bot: Bot, settings: Settings, *, rounds: int = 1000) -> DeliveryReport:
-    """Deliver everything due now, in batches, until nothing due is left (or `rounds` batches)."""
+async def deliver_due(
+    db: Database, bot: Bot, settings: Settings, *, rounds: int = 1000, chat_id: int | None = None
+) -> DeliveryReport:
+    """Deliver everything due now (to `chat_id` only, when given), in batches, until nothing due is left
+    (or `rounds` batches)."""
     sender = BotApiSender(bot)
     total = DeliveryReport()
     for _ in range(rounds):
@@ -202,6 +203,7 @@ async def deliver_due(db: Database, bot: Bot, settings: Settings, *, rounds: int
             renderers=RENDERERS,
             limit=DELIVERY_BATCH,
             default_language=settings.i18n.default_language,
+            chat_id=chat_id,
         )
         total.claimed += report.claimed
         total.sent += report.sent
@@ -231,17 +233,21 @@ async def deliver_all_via_bot_api(db: Database, settings: Settings) -> DeliveryR
 # ------------------------------------------------------------------------------------- the buttons
 
 
+def _press(update: Update) -> buttons.ButtonData | None:
+    query = update.callback_query
+    return buttons.decode(query.data) if query is not None else None
+
+
 async def on_button(update: Update, context: AmanatContext) -> State:
     """A button under a notification, or pause/resume in /my."""
     turn = context.turn
-    query = update.callback_query
-    press = parse_press(query.data if query is not None else None)
-    if isinstance(press, ShowRecord):
+    press = _press(update)
+    if isinstance(press, buttons.NotificationRecord):
         await show_record(update, context, press.match_id)
-    elif isinstance(press, SetPaused):
-        await pause_or_resume(update, context, press.request_id, paused=press.paused)
+    elif isinstance(press, buttons.Pause | buttons.Resume):
+        await pause_or_resume(update, context, press.request_id, paused=isinstance(press, buttons.Pause))
     else:  # the pattern let it through, so this cannot happen; answer like a stale button
-        turn.toast = turn.t.plain("button.stale") if turn.t.has("button.stale") else None
+        turn.toast = turn.t.plain("button.stale")
     return turn.state
 
 
@@ -265,7 +271,7 @@ async def pause_or_resume(update: Update, context: AmanatContext, request_id: in
         return
     message = update.effective_message
     from_my = message is not None and any(
-        str(button.callback_data or "").startswith("del:")
+        isinstance(buttons.decode(str(button.callback_data or "")), buttons.Delete)
         for row in (message.reply_markup.inline_keyboard if message.reply_markup else ())
         for button in row
         if isinstance(button, InlineKeyboardButton)
@@ -275,7 +281,7 @@ async def pause_or_resume(update: Update, context: AmanatContext, request_id: in
         text, rows = await my_searches_view(turn, context)
         turn.edit(message.message_id, text, rows)
     else:
-        turn.say(Html(t("notify.paused" if paused else "notify.resumed")))
+        turn.say(Markup(t("notify.paused" if paused else "notify.resumed")))
 
 
 async def _stop_after(update: Update, context: AmanatContext) -> None:

@@ -1,109 +1,91 @@
-"""/my (the relative's saved searches, with delete buttons) and /forget (erase all their personal data)."""
+"""/my (the relative's saved searches, with delete buttons) and /forget (erase all their personal data):
+the callbacks. The texts and keyboards are in handlers/views.py."""
 
 from __future__ import annotations
 
+from markupsafe import Markup
 from telegram import Update
 
-from bot.i18n import Html
 from bot.services import people
-from bot.services.saved_searches import SavedSearch, delete_request, list_requests
-from handlers import buttons
+from bot.services.saved_searches import delete_request, list_requests
+from handlers import buttons, views
 from handlers.cases import saved_search_button, withdraw_cases
-from handlers.notification_buttons import pause_button_data, resume_button_data
-from handlers.runtime import AmanatContext, State, Turn, html_lines
-from models import RequestStatus
+from handlers.turn import AmanatContext, State, Turn
 
 
-def describe(turn: Turn, saved: SavedSearch) -> Html:
-    """One saved search in a line: name, birth year, birthplace."""
-    f = saved.fields
-    name = " ".join(part for part in (f.surname, f.name, f.patronymic) if part)
-    year = None
-    if f.birth_year is not None:
-        year = (
-            str(f.birth_year)
-            if f.birth_year_to in (None, f.birth_year)
-            else f"{f.birth_year}–{f.birth_year_to}"
-        )
-    return turn.t(
-        "my.item",
-        name=name,
-        year=year or turn.t("search.not_given"),
-        place=f.birthplace or turn.t("search.not_given"),
-    )
-
-
-async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Html, list[list[tuple[str, str]]]]:
-    """The /my message: the list and one delete button per saved search."""
+async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Markup, views.Rows]:
+    """The /my message: the list and its buttons (also redrawn after pause/resume), with "ask a
+    volunteer" about each saved search when that feature is on."""
     saved = await list_requests(context.db, turn.user_id)
-    if not saved:
-        return turn.t("my.empty"), []
-    lines = [turn.t.plural("my.title", len(saved))]
-    rows: list[list[tuple[str, str]]] = []
-    for position, item in enumerate(saved, start=1):
-        line = turn.t("my.line", n=position, text=describe(turn, item))
-        paused = item.status == RequestStatus.PAUSED
-        lines.append(Html(f"{line} {turn.t('notify.status.paused')}") if paused else line)
-        toggle = (  # pause/resume: handlers/notifications.py
-            (turn.t.plain("notify.button.resume", n=position), resume_button_data(item.id))
-            if paused
-            else (turn.t.plain("notify.button.pause_n", n=position), pause_button_data(item.id))
-        )
-        rows.append([(turn.t.plain("button.delete", n=position), buttons.delete(item.id)), toggle])
-        rows.append([saved_search_button(turn.t, item.id, position)])  # ask a volunteer about it
-    return html_lines(*lines, "", turn.t("my.hint")), rows
+    text, rows = views.my_searches(turn, saved)
+    if context.services.features.ask_volunteer is None or len(rows) != len(saved):
+        return text, rows
+    with_ask: views.Rows = []  # "ask a volunteer" above each search's row, so Delete stays last
+    for position, (item, row) in enumerate(zip(saved, rows, strict=True), start=1):
+        with_ask += [[saved_search_button(turn.t, item.id, position)], row]
+    return text, with_ask
 
 
 async def my_searches(update: Update, context: AmanatContext) -> State:
-    """/my: the saved searches with delete buttons (the dialogue stays where it was)."""
+    """/my: the saved searches with their buttons (the dialogue stays where it was)."""
     turn = context.turn
     text, rows = await my_searches_view(turn, context)
     turn.say(text, rows)
+    turn.data["aside"] = True  # the last screen is /my, not the step's (see start.choose_language)
     return turn.state
 
 
-async def delete_search(update: Update, context: AmanatContext, request_id: int) -> State:
-    """A delete button of /my: delete it if it is the person's own, then show the list again in place."""
-    turn = context.turn
-    deleted = await delete_request(context.db, turn.user_id, request_id)
-    turn.toast = turn.t.plain("my.deleted" if deleted else "my.not_found")
-    text, rows = await my_searches_view(turn, context)
+def _show_in_place(update: Update, turn: Turn, text: Markup, rows: views.Rows) -> None:
     message = update.effective_message
     if message is not None and message.message_id:
         turn.edit(message.message_id, text, rows)
     else:
         turn.say(text, rows)
+
+
+async def delete_search(update: Update, context: AmanatContext) -> State:
+    """A delete button of /my: ask to confirm, in place of the list."""
+    turn = context.turn
+    request_id = context.pressed(buttons.Delete).request_id
+    saved = await list_requests(context.db, turn.user_id)
+    position = next((n for n, item in enumerate(saved, start=1) if item.id == request_id), None)
+    if position is None:
+        turn.toast = turn.t.plain("my.not_found")
+        _show_in_place(update, turn, *views.my_searches(turn, saved))
+        return turn.state
+    _show_in_place(update, turn, *views.confirm_delete(turn, position, saved[position - 1]))
+    turn.data["aside"] = True
     return turn.state
 
 
-def ask_forget(turn: Turn, prefix: str | None = None) -> State:
-    """Ask to confirm erasing everything (a new step)."""
-    turn.new_step()
-    n = turn.nonce
-    turn.say(
-        html_lines(prefix, "" if prefix else None, turn.t("forget.confirm")),
-        [
-            [(turn.t.plain("button.forget_yes"), buttons.step("forget", n, "y"))],
-            [(turn.t.plain("button.forget_no"), buttons.step("forget", n, "n"))],
-        ],
-    )
-    return State.CONFIRM_FORGET
+async def confirm_delete(update: Update, context: AmanatContext) -> State:
+    """The answer to "Delete this saved search?": delete it if it is the person's own (yes), then the
+    list again in place."""
+    turn = context.turn
+    press = context.pressed(buttons.ConfirmDelete)
+    if press.yes:
+        deleted = await delete_request(context.db, turn.user_id, press.request_id)
+        turn.toast = turn.t.plain("my.deleted" if deleted else "my.not_found")
+    _show_in_place(update, turn, *(await my_searches_view(turn, context)))
+    turn.data["aside"] = True
+    return turn.state
 
 
 async def forget_command(update: Update, context: AmanatContext) -> State:
     """/forget: ask for confirmation."""
-    return ask_forget(context.turn)
+    return views.ask_forget(context.turn)
 
 
-async def forget_answer(update: Update, context: AmanatContext, yes: bool) -> State:
+async def forget_answer(update: Update, context: AmanatContext) -> State:
     """The answer to /forget: erase everything (people row, searches, cases, dialogue) or keep it."""
     turn = context.turn
-    if not yes:
+    if not context.pressed(buttons.Forget).yes:
         turn.new_step()
         turn.say(turn.t("forget.kept"))
         return State.IDLE
     await withdraw_cases(context, turn.user_id)  # open cases closed, claimers told, messages erased
     await people.forget_person(context.db, turn.user_id)
+    context.before_consent.clear()
     turn.forgotten = True  # nothing more is written about this person
     turn.person = None
     turn.say(turn.t("forget.done"))

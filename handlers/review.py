@@ -7,58 +7,42 @@ the verdict is stored before the message is sent, and only the first verdict cou
 one tap away and "ask a volunteer"; "not him" hides the pair for good; "skip" shows the next one. The
 message is redrawn in place with the next pair.
 
-Button data: ``rv:<l|n|s>:<match id>`` (:class:`ReviewButton`); anything else under ``rv:`` is refused.
+Button data: ``rv:<l|n|s>:<match id>`` (:class:`handlers.buttons.ReviewDecision`); anything else under
+``rv:`` is refused.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-import re
-from dataclasses import dataclass
 from typing import Any, Final
 
+from markupsafe import Markup
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
-from bot.i18n import Html, Translator
+from bot.i18n import Translator
 from bot.services import cases, review
 from bot.services.review import ReviewItem, Verdict
-from handlers.cases import CASES_GROUP, Act, CaseButton, clip, language, soldier_line
-from handlers.notification_buttons import record_button_data
+from handlers import buttons
+from handlers.cases import CASES_GROUP, Act, clip, language, soldier_line
 from handlers.notifications import StoredReason
-from handlers.runtime import AmanatContext, ButtonRows, State, entry, html_lines, keyboard
+from handlers.steps import entry
+from handlers.turn import AmanatContext, ButtonRows, State, html_lines, keyboard
 
 _LOGGER = logging.getLogger(__name__)
 
 PATTERN: Final = r"^rv:"
-_REVIEW_DATA: Final = re.compile(r"^rv:([lns]):(\d{1,12})$")
 MAX_REASONS: Final = 8
 
 
 class Decision(enum.StrEnum):
+    """What a review button says (:class:`handlers.buttons.ReviewDecision`)."""
+
     LIKELY = "l"
     NOT = "n"
     SKIP = "s"
-
-
-@dataclass(frozen=True)
-class ReviewButton:
-    """A review button's data: ``rv:<decision>:<match id>``."""
-
-    decision: Decision
-    match_id: int
-
-    def encode(self) -> str:
-        return f"rv:{self.decision.value}:{self.match_id}"
-
-    @classmethod
-    def decode(cls, data: str | None) -> ReviewButton | None:
-        match = _REVIEW_DATA.match(data or "")
-        if match is None:
-            return None
-        return cls(Decision(match.group(1)), int(match.group(2)))
 
 
 def reason_text(t: Translator, reason: Any) -> str:
@@ -73,7 +57,7 @@ def reason_text(t: Translator, reason: Any) -> str:
     return str(t("reason.other"))
 
 
-def reading_line(t: Translator, item: ReviewItem) -> Html:
+def reading_line(t: Translator, item: ReviewItem) -> Markup:
     reading = item.reading
     who = " ".join(p for p in (reading.surname, reading.name, reading.patronymic) if p)
     return t(
@@ -85,7 +69,7 @@ def reading_line(t: Translator, item: ReviewItem) -> Html:
     )
 
 
-def review_text(t: Translator, item: ReviewItem, waiting: int) -> Html:
+def review_text(t: Translator, item: ReviewItem, waiting: int) -> Markup:
     """One pair side by side: the search, the reading, where it was found, the score and the reasons."""
     search = item.search
     reading = item.reading
@@ -116,7 +100,7 @@ def review_text(t: Translator, item: ReviewItem, waiting: int) -> Html:
         else None,
         "",
         t("review.why"),
-        *(Html("• " + reason_text(t, reason)) for reason in item.reasons[:MAX_REASONS]),
+        *(Markup("• " + reason_text(t, reason)) for reason in item.reasons[:MAX_REASONS]),
     ]
     return html_lines(*lines)
 
@@ -124,10 +108,13 @@ def review_text(t: Translator, item: ReviewItem, waiting: int) -> Html:
 def review_rows(t: Translator, item: ReviewItem) -> ButtonRows:
     return [
         [
-            (t.plain("review.button.likely"), ReviewButton(Decision.LIKELY, item.match_id).encode()),
-            (t.plain("review.button.not"), ReviewButton(Decision.NOT, item.match_id).encode()),
+            (
+                t.plain("review.button.likely"),
+                buttons.ReviewDecision(Decision.LIKELY, item.match_id).encode(),
+            ),
+            (t.plain("review.button.not"), buttons.ReviewDecision(Decision.NOT, item.match_id).encode()),
         ],
-        [(t.plain("review.button.skip"), ReviewButton(Decision.SKIP, item.match_id).encode())],
+        [(t.plain("review.button.skip"), buttons.ReviewDecision(Decision.SKIP, item.match_id).encode())],
     ]
 
 
@@ -160,7 +147,7 @@ async def press(update: Update, context: AmanatContext) -> State:
     """A review button: decide (or skip), then the next pair in place."""
     turn = context.turn
     query = update.callback_query
-    pressed = ReviewButton.decode(query.data if query is not None else None)
+    pressed = buttons.ReviewDecision.decode(query.data if query is not None else None)
     if pressed is None:
         _LOGGER.warning("forged review button from user %s refused", turn.user_id)
         turn.toast = turn.t.plain("button.unknown")
@@ -206,8 +193,8 @@ async def tell_relative(context: AmanatContext, item: ReviewItem) -> None:
         t("review.notify.footer"),
     ]
     rows = [
-        [(t.plain("notify.button.record"), record_button_data(item.match_id))],
-        [(t.plain("button.ask_volunteer"), CaseButton(Act.ASK_MATCH, item.match_id).encode())],
+        [(t.plain("notify.button.record"), buttons.NotificationRecord(item.match_id).encode())],
+        [(t.plain("button.ask_volunteer"), buttons.CaseButton(Act.ASK_MATCH, item.match_id).encode())],
     ]
     try:
         await context.bot.send_message(item.person_id, html_lines(*lines), reply_markup=keyboard(rows))

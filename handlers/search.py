@@ -1,17 +1,17 @@
-"""/search: the questions one at a time (with Skip and Back), the summary to edit, and free text at once.
+"""/search, the callbacks: the questions one at a time (with Skip and Back), the summary to edit, and free
+text at once.
 
 The answers live in the dialogue state (``data["q"]``), written through to the database after every
 step, so a restart continues at the same question. Every state callback returns the next
-:class:`~handlers.runtime.State`; the diagram is in handlers/dialogue.mmd.
+:class:`~handlers.turn.State`; the diagram is in handlers/dialogue.mmd, the prompts in handlers/views.py.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from telegram import Update
 
-from bot.i18n import Html
 from bot.services.query_text import (
     InputError,
     YearError,
@@ -21,120 +21,21 @@ from bot.services.query_text import (
     parse_query_text,
 )
 from handlers import buttons
-from handlers.runtime import AmanatContext, ButtonRows, State, Turn, html_lines
-
-# The questions in order: (field, state). birth_year also carries birth_year_to.
-QUESTIONS: Final = (
-    ("surname", State.ASK_SURNAME),
-    ("name", State.ASK_NAME),
-    ("patronymic", State.ASK_PATRONYMIC),
-    ("birth_year", State.ASK_BIRTH_YEAR),
-    ("birthplace", State.ASK_BIRTHPLACE),
-    ("draft_office", State.ASK_DRAFT_OFFICE),
+from handlers.results import run_search
+from handlers.turn import AmanatContext, State, Turn, html_lines
+from handlers.views import (
+    FIELD_OF_STATE,
+    QUESTIONS,
+    answers,
+    ask,
+    ask_consent,
+    ask_search_typed,
+    input_error_text,
+    show_summary,
 )
-FIELD_OF_STATE: Final = {state: name for name, state in QUESTIONS}
-STATE_OF_FIELD: Final = {name: state for name, state in QUESTIONS}
-ASKING: Final = frozenset(FIELD_OF_STATE)
+
 MAX_INPUT: Final = 1000  # longer messages are answered "too long" before any parsing
-
-
-def answers(turn: Turn) -> dict[str, Any]:
-    """The answers given so far (``data["q"]``), created empty if needed."""
-    q = turn.data.setdefault("q", {})
-    assert isinstance(q, dict)
-    return q
-
-
-def year_text(q: dict[str, Any]) -> str | None:
-    """The birth year or range for display: "1904" or "1902–1906"."""
-    start, end = q.get("birth_year"), q.get("birth_year_to")
-    if start is None:
-        return None
-    return str(start) if end in (None, start) else f"{start}–{end}"
-
-
-def field_value(q: dict[str, Any], field: str) -> str | None:
-    """A field's answer as text for display (None when not given)."""
-    if field == "birth_year":
-        return year_text(q)
-    value = q.get(field)
-    return str(value) if value else None
-
-
-def input_error_text(turn: Turn, error: InputError | YearError) -> Html:
-    """A localized explanation of why an answer was not accepted."""
-    if isinstance(error, YearError):
-        return turn.t(f"error.year_{error.code}", low=1860, high=1930)
-    return turn.t(f"error.{error.code}", limit=error.limit or 0)
-
-
-def question_buttons(turn: Turn, state: State) -> ButtonRows:
-    """Skip / Back / Cancel (or "back to the summary" while editing) for a question."""
-    t, n = turn.t, turn.nonce
-    rows: list[list[tuple[str, str]]] = []
-    first_row: list[tuple[str, str]] = []
-    if state != State.ASK_SURNAME:
-        first_row.append((t.plain("button.skip"), buttons.step("skip", n)))
-    if turn.data.get("editing"):
-        first_row.append((t.plain("button.to_summary"), buttons.step("back", n)))
-    elif state != State.ASK_SURNAME:
-        first_row.append((t.plain("button.back"), buttons.step("back", n)))
-    rows.append(first_row)
-    rows.append([(t.plain("button.cancel"), buttons.step("stop", n))])
-    return rows
-
-
-def ask(turn: Turn, state: State, prefix: str | None = None) -> State:
-    """Ask the question of ``state`` (a new step), after an optional explanation."""
-    turn.new_step()
-    field = FIELD_OF_STATE[state]
-    position = [name for name, _ in QUESTIONS].index(field) + 1
-    current = field_value(answers(turn), field)  # after Back or Edit: what was answered before
-    turn.say(
-        html_lines(
-            prefix,
-            "" if prefix else None,
-            turn.t("search.step", n=position, total=len(QUESTIONS)),
-            turn.t(f"search.ask_{field}"),
-            turn.t("search.current_value", value=current) if current else None,
-        ),
-        question_buttons(turn, state),
-    )
-    return state
-
-
-def summary_text(turn: Turn) -> Html:
-    """The answers so far, one line per field."""
-    q = answers(turn)
-    lines = [turn.t("search.summary_title")]
-    for field, _ in QUESTIONS:
-        value = field_value(q, field)
-        lines.append(
-            turn.t(
-                "search.summary_line",
-                field=turn.t(f"field.{field}"),
-                value=value if value is not None else turn.t("search.not_given"),
-            )
-        )
-    return html_lines(*lines)
-
-
-def show_summary(turn: Turn, prefix: str | None = None) -> State:
-    """The summary with Search, one Edit button per field, and Cancel (a new step)."""
-    turn.new_step()
-    turn.data.pop("editing", None)
-    t, n = turn.t, turn.nonce
-    edit_buttons = [
-        (t.plain("button.edit", field=t.plain(f"field.{field}")), buttons.step("edit", n, index))
-        for index, (field, _) in enumerate(QUESTIONS)
-    ]
-    rows: list[list[tuple[str, str]]] = [[(t.plain("button.search"), buttons.step("go", n))]]
-    rows += [edit_buttons[i : i + 2] for i in range(0, len(edit_buttons), 2)]
-    rows.append([(t.plain("button.cancel"), buttons.step("stop", n))])
-    turn.say(
-        html_lines(prefix, "" if prefix else None, summary_text(turn), "", t("search.summary_hint")), rows
-    )
-    return State.SUMMARY
+DIALOGUE_KEYS: Final = ("q", "editing", "results", "shown", "saved", "typed")  # what a new search forgets
 
 
 def next_question(turn: Turn, state: State) -> State:
@@ -146,25 +47,6 @@ def next_question(turn: Turn, state: State) -> State:
     if index + 1 < len(order):
         return ask(turn, order[index + 1])
     return show_summary(turn)
-
-
-def repeat_prompt(turn: Turn, prefix: str | None = None) -> None:
-    """Show again what the dialogue is waiting for (after bad input, a stale button, a language change)."""
-    state = turn.state
-    if state in ASKING:
-        ask(turn, state, prefix)
-    elif state == State.SUMMARY:
-        show_summary(turn, prefix)
-    elif state == State.RESULTS:
-        from handlers.results import results_menu
-
-        results_menu(turn, prefix)
-    elif state == State.CONFIRM_FORGET:
-        from handlers.people import ask_forget
-
-        ask_forget(turn, prefix)
-    elif prefix:
-        turn.say(html_lines(prefix, "", turn.t("start.how_to")))
 
 
 def store_answer(turn: Turn, state: State, text: str) -> None:
@@ -196,7 +78,16 @@ async def answer(update: Update, context: AmanatContext) -> State:
 
 
 async def skip(update: Update, context: AmanatContext) -> State:
-    """Skip: leave the field empty and go on (the surname cannot be skipped)."""
+    """Skip: go on, keeping whatever the field holds (the surname cannot be skipped)."""
+    turn = context.turn
+    state = turn.state
+    if state == State.ASK_SURNAME and not answers(turn).get("surname"):
+        return ask(turn, state, turn.t("error.surname_required"))
+    return next_question(turn, state)
+
+
+async def clear(update: Update, context: AmanatContext) -> State:
+    """Clear: empty the field and go on (the surname cannot be cleared)."""
     turn = context.turn
     state = turn.state
     if state == State.ASK_SURNAME:
@@ -219,31 +110,51 @@ async def back(update: Update, context: AmanatContext) -> State:
     return ask(turn, order[max(index - 1, 0)])
 
 
-async def edit(update: Update, context: AmanatContext, index: int) -> State:
+async def edit(update: Update, context: AmanatContext) -> State:
     """An Edit button on the summary: ask that one question, then come back to the summary."""
     turn = context.turn
     turn.data["editing"] = True
-    return ask(turn, QUESTIONS[index][1])
+    return ask(turn, QUESTIONS[context.pressed(buttons.Edit).field][1])
 
 
 def begin(turn: Turn) -> State:
     """Start a new step-by-step search (forgetting earlier answers and results)."""
-    for key in ("q", "editing", "results", "shown", "saved"):
+    for key in DIALOGUE_KEYS:
         turn.data.pop(key, None)
     return ask(turn, State.ASK_SURNAME, turn.t("search.intro"))
 
 
-async def search_command(update: Update, context: AmanatContext) -> State:
-    """/search: step by step, or — with text after the command — parse it and search at once."""
-    from handlers.results import run_search
+async def new_search(update: Update, context: AmanatContext) -> State:
+    """ "New search" under the results: the questions from the start."""
+    return begin(context.turn)
 
-    turn = context.turn
+
+def command_text(update: Update) -> str:
+    """What follows the command in the message ("/search Иванов 1904" → "Иванов 1904")."""
     message = update.effective_message
     text = message.text if message is not None and message.text else ""
-    free_text = text.split(maxsplit=1)[1].strip() if len(text.split(maxsplit=1)) > 1 else ""
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def search_command(update: Update, context: AmanatContext) -> State:
+    """/search: step by step, or — with text after the command — parse it and search at once.
+
+    Before consent the request is kept in memory (never stored) and continued once they agree."""
+    turn = context.turn
+    free_text = command_text(update)
+    if not turn.consented:
+        context.before_consent["search"] = free_text
+        ask_consent(turn)
+        return State.IDLE
+    return await search_for(turn, context, free_text)
+
+
+async def search_for(turn: Turn, context: AmanatContext, free_text: str) -> State:
+    """Search for a description typed in one message (or the questions, when there is none)."""
     if not free_text:
         return begin(turn)
-    for key in ("q", "editing", "results", "shown", "saved"):
+    for key in DIALOGUE_KEYS:
         turn.data.pop(key, None)
     if len(free_text) > MAX_INPUT:
         turn.say(turn.t("error.too_long", limit=MAX_INPUT))
@@ -277,10 +188,58 @@ async def search_command(update: Update, context: AmanatContext) -> State:
     return await run_search(turn, context)
 
 
+MAX_ASKED_WORDS: Final = 4  # a longer message without a year is not taken for a description
+
+
+def reads_as_description(text: str) -> bool | None:
+    """True: a plain message is a description to search for (a surname and a year); None: it may be one
+    (a few words that are all possible names) — ask; False: it is not."""
+    if len(text) > MAX_INPUT:
+        return False
+    parsed = parse_query_text(text)
+    if not parsed.surname:
+        return False
+    try:
+        for value in (parsed.surname, parsed.name, parsed.patronymic):
+            if value:
+                check_name(value)
+    except InputError:
+        return False
+    if parsed.birth_year is not None or parsed.year_error:
+        return True
+    return None if len(text.split()) <= MAX_ASKED_WORDS else False
+
+
+async def idle_text(update: Update, context: AmanatContext) -> State:
+    """A plain message when no search is going on: search for it if it reads as a description, ask when
+    it may be one, otherwise say how to search."""
+    turn = context.turn
+    message = update.effective_message
+    text = " ".join((message.text if message is not None and message.text else "").split())
+    verdict = reads_as_description(text)
+    if verdict is True:
+        return await search_for(turn, context, text)
+    if verdict is None:
+        turn.data["typed"] = text
+        ask_search_typed(turn, text)
+        return State.IDLE
+    turn.say(turn.t("idle.hint"))
+    return State.IDLE
+
+
+async def search_typed(update: Update, context: AmanatContext) -> State:
+    """The answer to "Search for …?": search for the message, or say how to search."""
+    turn = context.turn
+    text = str(turn.data.pop("typed", "") or "")
+    if context.pressed(buttons.SearchTyped).yes and text:
+        return await search_for(turn, context, text)
+    turn.new_step()
+    turn.say(turn.t("idle.hint"))
+    return State.IDLE
+
+
 async def go(update: Update, context: AmanatContext) -> State:
     """Search from the summary."""
-    from handlers.results import run_search
-
     turn = context.turn
     if not answers(turn).get("surname"):
         return ask(turn, State.ASK_SURNAME, turn.t("error.surname_required"))
@@ -291,7 +250,7 @@ async def cancel(update: Update, context: AmanatContext) -> State:
     """/cancel (or the Cancel button): leave whatever step the dialogue is at."""
     turn = context.turn
     was = turn.state
-    for key in ("q", "editing", "results", "shown", "saved"):
+    for key in DIALOGUE_KEYS:
         turn.data.pop(key, None)
     turn.new_step()
     turn.say(turn.t("cancel.done" if was != State.IDLE else "cancel.nothing"))

@@ -15,10 +15,12 @@ from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, fi
 from bot.services.import_batches import batch_overview
 from bot.services.matching import matching_stats
 from bot.services.outbox import outbox_stats
-from handlers.runtime import AmanatContext, State, entry, html_lines
+from handlers.groups import HandlerGroup
+from handlers.steps import entry
+from handlers.turn import AmanatContext, State, html_lines
 from models import Role
 
-STATS_GROUP: Final = 5
+STATS_GROUP: Final = HandlerGroup.FEATURES
 ERRORS_SHOWN: Final = 5
 ERROR_CHARS: Final = 200
 

@@ -127,8 +127,7 @@ def test_every_key_used_in_code_is_in_the_catalogs(catalogs: dict[str, dict[str,
 
 def test_keys_built_at_run_time_exist(catalogs: dict[str, dict[str, Message]]) -> None:
     from handlers.dialogue import COMMANDS
-    from handlers.results import RECORD_FIELDS
-    from handlers.search import QUESTIONS
+    from handlers.views import QUESTIONS, RECORD_FIELDS
 
     built = [f"command.{name}" for name in COMMANDS]
     built += [f"language.{lang}" for lang in LANGUAGES]

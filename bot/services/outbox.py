@@ -178,17 +178,21 @@ def _due() -> Any:
     return or_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.state == OutboxState.SENDING)
 
 
-async def _candidates(db: Database, limit: int, now: datetime) -> list[tuple[int, str | None]]:
-    """Up to `limit` messages to try now, oldest first, as (id, the dead holder whose claim is taken).
+async def _candidates(
+    db: Database, limit: int, now: datetime, chat_id: int | None = None
+) -> list[tuple[int, str | None]]:
+    """Up to `limit` messages to try now, oldest first, as (id, the dead holder whose claim is taken);
+    only those to `chat_id` when it is given (the offline console delivers to its own chat only).
 
     Read only: each is claimed on its own just before it is sent (`_claim_one`). A message "sending" for a
     process of this host that died is due at once, not when its lease runs out.
     """
+    only = [OutboxMessage.chat_id == chat_id] if chat_id is not None else []
     async with db.session() as session:
         ids = (
             await session.scalars(
                 select(OutboxMessage.id)
-                .where(_due(), OutboxMessage.next_attempt_at <= now)
+                .where(_due(), OutboxMessage.next_attempt_at <= now, *only)
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(limit)
             )
@@ -196,7 +200,7 @@ async def _candidates(db: Database, limit: int, now: datetime) -> list[tuple[int
         leased = (
             await session.execute(
                 select(OutboxMessage.id, OutboxMessage.claimed_by).where(
-                    OutboxMessage.state == OutboxState.SENDING, OutboxMessage.next_attempt_at > now
+                    OutboxMessage.state == OutboxState.SENDING, OutboxMessage.next_attempt_at > now, *only
                 )
             )
         ).all()
@@ -312,12 +316,13 @@ async def deliver_pending(
     default_language: str = "ru",
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     max_inline_wait: float = MAX_INLINE_WAIT,
+    chat_id: int | None = None,
 ) -> DeliveryReport:
-    """Send up to `limit` due messages, oldest first, each rendered by its kind's renderer and sent by
-    `sender`, and record each outcome; see the module docstring."""
+    """Send up to `limit` due messages (to `chat_id` only, when given), oldest first, each rendered by
+    its kind's renderer and sent by `sender`, and record each outcome; see the module docstring."""
     report = DeliveryReport()
     started = now or utcnow()
-    candidates = await _candidates(db, limit, started)
+    candidates = await _candidates(db, limit, started, chat_id)
     if not candidates:
         return report
     people: dict[int, tuple[bool, str | None]] = {}

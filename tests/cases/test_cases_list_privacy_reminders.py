@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from bot.services import cases
 from handlers.cases import send_reminders
-from handlers.runtime import AmanatContext
+from handlers.turn import AmanatContext
 from models import Case, CaseEvent, CaseMessage, CaseStatus
 from models.base import utcnow
 

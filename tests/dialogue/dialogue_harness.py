@@ -14,7 +14,7 @@ import asyncio
 from bot.app import AmanatApplication, RegistryOpener, build_application
 from bot.config import Settings
 from botapi_standin import BotApiStandIn, SentMessage, SimUser, Toast
-from handlers.runtime import Features
+from handlers.turn import Features
 from models import Database
 
 

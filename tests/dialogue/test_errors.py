@@ -37,3 +37,25 @@ async def test_a_failing_search_is_reported_kindly_and_changes_nothing(
     monkeypatch.undo()
     results = chat.only(await chat.press(user, summary, "🔎 Іздеу"))  # the summary's button still works
     assert "Легкодымов (Лехкодымов)" in results.text
+
+
+async def test_the_error_reply_is_in_the_language_the_person_chose_not_telegrams(
+    chat: Chat, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = chat.user(5002, "en")  # Telegram says English…
+    greeting = chat.only(await chat.say(user, "/start"))
+    choice = chat.only(await chat.press(user, greeting, "🌐 Language"))
+    kazakh = chat.only(await chat.press(user, choice, "Қазақша"))
+    await chat.press(user, kazakh, "Келісемін")  # …but they chose Kazakh
+    results = await chat.say(user, "/search Легкодымов Емельян 1904")
+    assert chat.db is not None
+    async with chat.db.engine.begin() as connection:  # the database refuses the next saved search
+        await connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_saving BEFORE INSERT ON search_requests "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+    with caplog.at_level(logging.ERROR):
+        sorry = chat.only(await chat.press(user, results[-1], "🔔 Іздеуді сақтау"))
+    assert sorry.text.startswith("Кешіріңіз, менің тарапымда қате шықты.")
+    assert "refused by the test" in caplog.text
+    assert chat.api.unanswered_callbacks() == []

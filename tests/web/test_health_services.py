@@ -11,6 +11,7 @@ import pytest
 from bot.config import load_config
 from bot.services.health import DatabaseProbe, last_matching_pass, outbox_backlog, state_counts
 from bot.services.matching import run_matching_pass
+from bot.services.registry_search import StoredRegistry
 from models import Case, CaseStatus, Database, OutboxMessage, OutboxState, Person
 from models.base import utcnow
 
@@ -44,7 +45,7 @@ async def test_outbox_backlog_counts_what_is_due_and_what_failed(any_db: Databas
     backlog = await outbox_backlog(any_db, now=now)
     assert backlog.due == 2 and backlog.failed == 1
     assert 1190 <= backlog.oldest_due_seconds <= 1210
-    counts = await state_counts(any_db)
+    counts = await state_counts(any_db, StoredRegistry(any_db))
     assert counts.outbox == {"pending": 3, "sent": 1, "failed": 1}
     assert counts.cases == {"claimed": 1}
 

@@ -1,16 +1,8 @@
-"""The relative's dialogue runtime: a per-update turn with state read from and written to the database.
+"""One update being handled (a :class:`Turn`): who, in which language, the dialogue as stored, the replies.
 
-Every Telegram handler of the dialogue is wrapped by :func:`entry`, which
-
-1. loads the person and the dialogue state row for this chat and user (never a process-local cache),
-2. picks the language and a :class:`~bot.i18n.Translator`,
-3. calls the state callback (``async def name(update, context) -> State``), which queues replies,
-4. writes the new state through to the database if it changed, and only then
-5. sends the queued replies (a crash before 5 loses a reply, never the state; the user's next message
-   is understood at the step the database says).
-
-Nothing about a person is stored before they consent: before consent only the stateless start, language
-and consent buttons work, and no state row is written.
+Also the callback context of Amanat's handlers (:class:`AmanatContext`), the named states of the
+relative's dialogue (:class:`State`), and how the queued replies are sent (:func:`flush`). Loading and
+storing a turn is handlers/dialogue_store.py; running one step is handlers/steps.py.
 """
 
 from __future__ import annotations
@@ -19,22 +11,25 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
 
+from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.i18n import Html, Translator, pick_language, translator
-from bot.services.dialogue_state import DialogueRecord, load_person_and_dialogue, save_dialogue
+from bot.i18n import Translator
+from bot.services.dialogue_state import DialogueRecord
 from bot.services.people import PersonView
 from bot.services.registry_search import RegistrySearch
+from handlers.buttons import ButtonData
 from models import Database
 
 _LOGGER = logging.getLogger(__name__)
 
-CONVERSATION: Final = "relative"
+B = TypeVar("B", bound=ButtonData)
+
 MAX_MESSAGE_UTF16: Final = 4096
 
 
@@ -102,6 +97,7 @@ class Turn:
     t: Translator
     dialogue: DialogueRecord
     telegram_language: str | None
+    picked_language: str | None = None  # chosen before consent (kept in memory only, never stored)
     replies: list[Reply] = field(default_factory=list)
     toast: str | None = None
     forgotten: bool = False
@@ -131,6 +127,7 @@ class Turn:
     def new_step(self) -> int:
         """Start a new step: buttons of earlier steps become stale."""
         self.data["n"] = (self.nonce + 1) % 100_000
+        self.data.pop("aside", None)
         return self.nonce
 
     def say(self, text: str, buttons: ButtonRows = ()) -> None:
@@ -146,6 +143,7 @@ class AmanatContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
     """The callback context of Amanat's handlers: services from ``bot_data`` and the current turn."""
 
     _turn: Turn | None = None
+    button: ButtonData | None = None  # the decoded data of the button pressed (set by handlers.dialogue)
 
     @property
     def services(self) -> Services:
@@ -160,46 +158,32 @@ class AmanatContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
     @property
     def turn(self) -> Turn:
         if self._turn is None:
-            raise RuntimeError("no turn: the callback was not called through handlers.runtime.entry")
+            raise RuntimeError("no turn: the callback was not called through handlers.steps")
         return self._turn
 
     @property
     def t(self) -> Translator:
         return self.turn.t
 
+    @property
+    def before_consent(self) -> dict[str, Any]:
+        """What the person chose or asked for before consenting (``lang``, ``search``): in this process's
+        memory only (PTB's user_data, not persisted), never in the database, until they agree."""
+        user_data = self.user_data
+        if user_data is None:
+            return {}
+        memory = user_data.setdefault("before_consent", {})
+        assert isinstance(memory, dict)
+        return memory
 
-StateCallback: TypeAlias = Callable[[Update, AmanatContext], Awaitable[State]]
+    def pressed(self, kind: type[B]) -> B:
+        """The pressed button's data as ``kind`` (the route that called the callback decoded it)."""
+        assert isinstance(self.button, kind), self.button
+        return self.button
+
+
+StateCallback: TypeAlias = Callable[[Update, AmanatContext], Coroutine[Any, Any, State]]
 HandlerCallback: TypeAlias = Callable[[Update, AmanatContext], Coroutine[Any, Any, None]]
-
-
-def _ids(update: Update) -> tuple[int, int, str | None]:
-    user = update.effective_user
-    chat = update.effective_chat
-    if user is None:
-        raise ValueError("an update without a user reached the dialogue")
-    return user.id, chat.id if chat is not None else user.id, user.language_code
-
-
-async def begin_turn(update: Update, context: AmanatContext) -> Turn:
-    """Load the person and the dialogue state for this update."""
-    services = context.services
-    user_id, chat_id, language_code = _ids(update)
-    person, dialogue = await load_person_and_dialogue(services.db, CONVERSATION, chat_id, user_id)
-    telegram_language = pick_language(language_code)
-    if person is not None and person.consented and person.language:
-        lang = person.language
-    else:
-        lang = telegram_language or services.settings.i18n.default_language
-    turn = Turn(
-        user_id=user_id,
-        chat_id=chat_id,
-        person=person,
-        t=translator(lang),
-        dialogue=dialogue,
-        telegram_language=telegram_language,
-    )
-    context._turn = turn
-    return turn
 
 
 def keyboard(rows: ButtonRows) -> InlineKeyboardMarkup | None:
@@ -270,40 +254,6 @@ async def _send_reply(context: AmanatContext, turn: Turn, reply: Reply) -> None:
         await context.bot.send_message(turn.chat_id, part, reply_markup=markup if last else None)
 
 
-def entry(callback: StateCallback, *, needs_consent: bool = True) -> HandlerCallback:
-    """Wrap a state callback into a PTB handler callback: load, call, write through, then reply."""
-
-    async def handle(update: Update, context: AmanatContext) -> None:
-        turn = await begin_turn(update, context)
-        if needs_consent and not turn.consented:
-            from handlers.start import ask_consent  # the consent prompt lives with /start
-
-            ask_consent(turn)
-        else:
-            before = turn.dialogue.snapshot()
-            new_state = await callback(update, context)
-            turn.dialogue.state = new_state.value
-            if turn.consented and not turn.forgotten and (turn.dialogue.snapshot() != before):
-                await save_dialogue(context.db, turn.dialogue)
-            turn.saved = True
-        try:
-            await flush(update, context, turn)
-        except NetworkError as error:  # a 500 or a time-out: the step is stored, so the reply must come
-            if isinstance(error, BadRequest):
-                raise
-            _LOGGER.info("a reply failed (%s); sending the rest once more", type(error).__name__)
-            try:
-                await flush(update, context, turn)
-            except NetworkError as again:
-                if isinstance(again, BadRequest) or not turn.saved:
-                    raise
-                raise ReplyNotDelivered(turn.t.lang) from again
-
-    handle.__name__ = getattr(callback, "__name__", "handle")
-    handle.__doc__ = callback.__doc__
-    return handle
-
-
 def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
     """The :class:`Services` an application was built with."""
     services = application.bot_data["services"]
@@ -311,6 +261,6 @@ def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Servi
     return services
 
 
-def html_lines(*lines: str | None) -> Html:
+def html_lines(*lines: str | None) -> Markup:
     """Join already-safe HTML lines, skipping empty ones."""
-    return Html("\n".join(line for line in lines if line))
+    return Markup("\n".join(line for line in lines if line))
