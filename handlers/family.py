@@ -1,6 +1,7 @@
 """/family on the Telegram side: a search unit found a man, and a volunteer looks for his family.
 
-``/family <reading_id>`` (volunteers, private chat) lists the saved searches paired with that reading,
+``/family <reading_id>`` (or ``/family`` and a description of the man: the best-fitting reading is
+taken, and the ids of others that fit are named) (volunteers, private chat) lists the saved searches paired with that reading,
 strongest first, anonymized (bot.services.family): what the relative wrote about the soldier, the region,
 since when they search. "Contact this family" asks that relative, in their language and with the record
 shown, whether they want to talk to the search unit about it; only if they agree does a case open,
@@ -24,7 +25,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandl
 from bot.i18n import Translator
 from bot.services import cases, review
 from bot.services.dialogue_state import DialogueRecord, clear_dialogue, load_dialogue, save_dialogue
-from bot.services.family import FamilyCandidate, family_of
+from bot.services.family import FamilyCandidate, family_of, readings_described
 from bot.services.registry_search import ReadingView
 from bot.services.review import ReviewItem
 from handlers import buttons
@@ -98,10 +99,20 @@ async def family_command(update: Update, context: AmanatContext) -> State:
         turn.say(turn.t("family.usage"))
         return turn.state
     reading, found = await family_of(context.db, context.services.registry, reading_id[:128])
-    if reading is None:
-        turn.say(turn.t("family.no_reading", id=clip(reading_id, 60)))
-        return turn.state
-    lines: list[str | None] = [turn.t("family.title"), *record_lines(turn.t, reading), ""]
+    others: list[ReadingView] = []
+    if reading is None:  # not an id: a description of the man, as a relative would type it
+        described = await readings_described(context.services.registry, reading_id[:300])
+        if not described:
+            turn.say(turn.t("family.no_reading", id=clip(reading_id, 60)))
+            return turn.state
+        reading, others = described[0], described[1:]
+        reading, found = await family_of(context.db, context.services.registry, reading.reading_id)
+        assert reading is not None
+    lines: list[str | None] = [turn.t("family.title"), *record_lines(turn.t, reading)]
+    if others:
+        ids = ", ".join(other.reading_id for other in others)
+        lines.append(turn.t("family.also_fit", ids=clip(ids, 300)))
+    lines.append("")
     rows: list[list[tuple[str, str]]] = []
     if not found:
         lines.append(turn.t("family.none"))

@@ -1,5 +1,8 @@
 """A search unit found a man: the saved searches that may be his family, strongest first, anonymized.
 
+The man is named by his registry reading's id, or described in words (:func:`readings_described` finds
+the readings that fit, as a relative's search would).
+
 The matching pass pairs every new reading with the saved searches that fit it (``matches``, whatever it
 did with them: announced, queued for review, or recorded only). :func:`family_of` lists those pairs for
 one reading, best score first, with what a volunteer may see of each search: what the relative wrote
@@ -16,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.search import Query
+from bot.services.query_text import parse_query_text
 from bot.services.registry_search import ReadingView, RegistrySearch
 from models import Database, Match, MatchReview, Person, Reading, RequestStatus, SearchRequest
 from models.base import utcnow
@@ -94,3 +99,20 @@ async def family_of(
             for match, request in rows
         ]
     return reading, found
+
+
+async def readings_described(registry: RegistrySearch, text: str, *, limit: int = 3) -> list[ReadingView]:
+    """The registry readings that best fit a description of the man ("Легкодымов Емельян 1904"), best
+    first; none when the text names no surname."""
+    parsed = parse_query_text(text)
+    if not parsed.surname:
+        return []
+    query = Query(
+        surname=parsed.surname,
+        name=parsed.name,
+        patronymic=parsed.patronymic,
+        birth_year=parsed.birth_year,
+        birth_year_to=parsed.birth_year_to,
+        birthplace=parsed.birthplace,
+    )
+    return [found.reading for found in await registry.search(query, limit=limit)]
