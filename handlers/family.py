@@ -29,16 +29,15 @@ from bot.services.family import FamilyCandidate, family_of, readings_described
 from bot.services.registry_search import ReadingView
 from bot.services.review import ReviewItem
 from handlers import buttons
+from handlers.case_views import clip, soldier_line
 from handlers.cases import (
     CASES_GROUP,
     CONVERSATION,
-    clip,
     language,
     open_from,
     refresh_board,
     remember_volunteer,
     send_desk,
-    soldier_line,
 )
 from handlers.steps import entry
 from handlers.turn import AmanatContext, ButtonRows, State, Turn, html_lines, keyboard

@@ -26,7 +26,8 @@ from bot.i18n import Translator
 from bot.services import cases, review
 from bot.services.review import ReviewItem, Verdict
 from handlers import buttons
-from handlers.cases import CASES_GROUP, Act, clip, language, soldier_line
+from handlers.case_views import Act, clip, soldier_line
+from handlers.cases import CASES_GROUP, language
 from handlers.notifications import StoredReason
 from handlers.steps import entry
 from handlers.turn import AmanatContext, ButtonRows, State, html_lines, keyboard
