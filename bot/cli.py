@@ -46,7 +46,14 @@ from bot.services.query_text import (
     check_place,
     parse_birth_year,
 )
-from bot.services.registry_import import ImportFailure, ImportReport, ImportStopped, RegistryFile, import_file
+from bot.services.registry_import import (
+    ImportFailure,
+    ImportReport,
+    ImportStopped,
+    RegistryFile,
+    Rejected,
+    import_file,
+)
 from bot.services.registry_index import open_registry_index
 from bot.services.registry_search import RegistrySearch, StoredRegistry, count_readings
 from bot.services.startup import StartupRefused
@@ -187,6 +194,12 @@ def db_upgrade(ctx: click.Context) -> None:
     click.echo(f"database is at revision {revision}")
 
 
+def rejection_text(t: CliText, rejected: Rejected) -> str:
+    """Why a row was rejected, in the administrator's language (the English reason for an unknown code)."""
+    key = f"cli.reject.{rejected.code}"
+    return t(key, **dict(rejected.args)) if rejected.code and t.has(key) else rejected.reason
+
+
 def import_report_lines(t: CliText, report: ImportReport, shown: int = 50) -> tuple[str, list[str]]:
     """An import's summary line, and the lines of its rejected rows (at most `shown`, then how many more)."""
     encoding = report.encoding + (f": {report.encoding_evidence}" if report.encoding_evidence else "")
@@ -201,7 +214,7 @@ def import_report_lines(t: CliText, report: ImportReport, shown: int = 50) -> tu
         rejected=t.plural("cli.import.rejected", len(report.rejected)),
     )
     lines = [
-        t("cli.import.rejected_line", line=rejected.line, reason=rejected.reason)
+        t("cli.import.rejected_line", line=rejected.line, reason=rejection_text(t, rejected))
         for rejected in report.rejected[:shown]
     ]
     if len(report.rejected) > shown:
@@ -216,13 +229,15 @@ def _print_import_report(t: CliText, report: ImportReport) -> None:
         click.echo(line, err=True)
 
 
-def _write_rejected(path: Path, reports: list[ImportReport]) -> None:
+def _write_rejected(path: Path, reports: list[ImportReport], t: CliText) -> None:
     """Every rejected row as CSV (file, line, reason): quoted as the csv module quotes, whatever the text."""
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["file", "line", "reason"])
         for report in reports:
-            writer.writerows([report.source, rejected.line, rejected.reason] for rejected in report.rejected)
+            writer.writerows(
+                [report.source, rejected.line, rejection_text(t, rejected)] for rejected in report.rejected
+            )
 
 
 async def _import_files(
@@ -336,7 +351,7 @@ def import_command(
     for report in reports:
         _print_import_report(t, report)
     if report_path:
-        _write_rejected(Path(report_path), reports)
+        _write_rejected(Path(report_path), reports, t)
 
 
 def sample_registry_path() -> Path:

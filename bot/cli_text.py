@@ -61,6 +61,11 @@ class CliText:
             text = self._fallback.ngettext(key, key, n)
         return text.format_map({"n": n, **{name: str(value) for name, value in args.items()}})
 
+    def has(self, key: str) -> bool:
+        """Whether this language's catalog (or the fallback) has ``key``."""
+        found = self._catalog.gettext(key) != key
+        return found or (self._fallback is not None and self._fallback.gettext(key) != key)
+
     def bot(self, key: str, /, **args: object) -> str:
         """One of the bot's messages (e.g. ``error.markup``) as plain text."""
         return plain_text(translator(self.lang)(key, **args))

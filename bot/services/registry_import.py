@@ -113,6 +113,11 @@ class ImportReport:
 assert set(CONTENT_COLUMNS + STAMP_COLUMNS) == set(READING_COLUMNS)
 
 
+def _rejected(line: int, reason: str, code: str, args: list[list[Any]]) -> Rejected:
+    """A rejected row as a worker process sent it (JSON: the arguments come as lists)."""
+    return Rejected(line, reason, code, tuple((name, value) for name, value in args))
+
+
 # ------------------------------------------------------------------------------ the worker process
 
 # From this size up a file is read, validated and derived in worker processes (alternate pieces) while
@@ -271,10 +276,10 @@ async def _batches_from_workers(
                 return
             if message[0] == "written":
                 _kind, done, read, inserted, updated, unchanged, rejected = message
-                items: list[Prepared | Rejected] = [Rejected(line, reason) for line, reason in rejected]
+                items: list[Prepared | Rejected] = [_rejected(*item) for item in rejected]
                 yield Batch(done, read, items, Counts(inserted, updated, unchanged))
             else:
-                items = [Rejected(item[0], item[1]) if len(item) == 2 else item for item in message[3]]
+                items = [_rejected(*item) if len(item) == 4 else item for item in message[3]]
                 yield Batch(message[1], message[2], items)
             number += 1
     finally:

@@ -246,3 +246,16 @@ def test_the_locale_or_lang_decides_the_command_lines_language(amanat: Amanat, r
 
     matched = amanat("match", cwd=registry, LC_ALL="ru_RU.UTF-8")
     assert matched.stdout.startswith("сопоставление: проверено 400 новых записей по 0 активным поискам")
+
+
+def test_import_rejection_reasons_are_in_the_administrators_language(amanat: Amanat, tmp_path: Path) -> None:
+    work = folder(tmp_path, "work")
+    path = work / "r.csv"
+    path.write_text("reading_id,surname,birth_year\nR1,,1910\nR2,Петров,3000\n", encoding="utf-8")
+    result = amanat("--lang", "ru", "import", str(path), "--report", str(work / "rejected.csv"), cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert "  строка 2: нет фамилии" in result.stderr.splitlines()
+    assert (
+        "  строка 3: год рождения 3000 невозможен для солдата 1941–1945 годов" in result.stderr.splitlines()
+    )
+    assert "нет фамилии" in (work / "rejected.csv").read_text(encoding="utf-8")
