@@ -194,6 +194,12 @@ def db_upgrade(ctx: click.Context) -> None:
     click.echo(f"database is at revision {revision}")
 
 
+def coded_error(t: CliText, prefix: str, error: ImportFailure | import_batches.BatchError) -> str:
+    """A service's error in the administrator's language (its English message for an unknown code)."""
+    key = f"{prefix}.{error.code}"
+    return t(key, **error.args_) if error.code and t.has(key) else str(error)
+
+
 def rejection_text(t: CliText, rejected: Rejected) -> str:
     """Why a row was rejected, in the administrator's language (the English reason for an unknown code)."""
     key = f"cli.reject.{rejected.code}"
@@ -335,7 +341,7 @@ def import_command(
         try:
             _run(_batch_command(_settings(ctx), t, status, finish, rollback))
         except import_batches.BatchError as error:
-            _fail(str(error))
+            _fail(coded_error(t, "cli.batches", error))
         return
     if not files:
         _fail(t("cli.import.usage_files"), code=2)
@@ -343,7 +349,7 @@ def import_command(
     try:
         reports = _run(_import_files(_settings(ctx), files, disable))
     except ImportFailure as error:
-        _fail(t("cli.import.failed", error=error))
+        _fail(t("cli.import.failed", error=coded_error(t, "cli.failure", error)))
         return
     except ImportStopped as error:
         _fail(t("cli.import.stopped", error=error))

@@ -73,7 +73,16 @@ SOLDIER_BIRTH_YEARS = (1860, 1930)
 
 
 class ImportFailure(Exception):
-    """The file could not be read at all; nothing was imported."""
+    """The file could not be read at all; nothing was imported.
+
+    The message is English (the logs); ``code`` and ``args`` say the same for the command line to word in
+    the administrator's language (the catalogs' ``cli.failure.<code>``, with ``path`` among the args).
+    """
+
+    def __init__(self, message: str, code: str = "", **args: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.args_ = args
 
 
 class ImportStopped(Exception):
@@ -288,7 +297,10 @@ def choose_encoding(path: Path) -> EncodingChoice:
     seen = f" (line {example[0]} would read {example[1]!r})" if example else ""
     raise ImportFailure(
         f"{path}: the file is neither UTF-8 nor Windows-1251 text in Russian or Kazakh{seen}; "
-        "save it as CSV UTF-8 and try again"
+        "save it as CSV UTF-8 and try again",
+        "not_text",
+        path=path,
+        seen=seen,
     )
 
 
@@ -450,9 +462,9 @@ class RegistryFile:
         """
         self.path = Path(path)
         if not self.path.exists():
-            raise ImportFailure(f"{self.path}: no such file")
+            raise ImportFailure(f"{self.path}: no such file", "no_such_file", path=self.path)
         if not self.path.is_file():
-            raise ImportFailure(f"{self.path}: not a file")
+            raise ImportFailure(f"{self.path}: not a file", "not_a_file", path=self.path)
         try:
             self.size = self.path.stat().st_size
             if isinstance(encoding, str):
@@ -463,30 +475,39 @@ class RegistryFile:
             elif encoding is None:
                 encoding = choose_encoding(self.path)
         except OSError as error:
-            raise ImportFailure(f"{self.path}: cannot be read ({error.strerror})") from None
+            raise ImportFailure(
+                f"{self.path}: cannot be read ({error.strerror})",
+                "unreadable",
+                path=self.path,
+                error=error.strerror,
+            ) from None
         self.choice = encoding
         self.encoding = encoding.name
         self.errors = encoding.errors
         # Lines are checked one by one where bytes may have been unreadable, or Latin text garbled.
         self._checked = self.errors != "strict" or self.encoding == "cp1251"
         if self.size == 0:
-            raise ImportFailure(f"{self.path}: the file is empty")
+            raise ImportFailure(f"{self.path}: the file is empty", "empty", path=self.path)
         with self.path.open(encoding=self.encoding, errors=self.errors, newline="") as text:
             first = ""
             for first in text:
                 if first.strip():
                     break
         if not first.strip():
-            raise ImportFailure(f"{self.path}: the file is empty")
+            raise ImportFailure(f"{self.path}: the file is empty", "empty", path=self.path)
         self.json_lines = _is_json_lines(self.path, first)
         if not self.json_lines:
             header = next(csv.reader([first]))
             self.header = header
             self.columns = [canonical_header(name) for name in header]
             if "surname" not in self.columns:
+                found = ", ".join(h.strip() for h in header)
                 raise ImportFailure(
                     f"{self.path}: no surname column: the header must name 'surname' (or 'Фамилия'); "
-                    f"found {', '.join(h.strip() for h in header) or 'nothing'}"
+                    f"found {found or 'nothing'}",
+                    "no_surname_column",
+                    path=self.path,
+                    found=found or "—",
                 )
 
     def rows(

@@ -215,7 +215,12 @@ async def _hand_out_pieces(
     try:
         ranges = await asyncio.to_thread(source.line_ranges, batch_size)
     except OSError as error:
-        raise ImportFailure(f"{source.path}: cannot be read ({error.strerror})") from None
+        raise ImportFailure(
+            f"{source.path}: cannot be read ({error.strerror})",
+            "unreadable",
+            path=source.path,
+            error=error.strerror,
+        ) from None
     # The first (small) piece is prepared here, while the workers load the engine.
     first = ranges.pop(0) if ranges else None
     told = orjson.dumps({"encoding": source.encoding, "errors": source.errors, "ranges": ranges}) + b"\n"

@@ -259,3 +259,13 @@ def test_import_rejection_reasons_are_in_the_administrators_language(amanat: Ama
         "  строка 3: год рождения 3000 невозможен для солдата 1941–1945 годов" in result.stderr.splitlines()
     )
     assert "нет фамилии" in (work / "rejected.csv").read_text(encoding="utf-8")
+
+
+def test_import_failures_are_in_the_administrators_language(amanat: Amanat, tmp_path: Path) -> None:
+    work = folder(tmp_path, "work")
+    missing = amanat("--lang", "kk", "import", str(work / "none.csv"), cwd=work)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"amanat: {work / 'none.csv'}: мұндай файл жоқ; ештеңе импортталмады"
+    no_batch = amanat("--lang", "ru", "import", "--finish", "999", cwd=work)
+    assert no_batch.returncode == 1
+    assert no_batch.stderr.strip() == "amanat: пакета импорта 999 нет"
