@@ -684,6 +684,7 @@ async def run_matching_pass_cli(settings: Settings, t: CliText) -> str:
                 failed=delivery.failed,
                 dropped=delivery.dropped,
             )
+            + (t("cli.match.waited", seconds=f"{delivery.waited:g}") if delivery.waited else "")
         )
     finally:
         await db.dispose()
