@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from platformdirs import user_data_path
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -49,8 +50,14 @@ def _id_list(value: Any) -> Any:
     return value
 
 
+def default_database_path() -> Path:
+    """Where the database lives unless configured: the user's data directory (on Linux
+    ``~/.local/share/amanat/amanat.db``), the same file whichever folder a command runs in."""
+    return user_data_path("amanat", appauthor=False) / "amanat.db"
+
+
 class DatabaseConfig(BaseModel):
-    url: str = "sqlite+aiosqlite:///amanat.db"
+    url: str = Field(default_factory=lambda: f"sqlite+aiosqlite:///{default_database_path()}")
     echo: bool = False
 
     @field_validator("url")

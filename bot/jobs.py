@@ -66,6 +66,7 @@ async def matching_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     except Exception:
         log.exception("matching pass failed; it runs again at the next tick")
         return
+    log.info("%s", report.summary())
     if report.notifications:
         await outbox_job(context)
 

@@ -113,12 +113,12 @@ class MatchingReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
+        """One line for the bot's log (the command line words it from the catalogs: bot.cli)."""
         if not self.ran:
             return "matching: another pass is running; skipped"
         return (
             f"matching: {self.readings} new readings against {self.searches} active saved searches; "
-            f"{self.matches} new matches, {self.notifications} notifications queued "
-            f"(watermark {self.watermark}, {self.seconds:.1f} s)"
+            f"{self.matches} new matches, {self.notifications} notifications queued ({self.seconds:.1f} s)"
         )
 
 
@@ -625,7 +625,6 @@ async def run_matching_pass(
             async with db.session() as session:
                 await _set_watermark(session, LAST_PASS, report.readings, now or utcnow())
     report.seconds = time.perf_counter() - started
-    log.info("%s", report.summary())
     return report
 
 

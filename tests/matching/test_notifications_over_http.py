@@ -52,6 +52,7 @@ class MatchCommand:
             "AMANAT_TELEGRAM__TOKEN": self.api.token,
             "AMANAT_TELEGRAM__BASE_URL": self.api.base_url,
             "AMANAT_TELEGRAM__BASE_FILE_URL": self.api.base_file_url,
+            "LC_ALL": "C.UTF-8",  # the command line speaks the locale's language: English here
             **env,
         }
         environment.pop("AMANAT_CONFIG", None)
@@ -102,7 +103,7 @@ async def test_a_relative_is_told_once_in_their_language(
     code, output = await amanat_match()
 
     assert code == 0, output
-    assert "1 new matches, 1 notifications queued" in output and "1 sent" in output
+    assert "1 new match, 1 notification queued" in output and "1 sent" in output
     [message] = amanat_match.sent_to(501)
     lines = message.text.split("\n")
     assert lines[0] == EXPECTED_FIRST_LINES[language]
@@ -248,7 +249,7 @@ async def test_a_second_process_skips_its_pass_while_one_is_running(
         assert await matches(any_db) == []
 
     code, output = await amanat_match()
-    assert code == 0 and "1 new matches" in output
+    assert code == 0 and "1 new match," in output
     assert len(amanat_match.sent_to(506)) == 1
     async with any_db.session() as session:
         assert (await session.scalars(select(Person.active))).all() == [True]

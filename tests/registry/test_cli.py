@@ -17,6 +17,7 @@ from bot.cli import sample_registry_path
 def amanat(*args: str, db_url: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMANAT_")}
     env["AMANAT_DATABASE__URL"] = db_url
+    env["LC_ALL"] = "C.UTF-8"  # the command line speaks the locale's language: English here
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
@@ -102,7 +103,7 @@ def test_batch_search_one_json_line_per_query(tmp_path: Path, db_url: str) -> No
     result = amanat("search", "--batch", str(queries), "--limit", "3", db_url=db_url, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["id"] for line in lines] == ["q1", "q2", 3, 4]
+    assert [line["id"] for line in lines] == ["q1", "q2", "q3", 4]
     first = lines[0]["results"]
     assert 1 <= len(first) <= 3
     assert first[0]["reading_id"] and 0 <= first[0]["score"] <= 100 and first[0]["strong"] is True
