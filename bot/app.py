@@ -149,19 +149,25 @@ def make_error_handler(token: str) -> Any:
     return on_error
 
 
-def command_menu(lang: str) -> list[BotCommand]:
+def command_menu(lang: str, *, volunteers: bool = False) -> list[BotCommand]:
     """The command menu of private chats in ``lang``."""
     t = translator(lang)
-    return [BotCommand(name, t.plain(f"command.{name}")) for name in (*dialogue.COMMANDS, *cases.COMMANDS)]
+    names = (*dialogue.COMMANDS, *(cases.COMMANDS if volunteers else ()))  # /ask only when someone answers
+    return [BotCommand(name, t.plain(f"command.{name}")) for name in names]
 
 
 async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """The command menu for private chats, per language, and the default one."""
     services: Services = application.bot_data["services"]
+    volunteers = cases.volunteers_configured(services.settings)
     scope = BotCommandScopeAllPrivateChats()
     for lang in LANGUAGES:
-        await application.bot.set_my_commands(command_menu(lang), scope=scope, language_code=lang)
-    await application.bot.set_my_commands(command_menu(services.settings.i18n.default_language), scope=scope)
+        await application.bot.set_my_commands(
+            command_menu(lang, volunteers=volunteers), scope=scope, language_code=lang
+        )
+    await application.bot.set_my_commands(
+        command_menu(services.settings.i18n.default_language, volunteers=volunteers), scope=scope
+    )
 
 
 def make_post_init(
@@ -183,6 +189,13 @@ async def close_registry(application: Application[Any, Any, Any, Any, Any, Any])
     """post_shutdown: close the registry search opened at start."""
     services: Services = application.bot_data["services"]
     await services.registry.close()
+
+
+def default_features(settings: Settings) -> Features:
+    """The optional parts of the dialogue this configuration supports ("ask a volunteer" needs volunteers)."""
+    if cases.volunteers_configured(settings):
+        return Features(ask_volunteer=cases.ask_from_results)
+    return Features()
 
 
 def build_application(
@@ -229,7 +242,7 @@ def build_application(
         db=db,
         settings=settings,
         registry=StoredRegistry(db),
-        features=features or Features(ask_volunteer=cases.ask_from_results),
+        features=features or default_features(settings),
     )
     application.add_error_handler(make_error_handler(bot_token))
     cases.register(application)  # cases: before the dialogue (group -1), see handlers/cases.py

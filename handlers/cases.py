@@ -42,6 +42,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.config import Settings
 from bot.i18n import Translator, pick_language, translator
 from bot.services import cases, review
 from bot.services.cases import Author, CaseView, Refusal
@@ -194,6 +195,12 @@ async def relative_gone(context: AmanatContext, case: CaseView) -> None:
 # ------------------------------------------------------------------------------------- the relative
 
 
+def volunteers_configured(settings: Settings) -> bool:
+    """Whether anyone would see a case: a volunteers' group, or volunteers, in the configuration. Without
+    them the bot offers no "ask a volunteer" (it would promise an answer nobody can give)."""
+    return bool(settings.roles.volunteer_chat_id or settings.roles.volunteers)
+
+
 async def results_snapshot(reading_ids: list[Any], context: AmanatContext) -> list[dict[str, Any]]:
     """The top results the relative saw, as volunteers are shown them (name and year as read)."""
     snapshot: list[dict[str, Any]] = []
@@ -260,6 +267,9 @@ async def latest_search(context: AmanatContext, turn: Turn) -> tuple[dict[str, A
 async def ask_command(update: Update, context: AmanatContext) -> State:
     """/ask: ask for the message to the volunteers (``/ask text`` opens the case at once)."""
     turn = context.turn
+    if not volunteers_configured(context.services.settings):
+        turn.say(turn.t("case.no_volunteers"))
+        return turn.state
     search, request_id = await latest_search(context, turn)
     results = await results_snapshot(list(turn.data.get("results") or []), context) if search else []
     text = " ".join(context.args or []).strip()

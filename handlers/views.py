@@ -329,10 +329,10 @@ def save_rows(turn: Turn, *, volunteers: bool) -> Rows:
     """ "Save this search" (unless saved) and "ask a volunteer" (only when that feature exists)."""
     t, n = turn.t, turn.nonce
     rows: Rows = []
-    if volunteers:  # the volunteers' feature (handlers/cases.py); before Save, which stays next to last
-        rows.append([(t.plain("button.ask_volunteer"), buttons.AskVolunteer(n).encode())])
     if not turn.data.get("saved"):
         rows.append([(t.plain("button.save"), buttons.Save(n).encode())])
+    if volunteers:  # hook for the volunteers' issue
+        rows.append([(t.plain("button.ask_volunteer"), buttons.AskVolunteer(n).encode())])
     return rows
 
 

@@ -26,9 +26,10 @@ GROUP: Final = -100500
 class Desk:
     """The bot, the stand-in and the people of a case."""
 
-    def __init__(self, url: str, *, group: bool = True, remind_after_hours: int | None = None) -> None:
+    def __init__(self, url: str, *, group: bool = True, volunteers: bool = True) -> None:
         self.url = url
         self.with_group = group
+        self.with_volunteers = volunteers
         self.api = BotApiStandIn()
         self.db: Database | None = None
         self.app: AmanatApplication | None = None
@@ -43,7 +44,10 @@ class Desk:
         )
 
     def settings(self) -> Settings:
-        roles = {"volunteers": [ERZHAN, OLGA], "volunteer_chat_id": GROUP if self.with_group else 0}
+        roles = {
+            "volunteers": [ERZHAN, OLGA] if self.with_volunteers else [],
+            "volunteer_chat_id": GROUP if self.with_group else 0,
+        }
         return Settings(database={"url": self.url}, roles=roles)  # type: ignore[arg-type]
 
     async def start(self) -> None:

@@ -61,3 +61,14 @@ async def private_desk(cases_url: str) -> AsyncIterator[Desk]:
         yield harness
     finally:
         await harness.stop()
+
+
+@pytest.fixture
+async def lonely_desk(cases_url: str) -> AsyncIterator[Desk]:
+    """The real bot with no volunteers configured at all."""
+    harness = Desk(cases_url, group=False, volunteers=False)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()

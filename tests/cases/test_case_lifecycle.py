@@ -190,3 +190,16 @@ async def test_a_case_opens_from_my_and_with_ask_text(desk: Desk) -> None:
     assert second is not None and second.source == "ask" and second.search.get("surname")
     first = await cases.get_case(desk.db, 1)
     assert first is not None and first.source == "my"
+
+
+async def test_ask_is_offered_only_when_someone_can_answer(desk: Desk, lonely_desk: Desk) -> None:
+    scope = {"type": "all_private_chats"}
+    assert "ask" in {c["command"] for c in desk.api.commands(scope, "ru")}
+    assert "ask" not in {c["command"] for c in lonely_desk.api.commands(scope, "ru")}
+    await lonely_desk.consented(lonely_desk.relative)
+    results = (await lonely_desk.say(lonely_desk.relative, "/search Легкодымов Емельян 1904"))[RELATIVE][-1]
+    assert not any(text.startswith("🙋") for text in results.button_texts())
+    answer = (await lonely_desk.say(lonely_desk.relative, "/ask Помогите"))[RELATIVE][-1]
+    assert answer.text.startswith("Через этого бота пока не отвечают волонтёры.")
+    assert lonely_desk.db is not None
+    assert await cases.open_cases_of(lonely_desk.db, RELATIVE) == []

@@ -116,6 +116,6 @@ async def test_command_menus_are_set_per_language(chat: Chat) -> None:
         set(russian)
         == set(kazakh)
         == set(english)
-        == {"search", "my", "language", "help", "forget", "cancel", "start", "ask"}
+        == {"search", "my", "language", "help", "forget", "cancel", "start"}
     )
     assert api.commands(scope, "")  # the default menu for other languages
