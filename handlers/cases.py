@@ -403,8 +403,9 @@ async def route_of(context: AmanatContext, message: Message, user_id: int) -> Ro
             await clear_dialogue(context.db, CONVERSATION, message.chat_id, user_id)
             return None
         return Route("compose", data=record.data)
-    case_id = int(record.data.get("case", 0))
-    return Route("note" if record.state == "note" else "case", case_id)
+    if record.state in ("case", "note"):  # after Answer / Reply, or Close (a note)
+        return Route(record.state, int(record.data.get("case", 0)))
+    return None  # another feature's row (a family's pending offer): the message is the dialogue's
 
 
 async def on_private_message(update: Update, context: AmanatContext) -> None:

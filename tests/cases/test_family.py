@@ -82,6 +82,9 @@ async def test_a_family_that_declines_gets_no_case(desk: Desk, tmp_path: Path) -
     await founding_case(desk, tmp_path)
     listing = (await desk.say(desk.erzhan, f"/family {FOUND}"))[ERZHAN][-1]
     offer = (await desk.press(desk.erzhan, listing, "📨 Связаться с семьёй 1"))[RELATIVE][-1]
+    # Text typed while the offer waits is the dialogue's, not swallowed by the offer.
+    typed = await desk.say(desk.relative, "Кусаинов Бакыт 1915")
+    assert typed[RELATIVE] and "Этого обращения больше нет" not in typed[RELATIVE][-1].text
     seen = await desk.press(desk.relative, offer, "✖️ Нет, спасибо")
     assert "ничего не передано" in seen[RELATIVE][-1].text
     assert "не хочет связи" in seen[ERZHAN][-1].text and seen[GROUP] == []
