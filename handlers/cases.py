@@ -352,7 +352,9 @@ async def open_from(
         if typical is not None
         else turn.t("case.usually_unknown")
     )
-    turn.say(turn.t("case.opened", id=case.id, usually=usually))
+    # Sent now rather than queued on the turn: its message id is recorded, so a reply to it reaches the case.
+    message_id = await send(context, turn.chat_id, turn.t("case.opened", id=case.id, usually=usually))
+    await cases.record_post(context.db, case.id, turn.chat_id, message_id, "relay")
     return case
 
 
@@ -385,6 +387,7 @@ class Route:
     kind: str  # "case", "compose" or "note"
     case_id: int = 0
     data: dict[str, Any] | None = None
+    stored: bool = True  # came from the user's row (used up by this message); False: a reply
 
 
 async def route_of(context: AmanatContext, message: Message, user_id: int) -> Route | None:
@@ -393,7 +396,7 @@ async def route_of(context: AmanatContext, message: Message, user_id: int) -> Ro
     if replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id:
         case_id = await cases.case_of_post(context.db, message.chat_id, replied.message_id)
         if case_id is not None:
-            return Route("case", case_id)
+            return Route("case", case_id, stored=False)
     record = await load_dialogue(context.db, CONVERSATION, message.chat_id, user_id)
     if not record.stored or not record.state:
         return None
@@ -452,7 +455,8 @@ async def take_message(context: AmanatContext, message: Message, route: Route) -
             file_id=content.file_id,
         )
         return
-    await clear_dialogue(context.db, CONVERSATION, turn.chat_id, turn.user_id)
+    if route.stored:  # a reply leaves the row alone (a pending offer, a prompt for something else)
+        await clear_dialogue(context.db, CONVERSATION, turn.chat_id, turn.user_id)
     if route.kind == "note":
         if content.kind != "text":
             turn.say(turn.t("case.note_text_only"))

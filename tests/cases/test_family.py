@@ -141,3 +141,14 @@ async def test_amanat_family_on_the_command_line(desk: Desk, tmp_path: Path) -> 
     )
     _, missing_err = await missing.communicate()
     assert missing.returncode == 1 and "NO-SUCH-1" in missing_err.decode()
+
+
+async def test_a_reply_in_another_case_keeps_the_offer(desk: Desk, tmp_path: Path) -> None:
+    await founding_case(desk, tmp_path)
+    opened = (await desk.say(desk.relative, "/ask Вопрос про другое"))[RELATIVE][-1]
+    listing = (await desk.say(desk.erzhan, f"/family {FOUND}"))[ERZHAN][-1]
+    offer = (await desk.press(desk.erzhan, listing, "📨 Связаться с семьёй 1"))[RELATIVE][-1]
+    added = (await desk.say(desk.relative, "И ещё одно", reply_to=opened))[RELATIVE][-1]
+    assert "Добавлено к обращению №1" in added.text
+    seen = await desk.press(desk.relative, offer, "✅ Да, хочу поговорить")
+    assert "обращение №2" in seen[RELATIVE][-1].text
