@@ -155,11 +155,23 @@ async def show_page(turn: Turn, context: AmanatContext) -> State:
     more = len(found) > turn.data["shown"] and turn.data["shown"] < MAX_RESULTS
     header = turn.t.plural("results.count", len(found)) if shown == 0 else turn.t("results.more_header")
     blocks = [render_found(turn, shown + i + 1, item) for i, item in enumerate(page)]
+    # the search returned fewer than asked: every reading that may be him has been shown
+    end = all_shown(turn, context) if not more and len(found) < min(wanted, MAX_RESULTS) else None
     turn.say(
-        html_lines(header, "", "\n\n".join(blocks)),
+        html_lines(header, "", "\n\n".join(blocks), "\n" + end if end else None),
         after_results_rows(turn, context, more=more, found=len(found)),
     )
     return State.RESULTS
+
+
+def all_shown(turn: Turn, context: AmanatContext) -> Html:
+    """The end of the list: these are all the readings that may be him, and what to do next."""
+    t = turn.t
+    return html_lines(
+        t("results.all_shown"),
+        None if turn.data.get("saved") else t("results.all_shown_save"),
+        t("results.all_shown_volunteer") if context.services.features.ask_volunteer is not None else None,
+    )
 
 
 async def run_search(turn: Turn, context: AmanatContext) -> State:

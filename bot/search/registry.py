@@ -20,7 +20,7 @@ from bot.search.gazetteer import PlaceProfile
 from bot.search.keys import combine_keys, name_initial_classes, query_keys, surname_block_keys
 from bot.search.notation import YearReading
 from bot.search.profiles import NameForms, Profile, query_profile, record_profile
-from bot.search.scoring import FIELDS, FITTED, Model, QueryScorer, Verdict
+from bot.search.scoring import AGREES, FIELDS, FITTED, Model, QueryScorer, Verdict
 from bot.search.spelling import skeleton
 from bot.search.types import ENGINE_VERSION, Match, Query, Record
 
@@ -465,8 +465,16 @@ class Registry:
         shift = max(0.0, float(logits.max()))
         exp = np.exp(logits - shift)
         chances = exp / (math.exp(-shift) + float(exp.sum()))
-        k = min(limit, positions.size)
-        top = np.argpartition(-chances, k - 1)[:k] if k < positions.size else np.arange(positions.size)
+        # only readings with at least one field that agrees are results (AGREES)
+        agreeing = np.zeros(positions.size, dtype=bool)
+        for f, name in enumerate(FIELDS):
+            agreeing_codes = [i for i, c in enumerate(model.ln_m[name]) if c in AGREES[name]]
+            agreeing |= np.isin(category_index[f], agreeing_codes)
+        eligible = np.flatnonzero(agreeing)
+        k = min(limit, eligible.size)
+        if k == 0:
+            return []
+        top = eligible[np.argpartition(-chances[eligible], k - 1)[:k]] if k < eligible.size else eligible
         top = top[np.argsort(-chances[top], kind="stable")]
         matches: list[Match] = []
         for i in top:

@@ -29,6 +29,22 @@ from bot.search.spelling import fold
 from bot.search.types import Match, Query, Reason, Record
 
 FIELDS: tuple[str, ...] = ("surname", "name", "patronymic", "year", "place", "family", "relative")
+# The categories in which a field agrees with the query. A reading is a result only when at least one of
+# its fields agrees: a search returns fewer than its limit rather than readings with nothing in common.
+AGREES: dict[str, frozenset[str]] = {
+    "surname": frozenset({"exact", "phonetic", "wildcard", "typo1", "typo2"}),
+    "name": frozenset({"exact", "variant", "initial", "similar"}),
+    "patronymic": frozenset({"exact", "initial", "similar"}),
+    "year": frozenset({"exact", "pattern", "range", "near1", "near2"}),
+    "place": frozenset({"same"}),
+    "family": frozenset({"same"}),
+    "relative": frozenset({"same"}),
+}
+
+
+def agrees(row: Sequence[Verdict]) -> bool:
+    """True when at least one field of a candidate agrees with the query."""
+    return any(v.category in AGREES[name] for name, v in zip(FIELDS, row, strict=True))
 
 
 @dataclass(frozen=True)
@@ -281,7 +297,7 @@ def rank_profiles(
     table = query_weights(rows, registry_size, model, exact_floor)
     log_odds = [sum(table[name][v.category] for name, v in zip(FIELDS, row, strict=True)) for row in rows]
     chances = probabilities(log_odds, registry_size, model)
-    order = sorted(range(len(rows)), key=lambda k: -chances[k])[:limit]
+    order = [k for k in sorted(range(len(rows)), key=lambda k: -chances[k]) if agrees(rows[k])][:limit]
     return [
         Match(
             reading_id=candidates[k][0],

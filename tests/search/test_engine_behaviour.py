@@ -287,3 +287,16 @@ def test_reverse_matching_finds_the_saved_request(registry: Registry) -> None:
     # every search was derived and counted for the first time: its keys and sums are there to be stored
     assert set(index.stale) == {1, 2, 3}
     assert all(stale["k"] and stale["t"] for stale in index.stale.values())
+
+
+def test_a_search_stops_where_the_evidence_stops(registry: Registry) -> None:
+    """Only readings with at least one agreeing field are results: fewer than the limit, never padding."""
+    for q in (Query("Құсайынов"), Query("Легкодымов", "Емельян")):
+        matches = registry.search(q, limit=50)
+        assert matches and len(matches) < 50
+        assert all(m.reasons for m in matches), [m for m in matches if not m.reasons]
+        # the database path ranks whatever it is given by the same rule (here every reading, unblocked)
+        everything = [(r, derive(r)) for r in (*READINGS, *COMMON)]
+        by_database = score_candidates(q, everything, total=len(everything), limit=50)
+        assert by_database and len(by_database) < 50 and all(m.reasons for m in by_database)
+    assert "kus" in {m.reading_id for m in registry.search(Query("Құсайынов"), limit=50)}
