@@ -96,6 +96,10 @@ class QueryScorer:
         """Records the category of a surname judged in bulk; its reason is built if it is shown."""
         self._surname_category[id(r)] = category
 
+    def has_surname_category(self, r: NameForms) -> bool:
+        """True when the surname's category is known already (judged alone or in bulk)."""
+        return id(r) in self._surname_category or id(r) in self._surname
+
     def surname_category(self, r: NameForms) -> str:
         """The surname's category (from the bulk judgement when there was one)."""
         found = self._surname_category.get(id(r))
