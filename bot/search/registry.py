@@ -493,7 +493,7 @@ class Registry:
             scorer.name,
             scorer.patronymic,
             scorer.year,
-            lambda v: scorer.place(v[0] if v else None),
+            lambda v: scorer.place(v[0], v[1]) if v else scorer.place(None),
             lambda v: scorer.family(v[0] if v else None),
             lambda v: scorer.relative(v[0], v[1]) if v else scorer.relative((), ""),
         )

@@ -22,7 +22,7 @@ from bot.search.comparators import (
     compare_surnames,
     compare_years,
 )
-from bot.search.gazetteer import PlaceProfile
+from bot.search.gazetteer import PlaceProfile, names_a_place_within
 from bot.search.notation import YearReading
 from bot.search.profiles import Derived, NameForms, Profile, query_profile, record_profile
 from bot.search.spelling import fold
@@ -172,7 +172,9 @@ class QueryScorer:
             self._year[key] = found
         return found
 
-    def _place_verdict(self, q: PlaceProfile | None, r: PlaceProfile | None, field_name: str) -> Verdict:
+    def _place_verdict(
+        self, q: PlaceProfile | None, r: PlaceProfile | None, field_name: str, raw: str = ""
+    ) -> Verdict:
         category, words = compare_places(q, r)
         reason = None
         if words is not None:
@@ -181,17 +183,20 @@ class QueryScorer:
                 reason = Reason("place_differs", {"found": old, "query": new})
             elif field_name == "family":
                 reason = Reason("family_place_same", {"place": old})
+            elif fold(old) != fold(new) and raw and names_a_place_within(self.q.place_raw, new):
+                # the relative remembers the district or the village: say where the reading has it
+                reason = Reason("place_within", {"place": new, "found": raw})
             elif fold(old) != fold(new) and any(region for region, _ in (r.regions if r else ())):
                 reason = Reason("place_historical", {"old": old, "new": new})
             else:
                 reason = Reason("place_same", {"place": old})
         return Verdict(category, reason)
 
-    def place(self, r: PlaceProfile | None) -> Verdict:
+    def place(self, r: PlaceProfile | None, raw: str = "") -> Verdict:
         key = id(r)
         found = self._place.get(key)
         if found is None:
-            found = self._place_verdict(self.q.place, r, "place")
+            found = self._place_verdict(self.q.place, r, "place", raw)
             self._place[key] = found
         return found
 
@@ -219,7 +224,7 @@ class QueryScorer:
             self.name(r.name),
             self.patronymic(r.patronymic),
             self.year(r.year),
-            self.place(r.place),
+            self.place(r.place, r.place_raw),
             self.family(r.family),
             self.relative(r.relative, r.relative_raw),
         )

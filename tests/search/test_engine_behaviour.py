@@ -400,3 +400,23 @@ def test_kind6_kazakh_in_latin_letters_and_todays_vowels(
     damaged_registry: Registry, query: Query, reading_id: str
 ) -> None:
     assert _top(damaged_registry, query).reading_id == reading_id
+
+
+@pytest.mark.parametrize("typed", ["Баянаул", "Баянауыл", "Баянаульский р-н"])
+def test_a_district_the_relative_remembers_is_a_place_reason(typed: str) -> None:
+    """A relative remembers the district, not the oblast: "Баянаул is in Павлодарская обл., Баянаульский р-н"."""
+    reg = Registry()
+    reg.add([Record("b", "Сатпаев", "Ахмет", None, "1910", "Павлодарская обл., Баянаульский р-н")])
+    reasons = {r.code: r.args for r in _top(reg, Query("Сатпаев", "Ахмет", birthplace=typed)).reasons}
+    assert reasons.get("place_within") == {
+        "place": typed.split()[0],
+        "found": "Павлодарская обл., Баянаульский р-н",
+    }
+
+
+def test_an_oblast_of_today_is_still_a_historical_name() -> None:
+    reg = Registry()
+    reg.add([Record("t", "Омаров", "Ахмет", None, "1910", "Южно-Казахстанская обл.")])
+    for typed in ("Туркестанская обл.", "Түркістан облысы"):
+        reasons = {r.code for r in _top(reg, Query("Омаров", "Ахмет", birthplace=typed)).reasons}
+        assert "place_historical" in reasons and "place_within" not in reasons
