@@ -115,6 +115,34 @@ def engine_scores(bench: Benchmark, registry: Registry, *, registry_frequency: b
     return evaluate("engine in the bot" if registry_frequency else "engine", bench, search)
 
 
+def reliability(bench: Benchmark, registry: Registry) -> str:
+    """Predicted against observed: every shown result (top five, as the bot searches) by its score's decile,
+    and how many of them are the man; then the strong verdicts and the bot's wording bands."""
+    shown: list[tuple[float, bool, bool]] = []
+    for case in bench.cases:
+        for m in registry.search(case.query, limit=5, registry_frequency=True):
+            shown.append((m.score / 100.0, m.reading_id == case.truth, m.strong))
+    lines = ["| predicted | results | mean predicted | observed: the man |", "|---|---|---|---|"]
+    for decile in range(10):
+        low, high = decile / 10, (decile + 1) / 10
+        rows = [(p, t) for p, t, _ in shown if low <= p < high or (decile == 9 and p == 1.0)]
+        if rows:
+            mean = sum(p for p, _ in rows) / len(rows)
+            observed = sum(t for _, t in rows) / len(rows)
+            lines.append(f"| {low:.1f}–{high:.1f} | {len(rows)} | {mean:.3f} | {observed:.3f} |")
+    bands = (
+        ("very likely (strong)", lambda p, s: s),
+        ("likely (≥ 50, not strong)", lambda p, s: not s and p >= 0.5),
+        ("may be him (20–50)", lambda p, s: 0.2 <= p < 0.5),
+        ("unlikely (< 20)", lambda p, s: p < 0.2),
+    )
+    for label, test in bands:
+        rows = [t for p, t, s in shown if test(p, s)]
+        if rows:
+            lines.append(f"| {label} | {len(rows)} | | {sum(rows) / len(rows):.3f} |")
+    return "\n".join(lines)
+
+
 def _archive_key(surname: str | None, name: str | None) -> str:
     return f"{(surname or '').strip().lower().replace('ё', 'е')}|{(name or '').strip().lower().replace('ё', 'е')}"
 
@@ -298,6 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--fit", action="store_true", help="fit weights on DEV and write bot/search/weights.py"
     )
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument(
+        "--reliability", action="store_true", help="print predicted against observed by decile"
+    )
     args = parser.parse_args(argv)
     args.set = args.set or ("dev2" if args.fit else "test2")
     if args.fit and args.set.startswith("test"):
@@ -323,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(HEADER)
     print(engine_scores(bench, registry).row())
     print(engine_scores(bench, registry, registry_frequency=True).row())
+    if args.reliability:
+        print(reliability(bench, registry))
     if not args.no_baselines:
         print(exact_scores(bench).row())
         print(wratio_scores(bench).row())

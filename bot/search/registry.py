@@ -405,7 +405,13 @@ class Registry:
         return self._arrays
 
     def search(
-        self, q: Query, limit: int = 5, model: Model = FITTED, *, registry_frequency: bool = False
+        self,
+        q: Query,
+        limit: int = 5,
+        model: Model = FITTED,
+        *,
+        registry_frequency: bool = False,
+        second_pass: bool = True,
     ) -> list[Match]:
         """The best readings for a query, best first.
 
@@ -420,7 +426,7 @@ class Registry:
         positions = self._scored_positions(q, scorer)
         categories = self._categories(profile, scorer, positions, model)
         matches = self._rank(profile, scorer, positions, categories, limit, model, registry_frequency)
-        if matches and matches[0].score >= 100.0 * self.SECOND_PASS_BELOW:
+        if not second_pass or (matches and matches[0].score >= 100.0 * self.SECOND_PASS_BELOW):
             return matches
         # No confident answer from the surname keys: the second pass (no single field is a gate); the
         # readings of the first are not judged again
