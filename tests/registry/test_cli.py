@@ -113,6 +113,22 @@ def test_batch_search_one_json_line_per_query(tmp_path: Path, db_url: str) -> No
     assert "surname" in lines[2]["error"] and "error" in lines[3]
 
 
+def test_search_returns_fewer_than_the_limit_rather_than_padding(tmp_path: Path, db_url: str) -> None:
+    """Only readings with a field that agrees are returned: every one has a reason, and no others pad it."""
+    assert amanat("demo-data", db_url=db_url, cwd=tmp_path).returncode == 0
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": "q1", "surname": "Құсайынов"}) + "\n", encoding="utf-8")
+    result = amanat("search", "--batch", str(queries), "--limit", "30", db_url=db_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    results = json.loads(result.stdout)["results"]
+    assert 1 <= len(results) < 30
+    assert all(r["why"] for r in results), [r for r in results if not r["why"]]
+    assert all(r["surname"].startswith("Кусаин") or r["surname"].startswith("Кусайн") for r in results)
+    one = amanat("search", "--surname", "Құсайынов", "--limit", "30", "--json", db_url=db_url, cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert {r["reading_id"] for r in json.loads(one.stdout)["results"]} == {r["reading_id"] for r in results}
+
+
 def test_sample_registry_is_bundled() -> None:
     assert sample_registry_path().is_file()
 
