@@ -67,6 +67,7 @@ from handlers.steps import entry
 from handlers.turn import AmanatContext, ButtonRows, State, Turn, html_lines, keyboard
 from models import CaseStatus
 from models.base import utcnow
+from models.db import database_unavailable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -416,7 +417,12 @@ async def on_private_message(update: Update, context: AmanatContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    route = await route_of(context, message, user.id)
+    try:
+        route = await route_of(context, message, user.id)
+    except Exception as error:
+        if not database_unavailable(error):
+            raise
+        return  # the database is away: the dialogue's step answers "try again later" in their language
     if route is None:
         return  # the dialogue (group 0) handles it
 
