@@ -9,6 +9,7 @@
   cannot be reached.
 * ``any_db`` — parametrized over both: a test using it runs on SQLite and on PostgreSQL.
 * ``make_db`` — a factory for a *second* handle on the same database URL (a "restarted process").
+* ``api`` — the local Bot API stand-in, started, and stopped after the test.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import async_database_url
+from botapi_standin import BotApiStandIn
 from models import Database
 
 POSTGRES_ENV = "AMANAT_TEST_POSTGRES_URL"
@@ -163,3 +165,10 @@ async def make_db() -> AsyncIterator[Callable[[str], Awaitable[Database]]]:
     yield open_database
     for database in opened:
         await database.dispose()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApiStandIn]:
+    """The Bot API stand-in, started for the test and stopped after it."""
+    async with BotApiStandIn() as stand_in:
+        yield stand_in

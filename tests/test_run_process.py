@@ -12,20 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from botapi_standin import BotApiStandIn, SentMessage, SimUser
 
 READY_TIMEOUT = 60.0  # a cold start imports, migrates and loads the registry index; a guard against hangs
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 def bot_env(api: BotApiStandIn, db_path: Path, **extra: str) -> dict[str, str]:

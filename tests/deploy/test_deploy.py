@@ -141,12 +141,6 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
     assert "EnvironmentFile=/etc/amanat/amanat.env" in service and "NoNewPrivileges=yes" in service
 
 
-@pytest.fixture
-async def api() -> Any:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
-
-
 def container_env(api: BotApiStandIn, service: str, postgres_url: str) -> dict[str, str]:
     """What compose gives the service's container, with the host and ports this machine needs."""
     database = make_url(postgres_url)

@@ -51,9 +51,5 @@ def registry_url(tmp_path: Path, registry_template: Path) -> str:
 @pytest.fixture
 async def chat(registry_url: str) -> AsyncIterator[Chat]:
     """The real bot on a fresh database holding the sample registry, started."""
-    harness = Chat(registry_url)
-    await harness.start()
-    try:
+    async with Chat(registry_url) as harness:
         yield harness
-    finally:
-        await harness.stop()

@@ -82,6 +82,14 @@ class Chat:
         await self._stop_app()
         await self.api.stop()
 
+    async def __aenter__(self) -> Chat:
+        """`async with Chat(url) as chat:` starts the bot and stops it after the block, however it ends."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
     def user(
         self, user_id: int = 1001, language_code: str | None = "ru", first_name: str = "Алия"
     ) -> SimUser:

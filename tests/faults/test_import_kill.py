@@ -134,14 +134,10 @@ async def lost_batches(amanat: Amanat) -> list[str]:
 
 async def bot_finds(db_url: str, text: str) -> str:
     """What the bot answers a relative's "/search …", with its registry index loaded as `amanat run` does."""
-    chat = Chat(db_url, open_registry=lambda db: open_registry_index(db, refresh_seconds=0.0))
-    await chat.start()
-    try:
+    async with Chat(db_url, open_registry=lambda db: open_registry_index(db, refresh_seconds=0.0)) as chat:
         user = chat.user(next(USER_IDS), "ru")
         await chat.consented(user)
         return chat.only(await chat.say(user, text)).text
-    finally:
-        await chat.stop()
 
 
 async def matching_sees_new_soldier(db: Database) -> bool:
@@ -250,17 +246,13 @@ async def test_an_administrator_sees_a_lost_import_and_finishes_or_rolls_it_back
     assert written == 20_000  # two batches of 10,000 were committed
 
     # /stats tells an administrator, in their language.
-    chat = Chat(any_db_url)
-    await chat.start()
-    try:
+    async with Chat(any_db_url) as chat:
         admin = chat.user(5151, "en")
         await chat.consented(admin)
         assert chat.db is not None
         async with chat.db.session() as session:
             await session.execute(update(Person).where(Person.id == 5151).values(role=Role.ADMIN))
         stats = chat.only(await chat.say(admin, "/stats")).text
-    finally:
-        await chat.stop()
     assert f"Lost import #{batch} (first.csv" in stats and "20000 rows" in stats
     assert f"amanat import --finish {batch}" in stats
 

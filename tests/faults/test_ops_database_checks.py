@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from botapi_standin import BotApiStandIn
 from tests.faults.ops_process import amanat_env, start, wait_for_call
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 async def test_a_deleted_sqlite_registry_is_not_silently_replaced_by_an_empty_one(

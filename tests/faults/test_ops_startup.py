@@ -4,7 +4,6 @@ names the setting and what to check, exit code 2, and never the token, even at D
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,6 @@ from tests.faults.ops_process import amanat_env, free_port, start
 
 REFUSED = "Telegram refused the token (check TELEGRAM_BOT_TOKEN / telegram.base_url)"
 WRONG_TOKEN = "123456:AAE-wrong-but-secret-Qx7Zb9"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 def only_line(stderr: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,6 @@ from tests.faults.ops_process import Process, amanat_env, free_port, start, wait
 ADMIN_ID = 4242
 SECRET = "hook-secret-Zq81xV0pLm"
 HOOK_PATH = "/telegram-hook"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 def forged_stats_update(update_id: int, first_name: str) -> dict[str, Any]:

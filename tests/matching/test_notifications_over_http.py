@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -24,16 +24,6 @@ from botapi_standin import BotApiStandIn, SentMessage
 from models import Database, OutboxState, Person
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    standin = BotApiStandIn()
-    await standin.start()
-    try:
-        yield standin
-    finally:
-        await standin.stop()
 
 
 class MatchCommand:

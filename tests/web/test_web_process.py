@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,6 @@ from botapi_standin import BotApiStandIn
 from tests.test_run_process import bot_env, free_port, press_first, say, start_bot, stop, wait_for_call
 
 WAIT = 60.0  # a guard against hangs, never a timing assertion
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 async def get(port: int, path: str) -> tuple[int, str]:
