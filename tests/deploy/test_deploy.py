@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from botapi_standin import BotApiStandIn
-from tests.test_run_process import free_port, say, start_bot, stop, wait_for_call
+from tests.amanat_process import free_port, say, start_bot, stop, wait_for_call
 from tests.web.test_web_process import _healthy, until
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 
 from botapi_standin import BotApiStandIn
+from tests.amanat_process import free_port
 from tests.dialogue.dialogue_harness import Chat
-from tests.faults.ops_process import free_port
 
 
 @pytest.fixture
