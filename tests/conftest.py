@@ -22,6 +22,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import async_database_url
 from botapi_standin import BotApiStandIn
@@ -77,10 +80,6 @@ def _postgres_admin_url() -> str:
 
 async def _create_postgres_database(admin_url: str) -> str:
     """Create a uniquely named database next to ``admin_url``'s and return its URL (asyncpg driver)."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     name = f"amanat_test_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
@@ -92,10 +91,6 @@ async def _create_postgres_database(admin_url: str) -> str:
 
 
 async def _drop_postgres_database(admin_url: str, url: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     name = make_url(url).database
     admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
