@@ -38,6 +38,7 @@ from bot.logs import cap_library_loggers, setup_logging
 from bot.monitoring import Monitoring
 from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
+from bot.update_order import PerChatUpdateProcessor
 from handlers import dialogue, notifications, stats
 from handlers.turn import AmanatContext, Features, Services
 from models import Database
@@ -218,8 +219,9 @@ def build_application(
         .context_types(ContextTypes(context=AmanatContext))
         .post_init(make_post_init(open_registry))
         .post_shutdown(close_registry)
-        # Updates are handled one at a time per process; dialogue state is read from the database per update.
-        .concurrent_updates(False)
+        # Chats at once, each chat's updates in order (bot/update_order.py); dialogue state is read from
+        # the database per update, so any process can serve any update.
+        .concurrent_updates(PerChatUpdateProcessor(settings.telegram.concurrent_updates))
     )
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]

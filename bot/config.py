@@ -68,6 +68,8 @@ class TelegramConfig(BaseModel):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr = SecretStr("")
     poll_timeout_seconds: float = Field(default=10.0, ge=0)
+    # Updates handled at once, across chats; one chat's updates always run one after another.
+    concurrent_updates: int = Field(default=16, ge=1, le=256)
 
     @field_validator("webhook_secret")
     @classmethod
