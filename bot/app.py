@@ -38,9 +38,9 @@ from bot.logs import cap_library_loggers, setup_logging
 from bot.monitoring import Monitoring
 from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
-from bot.update_order import PerChatUpdateProcessor
-from handlers import dialogue, notifications, stats
+from handlers import dialogue, flood, notifications, stats
 from handlers.turn import AmanatContext, Features, Services
+from handlers.update_order import PerChatUpdateProcessor
 from models import Database
 from models.db import database_unavailable
 
@@ -219,9 +219,11 @@ def build_application(
         .context_types(ContextTypes(context=AmanatContext))
         .post_init(make_post_init(open_registry))
         .post_shutdown(close_registry)
-        # Chats at once, each chat's updates in order (bot/update_order.py); dialogue state is read from
+        # Chats at once, each chat's updates in order (handlers/update_order.py); dialogue state is read from
         # the database per update, so any process can serve any update.
-        .concurrent_updates(PerChatUpdateProcessor(settings.telegram.concurrent_updates))
+        .concurrent_updates(
+            PerChatUpdateProcessor(settings.telegram.concurrent_updates, backlog=settings.flood.backlog)
+        )
     )
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
@@ -231,6 +233,7 @@ def build_application(
         db=db, settings=settings, registry=StoredRegistry(db), features=features or Features()
     )
     application.add_error_handler(make_error_handler(bot_token))
+    flood.register(application)  # per-user flood control, before every other handler
     dialogue.register(application)
     notifications.register(application)  # buttons under notifications, pause/resume in /my (FEATURES)
     stats.register(application)  # /stats for admins (FEATURES)

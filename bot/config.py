@@ -102,6 +102,13 @@ class BroadcastConfig(BaseModel):
     rate_per_second: float = Field(default=25.0, gt=0, le=30)
 
 
+class FloodConfig(BaseModel):
+    """Per-user flood control: beyond ``backlog`` unanswered updates of one person, updates are dropped
+    and the person is told once (handlers/flood.py)."""
+
+    backlog: int = Field(default=5, ge=1)
+
+
 class SearchConfig(BaseModel):
     limit: int = Field(default=5, ge=1, le=50)
     page_size: int = Field(default=3, ge=1, le=10)
@@ -138,6 +145,7 @@ class Settings(BaseSettings):
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     broadcast: BroadcastConfig = Field(default_factory=BroadcastConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
+    flood: FloodConfig = Field(default_factory=FloodConfig)
     i18n: I18nConfig = Field(default_factory=I18nConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     web: WebConfig = Field(default_factory=WebConfig)

@@ -4,6 +4,8 @@ PTB offers an update to the groups in ascending order and, within a group, to th
 ``check_update`` matches; a handler that has dealt with an update raises ApplicationHandlerStop so later
 groups do not answer it again. So the order says who may answer first:
 
+0. ``FLOOD``: per-user flood control (handlers/flood.py) sees every update first and stops those of a
+   person sending faster than the bot answers.
 1. ``DIALOGUE``: the relative's dialogue (handlers/dialogue.py) takes its commands, its buttons and every
    private message. It must come before the catch-all of ``UNKNOWN``.
 2. ``FEATURES``: features with commands and buttons of their own (notifications' buttons, /stats); the
@@ -22,6 +24,7 @@ from enum import IntEnum
 class HandlerGroup(IntEnum):
     """Application handler groups, in the order PTB tries them."""
 
+    FLOOD = -10
     DIALOGUE = 0
     FEATURES = 5
     UNKNOWN = 10

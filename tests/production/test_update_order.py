@@ -1,4 +1,4 @@
-"""Concurrency across chats, order within a chat (bot/update_order.py), over HTTP on PostgreSQL.
+"""Concurrency across chats, order within a chat (handlers/update_order.py), over HTTP on PostgreSQL.
 
 A relative's step is made slow the way production makes it slow: a second database connection holds a lock
 on their dialogue's row, so writing their step waits. Meanwhile another person's /start must be answered,
