@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -37,8 +36,10 @@ from bot.jobs import register_jobs
 from bot.logs import cap_library_loggers, setup_logging
 from bot.monitoring import Monitoring
 from bot.services.registry_search import RegistrySearch, StoredRegistry
+from bot.services.send_budget import open_send_budget
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
 from handlers import dialogue, flood, notifications, stats
+from handlers.rate_limiter import SharedRateLimiter
 from handlers.turn import AmanatContext, Features, Services
 from handlers.update_order import PerChatUpdateProcessor
 from models import Database
@@ -226,7 +227,11 @@ def build_application(
         )
     )
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+        # Telegram's limits per bot token, shared by every process; replies before background sends.
+        limiter = SharedRateLimiter(
+            open_send_budget(settings, db), group_per_minute=settings.limits.group_per_minute, max_retries=2
+        )
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     application = builder.build()
     assert isinstance(application, AmanatApplication)
     application.bot_data["services"] = Services(

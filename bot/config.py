@@ -109,6 +109,22 @@ class FloodConfig(BaseModel):
     backlog: int = Field(default=5, ge=1)
 
 
+class LimitsConfig(BaseModel):
+    """Telegram's sending limits, per bot token and shared by every process (bot/services/send_budget.py)."""
+
+    per_second: float = Field(default=30.0, gt=0, le=30)
+    burst: int = Field(default=20, ge=1, le=30)
+    # Tokens kept for replies: notifications and broadcasts send only while more than this is left.
+    background_reserve: int = Field(default=5, ge=0)
+    group_per_minute: float = Field(default=20.0, gt=0)
+
+
+class RedisConfig(BaseModel):
+    """Optional Redis (e.g. redis://127.0.0.1:6379/0) for the shared sending budget; empty: the database."""
+
+    url: str = ""
+
+
 class SearchConfig(BaseModel):
     limit: int = Field(default=5, ge=1, le=50)
     page_size: int = Field(default=3, ge=1, le=10)
@@ -146,6 +162,8 @@ class Settings(BaseSettings):
     broadcast: BroadcastConfig = Field(default_factory=BroadcastConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
     flood: FloodConfig = Field(default_factory=FloodConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
     i18n: I18nConfig = Field(default_factory=I18nConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     web: WebConfig = Field(default_factory=WebConfig)
