@@ -85,7 +85,9 @@ async def test_replies_go_before_background_sends(api: BotApiStandIn, budgets: l
             send_all(first, background, "a notification", BACKGROUND),
             send_all(second, replies, "a reply", REPLY),
         )
-    sent = [call.params.get("chat_id") for call in api.calls if call.method.lower() == "sendmessage" and call.ok]
+    sent = [
+        call.params.get("chat_id") for call in api.calls if call.method.lower() == "sendmessage" and call.ok
+    ]
     last_reply = max(sent.index(chat_id) for chat_id in replies)
     last_background = max(sent.index(chat_id) for chat_id in background)
     assert last_reply < last_background  # the replies did not queue behind 70 notifications
