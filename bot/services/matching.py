@@ -59,7 +59,7 @@ from bot.services.gc_pause import no_cyclic_collection
 from bot.services.import_batches import visible_batches
 from bot.services.locks import job_lock
 from bot.services.outbox import enqueue_many
-from bot.services.registry_index import RegistryIndex
+from bot.services.registry_index import LoadingRegistry, RegistryIndex
 from bot.services.registry_search import RegistrySearch, record_of_reading
 from bot.services.saved_searches import SearchFields, search_summary
 from models import (
@@ -317,6 +317,8 @@ async def _registry_in_memory(db: Database, searched: RegistrySearch | None) -> 
     unchanged while the counts are made): a second copy would double the memory of a large registry.
     Elsewhere (`amanat match`) it is loaded for the pass from the stored derived data, then let go.
     """
+    if isinstance(searched, LoadingRegistry):  # the bot's: wait for its index rather than load a copy
+        searched = await searched.loaded() or searched
     if isinstance(searched, RegistryIndex):
         await searched.refresh(force=True)
         async with searched.unchanged() as registry:
