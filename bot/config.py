@@ -141,8 +141,17 @@ class WebConfig(BaseModel):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
 class LogConfig(BaseModel):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The root level, the format (``text`` or ``json``: one object per line) and levels per module, e.g.
+    ``levels = {"bot.services.matching" = "DEBUG"}`` (env ``AMANAT_LOG__LEVELS='{"bot.services.matching":
+    "DEBUG"}'``)."""
+
+    level: LogLevel = "INFO"
+    format: Literal["text", "json"] = "text"
+    levels: dict[str, LogLevel] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):

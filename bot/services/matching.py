@@ -608,6 +608,12 @@ async def run_matching_pass(
                     done, position = batch, 0
                 else:
                     done, position = batch - 1, readings[-1].pk
+                log.debug(
+                    "matching: %d readings scored up to reading %s of batch %s",
+                    len(readings),
+                    position,
+                    batch,
+                )
                 fault_point("matching-scored")
                 matches, queued = await _record_chunk(
                     db,
