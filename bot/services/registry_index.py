@@ -56,7 +56,7 @@ __all__ = ["LoadingRegistry", "RegistryIndex", "open_registry_index"]
 _LOGGER = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 10.0
-_CHUNK = 20_000  # rows fetched and added at a time
+_CHUNK = 5_000  # rows fetched and added at a time (small: the loop answers updates between chunks)
 _FREEZE_AFTER = 50_000  # a refresh that adds this many readings freezes the collector again
 _RECORD_COLUMNS = (  # in the order of Record's fields
     Reading.reading_id,
