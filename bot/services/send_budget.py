@@ -9,6 +9,9 @@ every process sees it:
   timed by Redis's clock;
 * :class:`LocalBudget` — in the process's memory (SQLite, the console, tests): one process, one budget.
 
+A shared budget is wrapped in a :class:`FallbackBudget`: while the database or Redis cannot be reached,
+each process keeps the limits on its own, so the bot can still say that it cannot save anything now.
+
 Priorities: a :attr:`Priority.REPLY` (an answer to somebody who is waiting) may take the last token; a
 :attr:`Priority.BACKGROUND` send (notifications, heartbeats, broadcasts) takes one only while ``reserve``
 tokens are left over, so under load the replies always find room and background sending fills the rest.
@@ -21,6 +24,7 @@ handlers/rate_limiter.py. :func:`open_send_budget` picks the kind from the setti
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from enum import IntEnum
 from typing import Any, Protocol
@@ -30,6 +34,8 @@ from sqlalchemy import text
 
 from bot.config import Settings
 from models import Database
+
+_LOGGER = logging.getLogger(__name__)
 
 BUDGET_NAME = "telegram"
 
@@ -168,6 +174,38 @@ class RedisBudget(_Bucket):
         await self._client.aclose()
 
 
+class FallbackBudget:
+    """A shared budget that falls back to one in this process while the shared one cannot be reached.
+
+    The database (or Redis) being away must not silence the bot: the "I cannot save anything right now"
+    answer still has to go out. Meanwhile each process keeps Telegram's limits on its own.
+    """
+
+    def __init__(self, shared: SendBudget, local: LocalBudget) -> None:
+        self.shared = shared
+        self.local = local
+        self._warned = False
+
+    async def take(self, priority: Priority) -> float:
+        try:
+            wait = await self.shared.take(priority)
+        except Exception as error:
+            if not self._warned:
+                _LOGGER.warning(
+                    "the shared sending budget is unreachable (%s); this process keeps the limits alone",
+                    type(error).__name__,
+                )
+                self._warned = True
+            return await self.local.take(priority)
+        if self._warned:
+            _LOGGER.info("the shared sending budget is back")
+            self._warned = False
+        return wait
+
+    async def close(self) -> None:
+        await self.shared.close()
+
+
 async def acquire(budget: SendBudget, priority: Priority) -> None:
     """Wait until ``budget`` gives ``priority`` one token."""
     while True:
@@ -182,7 +220,7 @@ def open_send_budget(settings: Settings, db: Database | None) -> SendBudget:
     limits = settings.limits
     shape = (float(limits.burst), limits.per_second, float(limits.background_reserve))
     if settings.redis.url:
-        return RedisBudget(settings.redis.url, *shape)
+        return FallbackBudget(RedisBudget(settings.redis.url, *shape), LocalBudget(*shape))
     if db is not None and not db.is_sqlite:
-        return DatabaseBudget(db, *shape)
+        return FallbackBudget(DatabaseBudget(db, *shape), LocalBudget(*shape))
     return LocalBudget(*shape)
