@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -37,9 +36,12 @@ from bot.jobs import register_jobs
 from bot.logs import cap_library_loggers, setup_logging
 from bot.monitoring import Monitoring
 from bot.services.registry_search import RegistrySearch, StoredRegistry
+from bot.services.send_budget import open_send_budget
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
-from handlers import cases, dialogue, family, notifications, review, stats
+from handlers import cases, dialogue, family, flood, notifications, review, stats
+from handlers.rate_limiter import SharedRateLimiter
 from handlers.turn import AmanatContext, Features, Services
+from handlers.update_order import PerChatUpdateProcessor
 from models import Database
 from models.db import database_unavailable
 
@@ -231,11 +233,18 @@ def build_application(
         .context_types(ContextTypes(context=AmanatContext))
         .post_init(make_post_init(open_registry))
         .post_shutdown(close_registry)
-        # Updates are handled one at a time per process; dialogue state is read from the database per update.
-        .concurrent_updates(False)
+        # Chats at once, each chat's updates in order (handlers/update_order.py); dialogue state is read from
+        # the database per update, so any process can serve any update.
+        .concurrent_updates(
+            PerChatUpdateProcessor(settings.telegram.concurrent_updates, backlog=settings.flood.backlog)
+        )
     )
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+        # Telegram's limits per bot token, shared by every process; replies before background sends.
+        limiter = SharedRateLimiter(
+            open_send_budget(settings, db), group_per_minute=settings.limits.group_per_minute, max_retries=2
+        )
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     application = builder.build()
     assert isinstance(application, AmanatApplication)
     application.bot_data["services"] = Services(
@@ -245,6 +254,7 @@ def build_application(
         features=features or default_features(settings),
     )
     application.add_error_handler(make_error_handler(bot_token))
+    flood.register(application)  # per-user flood control, before every other handler
     cases.register(application)  # cases: before the dialogue (group -1), see handlers/cases.py
     review.register(application)  # /review for volunteers (group -1)
     family.register(application)  # /family for volunteers and the family's answer (group -1)

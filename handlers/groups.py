@@ -4,15 +4,17 @@ PTB offers an update to the groups in ascending order and, within a group, to th
 ``check_update`` matches; a handler that has dealt with an update raises ApplicationHandlerStop so later
 groups do not answer it again. So the order says who may answer first:
 
-0. ``CASES``: volunteers' cases, /review and /family (handlers/cases.py, review.py, family.py). A
+0. ``FLOOD``: per-user flood control (handlers/flood.py) sees every update first and stops those of a
+   person sending faster than the bot answers.
+1. ``CASES``: volunteers' cases, /review and /family (handlers/cases.py, review.py, family.py). A
    relative's reply to a volunteer (or the message after "ask a volunteer") is private text the dialogue
    would take as an answer, so this group sees private messages first; what is not about a case falls
    through to the dialogue untouched.
-1. ``DIALOGUE``: the relative's dialogue (handlers/dialogue.py) takes its commands, its buttons and every
+2. ``DIALOGUE``: the relative's dialogue (handlers/dialogue.py) takes its commands, its buttons and every
    private message. It must come before the catch-all of ``UNKNOWN``.
-2. ``FEATURES``: features with commands and buttons of their own (notifications' buttons, /stats); the
+3. ``FEATURES``: features with commands and buttons of their own (notifications' buttons, /stats); the
    dialogue does not claim them, and they must be answered before ``UNKNOWN`` calls them unknown.
-3. ``UNKNOWN``: what nobody handled — an unknown command, a button of no known kind — gets a clear answer.
+4. ``UNKNOWN``: what nobody handled — an unknown command, a button of no known kind — gets a clear answer.
 
 """
 
@@ -24,6 +26,7 @@ from enum import IntEnum
 class HandlerGroup(IntEnum):
     """Application handler groups, in the order PTB tries them."""
 
+    FLOOD = -10
     CASES = -1
     DIALOGUE = 0
     FEATURES = 5

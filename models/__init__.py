@@ -7,7 +7,7 @@ from models.appeals import Appeal, AppealDelivery, AppealStatus, DeliveryState
 from models.base import Base
 from models.cases import Case, CaseEvent, CaseMessage, CasePost, CaseStatus
 from models.db import Database
-from models.jobs import JobLock, Watermark
+from models.jobs import JobLock, SendBudget, Watermark
 from models.people import DialogueState, Person, Role
 from models.registry import BatchState, ImportBatch, Reading, ReadingKey, RegistryMeta
 from models.requests import Match, NotificationState, OutboxMessage, OutboxState, RequestStatus, SearchRequest
@@ -41,5 +41,6 @@ __all__ = [
     "RequestStatus",
     "Role",
     "SearchRequest",
+    "SendBudget",
     "Watermark",
 ]
