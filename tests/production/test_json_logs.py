@@ -13,7 +13,8 @@ import pytest
 
 from botapi_standin import BotApiStandIn
 from models import Database
-from tests.faults.faults_harness import GUARD, environment, import_rows, reading_of, relatives_waiting
+from tests.amanat_process import amanat_env
+from tests.faults.faults_harness import GUARD, import_rows, reading_of, relatives_waiting
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ async def run_match(api: BotApiStandIn, url: str, workdir: Path, **extra: str) -
         "bot",
         "match",
         cwd=workdir,
-        env=environment(api, url, **extra),
+        env=amanat_env(url, api, **extra),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )

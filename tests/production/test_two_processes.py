@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tests.faults.ops_process import free_port
 
 from bot.services.faults import FAULT_EXIT_CODE
 from botapi_standin import BotApiStandIn, SentMessage, SimUser
 from models import Database
+from tests.amanat_process import amanat_env, free_port, start_bot, stop
 from tests.faults.faults_harness import (
     deliveries,
     filler,
@@ -28,8 +28,6 @@ from tests.faults.faults_harness import (
     outbox_states,
     reading_of,
     relatives_waiting,
-    start_bot,
-    stop,
     until,
 )
 
@@ -73,16 +71,18 @@ async def test_two_processes_serve_one_dialogue_and_a_killed_pass_loses_and_doub
             hooks.append(f"http://127.0.0.1:{port}{HOOK}")
             processes.append(
                 start_bot(
-                    api,
-                    postgres_url,
+                    amanat_env(
+                        postgres_url,
+                        api,
+                        AMANAT_TELEGRAM__WEBHOOK_URL=f"https://amanat.example.org{HOOK}",
+                        AMANAT_TELEGRAM__WEBHOOK_PORT=str(port),
+                        AMANAT_TELEGRAM__WEBHOOK_SECRET=SECRET,
+                        AMANAT_WEB__PORT="0",
+                        AMANAT_MATCHING__INTERVAL_SECONDS="5",
+                        AMANAT_MATCHING__BATCH_SIZE="2",
+                        AMANAT_FAULT="matching-scored:2",
+                    ),
                     workdir,
-                    AMANAT_TELEGRAM__WEBHOOK_URL=f"https://amanat.example.org{HOOK}",
-                    AMANAT_TELEGRAM__WEBHOOK_PORT=str(port),
-                    AMANAT_TELEGRAM__WEBHOOK_SECRET=SECRET,
-                    AMANAT_WEB__PORT="0",
-                    AMANAT_MATCHING__INTERVAL_SECONDS="5",
-                    AMANAT_MATCHING__BATCH_SIZE="2",
-                    AMANAT_FAULT="matching-scored:2",
                 )
             )
 
