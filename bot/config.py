@@ -23,6 +23,8 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_NAME = "config.toml"
+# The languages the bot speaks (bot.i18n has their catalogs); services that sort people by language use these.
+LANGUAGE_CODES = ("ru", "kk", "en")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 
 WEBHOOK_SECRET_MISSING = (

@@ -12,6 +12,9 @@ outbox         OUTBOX_INTERVAL seconds             delivers due notifications wi
                                                    API connection (its rate limiter included)
 heartbeat      HEARTBEAT_CHECK seconds, when       queues "we keep looking" for relatives whose
                `matching.heartbeat_days` > 0       last one is `heartbeat_days` old
+broadcast      BROADCAST_INTERVAL seconds          sends the appeals marked to be sent, at
+                                                   `broadcast.rate_per_second` (one process per
+                                                   appeal: bot.services.broadcast)
 =============  ==================================  ==============================================
 
 A job that fails logs the error and runs again at its next tick; nothing it did is lost.
@@ -28,6 +31,7 @@ from bot.config import Settings
 from bot.services.heartbeat import queue_heartbeats
 from bot.services.matching import run_matching_pass
 from bot.services.registry_search import RegistrySearch
+from handlers.broadcast import broadcast_due
 from handlers.notifications import deliver_due
 from handlers.turn import Services
 from models import Database
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 OUTBOX_INTERVAL: Final = 5.0
 HEARTBEAT_CHECK: Final = 3600.0
 FIRST_MATCHING_DELAY: Final = 5.0
+BROADCAST_INTERVAL: Final = 2.0
 
 
 def _job_data(context: CallbackContext[Any, Any, Any, Any]) -> tuple[Database, Settings]:
@@ -89,6 +94,15 @@ async def heartbeat_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
         log.info("heartbeat: %s messages queued", queued)
 
 
+async def broadcast_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Send the appeals marked to be sent (each run ends after a while; the next tick goes on)."""
+    db, settings = _job_data(context)
+    try:
+        await broadcast_due(db, context.bot, settings)
+    except Exception:
+        log.exception("broadcast failed; it runs again at the next tick")
+
+
 def register_jobs(
     application: Application[Any, Any, Any, Any, Any, Any],
     settings: Settings,
@@ -96,7 +110,8 @@ def register_jobs(
     *,
     first_matching: float = FIRST_MATCHING_DELAY,
 ) -> None:
-    """Schedule the matching pass (first after `first_matching` s), the outbox sender and the heartbeat."""
+    """Schedule the matching pass (first after `first_matching` s), the outbox sender, the heartbeat and
+    the broadcaster."""
     queue = application.job_queue
     if queue is None:
         raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
@@ -110,5 +125,15 @@ def register_jobs(
         data=data,
     )
     queue.run_repeating(outbox_job, interval=OUTBOX_INTERVAL, first=1.0, name="outbox", data=data)
+    # A run lasts up to a minute; a tick meanwhile finds the appeal's lock taken and returns at once
+    # (two instances, so APScheduler does not log every skipped tick).
+    queue.run_repeating(
+        broadcast_job,
+        interval=BROADCAST_INTERVAL,
+        first=1.0,
+        name="broadcast",
+        data=data,
+        job_kwargs={"max_instances": 2},
+    )
     if settings.matching.heartbeat_days > 0:
         queue.run_repeating(heartbeat_job, interval=HEARTBEAT_CHECK, first=60.0, name="heartbeat", data=data)

@@ -30,6 +30,7 @@ checked against their owner by the service that acts on them.
 ``nrec:<match id>``            :class:`NotificationRecord`: the record a notification was about
 ``pause:<search id>``          :class:`Pause` a saved search (from a notification or /my)
 ``resume:<search id>``         :class:`Resume` it (from /my)
+``apc:<appeal id>:<action>``   :class:`AppealControl`: pause, resume or cancel a broadcast (admins)
 =============================  ==========================================================
 """
 
@@ -294,3 +295,20 @@ class Resume(ButtonData):
 
     def __post_init__(self) -> None:
         _check(0 <= self.request_id <= MAX_ID)
+
+
+# --------------------------------------------------------------------------- appeals (administrators)
+
+APPEAL_ACTIONS: Final = ("pause", "resume", "cancel")
+
+
+@dataclass(frozen=True)
+class AppealControl(ButtonData):
+    """Pause, resume or cancel a broadcast, under its progress message (administrators only)."""
+
+    prefix: ClassVar[str] = "apc"
+    appeal_id: int
+    action: str
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.appeal_id <= MAX_ID and self.action in APPEAL_ACTIONS)

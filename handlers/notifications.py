@@ -21,9 +21,10 @@ Buttons (their data's codecs are in handlers/buttons.py; a forged id reaches onl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
@@ -168,7 +169,7 @@ class BotApiSender:
             if message.buttons
             else None
         )
-        try:
+        with bot_api_errors():
             await self.bot.send_message(
                 message.chat_id,
                 message.text,
@@ -176,17 +177,25 @@ class BotApiSender:
                 reply_markup=markup,
                 disable_web_page_preview=True,
             )
-        except Forbidden as error:
-            raise RecipientBlocked(error.message) from error
-        except BadRequest as error:
-            if "chat not found" in error.message.lower():  # final: the chat does not exist for the bot
-                raise RecipientUnknown(error.message) from error
-            raise
-        except RetryAfter as error:
-            with warnings.catch_warnings():  # PTB 22 warns that retry_after may become a timedelta
-                warnings.simplefilter("ignore")
-                retry_after = error.retry_after
-            raise RateLimited(_seconds(retry_after)) from error
+
+
+@contextlib.contextmanager
+def bot_api_errors() -> Iterator[None]:
+    """Telegram's answers as the outbox's outcomes: 403 → RecipientBlocked, 400 "chat not found" →
+    RecipientUnknown, 429 → RateLimited; anything else propagates (retried with a back-off)."""
+    try:
+        yield
+    except Forbidden as error:
+        raise RecipientBlocked(error.message) from error
+    except BadRequest as error:
+        if "chat not found" in error.message.lower():  # final: the chat does not exist for the bot
+            raise RecipientUnknown(error.message) from error
+        raise
+    except RetryAfter as error:
+        with warnings.catch_warnings():  # PTB 22 warns that retry_after may become a timedelta
+            warnings.simplefilter("ignore")
+            retry_after = error.retry_after
+        raise RateLimited(_seconds(retry_after)) from error
 
 
 async def deliver_due(

@@ -1,0 +1,55 @@
+"""appeals carry the soldier, the audience, a photo and the progress message; deliveries are claimed
+
+The broadcaster claims one delivery at a time with the claiming process's identity and a lease
+(`claimed_by`, `next_attempt_at`), as the outbox does, so a kill -9 resumes at once with nobody twice but
+the one in flight; `next_attempt_at` also holds a network error's back-off.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-01 10:20:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+
+
+def upgrade() -> None:
+    op.add_column("appeals", sa.Column("soldier", JSON, nullable=False, server_default=sa.text("'{}'")))
+    op.add_column(
+        "appeals", sa.Column("audience", sa.String(length=120), nullable=False, server_default="all")
+    )
+    op.add_column("appeals", sa.Column("photo_file_id", sa.Text(), nullable=True))
+    op.add_column("appeals", sa.Column("started_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("appeals", sa.Column("progress_chat_id", BIG_ID, nullable=True))
+    op.add_column("appeals", sa.Column("progress_message_id", BIG_ID, nullable=True))
+    op.add_column("appeal_deliveries", sa.Column("claimed_by", sa.String(length=200), nullable=True))
+    op.add_column(
+        "appeal_deliveries", sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.create_index("ix_appeal_deliveries_claim", "appeal_deliveries", ["appeal_id", "state", "id"])
+
+
+def downgrade() -> None:
+    # SQLite (3.35 and later) drops a column in place; rebuilding appeals would cascade to its deliveries.
+    op.drop_index("ix_appeal_deliveries_claim", table_name="appeal_deliveries")
+    for column in ("next_attempt_at", "claimed_by"):
+        op.drop_column("appeal_deliveries", column)
+    for column in (
+        "progress_message_id",
+        "progress_chat_id",
+        "started_at",
+        "photo_file_id",
+        "audience",
+        "soldier",
+    ):
+        op.drop_column("appeals", column)
