@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from appeal_scenario import ADMIN, RunningBot, appeal_to_all, bot_settings, delivery_states, received, until, users
+from appeal_scenario import (
+    ADMIN,
+    RunningBot,
+    appeal_to_all,
+    bot_settings,
+    delivery_states,
+    received,
+    until,
+    users,
+)
 
 from bot.services.broadcast import appeal_progress, send_appeal
 from bot.services.people import give_consent
