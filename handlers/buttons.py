@@ -31,6 +31,8 @@ checked against their owner by the service that acts on them.
 ``pause:<search id>``          :class:`Pause` a saved search (from a notification or /my)
 ``resume:<search id>``         :class:`Resume` it (from /my)
 ``apc:<appeal id>:<action>``   :class:`AppealControl`: pause, resume or cancel a broadcast (admins)
+``apf:<choice>``               :class:`AppealForm`: skip the photo, pick the audience, cancel (admins)
+``aps:<appeal id>:<y|n>``      :class:`AppealSend`: send the previewed appeal, or cancel it (admins)
 =============================  ==========================================================
 """
 
@@ -312,3 +314,29 @@ class AppealControl(ButtonData):
 
     def __post_init__(self) -> None:
         _check(0 <= self.appeal_id <= MAX_ID and self.action in APPEAL_ACTIONS)
+
+
+APPEAL_FORM_CHOICES: Final = ("skip", "all", "ru", "kk", "en", "region", "cancel")
+
+
+@dataclass(frozen=True)
+class AppealForm(ButtonData):
+    """A choice in the /appeal form: skip the photo, the audience, or cancel the form (administrators)."""
+
+    prefix: ClassVar[str] = "apf"
+    choice: str
+
+    def __post_init__(self) -> None:
+        _check(self.choice in APPEAL_FORM_CHOICES)
+
+
+@dataclass(frozen=True)
+class AppealSend(ButtonData):
+    """Send the previewed appeal (or not), under the /appeal form's last message (administrators)."""
+
+    prefix: ClassVar[str] = "aps"
+    appeal_id: int
+    yes: bool
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.appeal_id <= MAX_ID)

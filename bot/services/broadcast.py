@@ -176,9 +176,11 @@ async def create_appeal(
     audience: Audience,
     reading_pk: int | None = None,
     photo_file_id: str | None = None,
+    author_language: str | None = None,
 ) -> int:
     """A draft appeal; its id. The author's person row is made if missing (an administrator who never
-    chatted with the bot, using the command line). Raises AppealError for an empty or too long text."""
+    consented, or uses the command line), with `author_language` for the progress message. Raises
+    AppealError for an empty or too long text."""
     body = (text or "").strip()
     if not body:
         raise AppealError("text_empty", "the appeal's text is empty")
@@ -188,7 +190,7 @@ async def create_appeal(
         raise AppealError("soldier", "the soldier's surname is missing")
     async with db.session() as session:
         if await session.get(Person, created_by) is None:
-            session.add(Person(id=created_by, active=True))
+            session.add(Person(id=created_by, active=True, language=author_language))
             await session.flush()
         appeal = Appeal(
             created_by=created_by,
