@@ -32,6 +32,7 @@ from bot.i18n import translator
 from bot.logs import redact, setup_logging
 from bot.search import Query, parse_year
 from bot.services import import_batches
+from bot.services.appeal_relatives import start_appeal
 from bot.services.broadcast import (
     MAX_TEXT,
     Action,
@@ -41,7 +42,6 @@ from bot.services.broadcast import (
     appeal_progress,
     change_appeal,
     create_appeal,
-    send_appeal,
     soldier_of_reading,
 )
 from bot.services.export import (
@@ -667,9 +667,10 @@ def appeal_create(
 @click.pass_context
 def appeal_send(ctx: click.Context, appeal_id: int) -> None:
     """Mark a draft to be sent; the running bot (`amanat run`) sends it, so nothing is sent twice."""
-    count = _appeal_call(_settings(ctx), lambda database: send_appeal(database, appeal_id))
+    count, told = _appeal_call(_settings(ctx), lambda database: start_appeal(database, appeal_id))
     click.echo(
-        f"appeal {appeal_id}: {count} recipients; the running bot sends it (amanat appeal status {appeal_id})"
+        f"appeal {appeal_id}: {told} relatives whose saved search fits are told first, then {count} recipients; "
+        f"the running bot sends it (amanat appeal status {appeal_id})"
     )
 
 

@@ -30,6 +30,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import LANGUAGES, Translator, pick_language, translator
+from bot.services.appeal_relatives import start_appeal
 from bot.services.broadcast import (
     MAX_TEXT,
     AppealContent,
@@ -40,7 +41,6 @@ from bot.services.broadcast import (
     audience_languages,
     change_appeal,
     create_appeal,
-    send_appeal,
     set_progress_message,
     soldier_of_reading,
 )
@@ -356,9 +356,10 @@ async def _send_or_cancel(
     message = update.effective_message
     try:
         if press.yes:
-            await send_appeal(
+            await start_appeal(
                 db,
                 press.appeal_id,
+                registry=context.services.registry,
                 progress_chat_id=record.chat_id,
                 progress_message_id=message.message_id if message is not None else None,
             )

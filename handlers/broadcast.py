@@ -29,7 +29,7 @@ from bot.services.broadcast import (
     set_progress_message,
 )
 from handlers import buttons
-from handlers.notifications import bot_api_errors
+from handlers.sending import bot_api_errors
 from handlers.turn import ButtonRows, html_lines, keyboard
 from models import AppealStatus, Database
 

@@ -51,6 +51,8 @@ from models import (
     AppealStatus,
     Database,
     DeliveryState,
+    OutboxMessage,
+    OutboxState,
     Person,
     Reading,
     RequestStatus,
@@ -74,6 +76,10 @@ MIN_RATE: Final = 1.0
 STATUS_CHECK: Final = 1.0  # seconds between reads of the appeal's status (pause / cancel take effect)
 PROGRESS_EVERY: Final = 3.0
 INSERT_CHUNK: Final = 2000
+
+# The outbox kind of "a search unit seeks this man's family" sent first to relatives whose search fits
+# (bot.services.appeal_relatives); the broadcast waits for them.
+FIRST_NOTICE: Final = "appeal_match"
 
 FINISHED_STATES: Final = (DeliveryState.SENT, DeliveryState.BLOCKED, DeliveryState.FAILED)
 
@@ -273,8 +279,9 @@ async def send_appeal(
     *,
     progress_chat_id: int | None = None,
     progress_message_id: int | None = None,
+    exclude: set[int] | frozenset[int] = frozenset(),
 ) -> int:
-    """Mark a draft to be sent: one pending delivery per recipient is written now, in this transaction;
+    """Mark a draft to be sent (to its audience but `exclude`, told already): one pending delivery per recipient is written now, in this transaction;
     the running bot's broadcaster sends them. Returns the number of recipients. Sending again an appeal
     that is already sending changes nothing (and returns its count). The progress message goes to
     `progress_chat_id` (default: the author's private chat), as a new message unless
@@ -294,7 +301,7 @@ async def send_appeal(
             )
         if appeal.status != AppealStatus.DRAFT:
             raise AppealError("not_draft", f"appeal {appeal_id} is {appeal.status}")
-        ids = await audience_ids(session, Audience.parse(appeal.audience))
+        ids = [i for i in await audience_ids(session, Audience.parse(appeal.audience)) if i not in exclude]
         now = utcnow()
         insert = sqlite_insert if db.is_sqlite else postgresql_insert
         for start in range(0, len(ids), INSERT_CHUNK):
@@ -473,6 +480,28 @@ async def appeal_progress(db: Database, appeal_id: int, *, pace: float = DEFAULT
 
 
 # --------------------------------------------------------------------------------- the broadcaster
+
+
+def first_notice_prefix(appeal_id: int) -> str:
+    """The outbox dedup key of an appeal's first notices, up to the search's id."""
+    return f"appeal:{appeal_id}:search:"
+
+
+async def relatives_still_waiting(db: Database, appeal_id: int) -> int:
+    """How many of the appeal's first notifications (to matching relatives) are still to be delivered."""
+    async with db.session() as session:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.kind == FIRST_NOTICE,
+                    OutboxMessage.dedup_key.startswith(first_notice_prefix(appeal_id)),
+                    OutboxMessage.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+                )
+            )
+            or 0
+        )
 
 
 def backoff(attempts: int) -> float:
@@ -725,6 +754,8 @@ class Broadcaster:
         started = self.clock()
         status, content = await self._status(appeal_id)
         if status != AppealStatus.SENDING or content is None:
+            return
+        if await relatives_still_waiting(self.db, appeal_id):  # the relatives who may be the family first
             return
         languages = await self._languages(appeal_id)
         orphans = await self._orphans(appeal_id)

@@ -78,7 +78,7 @@ async def test_an_appeal_from_the_command_line(db: Database, sqlite_url: str, tm
 
     code, out, err = await amanat(sqlite_url, tmp_path, "appeal", "send", str(appeal_id))
     assert code == 0, err
-    assert f"appeal {appeal_id}: 3 recipients" in out
+    assert f"appeal {appeal_id}: 0 relatives whose saved search fits are told first, then 3 recipients" in out
     assert await delivery_states(db, appeal_id) == {"pending": 3}  # the running bot sends them
 
     code, out, err = await amanat(sqlite_url, tmp_path, "appeal", "status", str(appeal_id), "--json")
