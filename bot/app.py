@@ -38,7 +38,7 @@ from bot.logs import cap_library_loggers, setup_logging
 from bot.monitoring import Monitoring
 from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
-from handlers import appeals, dialogue, notifications, stats
+from handlers import appeals, dialogue, notifications, roles, stats
 from handlers.turn import AmanatContext, Features, Services
 from models import Database
 from models.db import database_unavailable
@@ -232,6 +232,7 @@ def build_application(
     dialogue.register(application)
     notifications.register(application)  # buttons under notifications, pause/resume in /my (FEATURES)
     appeals.register(application)  # /appeal and the broadcast's buttons (administrators)
+    roles.register(application)  # /grant, /revoke, /roles (administrators)
     stats.register(application)  # /stats for admins (FEATURES)
     return application
 

@@ -177,12 +177,15 @@ async def broadcast_due(
     )
     reports = []
     for appeal_id in await appeals_to_send(db):
-        try:
-            report = await broadcaster.run(appeal_id, max_seconds=run_seconds)
-        except TelegramError as error:
-            log.warning("appeal %s: the run stopped: %s", appeal_id, type(error).__name__)
-            continue
-        if report.acquired:
+        while True:  # runs back to back while the appeal makes progress (no gap of a job tick between)
+            try:
+                report = await broadcaster.run(appeal_id, max_seconds=run_seconds)
+            except TelegramError as error:
+                log.warning("appeal %s: the run stopped: %s", appeal_id, type(error).__name__)
+                break
+            reports.append(report)
+            if not report.acquired:
+                break
             log.info(
                 "appeal %s: %s sent, %s blocked, %s failed, %s to retry%s",
                 appeal_id,
@@ -192,5 +195,6 @@ async def broadcast_due(
                 report.retried,
                 ", done" if report.finished else "",
             )
-        reports.append(report)
+            if report.finished or not (report.sent or report.blocked or report.failed or report.retried):
+                break
     return reports

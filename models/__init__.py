@@ -8,7 +8,7 @@ from models.base import Base
 from models.cases import Case, CaseMessage, CaseStatus
 from models.db import Database
 from models.jobs import JobLock, Watermark
-from models.people import DialogueState, Person, Role
+from models.people import DialogueState, Person, Role, RoleChange
 from models.registry import BatchState, ImportBatch, Reading, ReadingKey, RegistryMeta
 from models.requests import Match, NotificationState, OutboxMessage, OutboxState, RequestStatus, SearchRequest
 
@@ -36,6 +36,7 @@ __all__ = [
     "RegistryMeta",
     "RequestStatus",
     "Role",
+    "RoleChange",
     "SearchRequest",
     "Watermark",
 ]

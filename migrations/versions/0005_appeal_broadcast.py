@@ -1,4 +1,4 @@
-"""appeals carry the soldier, the audience, a photo and the progress message; deliveries are claimed
+"""roles granted in the chat are audited; appeals carry the soldier, the audience, a photo and the progress message; deliveries are claimed
 
 The broadcaster claims one delivery at a time with the claiming process's identity and a lease
 (`claimed_by`, `next_attempt_at`), as the outbox does, so a kill -9 resumes at once with nobody twice but
@@ -37,9 +37,26 @@ def upgrade() -> None:
         "appeal_deliveries", sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True)
     )
     op.create_index("ix_appeal_deliveries_claim", "appeal_deliveries", ["appeal_id", "state", "id"])
+    op.create_table(
+        "role_changes",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("person_id", BIG_ID, nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("relative", "volunteer", "admin", name="role", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("granted", sa.Boolean(), nullable=False),
+        sa.Column("by", BIG_ID, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_role_changes")),
+    )
+    op.create_index(op.f("ix_role_changes_person_id"), "role_changes", ["person_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_role_changes_person_id"), table_name="role_changes")
+    op.drop_table("role_changes")
     # SQLite (3.35 and later) drops a column in place; rebuilding appeals would cascade to its deliveries.
     op.drop_index("ix_appeal_deliveries_claim", table_name="appeal_deliveries")
     for column in ("next_attempt_at", "claimed_by"):
