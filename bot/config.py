@@ -100,6 +100,8 @@ class MatchingConfig(BaseModel):
 
 class BroadcastConfig(BaseModel):
     rate_per_second: float = Field(default=25.0, gt=0, le=30)
+    # A public channel where appeals are also posted, with a deep link to the bot (0 = none).
+    channel_id: int = 0
 
 
 class SearchConfig(BaseModel):

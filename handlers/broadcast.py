@@ -14,7 +14,7 @@ import logging
 from typing import Final
 
 from markupsafe import Markup
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -26,6 +26,9 @@ from bot.services.broadcast import (
     Broadcaster,
     BroadcastReport,
     appeals_to_send,
+    content_of,
+    get_appeal,
+    set_channel_post,
     set_progress_message,
 )
 from handlers import buttons
@@ -164,6 +167,33 @@ class ProgressMessage:
                 raise
 
 
+def deep_link(bot_username: str, appeal_id: int) -> str:
+    """The link under a channel post: it opens the appeal's "this may be my relative" in a private chat."""
+    return f"https://t.me/{bot_username}?start=appeal-{appeal_id}"
+
+
+async def post_to_channel(db: Database, bot: Bot, settings: Settings, appeal_id: int) -> None:
+    """Post the appeal in the public channel (`broadcast.channel_id`) once, with the deep link button."""
+    channel = settings.broadcast.channel_id
+    appeal = await get_appeal(db, appeal_id) if channel else None
+    if appeal is None or appeal.channel_message_id is not None:
+        return
+    lang = settings.i18n.default_language
+    t = translator(lang)
+    button = InlineKeyboardButton(t.plain("appeal.button.mine"), url=deep_link(bot.username, appeal_id))
+    try:
+        message = await bot.send_message(
+            channel,
+            appeal_text(content_of(appeal), lang),
+            parse_mode=ParseMode.HTML,
+            reply_markup=InlineKeyboardMarkup([[button]]),
+        )
+    except TelegramError as error:  # a channel the bot cannot post in: the broadcast goes on
+        log.warning("appeal %s: not posted in the channel: %s", appeal_id, type(error).__name__)
+        return
+    await set_channel_post(db, appeal_id, message.message_id)
+
+
 async def broadcast_due(
     db: Database, bot: Bot, settings: Settings, *, run_seconds: float = RUN_SECONDS
 ) -> list[BroadcastReport]:
@@ -177,6 +207,7 @@ async def broadcast_due(
     )
     reports = []
     for appeal_id in await appeals_to_send(db):
+        await post_to_channel(db, bot, settings, appeal_id)
         while True:  # runs back to back while the appeal makes progress (no gap of a job tick between)
             try:
                 report = await broadcaster.run(appeal_id, max_seconds=run_seconds)

@@ -53,6 +53,8 @@ class Appeal(Base):
     # The administrator's progress message, edited while the broadcast runs.
     progress_chat_id: Mapped[int | None] = mapped_column(BigId)
     progress_message_id: Mapped[int | None] = mapped_column(BigId)
+    # The appeal's post in the public channel (broadcast.channel_id), once posted.
+    channel_message_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class AppealDelivery(Base):

@@ -340,6 +340,14 @@ async def set_progress_message(
         )
 
 
+async def set_channel_post(db: Database, appeal_id: int, message_id: int) -> None:
+    """Record the appeal's post in the public channel (it is posted once)."""
+    async with db.session() as session:
+        await session.execute(
+            update(Appeal).where(Appeal.id == appeal_id).values(channel_message_id=message_id)
+        )
+
+
 Action = Literal["pause", "resume", "cancel"]
 _ALLOWED: Final[dict[str, tuple[tuple[AppealStatus, ...], AppealStatus]]] = {
     "pause": ((AppealStatus.SENDING,), AppealStatus.PAUSED),

@@ -32,6 +32,7 @@ def upgrade() -> None:
     op.add_column("appeals", sa.Column("started_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("appeals", sa.Column("progress_chat_id", BIG_ID, nullable=True))
     op.add_column("appeals", sa.Column("progress_message_id", BIG_ID, nullable=True))
+    op.add_column("appeals", sa.Column("channel_message_id", BIG_ID, nullable=True))
     op.add_column("appeal_deliveries", sa.Column("claimed_by", sa.String(length=200), nullable=True))
     op.add_column(
         "appeal_deliveries", sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True)
