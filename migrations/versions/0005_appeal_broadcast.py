@@ -63,6 +63,7 @@ def downgrade() -> None:
     for column in ("next_attempt_at", "claimed_by"):
         op.drop_column("appeal_deliveries", column)
     for column in (
+        "channel_message_id",
         "progress_message_id",
         "progress_chat_id",
         "started_at",
