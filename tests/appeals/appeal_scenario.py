@@ -7,8 +7,10 @@ reached each chat is counted at the stand-in, what was recorded is read from the
 from __future__ import annotations
 
 import asyncio
+import csv
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -17,11 +19,14 @@ from bot.app import build_application
 from bot.config import Settings
 from bot.jobs import register_jobs
 from bot.services.broadcast import Audience, Soldier, create_appeal
+from bot.services.registry_import import import_file
 from botapi_standin import BotApiStandIn
 from models import AppealDelivery, Database, Person
 from models.base import utcnow
 
 ADMIN = 900
+CONFIG_VOLUNTEER = 888
+VOLUNTEERS = -100555  # the volunteers' group
 LEGKODYMOV = Soldier(
     surname="Легкодымов (Лехкодымов)", name="Емельян", born="1904", place="Южно-Казахстанская обл."
 )
@@ -107,10 +112,29 @@ class RunningBot:
 
 
 def bot_settings(url: str, **sections: Any) -> Settings:
-    """Settings for a bot under test: ADMIN administers, matching is out of the way."""
-    return Settings(  # type: ignore[arg-type]
-        database={"url": url}, roles={"admins": [ADMIN]}, matching={"interval_seconds": 3600}, **sections
-    )
+    """Settings for a bot under test: ADMIN administers (unless `roles` says otherwise), matching is out
+    of the way."""
+    sections.setdefault("roles", {"admins": [ADMIN]})
+    return Settings(database={"url": url}, matching={"interval_seconds": 3600}, **sections)  # type: ignore[arg-type]
+
+
+async def import_registry(db: Database, path: Path, *rows: Sequence[str]) -> None:
+    """Import readings (reading_id, surname, name, patronymic, birth_year, birthplace) from a CSV at `path`."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["reading_id", "surname", "name", "patronymic", "birth_year", "birthplace"])
+        writer.writerows(rows)
+    await import_file(db, path)
+
+
+FOUND = (
+    "KZ-2019-0001",
+    "Легкодымов (Лехкодымов)",
+    "Емельян",
+    "Тимофеевич",
+    "1904",
+    "Южно-Казахстанская обл.",
+)
 
 
 async def until(condition: Callable[[], Awaitable[bool]], what: str, guard: float = 60.0) -> None:

@@ -7,16 +7,14 @@ status (and --json) counts them; pause, resume and cancel change the appeal as t
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import os
 import sys
 from pathlib import Path
 
-from appeal_scenario import ADMIN, delivery_states, users
+from appeal_scenario import ADMIN, FOUND, delivery_states, import_registry, users
 
 from bot.services.broadcast import get_appeal
-from bot.services.registry_import import import_file
 from models import AppealStatus, Database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,21 +38,7 @@ async def amanat(url: str, workdir: Path, *args: str, admins: str = str(ADMIN)) 
 
 
 async def test_an_appeal_from_the_command_line(db: Database, sqlite_url: str, tmp_path: Path) -> None:
-    registry = tmp_path / "found.csv"
-    with registry.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["reading_id", "surname", "name", "patronymic", "birth_year", "birthplace"])
-        writer.writerow(
-            [
-                "KZ-2019-0001",
-                "Легкодымов (Лехкодымов)",
-                "Емельян",
-                "Тимофеевич",
-                "1904",
-                "Южно-Казахстанская обл.",
-            ]
-        )
-    await import_file(db, registry)
+    await import_registry(db, tmp_path / "found.csv", FOUND)
     await users(None, db, 1000, 9)  # languages in turn: ru, kk, en
 
     code, out, err = await amanat(

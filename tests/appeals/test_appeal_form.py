@@ -5,17 +5,15 @@ The real Application polls the Bot API stand-in over HTTP; the form's state is i
 
 from __future__ import annotations
 
-import csv
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from appeal_scenario import (
     ADMIN,
+    FOUND,
     RunningBot,
     appeal_to_all,
-    bot_settings,
     delivery_states,
+    import_registry,
     received,
     until,
     users,
@@ -23,20 +21,8 @@ from appeal_scenario import (
 
 from bot.services.broadcast import appeal_progress
 from bot.services.people import give_consent
-from bot.services.registry_import import import_file
 from botapi_standin import BotApiStandIn, SentMessage
-from models import AppealStatus, Database
-
-
-@pytest.fixture
-async def running(db: Database, sqlite_url: str) -> AsyncIterator[RunningBot]:
-    async with BotApiStandIn() as api:
-        bot = RunningBot(api, db, bot_settings(sqlite_url, broadcast={"rate_per_second": 30}))
-        await bot.start()
-        try:
-            yield bot
-        finally:
-            await bot.stop()
+from models import AppealStatus
 
 
 async def reply(api: BotApiStandIn, chat_id: int, count: int = 1) -> list[SentMessage]:
@@ -98,20 +84,13 @@ async def test_the_soldier_comes_from_the_registry_record(running: RunningBot, t
     api, db = running.api, running.db
     admin = api.user(ADMIN, "Админ", language_code="ru")
     await give_consent(db, ADMIN, "ru")
-    registry = tmp_path / "found.csv"
-    with registry.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["reading_id", "surname", "name", "birth_year", "birthplace"])
-        writer.writerow(
-            ["KZ-2019-0001", "Легкодымов (Лехкодымов)", "Емельян", "1904", "Южно-Казахстанская обл."]
-        )
-    await import_file(db, registry)
+    await import_registry(db, tmp_path / "found.csv", FOUND)
 
     await api.send_text(admin, "/appeal KZ-2019-0001")
     found, ask = await reply(api, ADMIN, 2)
     assert (
         found.text
-        == "Солдат из реестра: Легкодымов (Лехкодымов) Емельян, 1904 г. р., Южно-Казахстанская обл."
+        == "Солдат из реестра: Легкодымов (Лехкодымов) Емельян Тимофеевич, 1904 г. р., Южно-Казахстанская обл."
     )
     assert ask.text.startswith("Текст обращения (до 1000 знаков)")
     await api.press(admin, ask, "✖️ Отменить")

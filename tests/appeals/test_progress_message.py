@@ -7,14 +7,10 @@ is refused, and nothing changes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from appeal_scenario import (
     ADMIN,
     RunningBot,
     appeal_to_all,
-    bot_settings,
     delivery_states,
     received,
     until,
@@ -24,18 +20,7 @@ from appeal_scenario import (
 from bot.services.broadcast import appeal_progress, send_appeal
 from bot.services.people import give_consent
 from botapi_standin import BotApiStandIn, SentMessage
-from models import AppealStatus, Database
-
-
-@pytest.fixture
-async def running(db: Database, sqlite_url: str) -> AsyncIterator[RunningBot]:
-    async with BotApiStandIn() as api:
-        bot = RunningBot(api, db, bot_settings(sqlite_url, broadcast={"rate_per_second": 30}))
-        await bot.start()
-        try:
-            yield bot
-        finally:
-            await bot.stop()
+from models import AppealStatus
 
 
 def progress_message(api: BotApiStandIn) -> SentMessage | None:

@@ -8,17 +8,25 @@ someone else gets only the plain appeal.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from appeal_scenario import ADMIN, RunningBot, bot_settings, delivery_states, received, until, users
+from appeal_scenario import (
+    ADMIN,
+    FOUND,
+    RunningBot,
+    bot_settings,
+    delivery_states,
+    import_registry,
+    received,
+    until,
+    users,
+)
 
 from bot.services.appeal_relatives import start_appeal
 from bot.services.broadcast import Audience, create_appeal, soldier_of_reading
 from bot.services.people import give_consent
-from bot.services.registry_import import import_file
 from bot.services.saved_searches import SearchFields, save_request
 from botapi_standin import BotApiStandIn
 from models import Database
@@ -36,22 +44,7 @@ async def api() -> AsyncIterator[BotApiStandIn]:
 async def test_a_matching_relative_is_told_before_the_broadcast(
     api: BotApiStandIn, db: Database, sqlite_url: str, tmp_path: Path
 ) -> None:
-    registry = tmp_path / "found.csv"
-    with registry.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["reading_id", "surname", "name", "patronymic", "birth_year", "birthplace"])
-        writer.writerow(
-            [
-                "KZ-2019-0001",
-                "Легкодымов (Лехкодымов)",
-                "Емельян",
-                "Тимофеевич",
-                "1904",
-                "Южно-Казахстанская обл.",
-            ]
-        )
-        writer.writerow(["F-1", "Федоров", "Пётр", "", "1911", ""])
-    await import_file(db, registry)
+    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
     for person_id, surname, name, year in (
         (RELATIVE, "Лехкодымов", "Емельян", 1904),
         (OTHER, "Кусаинов", "Жумабай", 1914),

@@ -2,33 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from appeal_scenario import ADMIN, RunningBot
+from appeal_scenario import ADMIN, CONFIG_VOLUNTEER, RunningBot
 from sqlalchemy import select
 
-from bot.config import Settings
-from botapi_standin import BotApiStandIn
-from models import Database, Person, Role, RoleChange
-
-CONFIG_VOLUNTEER = 888
-
-
-@pytest.fixture
-async def running(db: Database, sqlite_url: str) -> AsyncIterator[RunningBot]:
-    async with BotApiStandIn() as api:
-        settings = Settings(  # type: ignore[arg-type]
-            database={"url": sqlite_url},
-            roles={"admins": [ADMIN], "volunteers": [CONFIG_VOLUNTEER]},
-            matching={"interval_seconds": 3600},
-        )
-        bot = RunningBot(api, db, settings)
-        await bot.start()
-        try:
-            yield bot
-        finally:
-            await bot.stop()
+from models import Person, Role, RoleChange
 
 
 async def test_an_administrator_grants_and_revokes_the_volunteer_role(running: RunningBot) -> None:

@@ -3,29 +3,15 @@ and the latest appeals with their delivery counts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-from appeal_scenario import ADMIN, RunningBot, appeal_to_all, bot_settings, until, users
+from appeal_scenario import ADMIN, RunningBot, appeal_to_all, until, users
 
 from bot.services.broadcast import Broadcaster, appeal_progress, send_appeal
 from bot.services.people import give_consent
-from botapi_standin import BotApiStandIn
 from handlers.broadcast import BotApiAppealSender
-from models import AppealStatus, Case, CaseStatus, Database
+from models import AppealStatus, Case, CaseStatus
 from models.base import utcnow
-
-
-@pytest.fixture
-async def running(db: Database, sqlite_url: str) -> AsyncIterator[RunningBot]:
-    async with BotApiStandIn() as api:
-        bot = RunningBot(api, db, bot_settings(sqlite_url))
-        await bot.start()
-        try:
-            yield bot
-        finally:
-            await bot.stop()
 
 
 async def test_stats_counts_people_cases_and_appeals(running: RunningBot) -> None:
