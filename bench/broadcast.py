@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,30 +23,21 @@ from bot.config import async_database_url
 from bot.services.broadcast import send_appeal
 from botapi_standin import BotApiStandIn, FloodLimits
 from models import Database
+from tests.amanat_process import amanat_env
 from tests.appeals.appeal_scenario import appeal_to_all, delivery_states, users
 from tests.conftest import _create_postgres_database, _drop_postgres_database
 
-REPO = Path(__file__).resolve().parents[1]
 FIRST_ID = 1_000_000
 
 
 def _environment(api: BotApiStandIn, url: str, rate: float) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AMANAT_")}
-    env.update(
-        {
-            "PYTHONPATH": str(REPO),
-            "AMANAT_DATABASE__URL": url,
-            "AMANAT_TELEGRAM__TOKEN": api.token,
-            "AMANAT_TELEGRAM__BASE_URL": api.base_url,
-            "AMANAT_TELEGRAM__BASE_FILE_URL": api.base_file_url,
-            "AMANAT_TELEGRAM__POLL_TIMEOUT_SECONDS": "1",
-            "AMANAT_MATCHING__INTERVAL_SECONDS": "3600",
-            "AMANAT_BROADCAST__RATE_PER_SECOND": str(rate),
-            "AMANAT_WEB__PORT": "0",
-            "AMANAT_LOG__LEVEL": "WARNING",
-        }
+    return amanat_env(
+        url,
+        api,
+        AMANAT_BROADCAST__RATE_PER_SECOND=str(rate),
+        AMANAT_WEB__PORT="0",
+        AMANAT_LOG__LEVEL="WARNING",
     )
-    return env
 
 
 async def run(url: str, recipients: int, rate: float, workdir: Path) -> dict[str, float]:

@@ -28,29 +28,12 @@ from sqlalchemy import insert
 from bot.cli import sample_registry_path
 from bot.config import async_database_url
 from bot.services.export import export_to_file, open_existing_database
+from bot.services.import_reader import COLUMNS
 from models import Database, ImportBatch, Reading
 from models.base import utcnow
 from tests.conftest import _create_postgres_database, _drop_postgres_database
 
 HERE = Path(__file__).resolve().parent
-COLUMNS = (
-    "reading_id",
-    "surname",
-    "name",
-    "patronymic",
-    "birth_year",
-    "birthplace",
-    "draft_office",
-    "rank",
-    "family_address",
-    "relative",
-    "found_place",
-    "found_date",
-    "search_unit",
-    "burial_place",
-    "source",
-    "notes",
-)
 
 
 async def fill(url: str, rows: int) -> None:

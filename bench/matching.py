@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import tempfile
 import time
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.noise import make_soldier, medallion_reading, relative_query, write_registry_csv
+from bot.services import review
 
 SEED = 5_2026
 
@@ -214,6 +216,7 @@ async def run(args: argparse.Namespace) -> None:
                         f"  {'notified':>24}: {len(told):6,} pairs, precision {hits / max(len(told), 1):.3f}, "
                         f"recall {hits / max(len(truth), 1):.3f}"
                     )
+                    print_review_queue(await review.queue_pairs(db), told, truth, args.readings)
                 print(
                     f"{label} pass: {report.seconds:.1f} s — {report.readings:,} readings × {report.searches:,} "
                     f"searches; {report.pairs_scored:,} pairs scored; {report.matches:,} matches "
@@ -224,6 +227,26 @@ async def run(args: argparse.Namespace) -> None:
             await db.dispose()
             if drop is not None:
                 await drop()
+
+
+def print_review_queue(
+    queue: list[tuple[int, str, float]],
+    told: set[tuple[int, str]],
+    truth: set[tuple[int, str]],
+    readings: int,
+) -> None:
+    """The volunteers' review queue (bot.services.review): the unannounced matches, most likely first.
+
+    queue recall: the share of planted pairs that reach the relative directly or the queue; precision in
+    the queue's first fifth: how high the true pairs sit; its size per 10,000 new readings: the load."""
+    pairs = [(pid, rid) for pid, rid, _ in queue]
+    reached = told | set(pairs)
+    fifth = pairs[: max(math.ceil(len(pairs) * 0.2), 1)] if pairs else []
+    print(
+        f"  {'review queue':>24}: {len(pairs):6,} pairs ({len(pairs) * 10_000 / max(readings, 1):,.0f} per 10,000 "
+        f"readings); queue recall (notified or queued) {len(truth & reached) / max(len(truth), 1):.3f}; "
+        f"precision in the first 20 % ({len(fifth):,}) {len(set(fifth) & truth) / max(len(fifth), 1):.3f}"
+    )
 
 
 def main() -> None:

@@ -531,6 +531,81 @@ OBLASTS: tuple[Oblast, ...] = (
     Oblast("Татарская АССР", "Республика Татарстан", "Республика Татарстан", ("Чистопольский",), "tt"),
     Oblast("Башкирская АССР", "Республика Башкортостан", "Республика Башкортостан", ("Белебеевский",), "tt"),
 )
+# The second generation (``hard=True``, DEV2/TEST2) adds the soldiers of Uzbekistan, Kyrgyzstan,
+# Turkmenistan and Tajikistan: written in Russified Cyrillic in 1941, typed today in the relatives' own
+# alphabets. Each surname: (the clerk's form of 1941, today's form the relative types).
+_CA_SURNAMES: dict[str, tuple[tuple[str, str], ...]] = {
+    "uz": (
+        ("Ходжаев", "Xoʻjayev"), ("Кадыров", "Qodirov"), ("Рахимов", "Rahimov"), ("Усманов", "Usmonov"),
+        ("Юлдашев", "Yoʻldoshev"), ("Турсунов", "Tursunov"), ("Каримов", "Karimov"), ("Назаров", "Nazarov"),
+        ("Султанов", "Sultonov"), ("Гафуров", "Gʻafurov"), ("Шукуров", "Shukurov"), ("Хамидов", "Hamidov"),
+        ("Мирзаев", "Mirzayev"), ("Ташпулатов", "Toshpoʻlatov"), ("Нурматов", "Nurmatov"),
+        ("Эргашев", "Ergashev"), ("Хасанов", "Xasanov"), ("Абдуллаев", "Abdullayev"), ("Исмаилов", "Ismoilov"),
+        ("Рузиев", "Roʻziyev"), ("Махмудов", "Mahmudov"), ("Джураев", "Joʻrayev"), ("Таджибаев", "Tojiboyev"),
+        ("Холматов", "Xolmatov"), ("Акбаров", "Akbarov"), ("Зияев", "Ziyoyev"), ("Сабиров", "Sobirov"),
+    ),
+    "kg": (
+        ("Омуров", "Өмүров"), ("Усенов", "Үсөнов"), ("Турдубеков", "Түрдүбеков"), ("Асанов", "Асанов"),
+        ("Токтогулов", "Токтогулов"), ("Жумабеков", "Жумабеков"), ("Мамбетов", "Мамбетов"),
+        ("Сыдыков", "Сыдыков"), ("Бообеков", "Бообеков"), ("Кулуев", "Күлүев"), ("Токтосунов", "Токтосунов"),
+        ("Эсенгулов", "Эсенгулов"), ("Мукашев", "Мукашев"), ("Сатыбалдиев", "Сатыбалдиев"),
+        ("Дуйшенбиев", "Дүйшөнбиев"), ("Шаршеналиев", "Шаршеналиев"), ("Бекболотов", "Бекболотов"),
+        ("Жээнбеков", "Жээнбеков"), ("Курманалиев", "Курманалиев"), ("Осмонов", "Осмонов"),
+        ("Тюлебердиев", "Төлөбердиев"), ("Мендибаев", "Меңдибаев"), ("Кененбаев", "Кеңенбаев"),
+    ),
+    "tm": (
+        ("Аннаев", "Annaýew"), ("Оразов", "Orazow"), ("Бердыев", "Berdiýew"), ("Атаев", "Ataýew"),
+        ("Чарыев", "Çaryýew"), ("Курбанов", "Gurbanow"), ("Ниязов", "Nyýazow"), ("Мамедов", "Mämmedow"),
+        ("Ходжаев", "Hojaýew"), ("Довлетов", "Döwletow"), ("Сапаров", "Saparow"), ("Язмурадов", "Ýazmyradow"),
+        ("Аманов", "Amanow"), ("Гельдыев", "Geldiýew"), ("Овезов", "Öwezow"), ("Мурадов", "Myradow"),
+        ("Таганов", "Taganow"), ("Джумаев", "Jumaýew"), ("Байрамов", "Baýramow"), ("Какаев", "Kakaýew"),
+        ("Реджепов", "Rejepow"), ("Халлыев", "Hallyýew"), ("Шихмурадов", "Şyhmyradow"),
+    ),
+    "tj": (
+        ("Рахимов", "Раҳимзода"), ("Шарипов", "Шарифзода"), ("Назаров", "Назарзода"), ("Саидов", "Саидзода"),
+        ("Каримов", "Каримзода"), ("Рахмонов", "Раҳмон"), ("Хакимов", "Ҳакимзода"), ("Нуралиев", "Нуралӣ"),
+        ("Мирзоев", "Мирзо"), ("Султанов", "Султонзода"), ("Джураев", "Ҷӯразода"), ("Гафуров", "Ғафуров"),
+        ("Умаров", "Умарзода"), ("Файзуллаев", "Файзулло"), ("Расулов", "Расулзода"), ("Ходжаев", "Хоҷаев"),
+        ("Сафаров", "Сафарзода"), ("Шарифзаде", "Шарифзода"), ("Аминзаде", "Аминзода"), ("Турсунзаде", "Турсунзода"),
+    ),
+}  # fmt: skip
+_CA_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
+    "uz": (
+        ("Ахмед", "Ahmad"), ("Рахим", "Rahim"), ("Хамид", "Hamid"), ("Турсун", "Tursun"), ("Юлдаш", "Yoʻldosh"),
+        ("Каюм", "Qayum"), ("Шавкат", "Shavkat"), ("Эргаш", "Ergash"), ("Рустам", "Rustam"), ("Абдулла", "Abdulla"),
+        ("Хасан", "Xasan"), ("Умар", "Umar"), ("Гулям", "Gʻulom"), ("Кадыр", "Qodir"), ("Маматкул", "Mamatqul"),
+    ),
+    "kg": (
+        ("Асан", "Асан"), ("Усен", "Үсөн"), ("Токтогул", "Токтогул"), ("Омор", "Өмөр"), ("Бектур", "Бектур"),
+        ("Жумабек", "Жумабек"), ("Дуйшен", "Дүйшөн"), ("Мамбет", "Мамбет"), ("Сагын", "Сагын"), ("Турдубек", "Түрдүбек"),
+        ("Кубан", "Кубан"), ("Эсен", "Эсен"), ("Шаршен", "Шаршен"), ("Ысак", "Ысак"), ("Кенен", "Кеңен"),
+    ),
+    "tm": (
+        ("Аннамурад", "Annamyrat"), ("Ораз", "Oraz"), ("Берды", "Berdi"), ("Ата", "Ata"), ("Чары", "Çary"),
+        ("Курбан", "Gurban"), ("Нияз", "Nyýaz"), ("Мамед", "Mämmet"), ("Довлет", "Döwlet"), ("Сапар", "Sapar"),
+        ("Аман", "Aman"), ("Гельды", "Geldi"), ("Овез", "Öwez"), ("Реджеп", "Rejep"), ("Байрам", "Baýram"),
+    ),
+    "tj": (
+        ("Рахим", "Раҳим"), ("Шариф", "Шариф"), ("Назар", "Назар"), ("Саид", "Саид"), ("Карим", "Карим"),
+        ("Рахмон", "Раҳмон"), ("Хаким", "Ҳаким"), ("Мирзо", "Мирзо"), ("Султон", "Султон"), ("Джура", "Ҷӯра"),
+        ("Гафур", "Ғафур"), ("Умар", "Умар"), ("Сафар", "Сафар"), ("Файзулло", "Файзулло"), ("Амин", "Амин"),
+    ),
+}  # fmt: skip
+# Oblasts of the Central Asian republics in 1941 (today's names: of the relative's country, in Russian).
+CA_OBLASTS: tuple[Oblast, ...] = (
+    Oblast("Ташкентская обл.", "Ташкентская обл.", "Toshkent viloyati", ("Чиназский", "Ахангаранский"), "uz"),
+    Oblast("Самаркандская обл.", "Самаркандская обл.", "Samarqand viloyati", ("Ургутский", "Каттакурганский"), "uz"),
+    Oblast("Ферганская обл.", "Ферганская обл.", "Fargʻona viloyati", ("Кувинский", "Риштанский"), "uz"),
+    Oblast("Фрунзенская обл.", "Чуйская обл.", "Чүй облусу", ("Кантский", "Сокулукский"), "kg"),
+    Oblast("Ошская обл.", "Ошская обл.", "Ош облусу", ("Узгенский", "Кара-Сууский"), "kg"),
+    Oblast("Иссык-Кульская обл.", "Иссык-Кульская обл.", "Ысык-Көл облусу", ("Тюпский",), "kg"),
+    Oblast("Ашхабадская обл.", "Ахалский велаят", "Ahal welaýaty", ("Бахарденский", "Гёкдепинский"), "tm"),
+    Oblast("Марыйская обл.", "Марыйский велаят", "Mary welaýaty", ("Байрам-Алийский",), "tm"),
+    Oblast("Ташаузская обл.", "Дашогузский велаят", "Daşoguz welaýaty", ("Куня-Ургенчский",), "tm"),
+    Oblast("Сталинабадская обл.", "Районы республиканского подчинения", "Ноҳияҳои тобеи ҷумҳурӣ", ("Гиссарский",), "tj"),
+    Oblast("Ленинабадская обл.", "Согдийская обл.", "Вилояти Суғд", ("Ура-Тюбинский", "Канибадамский"), "tj"),
+    Oblast("Кулябская обл.", "Хатлонская обл.", "Вилояти Хатлон", ("Муминабадский",), "tj"),
+)  # fmt: skip
 _VILLAGE_HEADS = [
     "Кара",
     "Ак",
@@ -596,6 +671,8 @@ class Soldier:
     village: str
     relative: str
     family_place: str
+    surname_today: str | None = None  # how a Central Asian relative types the surname today
+    name_today: str | None = None
 
 
 def _zipf(rng: random.Random, items: Sequence[str], skew: float = 1.0) -> str:
@@ -657,8 +734,32 @@ def _make_surname(rng: random.Random, people: str) -> tuple[str, str | None]:
     return root.rstrip("ь") + suffix if not root.endswith("ь") or suffix else root + "ев", None
 
 
-def make_soldier(rng: random.Random) -> Soldier:
-    """One man of 1941, in the spelling of his time."""
+def _central_asian_soldier(rng: random.Random) -> Soldier:
+    oblast = rng.choice(CA_OBLASTS)
+    people = oblast.people
+    surname, surname_today = rng.choice(_CA_SURNAMES[people])
+    name, name_today = _zipf_pair(rng, _CA_NAMES[people])
+    father, _ = _zipf_pair(rng, _CA_NAMES[people])
+    year = min(1926, max(1895, int(rng.triangular(1895, 1926, 1918))))
+    raion = rng.choice(oblast.raions)
+    village = rng.choice(_VILLAGE_HEADS) + rng.choice(_VILLAGE_TAILS)
+    relative = f"{rng.choice(_KINSHIP)} {rng.choice(_WOMEN)}"
+    family = f"{oblast.historical}, {raion} р-н, с. {village}"
+    return Soldier(
+        surname, None, name, _patronymic(father), year, oblast, raion, village, relative, family,
+        surname_today, name_today,
+    )  # fmt: skip
+
+
+def _zipf_pair(rng: random.Random, items: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    weights = [1.0 / (i + 1) ** 0.8 for i in range(len(items))]
+    return rng.choices(items, weights)[0]
+
+
+def make_soldier(rng: random.Random, hard: bool = False) -> Soldier:
+    """One man of 1941, in the spelling of his time (``hard``: a sixth from Central Asia)."""
+    if hard and rng.random() < 0.15:
+        return _central_asian_soldier(rng)
     oblast = rng.choice(OBLASTS)
     people = oblast.people if rng.random() < 0.8 else rng.choice(("ru", "ru", "ua", "kz", "tt"))
     surname, surname_kk = _make_surname(rng, people)
@@ -729,8 +830,61 @@ def lose_run(rng: random.Random, word: str) -> str:
     return word[:keep] + "..." if rng.random() < 0.7 else "..." + word[-keep:]
 
 
-def medallion_reading(rng: random.Random, soldier: Soldier, reading_id: str) -> Record:
-    """What a search volunteer read from the man's medallion."""
+# The second generation's damage (issue 14's kinds, numbered as there); applied only with ``hard``.
+_CAPITALS = {
+    "М": "Л", "Л": "М", "А": "О", "О": "А", "Б": "В", "В": "Б", "П": "Н", "Н": "П", "К": "Н", "Ш": "Щ",
+    "Щ": "Ш", "Т": "Г", "Г": "Т", "С": "Е", "Е": "С", "Д": "Л", "И": "Н", "Ж": "Х", "Х": "Ж", "Р": "Б",
+    "У": "Ч", "Ч": "У", "З": "Э", "Э": "З", "Ф": "Ф", "Я": "Л", "Ю": "Н", "Ц": "Щ", "Ы": "Ы",
+}  # fmt: skip
+_TAIL_CONFUSIONS = (("в", "б"), ("т", "ш"), ("и", "п"), ("н", "п"), ("о", "а"), ("л", "п"), ("а", "о"))
+
+
+def lose_many(rng: random.Random, word: str) -> str:
+    """Kind 1: two or three letters unreadable (Ко??ов, М?р?ов), the first one kept."""
+    if len(word) < 5:
+        return word
+    letters = list(word)
+    spots = rng.sample(range(1, len(letters)), min(len(letters) - 1, rng.choice((2, 2, 3))))
+    for i in spots:
+        letters[i] = "?"
+    return "".join(letters)
+
+
+def misread_first(rng: random.Random, word: str) -> str:
+    """Kind 2: the first letter misread or lost (Лоисеев for Моисеев, ?аслов), at times a letter more."""
+    if len(word) < 4:
+        return word
+    head = rng.choice(("?", _CAPITALS.get(word[0], "?"), _CAPITALS.get(word[0], "?")))
+    word = head + word[1:]
+    return lose_letters(rng, word) if rng.random() < 0.3 else word
+
+
+def lost_start(rng: random.Random, word: str) -> str:
+    """Kind 3: the start lost (...тникоб for Плотников), what is left read with a confusion at times."""
+    if len(word) < 6:
+        return word
+    tail = word[-rng.randint(4, max(4, len(word) - 2)) :]
+    if rng.random() < 0.5:
+        spots = [(i, b) for i, ch in enumerate(tail) for a, b in _TAIL_CONFUSIONS if ch == a]
+        if spots:
+            i, b = rng.choice(spots)
+            tail = tail[:i] + b + tail[i + 1 :]
+    return "..." + tail
+
+
+def misread_name(rng: random.Random, name: str) -> str:
+    """Kind 5: a first name misread into another (Лихаил, Ман?им): its first letter, or two inside."""
+    if len(name) < 4:
+        return name
+    if rng.random() < 0.6:
+        return _CAPITALS.get(name[0], "?") + name[1:]
+    i = rng.randrange(1, len(name) - 1)
+    name = name[:i] + "?" + name[i + 1 :]
+    return handwriting(rng, name)
+
+
+def medallion_reading(rng: random.Random, soldier: Soldier, reading_id: str, hard: bool = False) -> Record:
+    """What a search volunteer read from the man's medallion (``hard``: with the damage kinds 1-3 and 5)."""
     surname = soldier.surname
     roll = rng.random()
     if roll < 0.12:
@@ -755,6 +909,16 @@ def medallion_reading(rng: random.Random, soldier: Soldier, reading_id: str) -> 
         name = None
     elif roll < 0.35:
         name = handwriting(rng, soldier.name)
+    if hard:
+        roll = rng.random()
+        if roll < 0.1:
+            surname = lose_many(rng, soldier.surname)
+        elif roll < 0.18:
+            surname = misread_first(rng, soldier.surname)
+        elif roll < 0.25:
+            surname = lost_start(rng, soldier.surname)
+        if rng.random() < 0.1:
+            name = misread_name(rng, soldier.name)
     patronymic: str | None = soldier.patronymic
     roll = rng.random()
     if roll < 0.3:
@@ -823,6 +987,46 @@ def kazakh_latin(text: str) -> str:
     return out[:1].upper() + out[1:]
 
 
+# Kazakh in Latin letters as passports and the street write it (not the 2021 alphabet): Қайырбеков →
+# Kaiyrbekov or Kaiirbekov, Есен → Yesen.
+_KAZAKH_PASSPORT = str.maketrans(
+    {
+        "ә": "a", "ғ": "g", "қ": "k", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h", "і": "i", "ж": "zh",
+        "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ю": "iu", "я": "ia", "ё": "io", "ъ": "",
+        "ь": "", "э": "e", "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "з": "z", "и": "i",
+        "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u",
+        "ф": "f",
+    }
+)  # fmt: skip
+# Today's Kazakh vowels where the clerk of 1941 wrote others (Қабдолов for Кабдулов, Өтегенов for Утегенов).
+_KAZAKH_VOWELS = (("у", "о"), ("у", "ұ"), ("у", "ө"), ("ы", "і"), ("е", "ә"), ("и", "і"), ("а", "ә"))
+
+
+def kazakh_passport(rng: random.Random, text: str) -> str:
+    """Kind 6: today's Kazakh name in Latin letters as a passport writes it: ы and й as y or i, Е as Ye."""
+    lower = text.lower()
+    out = []
+    for i, ch in enumerate(lower):
+        if ch in "ый":
+            out.append(rng.choice(("y", "i")))
+        elif ch == "е" and i == 0:
+            out.append("ye")
+        else:
+            out.append(ch.translate(_KAZAKH_PASSPORT))
+    word = "".join(out)
+    return word[:1].upper() + word[1:]
+
+
+def kazakh_vowel(rng: random.Random, word: str) -> str:
+    """Kind 6: one vowel as today's Kazakh has it against the clerk's (Кабдулов → Қабдолов)."""
+    spots = [(i, b) for i, ch in enumerate(word.lower()) for a, b in _KAZAKH_VOWELS if ch == a]
+    if not spots:
+        return word
+    i, b = rng.choice(spots)
+    b = b.upper() if word[i].isupper() else b
+    return word[:i] + b + word[i + 1 :]
+
+
 def genitive(word: str) -> str:
     """The genitive a relative writes after "ищу": Легкодымов → Легкодымова, Емельян → Емельяна."""
     if word.endswith("ский"):
@@ -856,8 +1060,9 @@ def typo(rng: random.Random, word: str) -> str:
     return word[:i] + rng.choice(alphabet) + word[i + 1 :]
 
 
-def relative_query(rng: random.Random, soldier: Soldier) -> Query:
-    """What a relative types about the man, with the noise of memory, spelling and keyboards."""
+def relative_query(rng: random.Random, soldier: Soldier, hard: bool = False) -> Query:
+    """What a relative types about the man, with the noise of memory, spelling and keyboards (``hard``:
+    Central Asian alphabets, Kazakh in passport Latin and today's Kazakh vowels too)."""
     surname = soldier.surname
     name: str | None = soldier.name
     if rng.random() < 0.25:
@@ -866,11 +1071,21 @@ def relative_query(rng: random.Random, soldier: Soldier) -> Query:
     if rng.random() < 0.1:
         surname = ear_variant(rng, surname)
     roll = rng.random()
-    if soldier.surname_kk is not None and roll < 0.3:
+    if hard and soldier.surname_today is not None and roll < 0.75:
+        surname = soldier.surname_today
+        if soldier.name_today is not None and name is not None and rng.random() < 0.7:
+            name = soldier.name_today
+    elif soldier.surname_kk is not None and roll < 0.3:
         surname = soldier.surname_kk
+        if hard and rng.random() < 0.4:
+            surname = kazakh_vowel(rng, surname)
         if rng.random() < 0.35:
-            surname = kazakh_latin(surname)
-            name = kazakh_latin(name) if name else None
+            if hard and rng.random() < 0.5:
+                surname = kazakh_passport(rng, surname)
+                name = kazakh_passport(rng, name) if name else None
+            else:
+                surname = kazakh_latin(surname)
+                name = kazakh_latin(name) if name else None
     elif roll < 0.45:
         surname = genitive(surname)
         name = genitive(name) if name else None
@@ -938,31 +1153,41 @@ class Benchmark:
     cases: list[Case]
 
 
-def make_registry(rng: random.Random, size: int, prefix: str = "r") -> tuple[list[Soldier], list[Record]]:
+def make_registry(
+    rng: random.Random, size: int, prefix: str = "r", hard: bool = False
+) -> tuple[list[Soldier], list[Record]]:
     """``size`` soldiers and the readings of their medallions."""
-    soldiers = [make_soldier(rng) for _ in range(size)]
-    records = [medallion_reading(rng, s, f"{prefix}{i}") for i, s in enumerate(soldiers)]
+    soldiers = [make_soldier(rng, hard) for _ in range(size)]
+    records = [medallion_reading(rng, s, f"{prefix}{i}", hard) for i, s in enumerate(soldiers)]
     return soldiers, records
 
 
 def make_benchmark(
-    seed: int, registry_size: int = 20_000, queries: int = 2_000, absent: float = 1 / 3
+    seed: int, registry_size: int = 20_000, queries: int = 2_000, absent: float = 1 / 3, hard: bool = False
 ) -> Benchmark:
-    """A registry of ``registry_size`` readings and ``queries`` cases, ``absent`` of them about absent men."""
+    """A registry of ``registry_size`` readings and ``queries`` cases, ``absent`` of them about absent men.
+
+    ``hard`` is the second generation (DEV2/TEST2): the damage kinds of issue 14 and Central Asian men;
+    without it the stream of random numbers, and so the first DEV and TEST, are exactly as before.
+    """
     rng = random.Random(seed)
-    soldiers, records = make_registry(rng, registry_size)
+    soldiers, records = make_registry(rng, registry_size, hard=hard)
     cases: list[Case] = []
     for _ in range(queries):
         if rng.random() < absent:
-            cases.append(Case(relative_query(rng, make_soldier(rng)), None))
+            cases.append(Case(relative_query(rng, make_soldier(rng, hard), hard), None))
         else:
             i = rng.randrange(len(soldiers))
-            cases.append(Case(relative_query(rng, soldiers[i]), records[i].reading_id))
+            cases.append(Case(relative_query(rng, soldiers[i], hard), records[i].reading_id))
     return Benchmark(seed, records, cases)
 
 
 DEV_SEED = 20_241
 TEST_SEED = 77_003
+# The second generation, drawn from seeds nobody had used when it was written (2026-12-01); tune on DEV2
+# only, report TEST2.
+DEV2_SEED = 61_129
+TEST2_SEED = 93_517
 
 
 def renamed(record: Record, reading_id: str) -> Record:

@@ -1,8 +1,9 @@
 """Search quality on noisy relative ↔ reading pairs: the engine against two baselines, in one run.
 
-    python -m bench.quality                 # the TEST set (report these numbers)
-    python -m bench.quality --set dev       # the DEV set (tune on this one only)
-    python -m bench.quality --fit           # fit the category weights on DEV, write bot/search/weights.py
+    python -m bench.quality                 # the TEST2 set (report these numbers)
+    python -m bench.quality --set dev2      # the DEV2 set (tune on this one only)
+    python -m bench.quality --fit           # fit the category weights on DEV2, write bot/search/weights.py
+    python -m bench.quality --set test      # the first generation's TEST (dev: its DEV), for comparison
 
 Prints recall@1, recall@5, MRR, the share of true matches marked strong and the share of absent
 soldiers wrongly marked strong, for the engine, for exact match (an archive form: exact surname and
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bench.noise import DEV_SEED, TEST_SEED, Benchmark, make_benchmark
+from bench.noise import DEV2_SEED, DEV_SEED, TEST2_SEED, TEST_SEED, Benchmark, make_benchmark
 from bot.search import (
     FIELDS,
     Model,
@@ -112,6 +113,34 @@ def engine_scores(bench: Benchmark, registry: Registry, *, registry_frequency: b
         return [(m.reading_id, m.strong) for m in matches]
 
     return evaluate("engine in the bot" if registry_frequency else "engine", bench, search)
+
+
+def reliability(bench: Benchmark, registry: Registry) -> str:
+    """Predicted against observed: every shown result (top five, as the bot searches) by its score's decile,
+    and how many of them are the man; then the strong verdicts and the bot's wording bands."""
+    shown: list[tuple[float, bool, bool]] = []
+    for case in bench.cases:
+        for m in registry.search(case.query, limit=5, registry_frequency=True):
+            shown.append((m.score / 100.0, m.reading_id == case.truth, m.strong))
+    lines = ["| predicted | results | mean predicted | observed: the man |", "|---|---|---|---|"]
+    for decile in range(10):
+        low, high = decile / 10, (decile + 1) / 10
+        rows = [(p, t) for p, t, _ in shown if low <= p < high or (decile == 9 and p == 1.0)]
+        if rows:
+            mean = sum(p for p, _ in rows) / len(rows)
+            observed = sum(t for _, t in rows) / len(rows)
+            lines.append(f"| {low:.1f}–{high:.1f} | {len(rows)} | {mean:.3f} | {observed:.3f} |")
+    bands = (
+        ("very likely (strong)", lambda p, s: s),
+        ("likely (≥ 50, not strong)", lambda p, s: not s and p >= 0.5),
+        ("may be him (20–50)", lambda p, s: 0.2 <= p < 0.5),
+        ("unlikely (< 20)", lambda p, s: p < 0.2),
+    )
+    for label, test in bands:
+        rows = [t for p, t, s in shown if test(p, s)]
+        if rows:
+            lines.append(f"| {label} | {len(rows)} | | {sum(rows) / len(rows):.3f} |")
+    return "\n".join(lines)
 
 
 def _archive_key(surname: str | None, name: str | None) -> str:
@@ -262,7 +291,7 @@ def fit(bench: Benchmark, registry: Registry) -> str:
 
     return f'''"""The fitted model: ln m and u per field and agreement category, and the calibration.
 
-Written by ``python -m bench.quality --fit`` on the DEV set only (seed {DEV_SEED}); do not edit by hand.
+Written by ``python -m bench.quality --fit`` on a DEV set only (seed {bench.seed}); do not edit by hand.
 ``LN_M[field][category]`` is ln P(category | the reading is the man); ``U`` is the share of a category
 among candidates that are other men (for the surname the engine counts the registry's readings in each category instead, the term-frequency
 adjustment). ``PRIOR`` and ``TEMPERATURE`` turn the summed log-odds into a probability with "the man is
@@ -285,21 +314,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--set", choices=("dev", "test"), default="test")
+    parser.add_argument(
+        "--set",
+        choices=("dev", "test", "dev2", "test2"),
+        default=None,
+        help="dev/test: the first generation; dev2/test2: with issue 14's damage kinds and Central Asia",
+    )
     parser.add_argument("--size", type=int, default=20_000, help="registry size")
     parser.add_argument("--queries", type=int, default=2_000)
     parser.add_argument(
         "--fit", action="store_true", help="fit weights on DEV and write bot/search/weights.py"
     )
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument(
+        "--reliability", action="store_true", help="print predicted against observed by decile"
+    )
     args = parser.parse_args(argv)
-    seed = DEV_SEED if args.set == "dev" or args.fit else TEST_SEED
+    args.set = args.set or ("dev2" if args.fit else "test2")
+    if args.fit and args.set.startswith("test"):
+        parser.error("--fit tunes on a DEV set only: --set dev or --set dev2")
+    seed = {"dev": DEV_SEED, "test": TEST_SEED, "dev2": DEV2_SEED, "test2": TEST2_SEED}[args.set]
     started = time.perf_counter()
-    bench = make_benchmark(seed, args.size, args.queries)
+    bench = make_benchmark(seed, args.size, args.queries, hard=args.set.endswith("2"))
     registry = Registry()
     registry.add(bench.records)
     print(
-        f"{'DEV' if seed == DEV_SEED else 'TEST'} set (seed {seed}): {len(bench.records)} readings, "
+        f"{args.set.upper()} set (seed {seed}): {len(bench.records)} readings, "
         f"{len(bench.cases)} queries, {sum(c.truth is None for c in bench.cases)} about absent soldiers "
         f"(built in {time.perf_counter() - started:.1f} s)"
     )
@@ -314,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(HEADER)
     print(engine_scores(bench, registry).row())
     print(engine_scores(bench, registry, registry_frequency=True).row())
+    if args.reliability:
+        print(reliability(bench, registry))
     if not args.no_baselines:
         print(exact_scores(bench).row())
         print(wratio_scores(bench).row())

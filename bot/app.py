@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -37,9 +36,12 @@ from bot.jobs import register_jobs
 from bot.logs import cap_library_loggers, setup_logging
 from bot.monitoring import Monitoring
 from bot.services.registry_search import RegistrySearch, StoredRegistry
+from bot.services.send_budget import open_send_budget
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
-from handlers import appeals, dialogue, notifications, roles, stats
+from handlers import appeals, cases, dialogue, family, flood, notifications, review, roles, stats
+from handlers.rate_limiter import SharedRateLimiter
 from handlers.turn import AmanatContext, Features, Services
+from handlers.update_order import PerChatUpdateProcessor
 from models import Database
 from models.db import database_unavailable
 
@@ -149,19 +151,25 @@ def make_error_handler(token: str) -> Any:
     return on_error
 
 
-def command_menu(lang: str) -> list[BotCommand]:
+def command_menu(lang: str, *, volunteers: bool = False) -> list[BotCommand]:
     """The command menu of private chats in ``lang``."""
     t = translator(lang)
-    return [BotCommand(name, t.plain(f"command.{name}")) for name in dialogue.COMMANDS]
+    names = (*dialogue.COMMANDS, *(cases.COMMANDS if volunteers else ()))  # /ask only when someone answers
+    return [BotCommand(name, t.plain(f"command.{name}")) for name in names]
 
 
 async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """The command menu for private chats, per language, and the default one."""
     services: Services = application.bot_data["services"]
+    volunteers = cases.volunteers_configured(services.settings)
     scope = BotCommandScopeAllPrivateChats()
     for lang in LANGUAGES:
-        await application.bot.set_my_commands(command_menu(lang), scope=scope, language_code=lang)
-    await application.bot.set_my_commands(command_menu(services.settings.i18n.default_language), scope=scope)
+        await application.bot.set_my_commands(
+            command_menu(lang, volunteers=volunteers), scope=scope, language_code=lang
+        )
+    await application.bot.set_my_commands(
+        command_menu(services.settings.i18n.default_language, volunteers=volunteers), scope=scope
+    )
 
 
 def make_post_init(
@@ -183,6 +191,13 @@ async def close_registry(application: Application[Any, Any, Any, Any, Any, Any])
     """post_shutdown: close the registry search opened at start."""
     services: Services = application.bot_data["services"]
     await services.registry.close()
+
+
+def default_features(settings: Settings) -> Features:
+    """The optional parts of the dialogue this configuration supports ("ask a volunteer" needs volunteers)."""
+    if cases.volunteers_configured(settings):
+        return Features(ask_volunteer=cases.ask_from_results)
+    return Features()
 
 
 def build_application(
@@ -218,17 +233,31 @@ def build_application(
         .context_types(ContextTypes(context=AmanatContext))
         .post_init(make_post_init(open_registry))
         .post_shutdown(close_registry)
-        # Updates are handled one at a time per process; dialogue state is read from the database per update.
-        .concurrent_updates(False)
+        # Chats at once, each chat's updates in order (handlers/update_order.py); dialogue state is read from
+        # the database per update, so any process can serve any update.
+        .concurrent_updates(
+            PerChatUpdateProcessor(settings.telegram.concurrent_updates, backlog=settings.flood.backlog)
+        )
     )
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+        # Telegram's limits per bot token, shared by every process; replies before background sends.
+        limiter = SharedRateLimiter(
+            open_send_budget(settings, db), group_per_minute=settings.limits.group_per_minute, max_retries=2
+        )
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     application = builder.build()
     assert isinstance(application, AmanatApplication)
     application.bot_data["services"] = Services(
-        db=db, settings=settings, registry=StoredRegistry(db), features=features or Features()
+        db=db,
+        settings=settings,
+        registry=StoredRegistry(db),
+        features=features or default_features(settings),
     )
     application.add_error_handler(make_error_handler(bot_token))
+    flood.register(application)  # per-user flood control, before every other handler
+    cases.register(application)  # cases: before the dialogue (group -1), see handlers/cases.py
+    review.register(application)  # /review for volunteers (group -1)
+    family.register(application)  # /family for volunteers and the family's answer (group -1)
     dialogue.register(application)
     notifications.register(application)  # buttons under notifications, pause/resume in /my (FEATURES)
     appeals.register(application)  # /appeal and the broadcast's buttons (administrators)

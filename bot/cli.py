@@ -1,8 +1,10 @@
 """The `amanat` command line (also `python -m bot`): run, console, import, search, match, db, demo-data.
 
-Every command that touches the database brings it up to date first (migrations, search keys). Exit codes:
-0 done, 1 the work could not be done (a file that cannot be read, a database that cannot be reached),
-2 bad usage or configuration.
+Every command that touches the database brings it up to date first (migrations, search keys); the
+commands that only read (search, match) never create one: they say which database they opened, and that
+it is missing or empty. Reports, search lines and errors are in the administrator's language (`--lang`,
+else the locale; bot.cli_text). Exit codes: 0 done, 1 the work could not be done (a file that cannot be
+read, a database that is missing or cannot be reached), 2 bad usage or configuration.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import html
 import json
 import logging
 import os
@@ -19,18 +20,19 @@ import sys
 from collections.abc import Callable, Coroutine, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 from telegram.error import InvalidToken
 
 from bot.app import run_bot
+from bot.cli_text import CliText, cli_language, cli_text
 from bot.config import WEBHOOK_SECRET_MISSING, ConfigError, Settings, load_config
 from bot.console import run_console
-from bot.database import open_database
-from bot.i18n import translator
+from bot.database import DatabaseMissing, database_place, open_database
+from bot.i18n import LANGUAGES
 from bot.logs import redact, setup_logging
-from bot.search import Query, parse_year
+from bot.search import Query
 from bot.services import import_batches
 from bot.services.appeal_relatives import start_appeal
 from bot.services.broadcast import (
@@ -52,15 +54,32 @@ from bot.services.export import (
     format_for,
     open_existing_database,
 )
+from bot.services.family import family_of
 from bot.services.faults import fault_point
 from bot.services.heartbeat import queue_heartbeats
-from bot.services.matching import run_matching_pass
-from bot.services.registry_import import ImportFailure, ImportStopped, RegistryFile, import_file
+from bot.services.matching import MatchingReport, run_matching_pass
+from bot.services.query_text import (
+    YEAR_MAX,
+    YEAR_MIN,
+    InputError,
+    YearError,
+    check_name,
+    check_place,
+    parse_birth_year,
+)
+from bot.services.registry_import import (
+    ImportFailure,
+    ImportReport,
+    ImportStopped,
+    RegistryFile,
+    Rejected,
+    import_file,
+)
 from bot.services.registry_index import open_registry_index
-from bot.services.registry_search import RegistrySearch, StoredRegistry
+from bot.services.registry_search import RegistrySearch, StoredRegistry, count_readings
 from bot.services.startup import StartupRefused
 from handlers.notifications import deliver_all_via_bot_api
-from models import BatchState, DeliveryState
+from models import BatchState, Database, DeliveryState
 from models.db import connection_problem
 
 T = TypeVar("T")
@@ -93,10 +112,16 @@ def _startup_errors() -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        problem = startup_problem(error, _settings(click.get_current_context()))
+        ctx = click.get_current_context()
+        if isinstance(error, DatabaseMissing):  # a command that reads, and nothing to read
+            _fail(_text(ctx)("cli.db.missing", where=error.place))
+        if isinstance(error, BrokenPipeError):  # whoever read the output went away (`| head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        problem = startup_problem(error, _settings(ctx))
         if problem is None:
             if isinstance(error, OSError):  # e.g. the database server went away during the command
-                _fail(f"cannot reach the database: {redact(str(error))}")
+                _fail(_text(ctx)("cli.error.database", error=redact(str(error))))
             raise
         _fail(problem, code=2)
 
@@ -115,17 +140,50 @@ def _secret_env() -> list[str]:
 
 
 def _settings(ctx: click.Context) -> Settings:
-    settings: Settings = ctx.obj["settings"]
+    settings: Settings = ctx.find_root().obj["settings"]
     return settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _text(ctx: click.Context) -> CliText:
+    """The command line's messages in the administrator's language (`--lang`, else the locale)."""
+    root = ctx.find_root()
+    return cli_text(root.obj["lang"] if root.obj else cli_language())
+
+
+class WholeHelpGroup(click.Group):
+    """A group whose command list shows each command's whole description (click cuts it at ~45 characters)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            first = (command.short_help or command.help or "").strip().split("\n\n", 1)[0]
+            rows.append((name, " ".join(first.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=WholeHelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.toml)."
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: ./config.toml, or AMANAT_CONFIG).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="Language of reports, search lines and errors (default: the locale's, else English).",
 )
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None) -> None:
+def main(ctx: click.Context, config_path: str | None, lang: str | None) -> None:
     """Amanat: helps families find soldiers missing since 1941-1945, and search volunteers find families."""
+    language = cli_language(lang)
+    ctx.obj = {"lang": language}
     try:
         settings = load_config(config_path)
     except ConfigError as error:
@@ -133,10 +191,10 @@ def main(ctx: click.Context, config_path: str | None) -> None:
         return
     # Before anything logs: the token and webhook secret redacted, no personal data at any level.
     setup_logging(settings, secrets=_secret_env())
-    ctx.obj = {"settings": settings}
+    ctx.obj["settings"] = settings
 
 
-@main.group()
+@main.group(cls=WholeHelpGroup)
 def db() -> None:
     """Database maintenance."""
 
@@ -157,29 +215,61 @@ def db_upgrade(ctx: click.Context) -> None:
     click.echo(f"database is at revision {revision}")
 
 
-def _print_import_report(report: Any, shown: int = 50) -> None:
-    click.echo(
-        f"{report.source}: {report.rows_read} rows read ({report.encoding}"
-        f"{': ' + report.encoding_evidence if report.encoding_evidence else ''}); "
-        f"{report.inserted} new, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.rejected)} rejected"
+def coded_error(t: CliText, prefix: str, error: ImportFailure | import_batches.BatchError) -> str:
+    """A service's error in the administrator's language (its English message for an unknown code)."""
+    key = f"{prefix}.{error.code}"
+    return t(key, **error.args_) if error.code and t.has(key) else str(error)
+
+
+def rejection_text(t: CliText, rejected: Rejected) -> str:
+    """Why a row was rejected, in the administrator's language (the English reason for an unknown code)."""
+    key = f"cli.reject.{rejected.code}"
+    return t(key, **dict(rejected.args)) if rejected.code and t.has(key) else rejected.reason
+
+
+def import_report_lines(t: CliText, report: ImportReport, shown: int = 50) -> tuple[str, list[str]]:
+    """An import's summary line, and the lines of its rejected rows (at most `shown`, then how many more)."""
+    encoding = report.encoding + (f": {report.encoding_evidence}" if report.encoding_evidence else "")
+    summary = t(
+        "cli.import.report",
+        source=report.source,
+        rows=t.plural("cli.import.rows", report.rows_read),
+        encoding=encoding,
+        new=t.plural("cli.import.new", report.inserted),
+        updated=t.plural("cli.import.updated", report.updated),
+        unchanged=t.plural("cli.import.unchanged", report.unchanged),
+        rejected=t.plural("cli.import.rejected", len(report.rejected)),
     )
-    for rejected in report.rejected[:shown]:
-        click.echo(f"  line {rejected.line}: {rejected.reason}", err=True)
+    lines = [
+        t("cli.import.rejected_line", line=rejected.line, reason=rejection_text(t, rejected))
+        for rejected in report.rejected[:shown]
+    ]
     if len(report.rejected) > shown:
-        click.echo(f"  … and {len(report.rejected) - shown} more rejected rows (see --report)", err=True)
+        lines.append(t.plural("cli.import.more_rejected", len(report.rejected) - shown))
+    return summary, lines
 
 
-def _write_rejected(path: Path, reports: list[Any]) -> None:
+def _print_import_report(t: CliText, report: ImportReport) -> None:
+    summary, rejected = import_report_lines(t, report)
+    click.echo(summary)
+    for line in rejected:
+        click.echo(line, err=True)
+
+
+def _write_rejected(path: Path, reports: list[ImportReport], t: CliText) -> None:
     """Every rejected row as CSV (file, line, reason): quoted as the csv module quotes, whatever the text."""
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["file", "line", "reason"])
         for report in reports:
-            writer.writerows([report.source, rejected.line, rejected.reason] for rejected in report.rejected)
+            writer.writerows(
+                [report.source, rejected.line, rejection_text(t, rejected)] for rejected in report.rejected
+            )
 
 
-async def _import_files(settings: Settings, files: tuple[str, ...], show_progress: bool | None) -> list[Any]:
+async def _import_files(
+    settings: Settings, files: tuple[str, ...], show_progress: bool | None
+) -> list[ImportReport]:
     from tqdm import tqdm
 
     sources = [RegistryFile(name) for name in files]  # every file must be readable before anything is written
@@ -206,29 +296,28 @@ async def _import_files(settings: Settings, files: tuple[str, ...], show_progres
     return reports
 
 
-async def _batch_command(settings: Settings, status: bool, finish: int | None, rollback: int | None) -> None:
+async def _batch_command(
+    settings: Settings, t: CliText, status: bool, finish: int | None, rollback: int | None
+) -> None:
     """--status, --finish BATCH or --rollback BATCH of `amanat import`."""
     database = await open_database(settings)
     try:
         if finish is not None:
             moved = await import_batches.finish_lost_batch(database, finish)
-            click.echo(f"import batch {finish} finished: its {moved} readings are visible now")
+            click.echo(t.plural("cli.batches.finished", moved, batch=finish))
         elif rollback is not None:
             deleted, kept = await import_batches.roll_back_lost_batch(database, rollback)
             click.echo(
-                f"import batch {rollback} rolled back: {deleted} readings it inserted were deleted"
-                + (
-                    f"; {kept} readings it updated keep its text (their earlier text is not stored)"
-                    if kept
-                    else ""
-                )
+                t.plural("cli.batches.rolled_back", deleted, batch=rollback)
+                + (t.plural("cli.batches.kept", kept) if kept else "")
             )
         if status:
             batches = await import_batches.batch_overview(database)
             if not batches:
-                click.echo("no imports yet")
+                click.echo(t("cli.batches.none"))
             else:
-                click.echo(f"{'batch':>7}  {'state':<11}  {'rows':>9}  {'started (UTC)':<16}  source")
+                batch_, state, rows, started, source = t("cli.batches.header").split("|")
+                click.echo(f"{batch_:>7}  {state:<11}  {rows:>9}  {started:<16}  {source}")
             for batch in batches:
                 click.echo(
                     f"{batch.id:>7}  {batch.state:<11}  {batch.rows:>9}  "
@@ -236,11 +325,7 @@ async def _batch_command(settings: Settings, status: bool, finish: int | None, r
                 )
             lost = [batch.id for batch in batches if batch.state == BatchState.LOST]
             if lost:
-                click.echo(
-                    f"lost imports hide their readings: finish one (amanat import --finish {lost[0]}), "
-                    f"roll it back (amanat import --rollback {lost[0]}), or import its file again and then "
-                    "finish or roll it back"
-                )
+                click.echo(t("cli.batches.lost_hint", batch=lost[0]))
     finally:
         await database.dispose()
 
@@ -270,32 +355,30 @@ def import_command(
 ) -> None:
     """Import registry readings from CSV or JSON lines (idempotent by reading_id), or see and mend the
     import batches (--status, --finish, --rollback)."""
+    t = _text(ctx)
     if status or finish is not None or rollback is not None:
         if files or (finish is not None and rollback is not None):
-            _fail("give files to import, or --status / --finish BATCH / --rollback BATCH alone", code=2)
+            _fail(t("cli.import.usage_alone"), code=2)
         try:
-            _run(_batch_command(_settings(ctx), status, finish, rollback))
+            _run(_batch_command(_settings(ctx), t, status, finish, rollback))
         except import_batches.BatchError as error:
-            _fail(str(error))
+            _fail(coded_error(t, "cli.batches", error))
         return
     if not files:
-        _fail("give the files to import (or --status to see the import batches)", code=2)
+        _fail(t("cli.import.usage_files"), code=2)
     disable = None if progress is None else not progress
     try:
         reports = _run(_import_files(_settings(ctx), files, disable))
     except ImportFailure as error:
-        _fail(f"{error}; nothing was imported")
+        _fail(t("cli.import.failed", error=coded_error(t, "cli.failure", error)))
         return
     except ImportStopped as error:
-        _fail(
-            f"{error}; what was written is kept in a lost import batch (amanat import --status), "
-            "and importing the file again is safe"
-        )
+        _fail(t("cli.import.stopped", error=error))
         return
     for report in reports:
-        _print_import_report(report)
+        _print_import_report(t, report)
     if report_path:
-        _write_rejected(Path(report_path), reports)
+        _write_rejected(Path(report_path), reports, t)
 
 
 def sample_registry_path() -> Path:
@@ -309,37 +392,77 @@ def demo_data(ctx: click.Context) -> None:
     """Load the bundled sample registry so you can try the bot at once."""
     reports = _run(_import_files(_settings(ctx), (str(sample_registry_path()),), True))
     for report in reports:
-        _print_import_report(report)
+        _print_import_report(_text(ctx), report)
 
 
-def query_from_json(item: dict[str, Any]) -> Query:
-    """A search query from one batch line (or from the command-line flags); raises ValueError if unusable."""
-    surname = str(item.get("surname") or "").strip()
-    if not surname:
-        raise ValueError("surname is required")
+# Batch fields and the flags that give them on the command line (errors name what the person typed).
+FLAGS: dict[str, str] = {
+    "surname": "--surname",
+    "name": "--name",
+    "patronymic": "--patronymic",
+    "birth_year": "--born",
+    "birthplace": "--place",
+    "draft_office": "--draft-office",
+    "relative": "--relative",
+    "family_place": "--family-place",
+}
+NAME_FIELDS = ("surname", "name", "patronymic")
+PLACE_FIELDS = ("birthplace", "draft_office", "relative", "family_place")
+
+
+class QueryError(ValueError):
+    """A query the bot would not search either: ``field`` (None: the whole query) and the reason in words."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+    def named(self, t: CliText, names: dict[str, str] | None = None) -> str:
+        """The reason, after the field's name (or its flag's, given ``names``)."""
+        if self.field is None:
+            return self.message
+        name = names.get(self.field, self.field) if names else self.field
+        return t("cli.search.flag", flag=name, reason=self.message)
+
+
+def query_from_json(item: dict[str, Any], t: CliText) -> Query:
+    """A search query from one batch line (or from the flags), checked as the bot checks what a relative
+    types: names without markup, emoji or digits, a birth year of the war's soldiers. Raises QueryError."""
+    values: dict[str, str | None] = {}
+    for key in (*NAME_FIELDS, *PLACE_FIELDS):
+        raw = item.get(key)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            values[key] = None
+            continue
+        try:
+            values[key] = check_name(str(raw)) if key in NAME_FIELDS else check_place(str(raw))
+        except InputError as error:
+            raise QueryError(key, t.bot(f"error.{error.code}", limit=error.limit or 0)) from None
+    surname = values["surname"]
+    if surname is None:
+        raise QueryError(None, t("cli.batch.surname_required"))
     birth_year = birth_year_to = None
     raw_year = item.get("birth_year")
     if raw_year not in (None, ""):
-        parsed = parse_year(raw_year)
-        if parsed is None or parsed.low is None or parsed.high is None:
-            raise ValueError(f"birth_year is not a year: {raw_year!r}")
-        birth_year = parsed.low
-        birth_year_to = parsed.high if parsed.high != parsed.low else None
-
-    def text(key: str) -> str | None:
-        value = item.get(key)
-        return str(value).strip() or None if value is not None else None
-
+        try:
+            years = parse_birth_year(str(raw_year))
+        except YearError as error:
+            raise QueryError(
+                "birth_year", t.bot(f"error.year_{error.code}", low=YEAR_MIN, high=YEAR_MAX)
+            ) from None
+        birth_year = years.start
+        birth_year_to = years.end if years.end != years.start else None
     return Query(
         surname=surname,
-        name=text("name"),
-        patronymic=text("patronymic"),
+        name=values["name"],
+        patronymic=values["patronymic"],
         birth_year=birth_year,
         birth_year_to=birth_year_to,
-        birthplace=text("birthplace"),
-        draft_office=text("draft_office"),
-        relative=text("relative"),
-        family_place=text("family_place"),
+        birthplace=values["birthplace"],
+        draft_office=values["draft_office"],
+        relative=values["relative"],
+        family_place=values["family_place"],
     )
 
 
@@ -365,14 +488,22 @@ def result_json(found: Any, why: ReasonText) -> dict[str, Any]:
     }
 
 
-def reason_text(lang: str) -> ReasonText:
-    """Reasons in `lang`, from the same catalogs the bot uses, as plain text (no HTML)."""
-    t = translator(lang)
-    return lambda reason: html.unescape(t.reason(reason))
+def _batch_line(t: CliText, number: int, line: str) -> tuple[Any, Query | None, str | None]:
+    """A batch line's id (the caller's, else the line number), its query, or the error in words."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as error:
+        return number, None, t("cli.batch.line", line=number, error=t("cli.batch.not_json", error=error.msg))
+    if not isinstance(item, dict):
+        return number, None, t("cli.batch.line", line=number, error=t("cli.batch.not_object"))
+    query_id = item["id"] if item.get("id") is not None else number
+    try:
+        return query_id, query_from_json(item, t), None
+    except QueryError as error:
+        return query_id, None, t("cli.batch.line", line=number, error=error.named(t))
 
 
-def _batch_lines(path: str) -> Iterator[tuple[int, str]]:
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+def _batch_lines(stream: TextIO) -> Iterator[tuple[int, str]]:
     try:
         for number, line in enumerate(stream, start=1):
             if line.strip():
@@ -382,10 +513,27 @@ def _batch_lines(path: str) -> Iterator[tuple[int, str]]:
             stream.close()
 
 
+async def _open_registry_to_read(settings: Settings, t: CliText) -> Database:
+    """The configured database for a command that reads: never created; which one it is, and whether the
+    registry in it is empty, is said on stderr."""
+    database = await open_database(settings, create=False)
+    where = database_place(settings.database.url)
+    readings = await count_readings(database)
+    click.echo(t.plural("cli.db.opened", readings, where=where), err=True)
+    if not readings:
+        click.echo(t("cli.db.empty", where=where), err=True)
+    return database
+
+
 async def _search(
-    settings: Settings, query: Query | None, batch: str | None, limit: int, as_json: bool, why: ReasonText
+    settings: Settings,
+    t: CliText,
+    query: Query | None,
+    batch: TextIO | None,
+    limit: int,
+    as_json: bool,
 ) -> None:
-    database = await open_database(settings)
+    database = await _open_registry_to_read(settings, t)
     registry: RegistrySearch | None = None
     try:
         if batch is None:
@@ -393,36 +541,43 @@ async def _search(
             registry = StoredRegistry(database)  # one search: the keys table, nothing loaded
             found = await registry.search(query, limit=limit)
             if as_json:
-                click.echo(json.dumps({"results": [result_json(f, why) for f in found]}, ensure_ascii=False))
+                click.echo(
+                    json.dumps({"results": [result_json(f, t.reason) for f in found]}, ensure_ascii=False)
+                )
                 return
             if not found:
-                click.echo("—")
+                click.echo(t("cli.search.nothing"))
             for rank, item in enumerate(found, start=1):
                 reading = item.reading
                 who = " ".join(part for part in (reading.surname, reading.name, reading.patronymic) if part)
-                verdict = "strong" if item.match.strong else "weak"
-                click.echo(f"{rank}. {who}, {reading.birth_year or '?'} [{reading.reading_id}]")
+                verdict = t("cli.search.strong") if item.match.strong else t("cli.search.weak")
+                click.echo(
+                    t(
+                        "cli.search.result",
+                        rank=rank,
+                        who=who,
+                        born=reading.birth_year or "?",
+                        id=reading.reading_id,
+                    )
+                )
                 where = " ".join(part for part in (reading.found_place, reading.found_date) if part)
-                click.echo(f"   {item.match.score:.1f} ({verdict}); {where}")
+                click.echo(
+                    t("cli.search.score", score=f"{item.match.score:.1f}", verdict=verdict, where=where)
+                )
                 for reason in item.match.reasons:
-                    click.echo(f"   - {why(reason)}")
+                    click.echo(f"   - {t.reason(reason)}")
             return
         # Many queries: the registry in memory once (as the bot holds it) beats the keys table per query.
         registry = await open_registry_index(database)
         for number, line in _batch_lines(batch):
-            try:
-                item = json.loads(line)
-                if not isinstance(item, dict):
-                    raise ValueError("a line must be a JSON object")
-                query_id = item.get("id", number)
-                one = query_from_json(item)
-            except (ValueError, json.JSONDecodeError) as error:
-                click.echo(json.dumps({"id": number, "error": f"line {number}: {error}", "results": []}))
+            query_id, one, error = _batch_line(t, number, line)
+            if one is None:
+                click.echo(json.dumps({"id": query_id, "error": error, "results": []}, ensure_ascii=False))
                 continue
             found = await registry.search(one, limit=limit)
             click.echo(
                 json.dumps(
-                    {"id": query_id, "results": [result_json(f, why) for f in found]}, ensure_ascii=False
+                    {"id": query_id, "results": [result_json(f, t.reason) for f in found]}, ensure_ascii=False
                 )
             )
     finally:
@@ -431,19 +586,45 @@ async def _search(
         await database.dispose()
 
 
+def _open_batch(t: CliText, path: str) -> TextIO:
+    """The batch input, opened before the database is: a missing file is named as what it is."""
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")
+    except FileNotFoundError:
+        _fail(t("cli.search.input_missing", path=path))
+    except OSError as error:
+        _fail(t("cli.search.input_unreadable", path=path, error=error.strerror or error))
+    raise AssertionError("unreachable")  # _fail exits
+
+
 @main.command("search")
-@click.option("--surname")
-@click.option("--name")
-@click.option("--patronymic")
+@click.option("--surname", help="The soldier's surname, in any spelling (required unless --batch).")
+@click.option("--name", help="His first name.")
+@click.option("--patronymic", help="His patronymic.")
 @click.option("--born", help="Birth year, a range 1903-1905, or 'около 1904'.")
 @click.option("--place", help="Birthplace (old or today's names).")
-@click.option("--draft-office")
+@click.option("--draft-office", help="The draft office (военкомат) that called him up.")
 @click.option("--relative", help="Who waited at home.")
 @click.option("--family-place", help="Where the family lived.")
-@click.option("--batch", type=click.Path(allow_dash=True), help="JSON lines file of queries ('-' for stdin).")
-@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 100))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--lang", type=click.Choice(["ru", "kk", "en"]), default=None, help="Language of the reasons.")
+@click.option(
+    "--batch", metavar="FILE", help="JSON lines file of queries ('-' for stdin); one JSON line out per line."
+)
+@click.option(
+    "--limit",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Results per query, best first.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the batch output's shape).")
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="Language of the lines, reasons and errors (default: amanat --lang, else the locale's).",
+)
 @click.pass_context
 def search_command(
     ctx: click.Context,
@@ -462,43 +643,128 @@ def search_command(
 ) -> None:
     """Search the registry once (flags) or for every line of a JSON lines file (--batch)."""
     settings = _settings(ctx)
+    t = cli_text(lang) if lang else _text(ctx)
     query = None
+    stream = None
     if batch is None:
+        flags = {
+            "surname": surname,
+            "name": name,
+            "patronymic": patronymic,
+            "birth_year": born,
+            "birthplace": place,
+            "draft_office": draft_office,
+            "relative": relative,
+            "family_place": family_place,
+        }
         try:
-            query = query_from_json(
-                {
-                    "surname": surname,
-                    "name": name,
-                    "patronymic": patronymic,
-                    "birth_year": born,
-                    "birthplace": place,
-                    "draft_office": draft_office,
-                    "relative": relative,
-                    "family_place": family_place,
-                }
-            )
-        except ValueError as error:
-            _fail(f"{error} (use --surname, or --batch FILE)", code=2)
+            query = query_from_json(flags, t)
+        except QueryError as error:
+            _fail(error.named(t, FLAGS) if error.field else t("cli.search.surname_required"), code=2)
             return
-    why = reason_text(lang or settings.i18n.default_language)
-    _run(_search(settings, query, batch, limit, as_json, why))
+    else:
+        stream = _open_batch(t, batch)
+    _run(_search(settings, t, query, stream, limit, as_json))
 
 
-async def run_matching_pass_cli(settings: Settings) -> str:
+async def _family(settings: Settings, t: CliText, reading_id: str, as_json: bool) -> int:
+    database = await _open_registry_to_read(settings, t)
+    try:
+        reading, found = await family_of(database, StoredRegistry(database), reading_id, limit=50)
+    finally:
+        await database.dispose()
+    if reading is None:
+        if as_json:
+            click.echo(json.dumps({"reading_id": reading_id, "error": "no such reading", "families": []}))
+        else:
+            click.echo(t("cli.family.no_reading", id=reading_id), err=True)
+        return 1
+    if as_json:
+        payload = {"reading_id": reading.reading_id, "families": [item.to_json() for item in found]}
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return 0
+    who = " ".join(part for part in (reading.surname, reading.name, reading.patronymic) if part)
+    click.echo(
+        t(
+            "cli.family.reading",
+            id=reading.reading_id,
+            who=who,
+            born=reading.birth_year or "?",
+            place=reading.birthplace or "?",
+        )
+    )
+    if not found:
+        click.echo(t("cli.family.none"))
+    for position, item in enumerate(found, start=1):
+        soldier = " ".join(
+            str(item.soldier[key]) for key in ("surname", "name", "patronymic") if item.soldier.get(key)
+        )
+        click.echo(
+            t(
+                "cli.family.line",
+                n=position,
+                score=f"{item.score:.1f}",
+                strong=t("cli.family.strong") if item.strong else "",
+                soldier=soldier,
+                born=item.soldier.get("birth_year") or "?",
+                region=item.region or "?",
+                since=item.since.date().isoformat(),
+            )
+        )
+    return 0
+
+
+@main.command("family")
+@click.argument("reading_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def family_command(ctx: click.Context, reading_id: str, as_json: bool) -> None:
+    """Saved searches that match a found soldier, strongest first, anonymized (for volunteers)."""
+    code = _run(_family(_settings(ctx), _text(ctx), reading_id, as_json))
+    if code:
+        sys.exit(code)
+
+
+def match_summary(t: CliText, report: MatchingReport) -> str:
+    """What a matching pass did, in words."""
+    if not report.ran:
+        return t("cli.match.skipped")
+    return t(
+        "cli.match.summary",
+        readings=t.plural("cli.match.readings", report.readings),
+        searches=t.plural("cli.match.searches", report.searches),
+        matches=t.plural("cli.match.matches", report.matches),
+        notifications=t.plural("cli.match.notifications", report.notifications),
+        seconds=f"{report.seconds:.1f}",
+    )
+
+
+async def run_matching_pass_cli(settings: Settings, t: CliText) -> str:
     """`amanat match`: one pass now, the heartbeat if due, then deliver what is pending via the Bot API."""
-    db = await open_database(settings)
+    db = await _open_registry_to_read(settings, t)
     try:
         report = await run_matching_pass(db, settings)
         heartbeats = await queue_heartbeats(db, settings)
         # Test hook: `AMANAT_FAULT=after-matching` exits hard after the pass committed, before sending.
         fault_point("after-matching")
-        if not settings.telegram.token.get_secret_value():
-            return report.summary() + "; no bot token, so nothing was sent (the bot sends it when it runs)"
-        delivery = await deliver_all_via_bot_api(db, settings)
-        line = report.summary() + f"; delivery: {delivery.summary()}"
+        line = match_summary(t, report)
         if heartbeats:
-            line += f"; {heartbeats} heartbeat messages queued"
-        return line
+            line += "; " + t.plural("cli.match.heartbeats", heartbeats)
+        if not settings.telegram.token.get_secret_value():
+            return line + "; " + t("cli.match.no_token")
+        delivery = await deliver_all_via_bot_api(db, settings)
+        return (
+            line
+            + "; "
+            + t(
+                "cli.match.delivery",
+                sent=delivery.sent,
+                retried=delivery.retried,
+                failed=delivery.failed,
+                dropped=delivery.dropped,
+            )
+            + (t("cli.match.waited", seconds=f"{delivery.waited:g}") if delivery.waited else "")
+        )
     finally:
         await db.dispose()
 
@@ -506,8 +772,8 @@ async def run_matching_pass_cli(settings: Settings) -> str:
 @main.command("match")
 @click.pass_context
 def match_command(ctx: click.Context) -> None:
-    """One pass of the scheduled matching job, now."""
-    click.echo(_run(run_matching_pass_cli(_settings(ctx))))
+    """One pass of the scheduled matching job, now, then delivery of what it queued."""
+    click.echo(_run(run_matching_pass_cli(_settings(ctx), _text(ctx))))
 
 
 def _refuse_webhook_without_secret() -> None:

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from platformdirs import user_data_path
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -51,8 +52,14 @@ def _id_list(value: Any) -> Any:
     return value
 
 
+def default_database_path() -> Path:
+    """Where the database lives unless configured: the user's data directory (on Linux
+    ``~/.local/share/amanat/amanat.db``), the same file whichever folder a command runs in."""
+    return user_data_path("amanat", appauthor=False) / "amanat.db"
+
+
 class DatabaseConfig(BaseModel):
-    url: str = "sqlite+aiosqlite:///amanat.db"
+    url: str = Field(default_factory=lambda: f"sqlite+aiosqlite:///{default_database_path()}")
     echo: bool = False
 
     @field_validator("url")
@@ -70,6 +77,8 @@ class TelegramConfig(BaseModel):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr = SecretStr("")
     poll_timeout_seconds: float = Field(default=10.0, ge=0)
+    # Updates handled at once, across chats; one chat's updates always run one after another.
+    concurrent_updates: int = Field(default=16, ge=1, le=256)
 
     @field_validator("webhook_secret")
     @classmethod
@@ -104,6 +113,35 @@ class BroadcastConfig(BaseModel):
     channel_id: int = 0
 
 
+class CasesConfig(BaseModel):
+    # A case unclaimed (or a relative's message unanswered) this long is re-posted (or its claimer
+    # reminded), once per period; 0 turns the reminders off.
+    remind_after_hours: float = Field(default=24, ge=0)
+
+
+class FloodConfig(BaseModel):
+    """Per-user flood control: beyond ``backlog`` unanswered updates of one person, updates are dropped
+    and the person is told once (handlers/flood.py)."""
+
+    backlog: int = Field(default=5, ge=1)
+
+
+class LimitsConfig(BaseModel):
+    """Telegram's sending limits, per bot token and shared by every process (bot/services/send_budget.py)."""
+
+    per_second: float = Field(default=30.0, gt=0, le=30)
+    burst: int = Field(default=20, ge=1, le=30)
+    # Tokens kept for replies: notifications and broadcasts send only while more than this is left.
+    background_reserve: int = Field(default=5, ge=0)
+    group_per_minute: float = Field(default=20.0, gt=0)
+
+
+class RedisConfig(BaseModel):
+    """Optional Redis (e.g. redis://127.0.0.1:6379/0) for the shared sending budget; empty: the database."""
+
+    url: str = ""
+
+
 class SearchConfig(BaseModel):
     limit: int = Field(default=5, ge=1, le=50)
     page_size: int = Field(default=3, ge=1, le=10)
@@ -120,8 +158,17 @@ class WebConfig(BaseModel):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
 class LogConfig(BaseModel):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The root level, the format (``text`` or ``json``: one object per line) and levels per module, e.g.
+    ``levels = {"bot.services.matching" = "DEBUG"}`` (env ``AMANAT_LOG__LEVELS='{"bot.services.matching":
+    "DEBUG"}'``)."""
+
+    level: LogLevel = "INFO"
+    format: Literal["text", "json"] = "text"
+    levels: dict[str, LogLevel] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):
@@ -140,6 +187,10 @@ class Settings(BaseSettings):
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     broadcast: BroadcastConfig = Field(default_factory=BroadcastConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
+    cases: CasesConfig = Field(default_factory=CasesConfig)
+    flood: FloodConfig = Field(default_factory=FloodConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
     i18n: I18nConfig = Field(default_factory=I18nConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     web: WebConfig = Field(default_factory=WebConfig)

@@ -12,6 +12,9 @@ outbox         OUTBOX_INTERVAL seconds             delivers due notifications wi
                                                    API connection (its rate limiter included)
 heartbeat      HEARTBEAT_CHECK seconds, when       queues "we keep looking" for relatives whose
                `matching.heartbeat_days` > 0       last one is `heartbeat_days` old
+cases          CASES_CHECK seconds, when           re-posts cases unclaimed for that long and
+               `cases.remind_after_hours` > 0      reminds claimers, once per period (the
+                                                   watermark is each case's `reminded_at`)
 broadcast      BROADCAST_INTERVAL seconds          sends the appeals marked to be sent, at
                                                    `broadcast.rate_per_second` (one process per
                                                    appeal: bot.services.broadcast)
@@ -32,14 +35,16 @@ from bot.services.heartbeat import queue_heartbeats
 from bot.services.matching import run_matching_pass
 from bot.services.registry_search import RegistrySearch
 from handlers.broadcast import broadcast_due
+from handlers.cases import send_reminders
 from handlers.notifications import deliver_due
-from handlers.turn import Services
+from handlers.turn import AmanatContext, Services
 from models import Database
 
 log = logging.getLogger(__name__)
 
 OUTBOX_INTERVAL: Final = 5.0
 HEARTBEAT_CHECK: Final = 3600.0
+CASES_CHECK: Final = 600.0
 FIRST_MATCHING_DELAY: Final = 5.0
 BROADCAST_INTERVAL: Final = 2.0
 
@@ -66,6 +71,7 @@ async def matching_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     except Exception:
         log.exception("matching pass failed; it runs again at the next tick")
         return
+    log.info("%s", report.summary())
     if report.notifications:
         await outbox_job(context)
 
@@ -103,6 +109,18 @@ async def broadcast_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
         log.exception("broadcast failed; it runs again at the next tick")
 
 
+async def cases_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Re-post cases nobody claimed and remind claimers whose case waits for them (handlers/cases.py)."""
+    assert isinstance(context, AmanatContext)
+    try:
+        sent = await send_reminders(context)
+    except Exception:
+        log.exception("case reminders failed; they run again at the next tick")
+        return
+    if sent:
+        log.info("cases: %s reminders sent", sent)
+
+
 def register_jobs(
     application: Application[Any, Any, Any, Any, Any, Any],
     settings: Settings,
@@ -137,3 +155,5 @@ def register_jobs(
     )
     if settings.matching.heartbeat_days > 0:
         queue.run_repeating(heartbeat_job, interval=HEARTBEAT_CHECK, first=60.0, name="heartbeat", data=data)
+    if settings.cases.remind_after_hours > 0:
+        queue.run_repeating(cases_job, interval=CASES_CHECK, first=30.0, name="cases", data=data)

@@ -5,14 +5,21 @@ logger with a :class:`RedactingFilter` (the bot token and the webhook secret bec
 message, the arguments, tracebacks and stack traces), caps the libraries' loggers that print update
 payloads, request parameters or SQL parameters at DEBUG (names, usernames and message texts would be in
 them), and redacts uncaught exceptions printed by ``sys.excepthook`` as well.
+
+``log.format = "json"`` writes one JSON object per line (:class:`JsonFormatter`: ``time``, ``level``,
+``logger``, ``message`` and, for an error, ``exception``), for a log collector; the redaction runs before
+formatting, so it holds for both formats. ``log.levels`` sets levels per module (e.g. matching at DEBUG);
+the capped libraries stay capped whatever is asked.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import traceback
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from types import TracebackType
 
 from bot.config import Settings
@@ -33,6 +40,8 @@ CAPPED_LOGGERS: dict[str, int] = {
     "alembic": logging.WARNING,
     "pymorphy3": logging.WARNING,
 }
+
+_OUR_HANDLER = "amanat"
 
 # A secret shorter than this is not redacted on its own (it would blank out ordinary words).
 _MIN_SECRET = 6
@@ -94,6 +103,29 @@ class RedactingFilter(logging.Filter):
 _FILTER = RedactingFilter()
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line: time (UTC, ISO 8601), level, logger, message, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _formatter(settings: Settings) -> logging.Formatter:
+    return JsonFormatter() if settings.log.format == "json" else logging.Formatter(LOG_FORMAT)
+
+
 def redact(text: str) -> str:
     """``text`` without any secret known to the logging setup."""
     return _FILTER.redact(text)
@@ -111,12 +143,25 @@ def setup_logging(settings: Settings, *, secrets: Iterable[str] = ()) -> Redacti
     root = logging.getLogger()
     if not root.handlers:
         stream = logging.StreamHandler()
-        stream.setFormatter(logging.Formatter(LOG_FORMAT))
+        stream.setFormatter(_formatter(settings))
+        stream.set_name(_OUR_HANDLER)
         root.addHandler(stream)
     for handler in root.handlers:
+        if handler.get_name() == _OUR_HANDLER:
+            handler.setFormatter(_formatter(settings))
         if _FILTER not in handler.filters:
             handler.addFilter(_FILTER)
     root.setLevel(settings.log.level)
+    for name, level in settings.log.levels.items():  # never below a capped library's floor
+        floor = max(
+            (
+                cap
+                for capped, cap in CAPPED_LOGGERS.items()
+                if name == capped or name.startswith(capped + ".")
+            ),
+            default=logging.NOTSET,
+        )
+        logging.getLogger(name).setLevel(max(logging.getLevelNamesMapping()[level], floor))
     cap_library_loggers()
     sys.excepthook = _excepthook
     return _FILTER

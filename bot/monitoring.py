@@ -9,7 +9,8 @@ updates, ``stop()`` closes the server.
 
 ========  =====================================================================================
 database  a new connection reads and writes (rolled back) — :class:`bot.services.health.DatabaseProbe`
-index     the registry index is loaded in memory (readings, load seconds)
+index     the registry index is loaded in memory (readings, load seconds); while it loads in the
+          background the part is fine with "state": "loading" (searches are answered by the database)
 matching  a matching pass ran (in any process) within max(3 × ``matching.interval_seconds``,
           :data:`MATCHING_GRACE`) of now, or of this process's start before the first pass
 outbox    no message has been due and unsent for longer than :data:`OUTBOX_STALE_SECONDS`
@@ -43,7 +44,7 @@ from telegram.ext import Application, TypeHandler
 
 from bot.config import Settings
 from bot.services.health import DatabaseProbe, last_matching_pass, outbox_backlog, state_counts
-from bot.services.registry_index import RegistryIndex, open_registry_index
+from bot.services.registry_index import LoadingRegistry, RegistryIndex, open_registry_index
 from bot.services.registry_search import StoredRegistry
 from bot.web import CheckResult, WebServer
 from models import CaseStatus, Database, DeliveryState, OutboxState
@@ -130,7 +131,8 @@ class Monitoring:
             },
             metrics=self.render_metrics,
         )
-        self.index: RegistryIndex | None = None  # set when the application has opened it (post_init)
+        self.index: RegistryIndex | None = None  # set when the index has loaded (in the background)
+        self.loading: LoadingRegistry | None = None  # set when the application has opened it (post_init)
         self.stored = StoredRegistry(db)  # counts the readings until the index is loaded
 
     # ---------------------------------------------------------------- lifecycle
@@ -138,12 +140,18 @@ class Monitoring:
     async def start(self) -> None:
         await self.web.start()
 
-    async def open_registry_index(self, db: Database) -> RegistryIndex:
-        """The application's registry opener: the in-memory index, its searches timed, its load watched."""
-        index = await open_registry_index(db)
-        index.search_observer = self.search_seconds.observe
-        self.index = index
-        return index
+    async def open_registry_index(self, db: Database) -> LoadingRegistry:
+        """The application's registry opener: the database search at once, the in-memory index when it has
+        loaded in the background (its searches timed, its load watched)."""
+
+        async def load(db: Database) -> RegistryIndex:
+            index = await open_registry_index(db)
+            index.search_observer = self.search_seconds.observe
+            self.index = index
+            return index
+
+        self.loading = LoadingRegistry(db, load)
+        return self.loading
 
     async def stop(self) -> None:
         await self.web.stop()
@@ -173,8 +181,12 @@ class Monitoring:
     async def check_index(self) -> CheckResult:
         index = self.index
         if index is None:
-            return CheckResult(False, {"error": "the registry index is not loaded yet"})
-        return CheckResult(True, {"readings": len(index), "load_seconds": round(index.load_seconds, 1)})
+            if self.loading is not None and self.loading.loading:  # searches are answered by the database
+                return CheckResult(True, {"state": "loading", "searches": "database"})
+            return CheckResult(False, {"error": "the registry index is not loaded"})
+        return CheckResult(
+            True, {"state": "loaded", "readings": len(index), "load_seconds": round(index.load_seconds, 1)}
+        )
 
     async def check_matching(self) -> CheckResult:
         last = await last_matching_pass(self.db)

@@ -2,7 +2,7 @@
 
 A tool of its own, beside the bot: only the composition (``bot.console``), the tests and the benchmarks
 import it. It implements the Bot API methods the bot calls (``getMe``, ``getUpdates``, the webhook
-methods, ``setMyCommands``, ``sendMessage``, ``editMessageText``, ``editMessageReplyMarkup``,
+methods, ``setMyCommands``, ``sendMessage``, ``copyMessage``, ``editMessageText``, ``editMessageReplyMarkup``,
 ``deleteMessage(s)``, ``answerCallbackQuery``, ``getChat``, ``getChatMember``); any other method
 answers 404.
 
@@ -43,7 +43,7 @@ What it simulates:
   releases any pending long poll at once.
 * users and chats: :meth:`BotApiStandIn.user` and :meth:`BotApiStandIn.group` register them;
   :meth:`~BotApiStandIn.send_text`, :meth:`~BotApiStandIn.press` and friends queue the updates a
-  Telegram client would produce.
+  Telegram client would produce (``reply_to=`` makes a message a reply to one of the bot's).
 * Telegram's validation, with Telegram's error texts: empty or too long text (4096 UTF-16 code
   units after entity parsing), HTML that does not parse (the only parse mode: the bot sends HTML),
   invalid inline keyboards (``BUTTON_DATA_INVALID`` …), edits that change nothing, unknown messages and chats.

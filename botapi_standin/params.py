@@ -38,6 +38,7 @@ _JSON_PARAMS: Final = frozenset(
     {
         "reply_markup",
         "entities",
+        "caption_entities",
         "allowed_updates",
         "link_preview_options",
         "commands",
@@ -48,6 +49,7 @@ _JSON_PARAMS: Final = frozenset(
 _INT_PARAMS: Final = frozenset(
     {
         "chat_id",
+        "from_chat_id",
         "message_id",
         "user_id",
         "offset",

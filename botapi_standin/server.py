@@ -116,10 +116,17 @@ _DEFAULT_UPDATE_TYPES: Final = frozenset(
 # Methods that send or change something in a chat: failure injection and blocking apply to them.
 _CHAT_WRITE_METHODS: Final = frozenset(
     m.lower()
-    for m in ("sendMessage", "editMessageText", "editMessageReplyMarkup", "deleteMessage", "deleteMessages")
+    for m in (
+        "sendMessage",
+        "copyMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "deleteMessage",
+        "deleteMessages",
+    )
 )
 # Methods that flood control counts (Telegram limits sending, not editing).
-_FLOOD_METHODS: Final = frozenset({"sendmessage"})
+_FLOOD_METHODS: Final = frozenset({"sendmessage", "copymessage"})
 
 _ADMIN_RIGHTS: Final[Mapping[str, bool]] = {
     "is_anonymous": False,
@@ -264,6 +271,7 @@ class BotApiStandIn:
                 "getMyCommands": self._get_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
                 "sendMessage": self._send_message,
+                "copyMessage": self._copy_message,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "deleteMessage": self._delete_message,
@@ -469,13 +477,35 @@ class BotApiStandIn:
         message = self._new_message(state, user.to_api(), from_bot=False, content=dict(content))
         return self._queue_update("message", self._message_api(message))
 
+    def reply_content(self, content: Mapping[str, Any], reply_to: SentMessage | int | None) -> JSONDict:
+        """``content`` as a reply to one of the bot's messages (``reply_to_message``), as a client sends it."""
+        data = dict(content)
+        if reply_to is not None:
+            chat_id, message_id = (
+                (reply_to.chat_id, reply_to.message_id)
+                if isinstance(reply_to, SentMessage)
+                else (None, reply_to)
+            )
+            states = [self._chats[chat_id]] if chat_id is not None else list(self._chats.values())
+            for state in states:
+                stored = state.messages.get(message_id)
+                if stored is not None and not stored.deleted:
+                    data["reply_to_message"] = self._message_api(stored)
+                    break
+            else:
+                raise LookupError(f"no message {message_id} to reply to")
+        return data
+
     async def send_text(
         self,
         user: SimUser,
         text: str,
         chat: SimChat | None = None,
+        *,
+        reply_to: SentMessage | int | None = None,
     ) -> int:
-        """Queue a text message from ``user`` (to their private chat, or to ``chat``).
+        """Queue a text message from ``user`` (to their private chat, or to ``chat``; ``reply_to``: as a
+        reply to that message of the bot's).
 
         A text starting with a command (``/start``, ``/search@bot Легкодымов``) gets a
         ``bot_command`` entity at offset 0. A text longer than 4096 UTF-16 units is split into
@@ -489,7 +519,7 @@ class BotApiStandIn:
             entities = command_entities(chunk)
             if entities:
                 content["entities"] = entities
-            update_id = await self.send_message_content(user, content, chat)
+            update_id = await self.send_message_content(user, self.reply_content(content, reply_to), chat)
         return update_id
 
     def _fake_file(self, kind: str, content: bytes) -> JSONDict:
@@ -510,6 +540,7 @@ class BotApiStandIn:
         chat: SimChat | None = None,
         *,
         content: bytes = b"\xff\xd8\xff\xe0fake-jpeg",
+        reply_to: SentMessage | int | None = None,
     ) -> int:
         """Queue a photo message (with an optional caption)."""
         photo = self._fake_file("photo", content)
@@ -517,7 +548,7 @@ class BotApiStandIn:
         data: JSONDict = {"photo": [photo]}
         if caption:
             data["caption"] = caption
-        return await self.send_message_content(user, data, chat)
+        return await self.send_message_content(user, self.reply_content(data, reply_to), chat)
 
     async def send_voice(self, user: SimUser, duration: int = 3, chat: SimChat | None = None) -> int:
         """Queue a voice message."""
@@ -534,6 +565,7 @@ class BotApiStandIn:
         chat: SimChat | None = None,
         *,
         mime_type: str = "text/csv",
+        reply_to: SentMessage | int | None = None,
     ) -> int:
         """Queue a document (``content`` only sets its size: the stand-in serves no files)."""
         document = self._fake_file("document", content)
@@ -541,7 +573,7 @@ class BotApiStandIn:
         data: JSONDict = {"document": document}
         if caption:
             data["caption"] = caption
-        return await self.send_message_content(user, data, chat)
+        return await self.send_message_content(user, self.reply_content(data, reply_to), chat)
 
     async def press(
         self,
@@ -968,7 +1000,7 @@ class BotApiStandIn:
 
     def _snapshot(self, message: _Msg) -> SentMessage:
         content = message.content
-        text = str(content.get("text") or "")
+        text = str(content.get("text") or content.get("caption") or "")
         entities = content.get("entities") or []
         return SentMessage(
             chat_id=message.chat_id,
@@ -1213,6 +1245,28 @@ class BotApiStandIn:
         if isinstance(params.get("link_preview_options"), dict):
             content["link_preview_options"] = params["link_preview_options"]
         return self._store_bot_message(state, content, params, raw, parse_mode, "sendMessage")
+
+    async def _copy_message(self, params: JSONDict) -> JSONDict:
+        """A copy of a message (a photo, a document…) without a link to the original; ``caption``
+        replaces the caption (HTML parsed as for texts). Answers ``{"message_id": …}`` as Telegram does."""
+        state = self._resolve_chat(params)
+        source = self._resolve_chat(params, "from_chat_id")
+        original = self._find_message(source, params, "message to copy not found")
+        self._check_writable(state)
+        content = {
+            key: value for key, value in original.content.items() if key not in ("caption", "entities")
+        }
+        raw, parse_mode = "", None
+        if params.get("caption"):
+            caption_params = {"text": params["caption"], "parse_mode": params.get("parse_mode")}
+            plain, entities, raw, parse_mode = self._parse_text(caption_params)
+            content["caption"] = plain
+            if entities:
+                content["caption_entities"] = entities
+        elif "text" not in content and original.content.get("caption"):
+            content["caption"] = original.content["caption"]
+        message = self._store_bot_message(state, content, params, raw, parse_mode, "copyMessage")
+        return {"message_id": message["message_id"]}
 
     async def _edit_message_text(self, params: JSONDict) -> JSONDict:
         state = self._resolve_chat(params)

@@ -33,6 +33,10 @@ checked against their owner by the service that acts on them.
 ``apc:<appeal id>:<action>``   :class:`AppealControl`: pause, resume or cancel a broadcast (admins)
 ``apf:<choice>``               :class:`AppealForm`: skip the photo, pick the audience, cancel (admins)
 ``aps:<appeal id>:<y|n>``      :class:`AppealSend`: send the previewed appeal, or cancel it (admins)
+``cs:<act>:<number>``          :class:`CaseButton`: claim, answer, reply, release, close… (handlers/cases.py)
+``rv:<l|n|s>:<match id>``      :class:`ReviewDecision`: likely him / not him / skip (/review)
+``fm:<match id>``              :class:`ContactFamily`: ask a found man's possible family (/family)
+``fa:<y|n>:<match id>``        :class:`FamilyAnswer`: the relative's answer to that
 =============================  ==========================================================
 """
 
@@ -340,3 +344,57 @@ class AppealSend(ButtonData):
 
     def __post_init__(self) -> None:
         _check(0 <= self.appeal_id <= MAX_ID)
+
+
+# --------------------------------------------------------------------------- volunteers' cases
+
+
+CASE_ACTIONS: Final = frozenset("acgkmopqrxz")  # handlers.cases.Act
+
+
+@dataclass(frozen=True)
+class CaseButton(ButtonData):
+    """A button of a case (handlers/cases.py): ``act`` is a ``handlers.cases.Act``; ``number`` a case id,
+    or what the action names (a /cases page, a saved search, a match)."""
+
+    prefix: ClassVar[str] = "cs"
+    act: str
+    number: int
+
+    def __post_init__(self) -> None:
+        _check(self.act in CASE_ACTIONS and 0 <= self.number <= MAX_ID)
+
+
+@dataclass(frozen=True)
+class ReviewDecision(ButtonData):
+    """/review: "likely him" (``l``), "not him" (``n``) or "skip" (``s``) for one match."""
+
+    prefix: ClassVar[str] = "rv"
+    decision: str
+    match_id: int
+
+    def __post_init__(self) -> None:
+        _check(self.decision in ("l", "n", "s") and 0 <= self.match_id <= MAX_ID)
+
+
+@dataclass(frozen=True)
+class ContactFamily(ButtonData):
+    """/family: ask the relative of this match whether they want to talk to the search unit."""
+
+    prefix: ClassVar[str] = "fm"
+    match_id: int
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.match_id <= MAX_ID)
+
+
+@dataclass(frozen=True)
+class FamilyAnswer(ButtonData):
+    """The relative's yes or no to talking with the search unit about a match."""
+
+    prefix: ClassVar[str] = "fa"
+    agree: bool
+    match_id: int
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.match_id <= MAX_ID)

@@ -4,18 +4,23 @@ PTB offers an update to the groups in ascending order and, within a group, to th
 ``check_update`` matches; a handler that has dealt with an update raises ApplicationHandlerStop so later
 groups do not answer it again. So the order says who may answer first:
 
-0. ``ADMIN_ROLES``: /grant, /revoke, /roles and the message naming the person of a waiting /grant or
+0. ``FLOOD``: per-user flood control (handlers/flood.py) sees every update first and stops those of a
+   person sending faster than the bot answers.
+1. ``ADMIN_ROLES``: /grant, /revoke, /roles and the message naming the person of a waiting /grant or
    /revoke (handlers/roles.py); any other message goes on.
-0. ``ADMIN_FORM``: the administrator's /appeal form (handlers/appeals.py) takes /appeal, its buttons, and an
-   administrator's private messages while their form is open (else it lets them through to the dialogue).
-1. ``DIALOGUE``: the relative's dialogue (handlers/dialogue.py) takes its commands, its buttons and every
+2. ``ADMIN_FORM``: the administrator's /appeal form (handlers/appeals.py) takes /appeal, its buttons, and an
+   administrator's private messages while their form is open (else they go on); the deep link
+   /start appeal-<id> and "This may be my relative" (handlers/appeal_reply.py), before the dialogue's /start.
+3. ``CASES``: volunteers' cases, /review and /family (handlers/cases.py, review.py, family.py). A
+   relative's reply to a volunteer (or the message after "ask a volunteer") is private text the dialogue
+   would take as an answer, so this group sees private messages first; what is not about a case falls
+   through to the dialogue untouched.
+4. ``DIALOGUE``: the relative's dialogue (handlers/dialogue.py) takes its commands, its buttons and every
    private message. It must come before the catch-all of ``UNKNOWN``.
-2. ``FEATURES``: features with commands and buttons of their own (notifications' buttons, /stats); the
+5. ``FEATURES``: features with commands and buttons of their own (notifications' buttons, /stats); the
    dialogue does not claim them, and they must be answered before ``UNKNOWN`` calls them unknown.
-3. ``UNKNOWN``: what nobody handled — an unknown command, a button of no known kind — gets a clear answer.
+6. ``UNKNOWN``: what nobody handled — an unknown command, a button of no known kind — gets a clear answer.
 
-A later feature that must see private text before the dialogue (a relative's reply to a volunteer) goes in
-a group below ``DIALOGUE``.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ from enum import IntEnum
 class HandlerGroup(IntEnum):
     """Application handler groups, in the order PTB tries them."""
 
-    ADMIN_ROLES = -2
-    ADMIN_FORM = -1
+    FLOOD = -10
+    ADMIN_ROLES = -3
+    ADMIN_FORM = -2
+    CASES = -1
     DIALOGUE = 0
     FEATURES = 5
     UNKNOWN = 10

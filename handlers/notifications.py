@@ -29,7 +29,7 @@ from typing import Any, Final
 from markupsafe import Markup
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler, ExtBot
+from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, ExtBot
 
 from bot.config import Settings
 from bot.i18n import Translator, translator
@@ -42,10 +42,12 @@ from bot.services.outbox import (
     deliver_pending,
 )
 from bot.services.saved_searches import reading_of_match, set_search_paused
+from bot.services.send_budget import open_send_budget
 from handlers import buttons
 from handlers.broadcast import appeal_buttons, soldier_line
 from handlers.groups import HandlerGroup
 from handlers.people import my_searches_view
+from handlers.rate_limiter import BACKGROUND, SharedRateLimiter
 from handlers.sending import bot_api_errors
 from handlers.steps import entry
 from handlers.turn import AmanatContext, State
@@ -180,6 +182,8 @@ class BotApiSender:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        # Background priority: replies to people who are waiting go first (handlers/rate_limiter.py).
+        self.limited = isinstance(bot, ExtBot) and bot.rate_limiter is not None
 
     async def send(self, message: Outgoing) -> None:
         markup = (
@@ -193,13 +197,24 @@ class BotApiSender:
             else None
         )
         with bot_api_errors():
-            await self.bot.send_message(
-                message.chat_id,
-                message.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                disable_web_page_preview=True,
-            )
+            if self.limited:
+                assert isinstance(self.bot, ExtBot)
+                await self.bot.send_message(
+                    message.chat_id,
+                    message.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    disable_web_page_preview=True,
+                    rate_limit_args=BACKGROUND,
+                )
+            else:
+                await self.bot.send_message(
+                    message.chat_id,
+                    message.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    disable_web_page_preview=True,
+                )
 
 
 async def deliver_due(
@@ -236,8 +251,10 @@ async def deliver_all_via_bot_api(db: Database, settings: Settings) -> DeliveryR
         settings.telegram.token.get_secret_value(),
         base_url=settings.telegram.base_url,
         base_file_url=settings.telegram.base_file_url,
-        # Telegram's overall and per-group limits; a 429 still reaches the outbox, which waits it out.
-        rate_limiter=AIORateLimiter(max_retries=0),
+        # Telegram's limits, shared with the running bots; a 429 still reaches the outbox, which waits it out.
+        rate_limiter=SharedRateLimiter(
+            open_send_budget(settings, db), group_per_minute=settings.limits.group_per_minute, max_retries=0
+        ),
     )
     async with bot:
         return await deliver_due(db, bot, settings)

@@ -9,12 +9,21 @@ from telegram import Update
 from bot.services import people
 from bot.services.saved_searches import delete_request, list_requests
 from handlers import buttons, views
+from handlers.cases import saved_search_button, withdraw_cases
 from handlers.turn import AmanatContext, State, Turn
 
 
 async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Markup, views.Rows]:
-    """The /my message: the list and its buttons (also redrawn after pause/resume)."""
-    return views.my_searches(turn, await list_requests(context.db, turn.user_id))
+    """The /my message: the list and its buttons (also redrawn after pause/resume), with "ask a
+    volunteer" about each saved search when that feature is on."""
+    saved = await list_requests(context.db, turn.user_id)
+    text, rows = views.my_searches(turn, saved)
+    if context.services.features.ask_volunteer is None or len(rows) != len(saved):
+        return text, rows
+    with_ask: views.Rows = []  # "ask a volunteer" above each search's row, so Delete stays last
+    for position, (item, row) in enumerate(zip(saved, rows, strict=True), start=1):
+        with_ask += [[saved_search_button(turn.t, item.id, position)], row]
+    return text, with_ask
 
 
 async def my_searches(update: Update, context: AmanatContext) -> State:
@@ -74,6 +83,7 @@ async def forget_answer(update: Update, context: AmanatContext) -> State:
         turn.new_step()
         turn.say(turn.t("forget.kept"))
         return State.IDLE
+    await withdraw_cases(context, turn.user_id)  # open cases closed, claimers told, messages erased
     await people.forget_person(context.db, turn.user_id)
     context.before_consent.clear()
     turn.forgotten = True  # nothing more is written about this person

@@ -40,7 +40,7 @@ async def show_page(turn: Turn, context: AmanatContext) -> State:
         return State.RESULTS
     turn.data["shown"] = shown + len(page)
     views.results_page(
-        turn, found, shown, page, page_size=settings.page_size, volunteers=_volunteers(context)
+        turn, found, shown, page, wanted=wanted, page_size=settings.page_size, volunteers=_volunteers(context)
     )
     return State.RESULTS
 

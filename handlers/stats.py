@@ -43,15 +43,17 @@ def people_lines(t: Translator, more: AdminStats) -> list[str]:
 def case_and_appeal_lines(t: Translator, more: AdminStats) -> list[str]:
     """Cases by status with the median time to claim, and the latest appeals' delivery counts."""
     lines: list[str] = [
+        t("stats.reviewed", reviewed=more.reviewed),
         t(
             "stats.cases",
-            open=more.cases.get("open", 0),
+            new=more.cases.get("new", 0),
             claimed=more.cases.get("claimed", 0),
+            answered=more.cases.get("answered", 0),
             closed=more.cases.get("closed", 0),
             median=f"{more.median_claim_seconds / 3600:.1f}"
             if more.median_claim_seconds is not None
             else "—",
-        )
+        ),
     ]
     for appeal in more.appeals:
         lines.append(

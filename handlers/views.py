@@ -370,15 +370,36 @@ def no_results(turn: Turn, *, volunteers: bool) -> None:
 
 
 def results_page(
-    turn: Turn, found: list[Found], shown: int, page: list[Found], *, page_size: int, volunteers: bool
+    turn: Turn,
+    found: list[Found],
+    shown: int,
+    page: list[Found],
+    *,
+    wanted: int,
+    page_size: int,
+    volunteers: bool,
 ) -> None:
-    """A page of results (``page`` starts after ``shown`` of ``found``) with the buttons under it."""
+    """A page of results (``page`` starts after ``shown`` of ``found``) with the buttons under it; when the
+    search gave fewer than the ``wanted`` it was asked for, the list ends with "these are all"."""
     more = len(found) > turn.data["shown"] and turn.data["shown"] < MAX_RESULTS
     header = turn.t.plural("results.count", len(found)) if shown == 0 else turn.t("results.more_header")
     blocks = [render_found(turn, shown + i + 1, item) for i, item in enumerate(page)]
+    end = (
+        all_shown(turn, volunteers=volunteers) if not more and len(found) < min(wanted, MAX_RESULTS) else None
+    )
     turn.say(
-        html_lines(header, "", "\n\n".join(blocks)),
+        html_lines(header, "", "\n\n".join(blocks), "\n" + end if end else None),
         after_results_rows(turn, page_size=page_size, more=more, found=len(found), volunteers=volunteers),
+    )
+
+
+def all_shown(turn: Turn, *, volunteers: bool) -> Markup:
+    """The end of the list: these are all the readings that may be him, and what to do next."""
+    t = turn.t
+    return html_lines(
+        t("results.all_shown"),
+        None if turn.data.get("saved") else t("results.all_shown_save"),
+        t("results.all_shown_volunteer") if volunteers else None,
     )
 
 

@@ -5,12 +5,13 @@ Import the models from here: `from models import Reading, Person, SearchRequest,
 
 from models.appeals import Appeal, AppealDelivery, AppealStatus, DeliveryState
 from models.base import Base
-from models.cases import Case, CaseMessage, CaseStatus
+from models.cases import Case, CaseEvent, CaseMessage, CasePost, CaseStatus
 from models.db import Database
-from models.jobs import JobLock, Watermark
+from models.jobs import JobLock, SendBudget, Watermark
 from models.people import DialogueState, Person, Role, RoleChange
 from models.registry import BatchState, ImportBatch, Reading, ReadingKey, RegistryMeta
 from models.requests import Match, NotificationState, OutboxMessage, OutboxState, RequestStatus, SearchRequest
+from models.reviews import MatchReview
 
 __all__ = [
     "Appeal",
@@ -19,7 +20,9 @@ __all__ = [
     "Base",
     "BatchState",
     "Case",
+    "CaseEvent",
     "CaseMessage",
+    "CasePost",
     "CaseStatus",
     "Database",
     "DeliveryState",
@@ -27,6 +30,7 @@ __all__ = [
     "ImportBatch",
     "JobLock",
     "Match",
+    "MatchReview",
     "NotificationState",
     "OutboxMessage",
     "OutboxState",
@@ -38,5 +42,6 @@ __all__ = [
     "Role",
     "RoleChange",
     "SearchRequest",
+    "SendBudget",
     "Watermark",
 ]

@@ -29,3 +29,17 @@ class Watermark(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SendBudget(Base):
+    """A token bucket shared by every bot process (bot/services/send_budget.py): Telegram limits a token.
+
+    ``tokens`` is the budget left at ``updated`` (seconds since the epoch, by the database's clock, so the
+    processes share one clock).
+    """
+
+    __tablename__ = "send_budget"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float]
+    updated: Mapped[float]

@@ -9,6 +9,7 @@
   cannot be reached.
 * ``any_db`` — parametrized over both: a test using it runs on SQLite and on PostgreSQL.
 * ``make_db`` — a factory for a *second* handle on the same database URL (a "restarted process").
+* ``api`` — the local Bot API stand-in, started, and stopped after the test.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import async_database_url
+from botapi_standin import BotApiStandIn
 from models import Database
 
 POSTGRES_ENV = "AMANAT_TEST_POSTGRES_URL"
@@ -75,10 +80,6 @@ def _postgres_admin_url() -> str:
 
 async def _create_postgres_database(admin_url: str) -> str:
     """Create a uniquely named database next to ``admin_url``'s and return its URL (asyncpg driver)."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     name = f"amanat_test_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
@@ -90,10 +91,6 @@ async def _create_postgres_database(admin_url: str) -> str:
 
 
 async def _drop_postgres_database(admin_url: str, url: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     name = make_url(url).database
     admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
@@ -163,3 +160,10 @@ async def make_db() -> AsyncIterator[Callable[[str], Awaitable[Database]]]:
     yield open_database
     for database in opened:
         await database.dispose()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApiStandIn]:
+    """The Bot API stand-in, started for the test and stopped after it."""
+    async with BotApiStandIn() as stand_in:
+        yield stand_in

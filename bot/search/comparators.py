@@ -20,6 +20,32 @@ from bot.search.spelling import skeleton, wildcard_pattern
 _SURNAME_RANK = {"exact": 0, "phonetic": 1, "wildcard": 2, "typo1": 3, "typo2": 4, "weak": 5}
 
 
+def _damaged_similarity(qf: str, rf: str) -> float:
+    """How well a damaged reading's known letters fit the query's where they stand.
+
+    A lost start or end (``*тникоб``, ``кор*``): the known letters against the same end of the query's
+    (a length apart at most), so ``...тникоб`` is one letter from ``плотников``, not five. Lost letters
+    and a misread first letter (``в??еихан?в``): the rest against the query's rest, ``?`` any letter.
+    """
+    if rf.count("*") == 1 and (rf.startswith("*") or rf.endswith("*")):
+        known = rf.strip("*")
+        if len(known) < 5 or "?" in known:
+            return 0.0
+        lengths = [n for n in (len(known) - 1, len(known), len(known) + 1) if 0 < n <= len(qf)]
+        if rf.startswith("*"):
+            best = max((Levenshtein.normalized_similarity(known, qf[-n:]) for n in lengths), default=0.0)
+        else:
+            best = max((Levenshtein.normalized_similarity(known, qf[:n]) for n in lengths), default=0.0)
+        return best if best >= 0.8 else 0.0  # one letter in five at most
+    if (
+        "*" not in rf
+        and len(rf) == len(qf) >= 5
+        and all(a in (b, "?") for a, b in zip(rf[1:], qf[1:], strict=True))
+    ):
+        return 0.8  # the first letter misread, the others fit
+    return 0.0
+
+
 def compare_surnames(q: NameForms, r: NameForms) -> tuple[str, bool]:
     """(category, the match came from a declined form) for two surnames."""
     best, best_declined = "weak", False
@@ -35,7 +61,10 @@ def compare_surnames(q: NameForms, r: NameForms) -> tuple[str, bool]:
                 if pattern is not None and pattern.fullmatch(qf):
                     category = "wildcard"
                 else:
-                    similarity = Levenshtein.normalized_similarity(qf, rf.replace("*", ""))
+                    similarity = max(
+                        Levenshtein.normalized_similarity(qf, rf.replace("*", "")),
+                        _damaged_similarity(qf, rf),
+                    )
                     category = "typo1" if similarity >= 0.8 else "typo2" if similarity >= 0.6 else "weak"
             elif q_key == skeleton(rf):
                 category = "phonetic"

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.search.spelling import fold, fold_variants
 
-__all__ = ["REGIONS", "PlaceProfile", "place_profile"]
+__all__ = ["REGIONS", "PlaceProfile", "names_a_place_within", "place_profile"]
 
 # region id: stems of its names (historical and today's, Russian and Kazakh), its centre and big towns.
 REGIONS: dict[str, tuple[str, ...]] = {
@@ -100,7 +100,7 @@ REGIONS: dict[str, tuple[str, ...]] = {
         "ерементау",
         "степногорск",
     ),
-    "kz-pavlodar": ("павлодар", "ермак", "аксу", "екибастуз", "баианаул"),
+    "kz-pavlodar": ("павлодар", "ермак", "аксу", "екибастуз", "баянаул", "баянауыл"),
     "kz-karaganda": (
         "караганд",
         "жезказган",
@@ -344,3 +344,27 @@ def place_profile(text: str) -> PlaceProfile:
         elif len(folded) >= 4:
             words.append(folded)
     return PlaceProfile(tuple(regions), tuple(dict.fromkeys(words)))
+
+
+# Words that make the word before them name a region (an oblast, a republic) rather than a place in it,
+# and words that make it name a district.
+_REGION_MARKERS = (
+    "обл", "облыс", "облус", "oblys", "oblast", "viloyat", "welayat", "welaýat", "край", "krai", "kray",
+    "асср", "республик", "respublik", "губерн",
+)  # fmt: skip
+_DISTRICT_MARKERS = ("р-н", "район", "ауданы", "audany", "raion", "rayon", "tuman", "тумани")
+_ADJECTIVE = re.compile(r"(?:ская|ской|ский|ское|ська|ський|ая|ый|ий|skaya|skaia|skaja)$")
+
+
+@lru_cache(maxsize=20_000)
+def names_a_place_within(text: str, word: str) -> bool:
+    """True when ``word`` of the place ``text`` names a district, a town or a village (Баянаул, г. Чимкент,
+    Сайрамский р-н) rather than a region itself (Туркестанская обл., Түркістан облысы)."""
+    lower, w = text.lower(), word.lower()
+    at = lower.find(w)
+    after = lower[at + len(w) :].lstrip(" ,.") if at >= 0 else ""
+    if after.startswith(_DISTRICT_MARKERS):
+        return True
+    if after.startswith(_REGION_MARKERS) or any(m in w for m in _REGION_MARKERS):
+        return False
+    return _ADJECTIVE.search(w) is None

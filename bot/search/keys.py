@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
+from bot.search.gazetteer import PlaceProfile
 from bot.search.names import NAME_GROUPS, name_group
+from bot.search.notation import YearReading
 from bot.search.profiles import Derived, NameForms, Profile, query_profile, record_profile
 from bot.search.spelling import deletion_neighbours, skeleton
 from bot.search.types import ENGINE_VERSION, Query, Record
@@ -151,3 +153,74 @@ def query_keys(q: Query) -> frozenset[str]:
     if profile is None:
         return frozenset()
     return _query_profile_keys(profile)
+
+
+# ---------------------------------------------------------------------------- the second blocking pass
+#
+# No single field is a gate: a reading whose surname is too damaged for the keys above (Ко??ов, ...тникоб,
+# Лоисеев) still agrees with the query on two of the first name, the birth year and the birthplace. The
+# in-memory registry files every reading under these pair keys too (built from its profile when loaded,
+# never stored), and looks them up for a query the surname keys leave without a confident answer.
+
+_PAIR_YEARS = 4  # a reading's year that allows more years than this (19??) files no year keys
+
+
+@lru_cache(maxsize=50_000)
+def _name_groups(forms: NameForms | None) -> frozenset[str]:
+    if forms is None or forms.initial or forms.wild:
+        return frozenset()
+    return frozenset(g for g in (name_group(f) for f in forms.all_forms) if len(g) >= 2)
+
+
+@lru_cache(maxsize=20_000)
+def _reading_years(year: YearReading | None) -> tuple[int, ...]:
+    if year is None or year.low is None or year.high is None:
+        return ()
+    low, high = max(year.low, 1850), min(year.high, 1950)
+    if year.pattern is None:
+        span = tuple(range(low, high + 1)) if high - low < _PAIR_YEARS else ()
+    else:
+        span = tuple(y for y in range(low, high + 1) if year.allows(y))
+    return span if len(span) <= _PAIR_YEARS else ()
+
+
+@lru_cache(maxsize=100_000)
+def _regions(place: PlaceProfile | None) -> frozenset[str]:
+    return frozenset(region for region, _ in place.regions) if place is not None else frozenset()
+
+
+@lru_cache(maxsize=100_000)
+def _pairs(names: frozenset[str], years: tuple[int, ...], regions: frozenset[str]) -> frozenset[str]:
+    keys = {f"ny{n}|{y}" for n in names for y in years}
+    keys.update(f"np{n}|{r}" for n in names for r in regions)
+    keys.update(f"yp{y}|{r}" for y in years for r in regions)
+    return frozenset(keys)
+
+
+def reading_pair_keys(
+    name: NameForms | None, year: YearReading | None, place: PlaceProfile | None
+) -> frozenset[str]:
+    """The pair keys of a reading: its first name with its birth year, either with its birthplace."""
+    return _pairs(_name_groups(name), _reading_years(year), _regions(place))
+
+
+def query_pair_keys(profile: Profile) -> frozenset[str]:
+    """The pair keys to look up for a query (its years widened by one each way: memory is approximate)."""
+    years: tuple[int, ...] = ()
+    year = profile.year
+    known = year is not None and year.low is not None and year.high is not None and year.pattern is None
+    if (
+        known
+        and year is not None
+        and year.low is not None
+        and year.high is not None
+        and year.high - year.low <= 6
+    ):
+        years = tuple(range(year.low - 1, year.high + 2))
+    return _pairs(_name_groups(profile.name), years, _regions(profile.place))
+
+
+def query_keys_any_name(profile: Profile) -> frozenset[str]:
+    """The query's surname as typed (its skeletons, no neighbours) under every first-name class: the
+    reading of a man whose first name was misread into another (Лихаил for Михаил)."""
+    return combine_keys(_exact_surname_keys(profile.surname), (*ALL_INITIAL_CLASSES, _ANY_NAME))

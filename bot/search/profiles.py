@@ -15,7 +15,7 @@ from typing import Any
 from bot.search.declension import nominative_forms
 from bot.search.gazetteer import PlaceProfile, place_profile
 from bot.search.notation import YearReading, parse_field, parse_year
-from bot.search.spelling import fold, fold_variants, has_kazakh_letters, is_latin
+from bot.search.spelling import fold, fold_variants, has_kazakh_letters, is_latin, regional_variants
 from bot.search.types import ENGINE_VERSION, Query, Record
 
 
@@ -75,6 +75,9 @@ def name_forms(raw: str | None, lemmatize: bool = False) -> NameForms | None:
         return None
     declined: list[str] = []
     wild = any("?" in f or "*" in f for f in forms)
+    if lemmatize and not wild:  # what a relative typed: today's Central Asian forms too
+        for alternative in reading.alternatives:
+            forms.extend(v for v in regional_variants(alternative) if v not in forms)
     if lemmatize and not wild:
         for alternative in reading.alternatives:
             word = alternative.lower() if not is_latin(alternative) else fold(alternative)

@@ -17,10 +17,18 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.search.gazetteer import PlaceProfile
-from bot.search.keys import combine_keys, name_initial_classes, query_keys, surname_block_keys
+from bot.search.keys import (
+    combine_keys,
+    name_initial_classes,
+    query_keys,
+    query_keys_any_name,
+    query_pair_keys,
+    reading_pair_keys,
+    surname_block_keys,
+)
 from bot.search.notation import YearReading
 from bot.search.profiles import NameForms, Profile, query_profile, record_profile
-from bot.search.scoring import FIELDS, FITTED, Model, QueryScorer, Verdict
+from bot.search.scoring import AGREES, FIELDS, FITTED, Model, QueryScorer, Verdict
 from bot.search.spelling import skeleton
 from bot.search.types import ENGINE_VERSION, Match, Query, Record
 
@@ -129,6 +137,7 @@ class Registry:
         self._cell_of: dict[tuple[str, frozenset[str]], int] = {}
         self._surname_counts: Counter[str] = Counter()
         self._position: dict[str, int] = {}
+        self._pairs: dict[str, array[int]] = {}  # the second pass: pair key -> positions
 
     def add(self, records: Iterable[Record]) -> None:
         """Adds readings; a reading id seen before replaces the earlier reading."""
@@ -157,6 +166,7 @@ class Registry:
             family.append(profile.family_raw or None, (profile.family, profile.family_raw))
             relative.append(profile.relative_raw or None, (profile.relative, profile.relative_raw))
             self._file(position, profile.surname, profile.name, index)
+            self._file_pairs(position, profile.name, profile.year, profile.place)
 
     def _file(
         self, position: int, surname: NameForms, name: NameForms | None, index: dict[str, array[int]]
@@ -235,13 +245,11 @@ class Registry:
                 patronymic.append_stored(p[0], p, NameForms.from_json)
             else:
                 patronymic.numbers.append(0)
-            if y:
-                year.append_stored(y[0], y, _stored_year)
-            else:
+            year_value = year.append_stored(y[0], y, _stored_year) if y else None
+            if not y:
                 year.numbers.append(0)
-            if pl:
-                place.append_stored(pl[0], pl, _stored_place)
-            else:
+            place_value = place.append_stored(pl[0], pl, _stored_place)[0] if pl else None
+            if not pl:
                 place.numbers.append(0)
             if fa:
                 family.append_stored(fa[0], fa, _stored_place)
@@ -252,6 +260,19 @@ class Registry:
             else:
                 relative.numbers.append(0)
             self._file(position, surname_forms, name_value, index)
+            self._file_pairs(position, name_value, year_value, place_value)
+
+    def _file_pairs(
+        self, position: int, name: NameForms | None, year: YearReading | None, place: PlaceProfile | None
+    ) -> None:
+        """Files the reading under its pair keys (first name, year, birthplace) for the second pass."""
+        pairs = self._pairs
+        for key in reading_pair_keys(name, year, place):
+            bucket = pairs.get(key)
+            if bucket is None:
+                pairs[key] = array("i", (position,))
+            else:
+                bucket.append(position)
 
     def _drop(self, position: int) -> None:
         if self._live[position]:
@@ -308,9 +329,14 @@ class Registry:
         return found
 
     def candidates(self, q: Query) -> set[int]:
-        """Positions of the readings sharing a key with the query (before the surname prefilter)."""
+        """Positions of the readings sharing a key with the query (before the surname prefilter), with
+        those of the second pass (which a search adds only when the first leaves no confident answer)."""
         live = self._live
-        return {p for cell in self._blocked_cells(q) for p in self._cells[cell] if live[p]}
+        found = {p for cell in self._blocked_cells(q) for p in self._cells[cell] if live[p]}
+        profile = query_profile(q)
+        if profile is not None:
+            found.update(int(p) for p in self._second_pass(profile, QueryScorer(profile)))
+        return found
 
     def scored_positions(self, q: Query, scorer: QueryScorer | None = None) -> list[int]:
         """Positions that a search scores (after the surname prefilter)."""
@@ -379,7 +405,13 @@ class Registry:
         return self._arrays
 
     def search(
-        self, q: Query, limit: int = 5, model: Model = FITTED, *, registry_frequency: bool = False
+        self,
+        q: Query,
+        limit: int = 5,
+        model: Model = FITTED,
+        *,
+        registry_frequency: bool = False,
+        second_pass: bool = True,
     ) -> list[Match]:
         """The best readings for a query, best first.
 
@@ -392,22 +424,89 @@ class Registry:
             return []
         scorer = QueryScorer(profile)
         positions = self._scored_positions(q, scorer)
-        if positions.size == 0:
-            return []
-        judges: tuple[Callable[[Any], Verdict], ...] = (
+        categories = self._categories(profile, scorer, positions, model)
+        matches = self._rank(profile, scorer, positions, categories, limit, model, registry_frequency)
+        if not second_pass or (matches and matches[0].score >= 100.0 * self.SECOND_PASS_BELOW):
+            return matches
+        # No confident answer from the surname keys: the second pass (no single field is a gate); the
+        # readings of the first are not judged again
+        extra = np.setdiff1d(self._second_pass(profile, scorer), positions, assume_unique=True)
+        if extra.size == 0:
+            return matches
+        positions = np.concatenate((positions, extra))
+        categories = np.concatenate((categories, self._categories(profile, scorer, extra, model)), axis=1)
+        return self._rank(profile, scorer, positions, categories, limit, model, registry_frequency)
+
+    SECOND_PASS_BELOW = 0.5  # a best chance below this is not a confident answer: the second pass runs
+    # readings above which a second-pass lookup is narrowed (pair keys: to those agreeing on all three
+    # fields) or left out (a surname under every first name)
+    SECOND_PASS_CAP = 3_000
+
+    def _second_pass(self, profile: Profile, scorer: QueryScorer) -> np.ndarray:
+        """Readings the surname keys miss: the surname under any first name, or two agreeing fields of the
+        first name, the birth year and the birthplace (whatever the surname)."""
+        index = self._index
+        cells: set[int] = set()
+        for key in query_keys_any_name(profile):
+            bucket = index.get(key)
+            if bucket is not None:
+                cells.update(bucket)
+        parts: list[np.ndarray] = []
+        if cells:
+            blocked = np.fromiter(cells, dtype=np.int64, count=len(cells))
+            size = int(np.frombuffer(self._cell_size, dtype=np.int32)[blocked].sum())
+            if size > self.SECOND_PASS_CAP:
+                cells = set()  # a common surname: a misread name cannot be told from other men's
+            elif size > self.PREFILTER_ABOVE:
+                cells = set(self._prefilter(cells, scorer))
+            if cells:
+                found = np.concatenate([np.frombuffer(self._cells[c], dtype=np.int32) for c in cells])
+                parts.append(self._name_not_differing(found, scorer))
+        pairs = [
+            np.frombuffer(b, dtype=np.int32) for k in query_pair_keys(profile) if (b := self._pairs.get(k))
+        ]
+        if pairs:
+            found = np.concatenate(pairs)
+            if found.size > self.SECOND_PASS_CAP:
+                # readings under two of the pair keys agree on all three fields
+                found, counts = np.unique(found, return_counts=True)
+                found = found[counts >= 2]
+            if found.size <= self.SECOND_PASS_CAP:
+                parts.append(found)
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        positions = np.unique(np.concatenate(parts).astype(np.int64))
+        live = np.frombuffer(self._live, dtype=np.int8)
+        return positions[live[positions] == 1]
+
+    def _name_not_differing(self, positions: np.ndarray, scorer: QueryScorer) -> np.ndarray:
+        """The readings whose first name is not plainly another's (misread, initial or missing are kept)."""
+        if scorer.q.name is None or positions.size == 0:
+            return positions
+        numbers = self._columns_as_arrays()[1][positions]
+        distinct, inverse = np.unique(numbers, return_inverse=True)
+        values = self._columns[1].values
+        keep = np.fromiter(
+            (scorer.name(values[int(n)]).category != "differs" for n in distinct),
+            dtype=bool,
+            count=len(distinct),
+        )
+        return positions[keep[inverse.reshape(-1)]]
+
+    def _judges(self, scorer: QueryScorer) -> tuple[Callable[[Any], Verdict], ...]:
+        return (
             scorer.surname,
             scorer.name,
             scorer.patronymic,
             scorer.year,
-            lambda v: scorer.place(v[0] if v else None),
+            lambda v: scorer.place(v[0], v[1]) if v else scorer.place(None),
             lambda v: scorer.family(v[0] if v else None),
             lambda v: scorer.relative(v[0], v[1]) if v else scorer.relative((), ""),
         )
-        arrays = self._columns_as_arrays()
-        category_index: list[np.ndarray] = []  # per field: the category number of every candidate
-        distinct_values: list[np.ndarray | None] = []  # per field: the distinct value numbers
-        inverses: list[np.ndarray | None] = []  # per field: which distinct value every candidate holds
-        query_fields: tuple[Any, ...] = (
+
+    @staticmethod
+    def _query_fields(profile: Profile) -> tuple[Any, ...]:
+        return (
             profile.surname,
             profile.name,
             profile.patronymic,
@@ -416,14 +515,48 @@ class Registry:
             profile.family,
             profile.relative,
         )
+
+    def _note_plain_surnames(self, values: Sequence[NameForms], scorer: QueryScorer) -> None:
+        """Judges one-form surnames without wildcards in bulk (one C pass), as :meth:`_prefilter` does."""
+        plain = [v for v in values if not v.wild and len(v.forms) == 1]
+        if len(plain) < 50:
+            return  # few: judged one by one
+        q_forms = scorer.q.surname.all_forms
+        similarity = process.cdist(
+            list(q_forms),
+            [v.forms[0] for v in plain],
+            scorer=Levenshtein.normalized_similarity,
+            dtype=np.float64,
+            workers=1,
+        ).max(axis=0)
+        q_skeletons = {skeleton(f) for f in q_forms}
+        exact_forms = set(q_forms)
+        for v, similar in zip(plain, similarity.tolist(), strict=True):
+            form = v.forms[0]
+            if form in exact_forms:
+                category = "exact"
+            elif skeleton(form) in q_skeletons:
+                category = "phonetic"
+            else:
+                category = "typo1" if similar >= 0.8 else "typo2" if similar >= 0.65 else "weak"
+            scorer.note_surname_category(v, category)
+
+    def _categories(
+        self, profile: Profile, scorer: QueryScorer, positions: np.ndarray, model: Model
+    ) -> np.ndarray:
+        """The agreement category (its number in the model) of every field of every reading at
+        ``positions``: an array of shape (fields, readings); each distinct value judged once."""
+        judges = self._judges(scorer)
+        query_fields = self._query_fields(profile)
+        arrays = self._columns_as_arrays()
+        found_codes = np.zeros((len(FIELDS), positions.size), dtype=np.int64)
         for f, name in enumerate(FIELDS):
             categories = list(model.ln_m[name])
             if f > 0 and not query_fields[f]:
                 # the query does not give this field: one category for every candidate, no reason
-                constant = judges[f](None).category
-                category_index.append(np.full(positions.size, categories.index(constant), dtype=np.int64))
-                distinct_values.append(None)
-                inverses.append(None)
+                found_codes[f] = categories.index(judges[f](None).category)
+                continue
+            if positions.size == 0:
                 continue
             distinct, inverse = np.unique(arrays[f][positions], return_inverse=True)
             inverse = inverse.reshape(-1)
@@ -431,13 +564,31 @@ class Registry:
             if name in ("place", "family"):  # many distinct texts: categories in bulk, reasons for the top
                 found = _place_categories(query_fields[f], [values[int(n)] for n in distinct])
             elif f == 0:
-                found = [scorer.surname_category(values[int(n)]) for n in distinct]
+                surnames = [values[int(n)] for n in distinct]
+                self._note_plain_surnames([v for v in surnames if not scorer.has_surname_category(v)], scorer)
+                found = [scorer.surname_category(v) for v in surnames]
             else:
                 found = [judges[f](values[int(n)]).category for n in distinct]
             codes = np.fromiter((categories.index(c) for c in found), dtype=np.int64, count=len(found))
-            category_index.append(codes[inverse])
-            distinct_values.append(distinct)
-            inverses.append(inverse)
+            found_codes[f] = codes[inverse]
+        return found_codes
+
+    def _rank(
+        self,
+        profile: Profile,
+        scorer: QueryScorer,
+        positions: np.ndarray,
+        category_index: np.ndarray,
+        limit: int,
+        model: Model,
+        registry_frequency: bool,
+    ) -> list[Match]:
+        """The best ``limit`` readings at ``positions`` (of their ``categories``) that agree anywhere."""
+        if positions.size == 0:
+            return []
+        judges = self._judges(scorer)
+        query_fields = self._query_fields(profile)
+        arrays = self._columns_as_arrays()
         total = max(len(self), positions.size)
         log_total = math.log(total)
         surname_categories = list(model.ln_m["surname"])
@@ -465,17 +616,24 @@ class Registry:
         shift = max(0.0, float(logits.max()))
         exp = np.exp(logits - shift)
         chances = exp / (math.exp(-shift) + float(exp.sum()))
-        k = min(limit, positions.size)
-        top = np.argpartition(-chances, k - 1)[:k] if k < positions.size else np.arange(positions.size)
+        # only readings with at least one field that agrees are results (AGREES)
+        agreeing = np.zeros(positions.size, dtype=bool)
+        for f, name in enumerate(FIELDS):
+            agreeing_codes = [i for i, c in enumerate(model.ln_m[name]) if c in AGREES[name]]
+            agreeing |= np.isin(category_index[f], agreeing_codes)
+        eligible = np.flatnonzero(agreeing)
+        k = min(limit, eligible.size)
+        if k == 0:
+            return []
+        top = eligible[np.argpartition(-chances[eligible], k - 1)[:k]] if k < eligible.size else eligible
         top = top[np.argsort(-chances[top], kind="stable")]
         matches: list[Match] = []
         for i in top:
             reasons = []
             for f in range(len(FIELDS)):
-                distinct_f, inverse_f = distinct_values[f], inverses[f]
-                if distinct_f is None or inverse_f is None:
+                if f > 0 and not query_fields[f]:
                     continue
-                value = self._columns[f].values[int(distinct_f[int(inverse_f[i])])]
+                value = self._columns[f].values[int(arrays[f][int(positions[i])])]
                 verdict = judges[f](value)
                 if verdict.reason is not None:
                     reasons.append(verdict.reason)

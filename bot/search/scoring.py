@@ -22,13 +22,29 @@ from bot.search.comparators import (
     compare_surnames,
     compare_years,
 )
-from bot.search.gazetteer import PlaceProfile
+from bot.search.gazetteer import PlaceProfile, names_a_place_within
 from bot.search.notation import YearReading
 from bot.search.profiles import Derived, NameForms, Profile, query_profile, record_profile
 from bot.search.spelling import fold
 from bot.search.types import Match, Query, Reason, Record
 
 FIELDS: tuple[str, ...] = ("surname", "name", "patronymic", "year", "place", "family", "relative")
+# The categories in which a field agrees with the query. A reading is a result only when at least one of
+# its fields agrees: a search returns fewer than its limit rather than readings with nothing in common.
+AGREES: dict[str, frozenset[str]] = {
+    "surname": frozenset({"exact", "phonetic", "wildcard", "typo1", "typo2"}),
+    "name": frozenset({"exact", "variant", "initial", "similar"}),
+    "patronymic": frozenset({"exact", "initial", "similar"}),
+    "year": frozenset({"exact", "pattern", "range", "near1", "near2"}),
+    "place": frozenset({"same"}),
+    "family": frozenset({"same"}),
+    "relative": frozenset({"same"}),
+}
+
+
+def agrees(row: Sequence[Verdict]) -> bool:
+    """True when at least one field of a candidate agrees with the query."""
+    return any(v.category in AGREES[name] for name, v in zip(FIELDS, row, strict=True))
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,10 @@ class QueryScorer:
     def note_surname_category(self, r: NameForms, category: str) -> None:
         """Records the category of a surname judged in bulk; its reason is built if it is shown."""
         self._surname_category[id(r)] = category
+
+    def has_surname_category(self, r: NameForms) -> bool:
+        """True when the surname's category is known already (judged alone or in bulk)."""
+        return id(r) in self._surname_category or id(r) in self._surname
 
     def surname_category(self, r: NameForms) -> str:
         """The surname's category (from the bulk judgement when there was one)."""
@@ -152,7 +172,9 @@ class QueryScorer:
             self._year[key] = found
         return found
 
-    def _place_verdict(self, q: PlaceProfile | None, r: PlaceProfile | None, field_name: str) -> Verdict:
+    def _place_verdict(
+        self, q: PlaceProfile | None, r: PlaceProfile | None, field_name: str, raw: str = ""
+    ) -> Verdict:
         category, words = compare_places(q, r)
         reason = None
         if words is not None:
@@ -161,17 +183,20 @@ class QueryScorer:
                 reason = Reason("place_differs", {"found": old, "query": new})
             elif field_name == "family":
                 reason = Reason("family_place_same", {"place": old})
+            elif fold(old) != fold(new) and raw and names_a_place_within(self.q.place_raw, new):
+                # the relative remembers the district or the village: say where the reading has it
+                reason = Reason("place_within", {"place": new, "found": raw})
             elif fold(old) != fold(new) and any(region for region, _ in (r.regions if r else ())):
                 reason = Reason("place_historical", {"old": old, "new": new})
             else:
                 reason = Reason("place_same", {"place": old})
         return Verdict(category, reason)
 
-    def place(self, r: PlaceProfile | None) -> Verdict:
+    def place(self, r: PlaceProfile | None, raw: str = "") -> Verdict:
         key = id(r)
         found = self._place.get(key)
         if found is None:
-            found = self._place_verdict(self.q.place, r, "place")
+            found = self._place_verdict(self.q.place, r, "place", raw)
             self._place[key] = found
         return found
 
@@ -199,7 +224,7 @@ class QueryScorer:
             self.name(r.name),
             self.patronymic(r.patronymic),
             self.year(r.year),
-            self.place(r.place),
+            self.place(r.place, r.place_raw),
             self.family(r.family),
             self.relative(r.relative, r.relative_raw),
         )
@@ -281,7 +306,7 @@ def rank_profiles(
     table = query_weights(rows, registry_size, model, exact_floor)
     log_odds = [sum(table[name][v.category] for name, v in zip(FIELDS, row, strict=True)) for row in rows]
     chances = probabilities(log_odds, registry_size, model)
-    order = sorted(range(len(rows)), key=lambda k: -chances[k])[:limit]
+    order = [k for k in sorted(range(len(rows)), key=lambda k: -chances[k]) if agrees(rows[k])][:limit]
     return [
         Match(
             reading_id=candidates[k][0],

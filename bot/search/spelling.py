@@ -26,6 +26,7 @@ __all__ = [
     "fold_variants",
     "has_kazakh_letters",
     "is_latin",
+    "regional_variants",
     "skeleton",
     "wildcard_pattern",
 ]
@@ -42,6 +43,11 @@ _CYRILLIC_FOLD = str.maketrans(
         "ұ": "у",
         "ү": "у",
         "һ": "х",
+        # Tajik: ҳ, ҷ, ӣ, ӯ (қ and ғ as in Kazakh)
+        "ҳ": "х",
+        "ҷ": "дж",
+        "ӣ": "и",
+        "ӯ": "у",
         "і": "и",
         "ї": "и",
         "є": "е",
@@ -155,10 +161,28 @@ _LATIN: dict[str, tuple[str, ...]] = {
     "ī": ("и",),
     "ō": ("о",),
     "ȳ": ("ы",),
+    # Uzbek Latin: oʻ and gʻ (written with any apostrophe; see _prepare), x is х.
+    "ŏ": ("у", "о"),
+    "yŏ": ("ю", "йо"),
+    "xŏ": ("ху", "хо"),
+    "ğ'": ("г",),
+    "xo": ("хо", "ксо"),
+    "xa": ("ха", "кса"),
+    "xu": ("ху", "ксу"),
+    "xi": ("хи", "кси"),
+    # Turkmen Latin: ý before a vowel is the iotated vowel (Annaýew: Аннаев), ň is н.
+    "ýe": ("е", "йе"),
+    "ýa": ("я", "йа"),
+    "ýu": ("ю",),
+    "ýo": ("ё",),
+    "ň": ("н",),
 }
 _LATIN_MAX = max(len(k) for k in _LATIN)
-_LATIN_LETTER = re.compile(r"[a-zäğñöūüşıçčšžŝûâéèêëėìíýŷǵḱńóúāīō]")
-_APOSTROPHES = re.compile(r"['’ʹʺ`´ʼ\"]")
+_LATIN_LETTER = re.compile(r"[a-zäğñöūüşıçčšžŝûâéèêëėìíýŷǵḱńóúāīōŏň]")
+_APOSTROPHES = re.compile(r"['’ʹʺ`´ʼʻ‘\"]")
+# Uzbek oʻ and gʻ, with whatever apostrophe the keyboard gives (Xoʻjayev, Yo'ldoshev, G`afurov).
+_UZBEK_O = re.compile(r"o['’ʻ‘`ʼ]")
+_UZBEK_G = re.compile(r"g['’ʻ‘`ʼ]")
 _NOT_NAME = re.compile(r"[^а-я?*]")
 _REPEATS = re.compile(r"([а-я])\1+")
 _MAX_VARIANTS = 6
@@ -241,6 +265,8 @@ def _prepare(text: str) -> str:
     text = unicodedata.normalize("NFC", text).lower()
     text = text.replace("…", "*").replace("...", "*")
     text = text.replace("\u0361", "").replace("\u0360", "")  # the tie of ALA-LC "i͡a"
+    if "o" in text or "g" in text:
+        text = _UZBEK_G.sub("ğ", _UZBEK_O.sub("ŏ", text))
     return _APOSTROPHES.sub("", text)
 
 
@@ -267,6 +293,28 @@ def fold_variants(text: str) -> tuple[str, ...]:
         if len(variants) >= _MAX_VARIANTS:
             break
     return tuple(variants)
+
+
+# Tajik surnames today: -зода for the -заде of the registry or for the Russian -ов/-ев it replaced
+# (Раҳимзода: Рахимзаде, Рахимов), or the bare stem (Раҳмон: Рахмонов, Нуралӣ: Нуралиев).
+_TAJIK_LETTERS = frozenset("ҳҷӣӯ")
+_ZODA = re.compile(r"(?:зода|заде|зада|zoda|zade)$")
+
+
+@lru_cache(maxsize=50_000)
+def regional_variants(text: str) -> tuple[str, ...]:
+    """Folded forms of a surname a relative types in today's Central Asian spelling that the registry's
+    Russified Cyrillic of 1941 would have (none for other text)."""
+    lower = _prepare(text[:_MAX_LENGTH]).strip()
+    found: list[str] = []
+    stem_match = _ZODA.search(lower)
+    if stem_match is not None and stem_match.start() >= 3:
+        for stem in fold_variants(lower[: stem_match.start()])[:2]:
+            found += [stem + "заде", stem + ("ев" if stem[-1:] in "аеиоу" else "ов")]
+    elif _TAJIK_LETTERS & set(lower) and not lower.endswith(("ов", "ев", "ова", "ева")):
+        for stem in fold_variants(lower)[:1]:
+            found.append(stem + ("ов" if stem[-1:] not in "аеиоу" else "ев"))
+    return tuple(dict.fromkeys(f for f in found if f))
 
 
 def fold(text: str) -> str:

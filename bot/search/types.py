@@ -12,7 +12,7 @@ ENGINE_VERSION = "1.0"
 # A saved search's stored keys, profile and registry sums come from the query side, which can change while
 # the readings' stored data stays the same: a change of this version derives saved searches again (the
 # matching job does it on its next pass) and leaves the readings alone. It includes ENGINE_VERSION.
-QUERY_VERSION = f"{ENGINE_VERSION}/q2"  # q2: a name's first two letters swapped is looked for too
+QUERY_VERSION = f"{ENGINE_VERSION}/q4"  # q4: Central Asian spellings of today folded (q3: damaged surnames)
 
 
 @dataclass(frozen=True)

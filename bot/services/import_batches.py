@@ -48,7 +48,15 @@ HEARTBEAT_TIMEOUT = timedelta(minutes=2)  # a batch of another host silent this 
 
 
 class BatchError(Exception):
-    """An administrator's request about a batch that cannot be done (no such batch, not lost)."""
+    """An administrator's request about a batch that cannot be done (no such batch, not lost).
+
+    ``code`` and ``args`` say it for the command line to word in the administrator's language.
+    """
+
+    def __init__(self, message: str, code: str = "", **args: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.args_ = args
 
 
 def _process_start(pid: int) -> str | None:
@@ -190,15 +198,23 @@ async def batch_overview(db: Database, *, limit: int = 20, lost_only: bool = Fal
 async def _lost_batch(session: AsyncSession, batch_id: int) -> ImportBatch:
     batch = await session.get(ImportBatch, batch_id, with_for_update=True)
     if batch is None:
-        raise BatchError(f"there is no import batch {batch_id}")
+        raise BatchError(f"there is no import batch {batch_id}", "no_such_batch", batch=batch_id)
     if batch.state == BatchState.RUNNING and batch_alive(
         batch.host, batch.pid, batch.process_start, batch.heartbeat_at, utcnow()
     ):
         raise BatchError(
-            f"import batch {batch_id} is still being imported (process {batch.pid} on {batch.host})"
+            f"import batch {batch_id} is still being imported (process {batch.pid} on {batch.host})",
+            "still_running",
+            batch=batch_id,
+            pid=batch.pid,
+            host=batch.host,
         )
     if batch.state not in (BatchState.RUNNING, BatchState.LOST):
-        raise BatchError(f"import batch {batch_id} is {batch.state.replace('_', ' ')}, not lost")
+        raise BatchError(
+            f"import batch {batch_id} is {batch.state.replace('_', ' ')}, not lost",
+            f"not_lost_{batch.state}",
+            batch=batch_id,
+        )
     return batch
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, Final, TextIO
 
 import orjson
 
@@ -73,17 +73,61 @@ SOLDIER_BIRTH_YEARS = (1860, 1930)
 
 
 class ImportFailure(Exception):
-    """The file could not be read at all; nothing was imported."""
+    """The file could not be read at all; nothing was imported.
+
+    The message is English (the logs); ``code`` and ``args`` say the same for the command line to word in
+    the administrator's language (the catalogs' ``cli.failure.<code>``, with ``path`` among the args).
+    """
+
+    def __init__(self, message: str, code: str = "", **args: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.args_ = args
 
 
 class ImportStopped(Exception):
     """A large import stopped half-way (a worker process failed): the batches written before it stay."""
 
 
+# Why a row is rejected: a code and its English words (the report file's and the logs' text; the command
+# line words the code in the administrator's language from the catalogs' ``cli.reject.<code>``).
+REJECTION_REASONS: Final[dict[str, str]] = {
+    "field_too_long": "{column} is longer than {limit} characters",
+    "no_surname": "no surname",
+    "surname_no_letters": "surname has no letters: {surname}",
+    "year_impossible": "birth year {year} is impossible for a soldier of 1941-1945",
+    "year_not_a_year": "birth year is not a year: {year}",
+    "reading_id_too_long": "reading_id is longer than {limit} characters",
+    "not_encoding": "not {encoding} text (byte {byte})",
+    "garbled": "reads as garbled text in Windows-1251 ({word}): is the file in one encoding?",
+    "json_invalid": "not valid JSON ({error})",
+    "json_too_deep": "not valid JSON (nested too deeply)",
+    "json_not_object": "a line must be a JSON object",
+    "json_half_escape": "not valid JSON text (a \\u escape of half a character)",
+    "csv_too_many_fields": "{fields} fields where the header has {header}",
+    "csv_field_too_long": "a field is longer than {limit} characters",
+    "csv_invalid": "not a CSV row ({error})",
+}
+Problem = tuple[str, tuple[tuple[str, Any], ...]]  # a rejection's code and arguments
+
+
 @dataclass(frozen=True)
 class Rejected:
+    """A row that cannot be imported: its line, why in English, and why as a code with its arguments."""
+
     line: int
     reason: str
+    code: str = ""
+    args: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, line: int, problem: Problem) -> Rejected:
+        code, args = problem
+        return cls(line, REJECTION_REASONS[code].format_map(dict(args)), code, args)
+
+
+def problem(code: str, **args: Any) -> Problem:
+    return code, tuple(args.items())
 
 
 @dataclass(frozen=True)
@@ -253,7 +297,10 @@ def choose_encoding(path: Path) -> EncodingChoice:
     seen = f" (line {example[0]} would read {example[1]!r})" if example else ""
     raise ImportFailure(
         f"{path}: the file is neither UTF-8 nor Windows-1251 text in Russian or Kazakh{seen}; "
-        "save it as CSV UTF-8 and try again"
+        "save it as CSV UTF-8 and try again",
+        "not_text",
+        path=path,
+        seen=seen,
     )
 
 
@@ -319,25 +366,25 @@ def _name_notation(text: str | None) -> dict[str, Any] | None:
 
 
 @lru_cache(maxsize=200_000)
-def _surname_problem(surname: str | None) -> str | None:
+def _surname_problem(surname: str | None) -> Problem | None:
     if parse_field(surname) is None:
-        return "no surname"
+        return problem("no_surname")
     if not any(ch.isalpha() for ch in surname or ""):
-        return f"surname has no letters: {surname!r}"
+        return problem("surname_no_letters", surname=repr(surname))
     return None
 
 
 @lru_cache(maxsize=4096)
-def _year_notation(year: str) -> dict[str, Any] | str:
+def _year_notation(year: str) -> dict[str, Any] | Problem:
     """The parsed birth year, or why it cannot be a soldier's."""
     parsed_year = _parse_year(year)
     if parsed_year is None or parsed_year.low is None or parsed_year.high is None:
         if re.search(r"\d{4}", year):
-            return f"birth year {year} is impossible for a soldier of 1941-1945"
-        return f"birth year is not a year: {year!r}"
+            return problem("year_impossible", year=year)
+        return problem("year_not_a_year", year=repr(year))
     low, high = SOLDIER_BIRTH_YEARS
     if parsed_year.high < low or parsed_year.low > high:
-        return f"birth year {year} is impossible for a soldier of 1941-1945"
+        return problem("year_impossible", year=year)
     return {"low": parsed_year.low, "high": parsed_year.high, "pattern": parsed_year.pattern}
 
 
@@ -372,23 +419,23 @@ def validate_row(line: int, raw: dict[str, Any], extra: dict[str, Any]) -> Parse
     """Check one row and turn it into database values, or say why it cannot be imported."""
     values = _clean_values(raw)
     if isinstance(values, str):
-        return Rejected(line, f"{values} is longer than {MAX_FIELD_LENGTH} characters")
-    problem = _surname_problem(values["surname"])
-    if problem is not None:
-        return Rejected(line, problem)
+        return Rejected.of(line, problem("field_too_long", column=values, limit=MAX_FIELD_LENGTH))
+    surname_problem = _surname_problem(values["surname"])
+    if surname_problem is not None:
+        return Rejected.of(line, surname_problem)
     # Only name fields whose notation says more than their raw text (alternatives, unreadable letters,
     # an initial) get a parsed form, and the birth year. Places are read by the engine's gazetteer.
     parsed: dict[str, Any] = {}
     year = values["birth_year"]
     if year:
         year_notation = _year_notation(year)
-        if isinstance(year_notation, str):
-            return Rejected(line, year_notation)
+        if isinstance(year_notation, tuple):
+            return Rejected.of(line, year_notation)
         parsed["birth_year"] = year_notation
     if values["reading_id"] is None:
         values["reading_id"] = stable_reading_id(values)
     elif len(values["reading_id"]) > 128:
-        return Rejected(line, "reading_id is longer than 128 characters")
+        return Rejected.of(line, problem("reading_id_too_long", limit=128))
     clean_extra: dict[str, Any] = {}
     for key, value in extra.items():
         cleaned = _clean(value)
@@ -415,9 +462,9 @@ class RegistryFile:
         """
         self.path = Path(path)
         if not self.path.exists():
-            raise ImportFailure(f"{self.path}: no such file")
+            raise ImportFailure(f"{self.path}: no such file", "no_such_file", path=self.path)
         if not self.path.is_file():
-            raise ImportFailure(f"{self.path}: not a file")
+            raise ImportFailure(f"{self.path}: not a file", "not_a_file", path=self.path)
         try:
             self.size = self.path.stat().st_size
             if isinstance(encoding, str):
@@ -428,30 +475,39 @@ class RegistryFile:
             elif encoding is None:
                 encoding = choose_encoding(self.path)
         except OSError as error:
-            raise ImportFailure(f"{self.path}: cannot be read ({error.strerror})") from None
+            raise ImportFailure(
+                f"{self.path}: cannot be read ({error.strerror})",
+                "unreadable",
+                path=self.path,
+                error=error.strerror,
+            ) from None
         self.choice = encoding
         self.encoding = encoding.name
         self.errors = encoding.errors
         # Lines are checked one by one where bytes may have been unreadable, or Latin text garbled.
         self._checked = self.errors != "strict" or self.encoding == "cp1251"
         if self.size == 0:
-            raise ImportFailure(f"{self.path}: the file is empty")
+            raise ImportFailure(f"{self.path}: the file is empty", "empty", path=self.path)
         with self.path.open(encoding=self.encoding, errors=self.errors, newline="") as text:
             first = ""
             for first in text:
                 if first.strip():
                     break
         if not first.strip():
-            raise ImportFailure(f"{self.path}: the file is empty")
+            raise ImportFailure(f"{self.path}: the file is empty", "empty", path=self.path)
         self.json_lines = _is_json_lines(self.path, first)
         if not self.json_lines:
             header = next(csv.reader([first]))
             self.header = header
             self.columns = [canonical_header(name) for name in header]
             if "surname" not in self.columns:
+                found = ", ".join(h.strip() for h in header)
                 raise ImportFailure(
                     f"{self.path}: no surname column: the header must name 'surname' (or 'Фамилия'); "
-                    f"found {', '.join(h.strip() for h in header) or 'nothing'}"
+                    f"found {found or 'nothing'}",
+                    "no_surname_column",
+                    path=self.path,
+                    found=found or "—",
                 )
 
     def rows(
@@ -512,15 +568,16 @@ class RegistryFile:
             ranges.append((start, offset, first))
         return ranges
 
-    def _unreadable(self, text: str) -> str | None:
+    def _unreadable(self, text: str) -> Problem | None:
         """Why a line's text cannot be imported as read: bytes the codec could not read, or (in
         Windows-1251) a word that is Latin text read in the wrong codec."""
         escaped = _ESCAPED.search(text)
         if escaped is not None:
             byte = ord(escaped.group()) - 0xDC00
-            return f"not {ENCODING_NAMES.get(self.encoding, self.encoding)} text (byte 0x{byte:02X})"
+            encoding = ENCODING_NAMES.get(self.encoding, self.encoding)
+            return problem("not_encoding", encoding=encoding, byte=f"0x{byte:02X}")
         if self.encoding == "cp1251" and (word := garbled_word(text)) is not None:
-            return f"reads as garbled text in Windows-1251 ({word!r}): is the file in one encoding?"
+            return problem("garbled", word=repr(word))
         return None
 
     def _json_rows(
@@ -529,25 +586,25 @@ class RegistryFile:
         for line_number, line in enumerate(text, start=first_line):
             if not line.strip():
                 continue
-            if self._checked and (problem := self._unreadable(line)) is not None:
-                yield Rejected(line_number, problem)
+            if self._checked and (unreadable := self._unreadable(line)) is not None:
+                yield Rejected.of(line_number, unreadable)
                 continue
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as error:
-                yield Rejected(line_number, f"not valid JSON ({error.msg})")
+                yield Rejected.of(line_number, problem("json_invalid", error=error.msg))
                 continue
             except RecursionError:
-                yield Rejected(line_number, "not valid JSON (nested too deeply)")
+                yield Rejected.of(line_number, problem("json_too_deep"))
                 continue
             except ValueError as error:  # e.g. a number of more digits than Python converts
-                yield Rejected(line_number, f"not valid JSON ({error})")
+                yield Rejected.of(line_number, problem("json_invalid", error=str(error)))
                 continue
             if not isinstance(item, dict):
-                yield Rejected(line_number, "a line must be a JSON object")
+                yield Rejected.of(line_number, problem("json_not_object"))
                 continue
             if "\\u" in line and _has_lone_surrogate(item):
-                yield Rejected(line_number, "not valid JSON text (a \\u escape of half a character)")
+                yield Rejected.of(line_number, problem("json_half_escape"))
                 continue
             values: dict[str, Any] = {}
             extra: dict[str, Any] = {}
@@ -577,7 +634,7 @@ class RegistryFile:
             except StopIteration:
                 break
             except csv.Error as error:  # e.g. a field over the csv module's limit: this row only
-                yield Rejected(reader.line_num + first_line - 1, _csv_problem(error))
+                yield Rejected.of(reader.line_num + first_line - 1, _csv_problem(error))
                 continue
             line_number = reader.line_num + first_line - 1
             if header is None:
@@ -598,11 +655,13 @@ class RegistryFile:
                 continue
             if not any(map(str.strip, row)):
                 continue
-            if self._checked and (problem := self._unreadable("\x1f".join(row))) is not None:
-                yield Rejected(line_number, problem)
+            if self._checked and (unreadable := self._unreadable("\x1f".join(row))) is not None:
+                yield Rejected.of(line_number, unreadable)
                 continue
             if len(row) > len(header):
-                yield Rejected(line_number, f"{len(row)} fields where the header has {len(header)}")
+                yield Rejected.of(
+                    line_number, problem("csv_too_many_fields", fields=len(row), header=len(header))
+                )
                 continue
             values: dict[str, Any]
             extra: dict[str, Any]
@@ -621,11 +680,11 @@ class RegistryFile:
             yield line_number, values
 
 
-def _csv_problem(error: csv.Error) -> str:
-    """Why the csv module could not read a row, in the import report's words."""
+def _csv_problem(error: csv.Error) -> Problem:
+    """Why the csv module could not read a row."""
     if "field larger than field limit" in str(error):
-        return f"a field is longer than {csv.field_size_limit()} characters"
-    return f"not a CSV row ({error})"
+        return problem("csv_field_too_long", limit=csv.field_size_limit())
+    return problem("csv_invalid", error=str(error))
 
 
 RawItem = tuple[int, dict[str, Any]] | Rejected

@@ -55,7 +55,7 @@ def worker_main(
     batch is written there when a line (its turn) arrives on `orders` (their end: stop).
 
     Frames on `out`: an 8-byte length and JSON: ["batch", bytes read, rows, items] (an item is a prepared
-    row, or [line, reason] for a rejected one) or ["written", bytes read, rows, inserted, updated,
+    row, or [line, reason, code, args] for a rejected one) or ["written", bytes read, rows, inserted, updated,
     unchanged, rejected items]; then ["end"] or ["error", text]. (JSON: orjson writes and reads these
     batches several times faster than pickle.)
     """
@@ -112,13 +112,18 @@ def worker_main(
             writer = where_to_write()
             if writer is None:
                 items = [
-                    (item.line, item.reason) if isinstance(item, Rejected) else item for item in prepared
+                    (item.line, item.reason, item.code, item.args) if isinstance(item, Rejected) else item
+                    for item in prepared
                 ]
                 send(["batch", done, len(raw_batch), items])
                 del items
             else:
                 rows = [item for item in prepared if not isinstance(item, Rejected)]
-                rejected = [(item.line, item.reason) for item in prepared if isinstance(item, Rejected)]
+                rejected = [
+                    (item.line, item.reason, item.code, item.args)
+                    for item in prepared
+                    if isinstance(item, Rejected)
+                ]
                 if not my_turn():
                     return  # the importing process has gone
                 counts = writer.write(batch_id, stamp, rows) if rows else Counts()

@@ -59,7 +59,7 @@ from bot.services.gc_pause import no_cyclic_collection
 from bot.services.import_batches import visible_batches
 from bot.services.locks import job_lock
 from bot.services.outbox import enqueue_many
-from bot.services.registry_index import RegistryIndex
+from bot.services.registry_index import LoadingRegistry, RegistryIndex
 from bot.services.registry_search import RegistrySearch, record_of_reading
 from bot.services.saved_searches import SearchFields, search_summary
 from models import (
@@ -113,12 +113,12 @@ class MatchingReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
+        """One line for the bot's log (the command line words it from the catalogs: bot.cli)."""
         if not self.ran:
             return "matching: another pass is running; skipped"
         return (
             f"matching: {self.readings} new readings against {self.searches} active saved searches; "
-            f"{self.matches} new matches, {self.notifications} notifications queued "
-            f"(watermark {self.watermark}, {self.seconds:.1f} s)"
+            f"{self.matches} new matches, {self.notifications} notifications queued ({self.seconds:.1f} s)"
         )
 
 
@@ -317,6 +317,8 @@ async def _registry_in_memory(db: Database, searched: RegistrySearch | None) -> 
     unchanged while the counts are made): a second copy would double the memory of a large registry.
     Elsewhere (`amanat match`) it is loaded for the pass from the stored derived data, then let go.
     """
+    if isinstance(searched, LoadingRegistry) and searched.index is not None:  # the bot's, loaded
+        searched = searched.index
     if isinstance(searched, RegistryIndex):
         await searched.refresh(force=True)
         async with searched.unchanged() as registry:
@@ -551,6 +553,11 @@ async def run_matching_pass(
     """
     started = time.perf_counter()
     report = MatchingReport()
+    if isinstance(registry, LoadingRegistry) and registry.loading:
+        # Neither a second copy of the registry nor a wait that would hold up a stop: the next tick runs it.
+        log.info("matching: the registry index is still loading; the pass runs at the next tick")
+        report.ran = False
+        return report
     # Loading the searches, building the index and scoring make millions of containers that live for the
     # pass: collections meanwhile would walk them again and again (bot.services.gc_pause).
     with no_cyclic_collection():
@@ -606,6 +613,12 @@ async def run_matching_pass(
                     done, position = batch, 0
                 else:
                     done, position = batch - 1, readings[-1].pk
+                log.debug(
+                    "matching: %d readings scored up to reading %s of batch %s",
+                    len(readings),
+                    position,
+                    batch,
+                )
                 fault_point("matching-scored")
                 matches, queued = await _record_chunk(
                     db,
@@ -625,7 +638,6 @@ async def run_matching_pass(
             async with db.session() as session:
                 await _set_watermark(session, LAST_PASS, report.readings, now or utcnow())
     report.seconds = time.perf_counter() - started
-    log.info("%s", report.summary())
     return report
 
 

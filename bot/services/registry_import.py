@@ -113,6 +113,11 @@ class ImportReport:
 assert set(CONTENT_COLUMNS + STAMP_COLUMNS) == set(READING_COLUMNS)
 
 
+def _rejected(line: int, reason: str, code: str, args: list[list[Any]]) -> Rejected:
+    """A rejected row as a worker process sent it (JSON: the arguments come as lists)."""
+    return Rejected(line, reason, code, tuple((name, value) for name, value in args))
+
+
 # ------------------------------------------------------------------------------ the worker process
 
 # From this size up a file is read, validated and derived in worker processes (alternate pieces) while
@@ -210,7 +215,12 @@ async def _hand_out_pieces(
     try:
         ranges = await asyncio.to_thread(source.line_ranges, batch_size)
     except OSError as error:
-        raise ImportFailure(f"{source.path}: cannot be read ({error.strerror})") from None
+        raise ImportFailure(
+            f"{source.path}: cannot be read ({error.strerror})",
+            "unreadable",
+            path=source.path,
+            error=error.strerror,
+        ) from None
     # The first (small) piece is prepared here, while the workers load the engine.
     first = ranges.pop(0) if ranges else None
     told = orjson.dumps({"encoding": source.encoding, "errors": source.errors, "ranges": ranges}) + b"\n"
@@ -271,10 +281,10 @@ async def _batches_from_workers(
                 return
             if message[0] == "written":
                 _kind, done, read, inserted, updated, unchanged, rejected = message
-                items: list[Prepared | Rejected] = [Rejected(line, reason) for line, reason in rejected]
+                items: list[Prepared | Rejected] = [_rejected(*item) for item in rejected]
                 yield Batch(done, read, items, Counts(inserted, updated, unchanged))
             else:
-                items = [Rejected(item[0], item[1]) if len(item) == 2 else item for item in message[3]]
+                items = [_rejected(*item) if len(item) == 4 else item for item in message[3]]
                 yield Batch(message[1], message[2], items)
             number += 1
     finally:

@@ -1,6 +1,7 @@
 """Numbers for an administrator's /stats beyond matching and delivery: people by language, cases, appeals.
 
 * people by language, active and blocked (a person who blocked the bot is inactive);
+* matches volunteers reviewed;
 * cases by status, and the median time from a case's opening to its claim by a volunteer;
 * the latest appeals with their delivery counts.
 """
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from models import Appeal, AppealDelivery, Case, Database, DeliveryState, Person
+from models import Appeal, AppealDelivery, Case, Database, DeliveryState, MatchReview, Person
 
 APPEALS_SHOWN = 5
 
@@ -32,6 +33,7 @@ class AppealCounts:
 @dataclass(frozen=True)
 class AdminStats:
     people: dict[str, tuple[int, int]]  # language ("" unknown) → (active, blocked)
+    reviewed: int  # recorded matches volunteers gave a verdict on (the review queue)
     cases: dict[str, int]
     median_claim_seconds: float | None
     appeals: list[AppealCounts]
@@ -52,6 +54,7 @@ async def admin_stats(db: Database) -> AdminStats:
         ):
             on, off = people.get(language or "", (0, 0))
             people[language or ""] = (on + count, off) if active else (on, off + count)
+        reviewed = int(await session.scalar(select(func.count()).select_from(MatchReview)) or 0)
         cases = {
             str(status): int(count)
             for status, count in await session.execute(
@@ -80,6 +83,7 @@ async def admin_stats(db: Database) -> AdminStats:
                 counts[appeal_id][str(state)] = int(count)
     return AdminStats(
         people=dict(sorted(people.items())),
+        reviewed=reviewed,
         cases=cases,
         median_claim_seconds=statistics.median(waits) if waits else None,
         appeals=[AppealCounts(appeal_id, str(status), counts[appeal_id]) for appeal_id, status in latest],

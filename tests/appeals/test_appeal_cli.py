@@ -6,35 +6,18 @@ status (and --json) counts them; pause, resume and cancel change the appeal as t
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
 from appeal_scenario import ADMIN, FOUND, delivery_states, import_registry, users
 
 from bot.services.broadcast import get_appeal
 from models import AppealStatus, Database
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.amanat_process import amanat_env, run
 
 
 async def amanat(url: str, workdir: Path, *args: str, admins: str = str(ADMIN)) -> tuple[int, str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AMANAT_")}
-    env.update({"PYTHONPATH": str(REPO), "AMANAT_DATABASE__URL": url, "AMANAT_ROLES__ADMINS": admins})
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=workdir,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    return process.returncode or 0, out.decode(), err.decode()
+    return await run(list(args), amanat_env(url, AMANAT_ROLES__ADMINS=admins), workdir)
 
 
 async def test_an_appeal_from_the_command_line(db: Database, sqlite_url: str, tmp_path: Path) -> None:

@@ -29,12 +29,6 @@ from models import Database, Person
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
 async def bot(api: BotApiStandIn) -> AsyncIterator[Bot]:
     async with Bot(api.token, base_url=api.base_url, base_file_url=api.base_file_url) as telegram_bot:
         yield telegram_bot

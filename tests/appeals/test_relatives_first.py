@@ -8,10 +8,8 @@ someone else gets only the plain appeal.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from appeal_scenario import (
     ADMIN,
     FOUND,
@@ -33,12 +31,6 @@ from models import Database
 
 RELATIVE = 501
 OTHER = 502
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 async def test_a_matching_relative_is_told_before_the_broadcast(

@@ -33,7 +33,7 @@ async def test_stats_counts_people_cases_and_appeals(running: RunningBot) -> Non
                 claimed_at=now - timedelta(hours=1),
             )
         )
-        session.add(Case(person_id=everyone[3], status=CaseStatus.OPEN, created_at=now))
+        session.add(Case(person_id=everyone[3], status=CaseStatus.NEW, created_at=now))
 
     await give_consent(db, ADMIN, "en")  # after the appeal: the administrator is not one of its recipients
     await api.send_text(admin, "/stats")
@@ -47,5 +47,6 @@ async def test_stats_counts_people_cases_and_appeals(running: RunningBot) -> Non
     assert "Users (English): 3 active, 0 blocked the bot" in stats.text
     assert "Users (Kazakh): 1 active, 1 blocked the bot" in stats.text
     assert "Users (Russian): 2 active, 0 blocked the bot" in stats.text
-    assert "Volunteer cases: 1 open, 1 claimed, 0 closed; median time to claim 2.0 h" in stats.text
+    assert "Volunteer cases: 1 new, 1 claimed, 0 answered, 0 closed; median time to claim 2.0 h" in stats.text
+    assert "Matches reviewed by volunteers: 0" in stats.text
     assert f"📣 Appeal #{appeal_id} (done): 5 sent, 1 blocked, 0 failed, 0 left" in stats.text

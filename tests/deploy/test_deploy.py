@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from botapi_standin import BotApiStandIn
-from tests.test_run_process import free_port, say, start_bot, stop, wait_for_call
+from tests.amanat_process import free_port, say, start_bot, stop, wait_for_call
 from tests.web.test_web_process import _healthy, until
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -139,12 +139,6 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
         assert result.returncode == 0 and not result.stderr.strip(), (unit.name, result.stderr)
     service = (DEPLOY / "systemd" / "amanat.service").read_text(encoding="utf-8")
     assert "EnvironmentFile=/etc/amanat/amanat.env" in service and "NoNewPrivileges=yes" in service
-
-
-@pytest.fixture
-async def api() -> Any:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 def container_env(api: BotApiStandIn, service: str, postgres_url: str) -> dict[str, str]:

@@ -6,12 +6,14 @@ The harness itself (:class:`dialogue_harness.Chat`) is described in dialogue_har
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from dialogue_harness import Chat
 
+from bot.services.registry_import import import_file
 from models import Database
 
 SAMPLE_REGISTRY = Path(__file__).resolve().parents[2] / "bot" / "data" / "sample_registry.csv"
@@ -20,10 +22,6 @@ SAMPLE_REGISTRY = Path(__file__).resolve().parents[2] / "bot" / "data" / "sample
 @pytest.fixture(scope="session")
 def registry_template(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_template: Path) -> Path:
     """A migrated SQLite file holding the bundled sample registry, imported once per session."""
-    import shutil
-
-    from bot.services.registry_import import import_file
-
     path = tmp_path_factory.mktemp("registry") / "registry.db"
     shutil.copyfile(migrated_sqlite_template, path)
 
@@ -41,8 +39,6 @@ def registry_template(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_
 @pytest.fixture
 def registry_url(tmp_path: Path, registry_template: Path) -> str:
     """A fresh SQLite database with the sample registry (a copy of the session's template)."""
-    import shutil
-
     path = tmp_path / "bot.db"
     shutil.copyfile(registry_template, path)
     return f"sqlite+aiosqlite:///{path}"
@@ -51,9 +47,5 @@ def registry_url(tmp_path: Path, registry_template: Path) -> str:
 @pytest.fixture
 async def chat(registry_url: str) -> AsyncIterator[Chat]:
     """The real bot on a fresh database holding the sample registry, started."""
-    harness = Chat(registry_url)
-    await harness.start()
-    try:
+    async with Chat(registry_url) as harness:
         yield harness
-    finally:
-        await harness.stop()

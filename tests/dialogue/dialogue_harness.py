@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import func, select
+
 from bot.app import AmanatApplication, RegistryOpener, build_application
 from bot.config import Settings
 from botapi_standin import BotApiStandIn, SentMessage, SimUser, Toast
@@ -81,6 +83,20 @@ class Chat:
     async def stop(self) -> None:
         await self._stop_app()
         await self.api.stop()
+
+    async def __aenter__(self) -> Chat:
+        """`async with Chat(url) as chat:` starts the bot and stops it after the block, however it ends."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    async def count(self, model: type) -> int:
+        """How many rows of `model` the bot has stored (to check what is kept, and what is not)."""
+        assert self.db is not None
+        async with self.db.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
     def user(
         self, user_id: int = 1001, language_code: str | None = "ru", first_name: str = "Алия"

@@ -4,7 +4,6 @@ items (6, 7) are tested in test_console.py."""
 from __future__ import annotations
 
 from dialogue_harness import Chat
-from sqlalchemy import func, select
 
 from models import DialogueState, Person
 
@@ -36,12 +35,6 @@ async def test_a_plain_message_that_may_be_a_description_asks_first(chat: Chat) 
 # ------------------------------------------------------------------ 2. what was typed before consent
 
 
-async def count(chat: Chat, model: type) -> int:
-    assert chat.db is not None
-    async with chat.db.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-
-
 async def test_the_language_and_the_search_asked_before_consent_go_on_after_it(chat: Chat) -> None:
     user = chat.user(6003, "ru")
     greeting = chat.only(await chat.say(user, "/start"))
@@ -49,8 +42,8 @@ async def test_the_language_and_the_search_asked_before_consent_go_on_after_it(c
     chat.only(await chat.press(user, choice, "English"))
     again = chat.only(await chat.say(user, "/search Легкодымов Емельян 1904"))
     assert again.text.startswith("Hello! I am Amanat.")  # the language picked is kept…
-    assert await count(chat, Person) == 0  # …in memory: nothing is stored before consent
-    assert await count(chat, DialogueState) == 0
+    assert await chat.count(Person) == 0  # …in memory: nothing is stored before consent
+    assert await chat.count(DialogueState) == 0
 
     thanks, results = await chat.press(user, again, "I agree")
     assert thanks.text.startswith("Thank you.")

@@ -24,12 +24,8 @@ async def pg_chat(postgres_url: str) -> AsyncIterator[Chat]:
         await import_file(database, SAMPLE_REGISTRY)
     finally:
         await database.dispose()
-    harness = Chat(postgres_url)
-    await harness.start()
-    try:
+    async with Chat(postgres_url) as harness:
         yield harness
-    finally:
-        await harness.stop()
 
 
 async def test_dialogue_survives_a_restart_on_postgresql(pg_chat: Chat) -> None:

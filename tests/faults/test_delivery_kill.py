@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,6 @@ from faults_harness import (
     outbox_states,
     reading_of,
     relatives_waiting,
-    start_bot,
-    stop,
     until,
 )
 
@@ -30,14 +27,9 @@ from bot.services.faults import FAULT_EXIT_CODE
 from bot.services.matching import run_matching_pass
 from botapi_standin import BotApiStandIn, Observed, SentMessage
 from models import Database
+from tests.amanat_process import amanat_env, start_bot, stop
 
 RELATIVES = 40
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 @pytest.mark.parametrize(
@@ -65,7 +57,7 @@ async def test_a_killed_delivery_resumes_at_once_and_sends_each_message_once(
     workdir.mkdir()
 
     fault = {} if how.startswith("kill") else {"AMANAT_FAULT": f"{how}:{at}"}
-    first = start_bot(api, any_db_url, workdir, **fault)
+    first = start_bot(amanat_env(any_db_url, api, **fault), workdir)
     seen = 0
 
     def kill_at_the_nth_send(item: Observed) -> None:
@@ -87,7 +79,7 @@ async def test_a_killed_delivery_resumes_at_once_and_sends_each_message_once(
     before_restart = sum(deliveries(api, everyone).values())
     assert before_restart == (at if in_flight else at - 1)
 
-    second = start_bot(api, any_db_url, workdir)
+    second = start_bot(amanat_env(any_db_url, api), workdir)
     try:
 
         async def all_sent() -> bool:

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -28,9 +26,9 @@ from bot.services.registry_index import RegistryIndex, open_registry_index
 from bot.services.saved_searches import SearchFields, save_request
 from models import BatchState, Database, ImportBatch, Match, Person, Reading, ReadingKey, Role
 from models.base import utcnow
+from tests.amanat_process import amanat_env, run
 from tests.dialogue.dialogue_harness import Chat
 
-REPO = Path(__file__).resolve().parents[2]
 HEADER = "reading_id,surname,name,patronymic,birth_year,birthplace,notes\n"
 SYLLABLES = ("ба", "ве", "го", "да", "же", "зи", "ко", "ла", "ми", "но", "пу", "ре", "си", "ту", "фе", "ха")
 USER_IDS = itertools.count(4000)  # a new relative for each conversation
@@ -65,13 +63,6 @@ class Amanat:
         self.url = url
         self.workdir = workdir
 
-    def environment(self, **extra: str) -> dict[str, str]:
-        environment = {**os.environ, "PYTHONPATH": str(REPO), "AMANAT_DATABASE__URL": self.url, **extra}
-        environment.pop("AMANAT_CONFIG", None)
-        environment.pop("AMANAT_FAULT", None)
-        environment.update(extra)
-        return environment
-
     async def start(self, *args: str, **extra: str) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
             sys.executable,
@@ -79,16 +70,13 @@ class Amanat:
             "bot",
             *args,
             cwd=self.workdir,  # no config.toml here: the defaults plus the environment
-            env=self.environment(**extra),
+            env=amanat_env(self.url, None, **extra),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
 
     async def __call__(self, *args: str) -> tuple[int, str, str]:
-        process = await self.start(*args)
-        out, err = await process.communicate()
-        assert process.returncode is not None
-        return process.returncode, out.decode(), err.decode()
+        return await run(list(args), amanat_env(self.url), self.workdir, guard=None)
 
     async def import_killed_at(self, path: Path, point: str) -> None:
         """Start importing `path`, wait until it hangs at `point`, and kill it with SIGKILL."""
@@ -113,12 +101,9 @@ def amanat(tmp_path: Path, any_db_url: str) -> Amanat:
 
 
 @pytest.fixture
-async def db(any_db_url: str) -> AsyncIterator[Database]:
-    database = Database(any_db_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
+def db(any_db: Database) -> Database:
+    """This module's database is the shared fixture's, on SQLite and on PostgreSQL."""
+    return any_db
 
 
 async def count(db: Database, model: type) -> int:
@@ -134,14 +119,10 @@ async def lost_batches(amanat: Amanat) -> list[str]:
 
 async def bot_finds(db_url: str, text: str) -> str:
     """What the bot answers a relative's "/search …", with its registry index loaded as `amanat run` does."""
-    chat = Chat(db_url, open_registry=lambda db: open_registry_index(db, refresh_seconds=0.0))
-    await chat.start()
-    try:
+    async with Chat(db_url, open_registry=lambda db: open_registry_index(db, refresh_seconds=0.0)) as chat:
         user = chat.user(next(USER_IDS), "ru")
         await chat.consented(user)
         return chat.only(await chat.say(user, text)).text
-    finally:
-        await chat.stop()
 
 
 async def matching_sees_new_soldier(db: Database) -> bool:
@@ -175,6 +156,28 @@ async def assert_each_reading_once(db: Database, expected: int) -> None:
     assert len(index) == expected
 
 
+async def import_the_new_soldier(amanat: Amanat, tmp_path: Path) -> None:
+    """Another file, after the killed import: one new soldier."""
+    new = tmp_path / "new.csv"
+    new.write_text(HEADER + NEW_SOLDIER, encoding="utf-8")
+    code, _out, err = await amanat("import", "--no-progress", str(new))
+    assert code == 0, err
+
+
+async def assert_the_new_soldier_is_found(db: Database, db_url: str) -> None:
+    """The bot finds the new soldier, and the matching pass sees him: the killed import hides nothing."""
+    assert "Новопашин Трофим" in await bot_finds(db_url, "/search Новопашин Трофим 1911")
+    assert await matching_sees_new_soldier(db)
+
+
+async def rerun_completes(amanat: Amanat, db: Database, path: Path, expected: int) -> None:
+    """The killed import run again: the lost batch closed, every reading of the file once."""
+    code, _out, err = await amanat("import", "--no-progress", str(path))
+    assert code == 0, err
+    assert await lost_batches(amanat) == []
+    await assert_each_reading_once(db, expected)
+
+
 # Early, mid-way and after everything was written (before the batch is marked finished), on a file read
 # here (under 8 MB).
 @pytest.mark.parametrize("point", ["batch:1", "batch:3", "finish"])
@@ -187,18 +190,11 @@ async def test_a_killed_import_hides_no_later_import_and_a_rerun_completes_it(
     await amanat.import_killed_at(big, point)
     assert len(await lost_batches(amanat)) == 1
 
-    new = tmp_path / "new.csv"
-    new.write_text(HEADER + NEW_SOLDIER, encoding="utf-8")
-    code, _out, err = await amanat("import", "--no-progress", str(new))
-    assert code == 0, err
-    assert "Новопашин Трофим" in await bot_finds(any_db_url, "/search Новопашин Трофим 1911")
-    assert await matching_sees_new_soldier(db)
+    await import_the_new_soldier(amanat, tmp_path)
+    await assert_the_new_soldier_is_found(db, any_db_url)
 
     # The killed import run again: every reading of the file once, visible, the lost batch closed.
-    code, _out, err = await amanat("import", "--no-progress", str(big))
-    assert code == 0, err
-    assert await lost_batches(amanat) == []
-    await assert_each_reading_once(db, 35_001)
+    await rerun_completes(amanat, db, big, 35_001)
     assert surname(2) in await bot_finds(any_db_url, f"/search {surname(2)} Иван 1902")
     matched_before = await count(db, Match)
     await run_matching_pass(db, Settings(database={"url": any_db_url}))  # type: ignore[arg-type]
@@ -218,23 +214,15 @@ async def test_a_large_import_killed_leaves_the_registry_searchable(
     await amanat.import_killed_at(big, point)
     assert len(await lost_batches(amanat)) == 1
 
-    new = tmp_path / "new.csv"
-    new.write_text(HEADER + NEW_SOLDIER, encoding="utf-8")
-    code, _out, err = await amanat("import", "--no-progress", str(new))
-    assert code == 0, err
+    await import_the_new_soldier(amanat, tmp_path)
     path = any_db_url.split("///", 1)[1]
     with sqlite3.connect(path) as connection:  # the dropped indexes are back
         indexes = {
             name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='index'")
         }
     assert {"ix_reading_keys_key", "ix_readings_surname_norm"} <= indexes
-    assert "Новопашин Трофим" in await bot_finds(any_db_url, "/search Новопашин Трофим 1911")
-    assert await matching_sees_new_soldier(db)
-
-    code, _out, err = await amanat("import", "--no-progress", str(big))
-    assert code == 0, err
-    assert await lost_batches(amanat) == []
-    await assert_each_reading_once(db, 11_001)
+    await assert_the_new_soldier_is_found(db, any_db_url)
+    await rerun_completes(amanat, db, big, 11_001)
 
 
 async def test_an_administrator_sees_a_lost_import_and_finishes_or_rolls_it_back(
@@ -250,17 +238,13 @@ async def test_an_administrator_sees_a_lost_import_and_finishes_or_rolls_it_back
     assert written == 20_000  # two batches of 10,000 were committed
 
     # /stats tells an administrator, in their language.
-    chat = Chat(any_db_url)
-    await chat.start()
-    try:
+    async with Chat(any_db_url) as chat:
         admin = chat.user(5151, "en")
         await chat.consented(admin)
         assert chat.db is not None
         async with chat.db.session() as session:
             await session.execute(update(Person).where(Person.id == 5151).values(role=Role.ADMIN))
         stats = chat.only(await chat.say(admin, "/stats")).text
-    finally:
-        await chat.stop()
     assert f"Lost import #{batch} (first.csv" in stats and "20000 rows" in stats
     assert f"amanat import --finish {batch}" in stats
 

@@ -6,7 +6,6 @@ not turned away by the dead pass's lock (it used to wait 15 minutes for the SQLi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,12 +23,6 @@ from faults_harness import (
 from bot.services.faults import FAULT_EXIT_CODE
 from botapi_standin import BotApiStandIn
 from models import Database
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 @pytest.mark.parametrize(

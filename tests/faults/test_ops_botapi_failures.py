@@ -14,18 +14,14 @@ import pytest
 from aiohttp import web
 
 from botapi_standin import BotApiStandIn
+from tests.amanat_process import free_port
 from tests.dialogue.dialogue_harness import Chat
-from tests.faults.ops_process import free_port
 
 
 @pytest.fixture
 async def chat(sqlite_url: str) -> AsyncIterator[Chat]:
-    harness = Chat(sqlite_url)
-    await harness.start()
-    try:
+    async with Chat(sqlite_url) as harness:
         yield harness
-    finally:
-        await harness.stop()
 
 
 async def test_a_reply_hit_by_one_500_still_arrives_and_the_answer_is_taken_once(chat: Chat) -> None:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.faults.ops_process import amanat_env
+from tests.amanat_process import amanat_env
 
 TERMINAL_LINE_LIMIT = 4095  # a terminal in canonical mode keeps at most this many bytes of one line
 

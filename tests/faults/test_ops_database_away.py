@@ -27,12 +27,8 @@ SAVE_CLAIMS = ("сохранен", "сақтал", "saved")
 
 @pytest.fixture
 async def chat(postgres_url: str) -> AsyncIterator[Chat]:
-    harness = Chat(postgres_url)
-    await harness.start()
-    try:
+    async with Chat(postgres_url) as harness:
         yield harness
-    finally:
-        await harness.stop()
 
 
 async def set_database_away(url: str, away: bool) -> None:

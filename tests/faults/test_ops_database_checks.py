@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from botapi_standin import BotApiStandIn
-from tests.faults.ops_process import amanat_env, start, wait_for_call
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
+from tests.amanat_process import amanat_env, refused, start, wait_for_call
 
 
 async def test_a_deleted_sqlite_registry_is_not_silently_replaced_by_an_empty_one(
@@ -45,14 +38,8 @@ async def test_a_deleted_sqlite_registry_is_not_silently_replaced_by_an_empty_on
         if leftover.name != "amanat.db.last-seen":
             leftover.unlink()
     polls = len(api.calls_of("getUpdates"))
-    second = start(["run"], env, tmp_path, name="second")
-    try:
-        assert await second.wait() == 2
-    finally:
-        second.stop()
-    stderr = second.stderr()
-    assert "Traceback" not in stderr
-    line = stderr.strip().splitlines()[-1]
+    second = await refused(["run"], env, tmp_path, name="second")
+    line = second.last_line()
     assert line.startswith(f"amanat: the database {db_path} is empty, but it held ")
     assert "restore it from a backup" in line and "amanat.db.last-seen" in line
     assert len(api.calls_of("getUpdates")) == polls  # it never served anyone from the empty file
@@ -83,16 +70,10 @@ async def test_a_database_that_takes_no_writes_is_refused_at_start(
 ) -> None:
     await set_read_only(postgres_url, True)
     try:
-        process = start(["run"], amanat_env(postgres_url, api), tmp_path)
-        try:
-            assert await process.wait() == 2
-        finally:
-            process.stop()
+        process = await refused(["run"], amanat_env(postgres_url, api), tmp_path)
     finally:
         await set_read_only(postgres_url, False)
-    stderr = process.stderr()
-    assert "Traceback" not in stderr
-    line = stderr.strip().splitlines()[-1]
+    line = process.last_line()
     assert "takes no writes" in line and "AMANAT_DATABASE__URL" in line
     assert not api.calls_of("getUpdates")
 
@@ -109,9 +90,7 @@ async def test_a_sqlite_file_deleted_under_the_running_bot_stops_it_loudly(
         assert await process.wait() == 2
     finally:
         process.stop()
-    stderr = process.stderr()
-    assert "Traceback" not in stderr
-    assert stderr.strip().splitlines()[-1] == (
+    assert process.last_line() == (
         f"amanat: the database file {db_path} was deleted or replaced while the bot ran; it stopped so "
         "that no more answers go into the deleted file: restore the file from a backup, then start it again"
     )
@@ -126,14 +105,10 @@ async def test_a_read_only_sqlite_file_is_refused_at_start(api: BotApiStandIn, t
     if subprocess.run(["chattr", "+i", str(db_path)], capture_output=True, check=False).returncode != 0:
         pytest.skip("chattr +i is not available here")
     try:
-        process = start(["run"], env, tmp_path)
-        try:
-            assert await process.wait() == 2
-        finally:
-            process.stop()
+        process = await refused(["run"], env, tmp_path)
     finally:
         subprocess.run(["chattr", "-i", str(db_path)], check=False)
-    line = process.stderr().strip().splitlines()[-1]
+    line = process.last_line()
     assert line == (
         f"amanat: the SQLite file {db_path} is read-only: check its and its folder's permissions and owner "
         "(setting database.url, env AMANAT_DATABASE__URL)"

@@ -18,12 +18,8 @@ PATRONYMIC = "Кенжебекович"
 
 @pytest.fixture
 async def chat(sqlite_url: str) -> AsyncIterator[Chat]:
-    harness = Chat(sqlite_url)
-    await harness.start()
-    try:
+    async with Chat(sqlite_url) as harness:
         yield harness
-    finally:
-        await harness.stop()
 
 
 def stored_bytes(url: str) -> bytes:

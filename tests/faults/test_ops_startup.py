@@ -4,46 +4,34 @@ names the setting and what to check, exit code 2, and never the token, even at D
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from botapi_standin import BotApiStandIn
-from tests.faults.ops_process import amanat_env, free_port, start
+from models import Database
+from tests.amanat_process import amanat_env, free_port, refused
 
 REFUSED = "Telegram refused the token (check TELEGRAM_BOT_TOKEN / telegram.base_url)"
 WRONG_TOKEN = "123456:AAE-wrong-but-secret-Qx7Zb9"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
-
-
-def only_line(stderr: str) -> str:
-    """The last line on stderr, after checking there is no traceback before it."""
-    assert "Traceback" not in stderr, stderr
-    return stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize("command", ["run", "match"])
 async def test_a_refused_token_is_one_line_and_never_printed(
     api: BotApiStandIn, tmp_path: Path, command: str
 ) -> None:
+    if command == "match":  # it only reads: the database must be there already (it never makes one)
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'amanat.db'}")
+        await database.upgrade()
+        await database.dispose()
     env = amanat_env(
         f"sqlite:///{tmp_path / 'amanat.db'}",
         api,
         AMANAT_TELEGRAM__TOKEN=WRONG_TOKEN,
         AMANAT_LOG__LEVEL="DEBUG",
     )
-    process = start([command], env, tmp_path)
-    try:
-        assert await process.wait() == 2
-    finally:
-        process.stop()
-    assert only_line(process.stderr()) == f"amanat: {REFUSED}"
+    process = await refused([command], env, tmp_path)
+    assert process.last_line() == f"amanat: {REFUSED}"
     assert api.calls_of("getMe"), "the stand-in was asked, and refused"
     output = process.output()
     assert "DEBUG" in output  # the test ran at DEBUG, where PTB logs its Bot API URL
@@ -61,11 +49,7 @@ async def test_a_valid_token_at_a_wrong_base_url_is_refused_without_printing_it(
         AMANAT_TELEGRAM__BASE_URL=wrong_path,
         AMANAT_LOG__LEVEL="DEBUG",
     )
-    process = start(["run"], env, tmp_path)
-    try:
-        assert await process.wait() == 2
-    finally:
-        process.stop()
+    process = await refused(["run"], env, tmp_path)
     # (PTB logs the 404 page it could not read as JSON first; the last line says what to check)
     assert process.stderr().strip().splitlines()[-1] == f"amanat: {REFUSED}"
     assert api.token not in process.output()
@@ -73,12 +57,8 @@ async def test_a_valid_token_at_a_wrong_base_url_is_refused_without_printing_it(
 
 async def expect_database_line(tmp_path: Path, db_url: str, *expected: str) -> None:
     env = amanat_env(db_url, None, AMANAT_TELEGRAM__TOKEN="123456:never-used", AMANAT_LOG__LEVEL="DEBUG")
-    process = start(["run"], env, tmp_path)
-    try:
-        assert await process.wait() == 2, process.output()
-    finally:
-        process.stop()
-    line = only_line(process.stderr())
+    process = await refused(["run"], env, tmp_path)
+    line = process.last_line()
     assert line.startswith("amanat: ")
     assert "database.url" in line and "AMANAT_DATABASE__URL" in line
     for part in expected:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +12,11 @@ import aiohttp
 import pytest
 
 from botapi_standin import BotApiStandIn, SentMessage, SimUser
-from tests.faults.ops_process import Process, amanat_env, free_port, start, wait_for_call
+from tests.amanat_process import Process, amanat_env, free_port, refused, start, wait_for_call
 
 ADMIN_ID = 4242
 SECRET = "hook-secret-Zq81xV0pLm"
 HOOK_PATH = "/telegram-hook"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 def forged_stats_update(update_id: int, first_name: str) -> dict[str, Any]:
@@ -70,11 +63,7 @@ async def test_webhook_without_a_secret_refuses_to_start(api: BotApiStandIn, tmp
         AMANAT_TELEGRAM__WEBHOOK_PORT=str(free_port()),
         AMANAT_ROLES__ADMINS=str(ADMIN_ID),
     )
-    process = start(["run"], env, tmp_path)
-    try:
-        assert await process.wait() == 2
-    finally:
-        process.stop()
+    process = await refused(["run"], env, tmp_path)
     stderr = process.stderr()
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines() == [
@@ -94,11 +83,7 @@ async def test_a_guessable_webhook_secret_is_a_configuration_error(
         AMANAT_TELEGRAM__WEBHOOK_URL="https://amanat.example.org/telegram-hook",
         AMANAT_TELEGRAM__WEBHOOK_SECRET="pass word 1",
     )
-    process = start(["run"], env, tmp_path)
-    try:
-        assert await process.wait() == 2
-    finally:
-        process.stop()
+    process = await refused(["run"], env, tmp_path)
     assert "telegram.webhook_secret (env AMANAT_TELEGRAM__WEBHOOK_SECRET): " in process.stderr()
     assert "pass word 1" not in process.output()
     assert not api.calls_of("getMe")

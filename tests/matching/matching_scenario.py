@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.services.import_reader import COLUMNS
 from bot.services.registry_import import import_file
 from bot.services.saved_searches import SearchFields, save_request
 from models import Database, Match, OutboxMessage, Person
@@ -26,18 +27,6 @@ LEGKODYMOV = {
     "burial_place": "д. Людиново, братская могила",
 }
 STRANGER = {"reading_id": "RU-2003-0051", "surname": "Петренко", "name": "Иван", "birth_year": "1911"}
-COLUMNS = [
-    "reading_id",
-    "surname",
-    "name",
-    "patronymic",
-    "birth_year",
-    "birthplace",
-    "found_place",
-    "found_date",
-    "search_unit",
-    "burial_place",
-]
 
 
 async def relative(db: Database, person_id: int, language: str = "ru") -> None:
@@ -54,7 +43,7 @@ async def saved_search(db: Database, person_id: int, **fields: Any) -> int:
 
 def write_csv(path: Path, *rows: dict[str, str]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer = csv.DictWriter(out, fieldnames=list(COLUMNS))  # every registry column
         writer.writeheader()
         for row in rows:
             writer.writerow(row)

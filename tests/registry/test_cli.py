@@ -17,6 +17,7 @@ from bot.cli import sample_registry_path
 def amanat(*args: str, db_url: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMANAT_")}
     env["AMANAT_DATABASE__URL"] = db_url
+    env["LC_ALL"] = "C.UTF-8"  # the command line speaks the locale's language: English here
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
@@ -102,7 +103,7 @@ def test_batch_search_one_json_line_per_query(tmp_path: Path, db_url: str) -> No
     result = amanat("search", "--batch", str(queries), "--limit", "3", db_url=db_url, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["id"] for line in lines] == ["q1", "q2", 3, 4]
+    assert [line["id"] for line in lines] == ["q1", "q2", "q3", 4]
     first = lines[0]["results"]
     assert 1 <= len(first) <= 3
     assert first[0]["reading_id"] and 0 <= first[0]["score"] <= 100 and first[0]["strong"] is True
@@ -110,6 +111,22 @@ def test_batch_search_one_json_line_per_query(tmp_path: Path, db_url: str) -> No
     assert [r["score"] for r in first] == sorted((r["score"] for r in first), reverse=True)
     assert not any(r["strong"] for r in lines[1]["results"])
     assert "surname" in lines[2]["error"] and "error" in lines[3]
+
+
+def test_search_returns_fewer_than_the_limit_rather_than_padding(tmp_path: Path, db_url: str) -> None:
+    """Only readings with a field that agrees are returned: every one has a reason, and no others pad it."""
+    assert amanat("demo-data", db_url=db_url, cwd=tmp_path).returncode == 0
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": "q1", "surname": "Құсайынов"}) + "\n", encoding="utf-8")
+    result = amanat("search", "--batch", str(queries), "--limit", "30", db_url=db_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    results = json.loads(result.stdout)["results"]
+    assert 1 <= len(results) < 30
+    assert all(r["why"] for r in results), [r for r in results if not r["why"]]
+    assert all(r["surname"].startswith("Кусаин") or r["surname"].startswith("Кусайн") for r in results)
+    one = amanat("search", "--surname", "Құсайынов", "--limit", "30", "--json", db_url=db_url, cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert {r["reading_id"] for r in json.loads(one.stdout)["results"]} == {r["reading_id"] for r in results}
 
 
 def test_sample_registry_is_bundled() -> None:

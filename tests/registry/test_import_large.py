@@ -306,3 +306,18 @@ async def test_a_worker_that_cannot_reach_postgresql_stops_the_import_and_says_w
         async for _batch in registry_import._batches_from_workers(source, workers, target):
             pass
     assert "s3cret" not in str(stopped.value)  # the reason, never the password
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+async def test_a_rejected_row_carries_its_reason_as_a_code_from_the_workers_too(
+    any_db: Database, tmp_path: Path, parallel: bool
+) -> None:
+    path = tmp_path / "reasons.csv"
+    path.write_text(
+        "reading_id,surname,birth_year\nZ1,,1910\nZ2,Петров,3000\nZ3,Иванов,1912\n", encoding="utf-8"
+    )
+    report = await import_file(any_db, path, parallel=parallel)
+    assert [(r.line, r.code, dict(r.args), r.reason) for r in report.rejected] == [
+        (2, "no_surname", {}, "no surname"),
+        (3, "year_impossible", {"year": "3000"}, "birth year 3000 is impossible for a soldier of 1941-1945"),
+    ]

@@ -287,3 +287,136 @@ def test_reverse_matching_finds_the_saved_request(registry: Registry) -> None:
     # every search was derived and counted for the first time: its keys and sums are there to be stored
     assert set(index.stale) == {1, 2, 3}
     assert all(stale["k"] and stale["t"] for stale in index.stale.values())
+
+
+def test_a_search_stops_where_the_evidence_stops(registry: Registry) -> None:
+    """Only readings with at least one agreeing field are results: fewer than the limit, never padding."""
+    for q in (Query("Құсайынов"), Query("Легкодымов", "Емельян")):
+        matches = registry.search(q, limit=50)
+        assert matches and len(matches) < 50
+        assert all(m.reasons for m in matches), [m for m in matches if not m.reasons]
+        # the database path ranks whatever it is given by the same rule (here every reading, unblocked)
+        everything = [(r, derive(r)) for r in (*READINGS, *COMMON)]
+        by_database = score_candidates(q, everything, total=len(everything), limit=50)
+        assert by_database and len(by_database) < 50 and all(m.reasons for m in by_database)
+    assert "kus" in {m.reading_id for m in registry.search(Query("Құсайынов"), limit=50)}
+
+
+# Readings damaged beyond the surname keys (issue 14's kinds), among look-alikes that must not win.
+DAMAGED = [
+    Record("two-lost", "Са?и?ин", "Габдулла", None, "1912", "Татарская АССР, Чистопольский р-н"),
+    Record("two-lost-tj", "Ра?имо?", "Карим", None, "1918", "Сталинабадская обл., Гиссарский р-н"),
+    Record("first-misread", "Бущеич", "Петро", "Василевич", "1921", "Полтавская обл."),
+    Record("start-lost", "...тникоб", "Степан", None, "1918", "Горьковская обл., Арзамасский р-н"),
+    Record("start-lost-kz", "...магамбешов", "Ахмет", None, "1915", "Гурьевская обл."),
+    Record("both-sides", "...нплов", "Павел", None, "1914", "Тамбовская обл."),
+    Record("name-misread", "Сорокин", "Лихаил", None, "1913", "Калининская обл."),
+    Record("name-misread-2", "Жумабаев", "Хумабай", None, "1915", "Акмолинская обл."),
+    Record("kz-latin", "Кайырбеков", "Есен", None, "1911", "Акмолинская обл."),
+    Record("kz-vowels", "Кабдулов", "Ермек", None, "1916", "Актюбинская обл."),
+    # look-alikes: the same first names, years and places, other men
+    *(Record(f"other-{i}", s, n, None, y, p) for i, (s, n, y, p) in enumerate([
+        ("Сафин", "Габдулла", "1912", "Татарская АССР"),
+        ("Петренко", "Петро", "1921", "Полтавская обл."),
+        ("Плотников", "Иван", "1918", "Горьковская обл."),
+        ("Сорокин", "Иван", "1913", "Калининская обл."),
+        ("Сорокин", "Кузьма", "1913", "Калининская обл."),
+        ("Жумабаев", "Касым", "1915", "Акмолинская обл."),
+    ])),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def damaged_registry() -> Registry:
+    reg = Registry()
+    reg.add(READINGS)
+    reg.add(COMMON)
+    reg.add(DAMAGED)
+    return reg
+
+
+@pytest.mark.parametrize(
+    ("query", "reading_id"),
+    [
+        (Query("Сабирин", "Габдулла", birth_year=1912, birthplace="Республика Татарстан"), "two-lost"),
+        (Query("Раҳимзода", "Карим", birth_year=1918), "two-lost-tj"),
+    ],
+)
+def test_kind1_two_unreadable_letters_when_name_year_and_place_agree(
+    damaged_registry: Registry, query: Query, reading_id: str
+) -> None:
+    assert _top(damaged_registry, query).reading_id == reading_id
+
+
+def test_kind2_a_misread_first_letter(damaged_registry: Registry) -> None:
+    q = Query("Вущеич", "Петро", "Василевич", birth_year=1921, birthplace="Полтавская обл.")
+    assert _top(damaged_registry, q).reading_id == "first-misread"
+
+
+@pytest.mark.parametrize(
+    ("query", "reading_id"),
+    [
+        (Query("Плотников", "Степан", birth_year=1918, birthplace="Нижегородская обл."), "start-lost"),
+        (Query("Кулмагамбетов", "Ахмет", birth_year=1915, birthplace="Атырауская обл."), "start-lost-kz"),
+    ],
+)
+def test_kind3_a_lost_start_read_with_a_confusion(
+    damaged_registry: Registry, query: Query, reading_id: str
+) -> None:
+    top = _top(damaged_registry, query)
+    assert top.reading_id == reading_id
+    assert "surname_typo" in {r.code for r in top.reasons}  # the known letters fit the query's ending
+
+
+def test_kind4_damage_on_both_sides(damaged_registry: Registry) -> None:
+    q = Query("Карнилов", "Павел", birth_year=1914, birthplace="Тамбовская обл.")
+    assert _top(damaged_registry, q).reading_id == "both-sides"
+
+
+@pytest.mark.parametrize(
+    ("query", "reading_id"),
+    [
+        (Query("Сорокин", "Михаил", birth_year=1913), "name-misread"),
+        (Query("Жумабаев", "Жумабай", birth_year=1915), "name-misread-2"),
+    ],
+)
+def test_kind5_a_first_name_misread_into_another(
+    damaged_registry: Registry, query: Query, reading_id: str
+) -> None:
+    matches = damaged_registry.search(query)
+    assert matches and matches[0].reading_id == reading_id
+    # a man of the same surname and year with a plainly different name is not brought in with him
+    assert not {"other-4", "other-5"} & {m.reading_id for m in matches}
+
+
+@pytest.mark.parametrize(
+    ("query", "reading_id"),
+    [
+        (Query("Kaiirbekov", "Yesen", birth_year=1911), "kz-latin"),
+        (Query("Қабдолов", "Ермек", birth_year=1916), "kz-vowels"),
+    ],
+)
+def test_kind6_kazakh_in_latin_letters_and_todays_vowels(
+    damaged_registry: Registry, query: Query, reading_id: str
+) -> None:
+    assert _top(damaged_registry, query).reading_id == reading_id
+
+
+@pytest.mark.parametrize("typed", ["Баянаул", "Баянауыл", "Баянаульский р-н"])
+def test_a_district_the_relative_remembers_is_a_place_reason(typed: str) -> None:
+    """A relative remembers the district, not the oblast: "Баянаул is in Павлодарская обл., Баянаульский р-н"."""
+    reg = Registry()
+    reg.add([Record("b", "Сатпаев", "Ахмет", None, "1910", "Павлодарская обл., Баянаульский р-н")])
+    reasons = {r.code: r.args for r in _top(reg, Query("Сатпаев", "Ахмет", birthplace=typed)).reasons}
+    assert reasons.get("place_within") == {
+        "place": typed.split()[0],
+        "found": "Павлодарская обл., Баянаульский р-н",
+    }
+
+
+def test_an_oblast_of_today_is_still_a_historical_name() -> None:
+    reg = Registry()
+    reg.add([Record("t", "Омаров", "Ахмет", None, "1910", "Южно-Казахстанская обл.")])
+    for typed in ("Туркестанская обл.", "Түркістан облысы"):
+        reasons = {r.code for r in _top(reg, Query("Омаров", "Ахмет", birthplace=typed)).reasons}
+        assert "place_historical" in reasons and "place_within" not in reasons

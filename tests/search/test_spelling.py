@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.search import (
     Query,
+    QueryScorer,
     Record,
     derive,
     fold,
@@ -16,6 +18,8 @@ from bot.search import (
     patronymic_stem,
     place_profile,
     query_keys,
+    query_profile,
+    record_profile,
     skeleton,
 )
 
@@ -90,3 +94,57 @@ def test_derive_and_query_keys_never_crash(surname: str, name: str | None, year:
     derived = derive(Record("x", surname, name, None, year, name, None, name, name))
     assert len(derived.keys) <= 60
     query_keys(Query(surname, name, birthplace=name))
+
+
+def _surname_category(typed: str, written: str) -> str:
+    """The agreement category of a surname a relative types against the one a reading has."""
+    q = query_profile(Query(typed))
+    r = record_profile(Record("r", written))
+    assert q is not None and r is not None
+    return QueryScorer(q).surname(r.surname).category
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("Xoʻjayev", "Ходжаев"),  # Uzbek Latin: x = х, oʻ (any apostrophe)
+        ("Yoʻlchiyev", "Юлчиев"),
+        ("Roʻziyev", "Рузиев"),
+        ("Gʻulomov", "Гуломов"),
+    ],
+)
+def test_uzbek_latin_folds_to_the_russified_spelling(typed: str, written: str) -> None:
+    assert _surname_category(typed, written) == "exact"
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("Annaýew", "Аннаев"),
+        ("Berdiýew", "Бердиев"),
+        ("Nyýazow", "Ниязов"),
+        ("Döwletňazarow", "Довлетназаров"),
+    ],
+)
+def test_turkmen_latin_folds_to_the_russified_spelling(typed: str, written: str) -> None:
+    assert _surname_category(typed, written) == "exact"
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("Раҳимзода", "Рахимзаде"),  # -зода for the registry's -заде
+        ("Раҳимзода", "Рахимов"),  # -зода for the -ов it replaced
+        ("Rahimzoda", "Рахимов"),
+        ("Раҳмон", "Рахмонов"),  # -ов dropped
+        ("Нуралӣ", "Нуралиев"),
+        ("Ҷӯраев", "Джураев"),
+    ],
+)
+def test_tajik_surnames_of_today_meet_the_registrys(typed: str, written: str) -> None:
+    assert _surname_category(typed, written) == "exact"
+
+
+def test_kyrgyz_cyrillic_letters_fold() -> None:
+    assert fold("Өмүров") == fold("Омуров") and fold("Меңдибаев") == fold("Мендибаев")
+    assert _surname_category("Үсөнов", "Усенов") in {"exact", "phonetic"}

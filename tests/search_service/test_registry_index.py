@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.search import Query
+from bot.search import Match, Query
 from bot.services.import_batches import process_identity
 from bot.services.registry_import import import_file
 from bot.services.registry_index import RegistryIndex, open_registry_index
@@ -57,6 +57,11 @@ def _view(found: list[Found]) -> list[tuple[str, float, bool, tuple[str, ...]]]:
     return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
+def _match_view(matches: list[Match]) -> list[tuple[str, float, bool, tuple[str, ...]]]:
+    rows = [(m.reading_id, m.score, m.strong, tuple(r.code for r in m.reasons)) for m in matches]
+    return sorted(rows, key=lambda r: (-r[1], r[0]))
+
+
 def _write(path: Path, *rows: str) -> Path:
     path.write_text(HEADER + "".join(row + "\n" for row in rows), encoding="utf-8")
     return path
@@ -80,7 +85,12 @@ async def test_index_gives_the_database_search_results(sample_db: Database) -> N
         for query in _sample_queries():
             stored = await keys_table.search(query, limit=50)
             indexed = await index.search(query, limit=50)
-            assert _view(indexed) == _view(stored), query
+            # the keys table is the index's first pass; a query that pass leaves unsure also gets the
+            # index's second blocking pass (bot.search.Registry.search), which the keys table lacks
+            first_pass = index.registry.search(query, 50, registry_frequency=True, second_pass=False)
+            assert _match_view(first_pass) == _view(stored), query
+            if stored and stored[0].match.score >= 100.0 * index.registry.SECOND_PASS_BELOW:
+                assert _view(indexed) == _view(stored), query
             compared += bool(stored)
             if stored:  # the reading is the one stored, raw text as imported
                 assert indexed[0].reading == next(

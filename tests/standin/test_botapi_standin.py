@@ -95,12 +95,6 @@ async def _error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         recorder.errors.append(context.error)
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as standin:
-        yield standin
-
-
 def build_app(api: BotApiStandIn, token: str | None = None) -> Application[Any, Any, Any, Any, Any, Any]:
     return (
         ApplicationBuilder()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +24,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import async_database_url
 from botapi_standin import BotApiStandIn
-from tests.test_run_process import bot_env, free_port, press_first, say, start_bot, stop, wait_for_call
+from tests.amanat_process import amanat_env, free_port, press_first, say, start_bot, stop, wait_for_call
 
 WAIT = 60.0  # a guard against hangs, never a timing assertion
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 async def get(port: int, path: str) -> tuple[int, str]:
@@ -118,7 +112,7 @@ async def failing_database(port: int) -> dict[str, Any]:
 async def test_healthz_and_metrics_on_sqlite(api: BotApiStandIn, tmp_path: Path) -> None:
     port = free_port()
     db_path = tmp_path / "amanat.db"
-    process = start_bot(bot_env(api, db_path, AMANAT_WEB__PORT=str(port)), tmp_path)
+    process = start_bot(amanat_env(f"sqlite:///{db_path}", api, AMANAT_WEB__PORT=str(port)), tmp_path)
     try:
         await check_healthy_then_metrics_count_start(api, port, process)
         # The database file goes away (root ignores file modes, so read-only is no test here).
@@ -138,7 +132,7 @@ async def test_healthz_names_a_dropped_postgres_database(
     api: BotApiStandIn, tmp_path: Path, postgres_url: str
 ) -> None:
     port = free_port()
-    env = bot_env(api, tmp_path / "unused.db", AMANAT_WEB__PORT=str(port), AMANAT_DATABASE__URL=postgres_url)
+    env = amanat_env(postgres_url, api, AMANAT_WEB__PORT=str(port))
     process = start_bot(env, tmp_path)
     try:
         await check_healthy_then_metrics_count_start(api, port, process)
@@ -159,7 +153,9 @@ async def test_healthz_names_a_dropped_postgres_database(
 
 async def test_port_zero_serves_nothing(api: BotApiStandIn, tmp_path: Path) -> None:
     port = free_port()
-    process = start_bot(bot_env(api, tmp_path / "amanat.db", AMANAT_WEB__PORT="0"), tmp_path)
+    process = start_bot(
+        amanat_env(f"sqlite:///{tmp_path / 'amanat.db'}", api, AMANAT_WEB__PORT="0"), tmp_path
+    )
     try:
         await wait_for_call(api, "getUpdates", 0, process)
         with pytest.raises(aiohttp.ClientConnectionError):
@@ -170,9 +166,9 @@ async def test_port_zero_serves_nothing(api: BotApiStandIn, tmp_path: Path) -> N
 
 async def test_healthz_in_webhook_mode(api: BotApiStandIn, tmp_path: Path) -> None:
     port, hook_port = free_port(), free_port()
-    env = bot_env(
+    env = amanat_env(
+        f"sqlite:///{tmp_path / 'amanat.db'}",
         api,
-        tmp_path / "amanat.db",
         AMANAT_WEB__PORT=str(port),
         AMANAT_TELEGRAM__WEBHOOK_URL="https://amanat.example.org/telegram-hook",
         AMANAT_TELEGRAM__WEBHOOK_PORT=str(hook_port),

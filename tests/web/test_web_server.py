@@ -9,7 +9,7 @@ import socket
 import aiohttp
 
 from bot.web import CheckResult, WebServer
-from tests.test_run_process import free_port
+from tests.amanat_process import free_port
 
 
 async def fine() -> CheckResult:

@@ -4,8 +4,8 @@ The broadcaster claims one delivery at a time with the claiming process's identi
 (`claimed_by`, `next_attempt_at`), as the outbox does, so a kill -9 resumes at once with nobody twice but
 the one in flight; `next_attempt_at` also holds a network error's back-off.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 10:20:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

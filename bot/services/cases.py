@@ -1,0 +1,672 @@
+"""Volunteer cases, the use cases: open, claim (exactly one volunteer wins), relay messages, release,
+close, reopen, and who is a volunteer. No Telegram here: the handlers render and send.
+
+Every status change goes through :func:`_move`, a conditional ``UPDATE … WHERE id = :id AND status =
+:from`` in the same transaction as its :class:`~models.CaseEvent` row, so two volunteers (or two bot
+processes) acting on the same case at the same instant cannot both succeed, and no change goes
+unrecorded. Functions return a :class:`Change` (what happened) or a :class:`Refusal` (why nothing did).
+"""
+
+from __future__ import annotations
+
+import enum
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import case as when_then
+
+from bot.config import RolesConfig
+from models import Case, CaseEvent, CaseMessage, CasePost, CaseStatus, Database, Person, Role
+from models.base import utcnow
+
+OPEN_STATUSES: tuple[CaseStatus, ...] = (CaseStatus.NEW, CaseStatus.CLAIMED, CaseStatus.ANSWERED)
+
+
+class Refusal(enum.StrEnum):
+    """Why an action on a case did nothing."""
+
+    NOT_FOUND = "not_found"  # no such case (a forged id, or an erased one)
+    TAKEN = "taken"  # claimed by someone else, or no longer in the status the action needs
+    NOT_YOURS = "not_yours"  # only the claimer may do this
+    CLOSED = "closed"
+
+
+class Author(enum.StrEnum):
+    RELATIVE = "relative"
+    VOLUNTEER = "volunteer"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as handlers show it (the relative's first name only: never their username or id)."""
+
+    id: int
+    person_id: int
+    status: CaseStatus
+    volunteer_id: int | None
+    search: dict[str, Any]
+    results: list[Any]
+    source: str
+    created_at: datetime
+    waiting_since: datetime | None
+    relative_name: str | None
+    relative_language: str | None
+    relative_active: bool
+    volunteer_name: str | None
+
+    @property
+    def open(self) -> bool:
+        return self.status != CaseStatus.CLOSED
+
+
+@dataclass(frozen=True)
+class MessageView:
+    author: Author
+    kind: str
+    text: str
+    file_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PostView:
+    chat_id: int
+    message_id: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class EventView:
+    actor: str
+    actor_id: int | None
+    from_status: str | None
+    to_status: str
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an action did: the case after it, and the status before (None: it did not change)."""
+
+    case: CaseView
+    before: CaseStatus | None = None
+
+    @property
+    def moved(self) -> bool:
+        return self.before is not None and self.before != self.case.status
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite gives naive datetimes back; every stored time is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=utcnow().tzinfo)
+
+
+async def _view(session: Any, case: Case) -> CaseView:
+    relative = await session.get(Person, case.person_id)
+    volunteer = await session.get(Person, case.volunteer_id) if case.volunteer_id is not None else None
+    return CaseView(
+        id=case.id,
+        person_id=case.person_id,
+        status=CaseStatus(case.status),
+        volunteer_id=case.volunteer_id,
+        search=dict(case.search or {}),
+        results=list(case.results or []),
+        source=case.source,
+        created_at=aware(case.created_at),
+        waiting_since=aware(case.waiting_since) if case.waiting_since is not None else None,
+        relative_name=relative.first_name if relative is not None else None,
+        relative_language=relative.language if relative is not None else None,
+        relative_active=relative.active if relative is not None else False,
+        volunteer_name=volunteer.first_name if volunteer is not None else None,
+    )
+
+
+async def _move(
+    session: Any,
+    case_id: int,
+    before: CaseStatus,
+    after: CaseStatus,
+    *,
+    actor: Author,
+    actor_id: int | None,
+    note: str | None = None,
+    where: Any = None,
+    **values: Any,
+) -> bool:
+    """Change the status if it still is ``before`` (and ``where`` holds); record the event. Atomic."""
+    condition = and_(Case.id == case_id, Case.status == before)
+    if where is not None:
+        condition = and_(condition, where)
+    result = await session.execute(
+        update(Case)
+        .where(condition)
+        .values(status=after, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    session.add(
+        CaseEvent(
+            case_id=case_id,
+            actor=actor.value,
+            actor_id=actor_id,
+            from_status=before.value,
+            to_status=after.value,
+            note=note,
+            at=utcnow(),
+        )
+    )
+    return True
+
+
+async def _load(session: Any, case_id: int) -> Case | None:
+    case: Case | None = await session.get(Case, case_id, populate_existing=True)
+    return case
+
+
+# ------------------------------------------------------------------------------------- volunteers
+
+
+async def is_volunteer(db: Database, roles: RolesConfig, user_id: int) -> bool:
+    """A volunteer (or an admin) by the configuration or by a role granted in the database."""
+    if user_id in roles.volunteers or user_id in roles.admins:
+        return True
+    async with db.session() as session:
+        person = await session.get(Person, user_id)
+        return person is not None and person.role in (Role.VOLUNTEER, Role.ADMIN)
+
+
+async def volunteer_ids(db: Database, roles: RolesConfig) -> list[int]:
+    """Everyone who gets cases privately when there is no volunteers' group (admins only by role)."""
+    async with db.session() as session:
+        granted = (
+            (await session.execute(select(Person.id).where(Person.role == Role.VOLUNTEER, Person.active)))
+            .scalars()
+            .all()
+        )
+    return sorted({*roles.volunteers, *granted})
+
+
+async def note_volunteer(db: Database, user_id: int, first_name: str | None, language: str | None) -> None:
+    """Keep a volunteer's first name (shown to other volunteers) and language; creates their row."""
+    async with db.session() as session:
+        person = await session.get(Person, user_id)
+        if person is None:
+            person = Person(id=user_id, role=Role.VOLUNTEER, created_at=utcnow())
+            session.add(person)
+        elif person.role == Role.RELATIVE:
+            person.role = Role.VOLUNTEER
+        person.first_name = first_name
+        if language and not person.language:
+            person.language = language
+        person.last_seen_at = utcnow()
+        person.active = True
+
+
+async def language_of(db: Database, person_id: int) -> str | None:
+    async with db.session() as session:
+        person = await session.get(Person, person_id)
+        return person.language if person is not None else None
+
+
+# ------------------------------------------------------------------------------------- reading
+
+
+async def get_case(db: Database, case_id: int) -> CaseView | None:
+    async with db.session() as session:
+        case = await session.get(Case, case_id)
+        return await _view(session, case) if case is not None else None
+
+
+async def case_messages(db: Database, case_id: int, *, last: int = 20) -> list[MessageView]:
+    """The last ``last`` messages of a case, oldest first."""
+    async with db.session() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(CaseMessage)
+                    .where(CaseMessage.case_id == case_id)
+                    .order_by(CaseMessage.id.desc())
+                    .limit(last)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return [
+        MessageView(Author(row.author), row.kind, row.text, row.file_id, aware(row.created_at))
+        for row in reversed(rows)
+    ]
+
+
+async def case_events(db: Database, case_id: int) -> list[EventView]:
+    async with db.session() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return [EventView(r.actor, r.actor_id, r.from_status, r.to_status, r.note, aware(r.at)) for r in rows]
+
+
+async def posts_of(db: Database, case_id: int, kinds: Iterable[str]) -> list[PostView]:
+    async with db.session() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(CasePost)
+                    .where(CasePost.case_id == case_id, CasePost.kind.in_(list(kinds)))
+                    .order_by(CasePost.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return [PostView(r.chat_id, r.message_id, r.kind) for r in rows]
+
+
+async def case_of_post(db: Database, chat_id: int, message_id: int) -> int | None:
+    """The case a bot message in this chat was about (a reply to it belongs to that case)."""
+    async with db.session() as session:
+        found: int | None = (
+            await session.execute(
+                select(CasePost.case_id).where(CasePost.chat_id == chat_id, CasePost.message_id == message_id)
+            )
+        ).scalar_one_or_none()
+        return found
+
+
+async def record_post(db: Database, case_id: int, chat_id: int, message_id: int, kind: str) -> None:
+    async with db.session() as session:
+        exists = (
+            await session.execute(
+                select(CasePost.id).where(CasePost.chat_id == chat_id, CasePost.message_id == message_id)
+            )
+        ).scalar_one_or_none()
+        if exists is None and await session.get(Case, case_id) is not None:
+            session.add(CasePost(case_id=case_id, chat_id=chat_id, message_id=message_id, kind=kind))
+
+
+async def forget_posts(db: Database, case_id: int, kinds: Iterable[str], chat_id: int | None = None) -> None:
+    async with db.session() as session:
+        condition = and_(CasePost.case_id == case_id, CasePost.kind.in_(list(kinds)))
+        if chat_id is not None:
+            condition = and_(condition, CasePost.chat_id == chat_id)
+        await session.execute(delete(CasePost).where(condition))
+
+
+async def typical_wait(db: Database, *, sample: int = 50) -> timedelta | None:
+    """The median time the last ``sample`` claimed cases waited to be claimed (None: no history yet)."""
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(Case.created_at, Case.claimed_at)
+                .where(Case.claimed_at.is_not(None))
+                .order_by(Case.claimed_at.desc())
+                .limit(sample)
+            )
+        ).all()
+    waits = [(aware(claimed) - aware(created)).total_seconds() for created, claimed in rows if claimed]
+    return timedelta(seconds=statistics.median(waits)) if waits else None
+
+
+# ------------------------------------------------------------------------------------- actions
+
+
+async def open_case(
+    db: Database,
+    person_id: int,
+    *,
+    text: str,
+    search: dict[str, Any],
+    results: Sequence[Any] = (),
+    source: str = "ask",
+    summary: str = "",
+    kind: str = "text",
+    file_id: str | None = None,
+    request_id: int | None = None,
+    reading_pk: int | None = None,
+) -> CaseView:
+    """Open a case (status new) with the relative's first message; recorded as the event None → new."""
+    now = utcnow()
+    async with db.session() as session:
+        case = Case(
+            person_id=person_id,
+            status=CaseStatus.NEW,
+            search=dict(search),
+            results=list(results),
+            source=source,
+            summary=summary,
+            request_id=request_id,
+            reading_pk=reading_pk,
+            created_at=now,
+            waiting_since=now,
+        )
+        session.add(case)
+        await session.flush()
+        session.add(
+            CaseMessage(
+                case_id=case.id,
+                author=Author.RELATIVE.value,
+                author_id=person_id,
+                text=text,
+                kind=kind,
+                file_id=file_id,
+                created_at=now,
+            )
+        )
+        session.add(
+            CaseEvent(
+                case_id=case.id,
+                actor=Author.RELATIVE.value,
+                actor_id=person_id,
+                from_status=None,
+                to_status=CaseStatus.NEW.value,
+                at=now,
+            )
+        )
+        await session.flush()
+        return await _view(session, case)
+
+
+async def claim(db: Database, case_id: int, volunteer_id: int) -> Change | Refusal:
+    """Take a new case. Exactly one of any number of simultaneous claims wins."""
+    now = utcnow()
+    async with db.session() as session:
+        won = await _move(
+            session,
+            case_id,
+            CaseStatus.NEW,
+            CaseStatus.CLAIMED,
+            actor=Author.VOLUNTEER,
+            actor_id=volunteer_id,
+            volunteer_id=volunteer_id,
+            claimed_at=now,
+            waiting_since=now,
+            reminded_at=None,
+        )
+        case = await _load(session, case_id)
+        if case is None:
+            return Refusal.NOT_FOUND
+        if not won:
+            return Refusal.TAKEN
+        return Change(await _view(session, case), CaseStatus.NEW)
+
+
+async def release(db: Database, case_id: int, volunteer_id: int) -> Change | Refusal:
+    """The claimer gives the case back: it is new again, for anyone to claim."""
+    async with db.session() as session:
+        case = await _load(session, case_id)
+        if case is None:
+            return Refusal.NOT_FOUND
+        before = CaseStatus(case.status)
+        if before not in (CaseStatus.CLAIMED, CaseStatus.ANSWERED):
+            return Refusal.CLOSED if before == CaseStatus.CLOSED else Refusal.TAKEN
+        if case.volunteer_id != volunteer_id:
+            return Refusal.NOT_YOURS
+        moved = await _move(
+            session,
+            case_id,
+            before,
+            CaseStatus.NEW,
+            actor=Author.VOLUNTEER,
+            actor_id=volunteer_id,
+            where=Case.volunteer_id == volunteer_id,
+            volunteer_id=None,
+            claimed_at=None,
+            waiting_since=utcnow(),
+            reminded_at=None,
+        )
+        if not moved:
+            return Refusal.TAKEN
+        case = await _load(session, case_id)
+        assert case is not None
+        return Change(await _view(session, case), before)
+
+
+async def close(
+    db: Database,
+    case_id: int,
+    volunteer_id: int,
+    note: str | None = None,
+    *,
+    actor: Author = Author.VOLUNTEER,
+) -> Change | Refusal:
+    """Close a case: its claimer may, and any volunteer may close an unclaimed one (e.g. not a request)."""
+    async with db.session() as session:
+        case = await _load(session, case_id)
+        if case is None:
+            return Refusal.NOT_FOUND
+        before = CaseStatus(case.status)
+        if before == CaseStatus.CLOSED:
+            return Refusal.CLOSED
+        if before != CaseStatus.NEW and case.volunteer_id != volunteer_id:
+            return Refusal.NOT_YOURS
+        moved = await _move(
+            session,
+            case_id,
+            before,
+            CaseStatus.CLOSED,
+            actor=actor,
+            actor_id=volunteer_id,
+            note=note,
+            closed_at=utcnow(),
+            waiting_since=None,
+        )
+        if not moved:
+            return Refusal.TAKEN
+        case = await _load(session, case_id)
+        assert case is not None
+        return Change(await _view(session, case), before)
+
+
+async def add_message(
+    db: Database,
+    case_id: int,
+    author: Author,
+    author_id: int,
+    text: str,
+    *,
+    kind: str = "text",
+    file_id: str | None = None,
+) -> Change | Refusal:
+    """A message in a case, and the status change it makes.
+
+    A volunteer's message needs the case to be theirs (claimed or answered) and makes it answered. A
+    relative's message to an answered case puts it back with the volunteer (claimed, waiting again);
+    to a closed case it reopens it: back to its claimer, or new when nobody had claimed it.
+    """
+    now = utcnow()
+    async with db.session() as session:
+        case = await _load(session, case_id)
+        if case is None:
+            return Refusal.NOT_FOUND
+        before = CaseStatus(case.status)
+        after = before
+        values: dict[str, Any] = {}
+        if author == Author.VOLUNTEER:
+            if case.volunteer_id != author_id:
+                return Refusal.NOT_YOURS
+            if before == CaseStatus.CLOSED:
+                return Refusal.CLOSED
+            if before == CaseStatus.CLAIMED:
+                after, values = CaseStatus.ANSWERED, {"waiting_since": None, "reminded_at": None}
+        elif before == CaseStatus.ANSWERED:
+            after, values = CaseStatus.CLAIMED, {"waiting_since": now, "reminded_at": None}
+        elif before == CaseStatus.CLOSED:
+            after = CaseStatus.CLAIMED if case.volunteer_id is not None else CaseStatus.NEW
+            values = {"waiting_since": now, "reminded_at": None, "closed_at": None}
+        if after != before and not await _move(
+            session, case_id, before, after, actor=author, actor_id=author_id, **values
+        ):
+            return Refusal.TAKEN
+        session.add(
+            CaseMessage(
+                case_id=case_id,
+                author=author.value,
+                author_id=author_id,
+                text=text,
+                kind=kind,
+                file_id=file_id,
+                created_at=now,
+            )
+        )
+        await session.flush()
+        case = await _load(session, case_id)
+        assert case is not None
+        return Change(await _view(session, case), before if after != before else None)
+
+
+async def withdraw(db: Database, person_id: int) -> list[CaseView]:
+    """A relative erases their data: close their open cases (recorded), erase their messages, clear
+    their id from the trail. Returns the cases as they were, so their claimers can be told."""
+    withdrawn: list[CaseView] = []
+    async with db.session() as session:
+        cases = (
+            (
+                await session.execute(
+                    select(Case).where(Case.person_id == person_id, Case.status.in_(list(OPEN_STATUSES)))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for case in cases:
+            withdrawn.append(await _view(session, case))
+            await _move(
+                session,
+                case.id,
+                CaseStatus(case.status),
+                CaseStatus.CLOSED,
+                actor=Author.RELATIVE,
+                actor_id=None,
+                note="withdrawn",
+                closed_at=utcnow(),
+                waiting_since=None,
+            )
+        ids = select(Case.id).where(Case.person_id == person_id).scalar_subquery()
+        await session.execute(
+            delete(CaseMessage).where(
+                CaseMessage.case_id.in_(ids), CaseMessage.author == Author.RELATIVE.value
+            )
+        )
+        await session.execute(
+            update(CaseEvent)
+            .where(CaseEvent.actor == Author.RELATIVE.value, CaseEvent.actor_id == person_id)
+            .values(actor_id=None)
+        )
+    return withdrawn
+
+
+async def open_cases_of(db: Database, person_id: int) -> list[CaseView]:
+    """A relative's open cases."""
+    async with db.session() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(Case).where(Case.person_id == person_id, Case.status.in_(list(OPEN_STATUSES)))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return [await _view(session, case) for case in rows]
+
+
+async def relative_blocked(db: Database, person_id: int) -> None:
+    """Telegram said the relative blocked the bot: no more messages are tried."""
+    async with db.session() as session:
+        await session.execute(
+            update(Person).where(Person.id == person_id).values(active=False, blocked_at=utcnow())
+        )
+
+
+# ------------------------------------------------------------------------------------- lists
+
+
+async def list_cases(
+    db: Database, volunteer_id: int, *, offset: int = 0, limit: int = 5
+) -> tuple[list[CaseView], int]:
+    """The volunteer's own open cases, then the unclaimed ones, longest waiting first; and how many."""
+    condition = or_(
+        Case.status == CaseStatus.NEW,
+        and_(Case.volunteer_id == volunteer_id, Case.status.in_([CaseStatus.CLAIMED, CaseStatus.ANSWERED])),
+    )
+    async with db.session() as session:
+        total = len((await session.execute(select(Case.id).where(condition))).all())
+        rows = (
+            (
+                await session.execute(
+                    select(Case)
+                    .where(condition)
+                    .order_by(
+                        when_then((Case.volunteer_id == volunteer_id, 0), else_=1),
+                        Case.waiting_since.is_(None),
+                        Case.waiting_since,
+                        Case.id,
+                    )
+                    .offset(offset)
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return [await _view(session, case) for case in rows], total
+
+
+@dataclass(frozen=True)
+class Reminder:
+    case: CaseView
+    kind: str  # "unclaimed" (re-post to the volunteers) or "unanswered" (remind the claimer)
+
+
+async def due_reminders(db: Database, period: timedelta, *, now: datetime | None = None) -> list[Reminder]:
+    """Mark and return the cases that have waited ``period`` since they began waiting or were last
+    reminded: each at most once per period (the mark is the watermark; a second run finds nothing)."""
+    now = now or utcnow()
+    cutoff = now - period
+    reminders: list[Reminder] = []
+    async with db.session() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(Case)
+                    .where(
+                        Case.status.in_([CaseStatus.NEW, CaseStatus.CLAIMED]),
+                        Case.waiting_since.is_not(None),
+                        Case.waiting_since <= cutoff,
+                        or_(Case.reminded_at.is_(None), Case.reminded_at <= cutoff),
+                    )
+                    .order_by(Case.id)
+                    .limit(200)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for case in rows:
+            marked = await session.execute(
+                update(Case)
+                .where(
+                    Case.id == case.id,
+                    Case.status == case.status,
+                    or_(Case.reminded_at.is_(None), Case.reminded_at <= cutoff),
+                )
+                .values(reminded_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if marked.rowcount == 1:  # type: ignore[attr-defined]
+                kind = "unclaimed" if case.status == CaseStatus.NEW else "unanswered"
+                reminders.append(Reminder(await _view(session, case), kind))
+    return reminders
