@@ -61,8 +61,9 @@ def appeal_text(appeal: AppealContent, lang: str) -> Markup:
 
 
 def appeal_buttons(appeal: AppealContent, lang: str) -> ButtonRows:
-    """The buttons under an appeal (none yet)."""
-    return ()
+    """The button under every appeal message: "This may be my relative" (handlers/appeal_reply.py)."""
+    t = translator(lang)
+    return [[(t.plain("appeal.button.mine"), buttons.AppealMine(appeal.id).encode())]]
 
 
 class BotApiAppealSender:

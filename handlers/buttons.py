@@ -37,6 +37,7 @@ checked against their owner by the service that acts on them.
 ``rv:<l|n|s>:<match id>``      :class:`ReviewDecision`: likely him / not him / skip (/review)
 ``fm:<match id>``              :class:`ContactFamily`: ask a found man's possible family (/family)
 ``fa:<y|n>:<match id>``        :class:`FamilyAnswer`: the relative's answer to that
+``apm:<appeal id>``            :class:`AppealMine`: "this may be my relative" under an appeal
 =============================  ==========================================================
 """
 
@@ -398,3 +399,14 @@ class FamilyAnswer(ButtonData):
 
     def __post_init__(self) -> None:
         _check(0 <= self.match_id <= MAX_ID)
+
+
+@dataclass(frozen=True)
+class AppealMine(ButtonData):
+    """ "This may be my relative" under an appeal: opens a volunteer case linked to it."""
+
+    prefix: ClassVar[str] = "apm"
+    appeal_id: int
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.appeal_id <= MAX_ID)
