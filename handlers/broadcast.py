@@ -11,12 +11,13 @@ broadcast job (bot/jobs.py): every appeal marked to be sent gets a run of the br
 from __future__ import annotations
 
 import logging
-from typing import Final
+from typing import Any, Final
 
 from markupsafe import Markup
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
 
 from bot.config import Settings
 from bot.i18n import LANGUAGES, Translator, translator
@@ -32,6 +33,7 @@ from bot.services.broadcast import (
     set_progress_message,
 )
 from handlers import buttons
+from handlers.rate_limiter import BACKGROUND
 from handlers.sending import bot_api_errors
 from handlers.turn import ButtonRows, html_lines, keyboard
 from models import AppealStatus, Database
@@ -71,6 +73,10 @@ class BotApiAppealSender:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        # The bot's shared rate limiter (handlers/rate_limiter.py): a broadcast sends in the background,
+        # so replies to people chatting at that moment go first.
+        limited = isinstance(bot, ExtBot) and bot.rate_limiter is not None
+        self.extra: dict[str, Any] = {"rate_limit_args": BACKGROUND} if limited else {}
 
     async def send_appeal(self, appeal: AppealContent, chat_id: int, language: str) -> None:
         text = appeal_text(appeal, language)
@@ -83,9 +89,12 @@ class BotApiAppealSender:
                     caption=text,
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
+                    **self.extra,
                 )
             else:
-                await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+                await self.bot.send_message(
+                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, **self.extra
+                )
 
 
 def _duration(seconds: float) -> str:
