@@ -38,7 +38,18 @@ from bot.monitoring import Monitoring
 from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.send_budget import open_send_budget
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
-from handlers import cases, dialogue, family, flood, notifications, review, stats
+from handlers import (
+    appeal_reply,
+    appeals,
+    cases,
+    dialogue,
+    family,
+    flood,
+    notifications,
+    review,
+    roles,
+    stats,
+)
 from handlers.rate_limiter import SharedRateLimiter
 from handlers.turn import AmanatContext, Features, Services
 from handlers.update_order import PerChatUpdateProcessor
@@ -260,6 +271,9 @@ def build_application(
     family.register(application)  # /family for volunteers and the family's answer (group -1)
     dialogue.register(application)
     notifications.register(application)  # buttons under notifications, pause/resume in /my (FEATURES)
+    appeals.register(application)  # /appeal and the broadcast's buttons (administrators)
+    appeal_reply.register(application)  # "This may be my relative" and the channel's deep link
+    roles.register(application)  # /grant, /revoke, /roles (administrators)
     stats.register(application)  # /stats for admins (FEATURES)
     return application
 

@@ -34,6 +34,18 @@ from bot.i18n import LANGUAGES
 from bot.logs import redact, setup_logging
 from bot.search import Query
 from bot.services import import_batches
+from bot.services.appeal_relatives import start_appeal
+from bot.services.broadcast import (
+    MAX_TEXT,
+    Action,
+    AppealError,
+    Audience,
+    Soldier,
+    appeal_progress,
+    change_appeal,
+    create_appeal,
+    soldier_of_reading,
+)
 from bot.services.export import (
     ExportError,
     ExportReport,
@@ -67,7 +79,7 @@ from bot.services.registry_index import open_registry_index
 from bot.services.registry_search import RegistrySearch, StoredRegistry, count_readings
 from bot.services.startup import StartupRefused
 from handlers.notifications import deliver_all_via_bot_api
-from models import BatchState, Database
+from models import BatchState, Database, DeliveryState
 from models.db import connection_problem
 
 T = TypeVar("T")
@@ -828,6 +840,144 @@ def export_command(ctx: click.Context, kind: str, out: Path, fmt: str | None) ->
         f"{report.path}: {report.rows} rows ({report.format}, {report.bytes} bytes), sha256 {report.sha256}; "
         f"manifest {report.manifest.name}, checksum {report.checksum.name}"
     )
+
+
+# ------------------------------------------------------------------------------------------ appeals
+
+
+@main.group()
+def appeal() -> None:
+    """Appeals seeking a soldier's relatives: create, send (the running bot sends), status, pause, resume, cancel."""
+
+
+async def _with_db(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    database = await open_database(settings)
+    try:
+        return await work(database)
+    finally:
+        await database.dispose()
+
+
+def _appeal_call(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    """Run an appeal command's work on the database; an AppealError is one line and exit code 1."""
+    try:
+        return _run(_with_db(settings, work))
+    except AppealError as error:
+        _fail(str(error), code=2 if error.code in ("audience", "text_empty", "text_long", "soldier") else 1)
+        raise AssertionError("unreachable") from error
+
+
+@appeal.command("create")
+@click.option("--reading-id", help="The soldier from a registry record.")
+@click.option("--surname", help="The soldier typed in: surname (with --name, --born, --place).")
+@click.option("--name")
+@click.option("--born", help="Birth year as it should read, e.g. 1904.")
+@click.option("--place", help="Birthplace.")
+@click.option("--text", required=True, help=f"The appeal's text (at most {MAX_TEXT} characters).")
+@click.option("--audience", default="all", show_default=True, help="all, region:NAME or lang:ru|kk|en.")
+@click.option(
+    "--by",
+    "author",
+    type=int,
+    default=None,
+    help="The administrator's Telegram id (default: the first of roles.admins).",
+)
+@click.pass_context
+def appeal_create(
+    ctx: click.Context,
+    reading_id: str | None,
+    surname: str | None,
+    name: str | None,
+    born: str | None,
+    place: str | None,
+    text: str,
+    audience: str,
+    author: int | None,
+) -> None:
+    """Create a draft appeal and print its id."""
+    settings = _settings(ctx)
+    if (reading_id is None) == (surname is None):
+        _fail(
+            "give the soldier either by --reading-id or by --surname (with --name, --born, --place)", code=2
+        )
+    by = author if author is not None else (settings.roles.admins[0] if settings.roles.admins else None)
+    if by is None:
+        _fail("who is the author? set roles.admins (env AMANAT_ROLES__ADMINS) or pass --by ID", code=2)
+        return
+    if author is not None and author not in settings.roles.admins:
+        _fail(f"{author} is not an administrator (roles.admins)", code=2)
+    try:
+        chosen = Audience.parse(audience)
+    except AppealError as error:
+        _fail(str(error), code=2)
+        return
+
+    async def create(database: Any) -> int:
+        reading_pk = None
+        if reading_id is not None:
+            found = await soldier_of_reading(database, reading_id)
+            if found is None:
+                raise AppealError("not_found", f"no registry record {reading_id!r}")
+            reading_pk, soldier = found
+        else:
+            soldier = Soldier(surname=surname or "", name=name or "", born=born or "", place=place or "")
+        return await create_appeal(
+            database, created_by=by, soldier=soldier, text=text, audience=chosen, reading_pk=reading_pk
+        )
+
+    click.echo(_appeal_call(settings, create))
+
+
+@appeal.command("send")
+@click.argument("appeal_id", type=int)
+@click.pass_context
+def appeal_send(ctx: click.Context, appeal_id: int) -> None:
+    """Mark a draft to be sent; the running bot (`amanat run`) sends it, so nothing is sent twice."""
+    count, told = _appeal_call(_settings(ctx), lambda database: start_appeal(database, appeal_id))
+    click.echo(
+        f"appeal {appeal_id}: {told} relatives whose saved search fits are told first, then {count} recipients; "
+        f"the running bot sends it (amanat appeal status {appeal_id})"
+    )
+
+
+@appeal.command("status")
+@click.argument("appeal_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def appeal_status(ctx: click.Context, appeal_id: int, as_json: bool) -> None:
+    """Counts by delivery state, the rate so far and the time left."""
+    settings = _settings(ctx)
+    pace = settings.broadcast.rate_per_second
+    progress = _appeal_call(settings, lambda database: appeal_progress(database, appeal_id, pace=pace))
+    if as_json:
+        click.echo(json.dumps(progress.to_json(), ensure_ascii=False))
+        return
+    counts = ", ".join(f"{state} {progress.counts.get(state, 0)}" for state in DeliveryState)
+    click.echo(
+        f"appeal {appeal_id}: {progress.status}; {counts} (of {progress.total}); "
+        f"{progress.rate:.1f}/s so far; about {progress.seconds_left:.0f} s left"
+    )
+
+
+def _appeal_action(action: Action) -> Any:
+    @appeal.command(action)
+    @click.argument("appeal_id", type=int)
+    @click.pass_context
+    def command(ctx: click.Context, appeal_id: int) -> None:
+        status = _appeal_call(_settings(ctx), lambda database: change_appeal(database, appeal_id, action))
+        click.echo(f"appeal {appeal_id}: {status}")
+
+    command.__doc__ = {
+        "pause": "Pause a broadcast (the running bot stops sending within a second).",
+        "resume": "Resume a paused broadcast.",
+        "cancel": "Cancel an appeal; what has not been sent is not sent.",
+    }[action]
+    return command
+
+
+appeal_pause = _appeal_action("pause")
+appeal_resume = _appeal_action("resume")
+appeal_cancel = _appeal_action("cancel")
 
 
 @main.command("console")

@@ -24,6 +24,8 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_NAME = "config.toml"
+# The languages the bot speaks (bot.i18n has their catalogs); services that sort people by language use these.
+LANGUAGE_CODES = ("ru", "kk", "en")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 
 WEBHOOK_SECRET_MISSING = (
@@ -107,6 +109,8 @@ class MatchingConfig(BaseModel):
 
 class BroadcastConfig(BaseModel):
     rate_per_second: float = Field(default=25.0, gt=0, le=30)
+    # A public channel where appeals are also posted, with a deep link to the bot (0 = none).
+    channel_id: int = 0
 
 
 class CasesConfig(BaseModel):

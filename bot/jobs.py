@@ -15,6 +15,9 @@ heartbeat      HEARTBEAT_CHECK seconds, when       queues "we keep looking" for 
 cases          CASES_CHECK seconds, when           re-posts cases unclaimed for that long and
                `cases.remind_after_hours` > 0      reminds claimers, once per period (the
                                                    watermark is each case's `reminded_at`)
+broadcast      BROADCAST_INTERVAL seconds          sends the appeals marked to be sent, at
+                                                   `broadcast.rate_per_second` (one process per
+                                                   appeal: bot.services.broadcast)
 =============  ==================================  ==============================================
 
 A job that fails logs the error and runs again at its next tick; nothing it did is lost.
@@ -31,6 +34,7 @@ from bot.config import Settings
 from bot.services.heartbeat import queue_heartbeats
 from bot.services.matching import run_matching_pass
 from bot.services.registry_search import RegistrySearch
+from handlers.broadcast import broadcast_due
 from handlers.cases import send_reminders
 from handlers.notifications import deliver_due
 from handlers.turn import AmanatContext, Services
@@ -42,6 +46,7 @@ OUTBOX_INTERVAL: Final = 5.0
 HEARTBEAT_CHECK: Final = 3600.0
 CASES_CHECK: Final = 600.0
 FIRST_MATCHING_DELAY: Final = 5.0
+BROADCAST_INTERVAL: Final = 2.0
 
 
 def _job_data(context: CallbackContext[Any, Any, Any, Any]) -> tuple[Database, Settings]:
@@ -95,6 +100,15 @@ async def heartbeat_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
         log.info("heartbeat: %s messages queued", queued)
 
 
+async def broadcast_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Send the appeals marked to be sent (each run ends after a while; the next tick goes on)."""
+    db, settings = _job_data(context)
+    try:
+        await broadcast_due(db, context.bot, settings)
+    except Exception:
+        log.exception("broadcast failed; it runs again at the next tick")
+
+
 async def cases_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """Re-post cases nobody claimed and remind claimers whose case waits for them (handlers/cases.py)."""
     assert isinstance(context, AmanatContext)
@@ -114,7 +128,8 @@ def register_jobs(
     *,
     first_matching: float = FIRST_MATCHING_DELAY,
 ) -> None:
-    """Schedule the matching pass (first after `first_matching` s), the outbox sender and the heartbeat."""
+    """Schedule the matching pass (first after `first_matching` s), the outbox sender, the heartbeat and
+    the broadcaster."""
     queue = application.job_queue
     if queue is None:
         raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
@@ -128,6 +143,16 @@ def register_jobs(
         data=data,
     )
     queue.run_repeating(outbox_job, interval=OUTBOX_INTERVAL, first=1.0, name="outbox", data=data)
+    # A run lasts up to a minute; a tick meanwhile finds the appeal's lock taken and returns at once
+    # (two instances, so APScheduler does not log every skipped tick).
+    queue.run_repeating(
+        broadcast_job,
+        interval=BROADCAST_INTERVAL,
+        first=1.0,
+        name="broadcast",
+        data=data,
+        job_kwargs={"max_instances": 2},
+    )
     if settings.matching.heartbeat_days > 0:
         queue.run_repeating(heartbeat_job, interval=HEARTBEAT_CHECK, first=60.0, name="heartbeat", data=data)
     if settings.cases.remind_after_hours > 0:

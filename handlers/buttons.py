@@ -30,10 +30,14 @@ checked against their owner by the service that acts on them.
 ``nrec:<match id>``            :class:`NotificationRecord`: the record a notification was about
 ``pause:<search id>``          :class:`Pause` a saved search (from a notification or /my)
 ``resume:<search id>``         :class:`Resume` it (from /my)
+``apc:<appeal id>:<action>``   :class:`AppealControl`: pause, resume or cancel a broadcast (admins)
+``apf:<choice>``               :class:`AppealForm`: skip the photo, pick the audience, cancel (admins)
+``aps:<appeal id>:<y|n>``      :class:`AppealSend`: send the previewed appeal, or cancel it (admins)
 ``cs:<act>:<number>``          :class:`CaseButton`: claim, answer, reply, release, close… (handlers/cases.py)
 ``rv:<l|n|s>:<match id>``      :class:`ReviewDecision`: likely him / not him / skip (/review)
 ``fm:<match id>``              :class:`ContactFamily`: ask a found man's possible family (/family)
 ``fa:<y|n>:<match id>``        :class:`FamilyAnswer`: the relative's answer to that
+``apm:<appeal id>``            :class:`AppealMine`: "this may be my relative" under an appeal
 =============================  ==========================================================
 """
 
@@ -300,6 +304,49 @@ class Resume(ButtonData):
         _check(0 <= self.request_id <= MAX_ID)
 
 
+# --------------------------------------------------------------------------- appeals (administrators)
+
+APPEAL_ACTIONS: Final = ("pause", "resume", "cancel")
+
+
+@dataclass(frozen=True)
+class AppealControl(ButtonData):
+    """Pause, resume or cancel a broadcast, under its progress message (administrators only)."""
+
+    prefix: ClassVar[str] = "apc"
+    appeal_id: int
+    action: str
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.appeal_id <= MAX_ID and self.action in APPEAL_ACTIONS)
+
+
+APPEAL_FORM_CHOICES: Final = ("skip", "all", "ru", "kk", "en", "region", "cancel")
+
+
+@dataclass(frozen=True)
+class AppealForm(ButtonData):
+    """A choice in the /appeal form: skip the photo, the audience, or cancel the form (administrators)."""
+
+    prefix: ClassVar[str] = "apf"
+    choice: str
+
+    def __post_init__(self) -> None:
+        _check(self.choice in APPEAL_FORM_CHOICES)
+
+
+@dataclass(frozen=True)
+class AppealSend(ButtonData):
+    """Send the previewed appeal (or not), under the /appeal form's last message (administrators)."""
+
+    prefix: ClassVar[str] = "aps"
+    appeal_id: int
+    yes: bool
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.appeal_id <= MAX_ID)
+
+
 # --------------------------------------------------------------------------- volunteers' cases
 
 
@@ -352,3 +399,14 @@ class FamilyAnswer(ButtonData):
 
     def __post_init__(self) -> None:
         _check(0 <= self.match_id <= MAX_ID)
+
+
+@dataclass(frozen=True)
+class AppealMine(ButtonData):
+    """ "This may be my relative" under an appeal: opens a volunteer case linked to it."""
+
+    prefix: ClassVar[str] = "apm"
+    appeal_id: int
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.appeal_id <= MAX_ID)

@@ -6,15 +6,20 @@ groups do not answer it again. So the order says who may answer first:
 
 0. ``FLOOD``: per-user flood control (handlers/flood.py) sees every update first and stops those of a
    person sending faster than the bot answers.
-1. ``CASES``: volunteers' cases, /review and /family (handlers/cases.py, review.py, family.py). A
+1. ``ADMIN_ROLES``: /grant, /revoke, /roles and the message naming the person of a waiting /grant or
+   /revoke (handlers/roles.py); any other message goes on.
+2. ``ADMIN_FORM``: the administrator's /appeal form (handlers/appeals.py) takes /appeal, its buttons, and an
+   administrator's private messages while their form is open (else they go on); the deep link
+   /start appeal-<id> and "This may be my relative" (handlers/appeal_reply.py), before the dialogue's /start.
+3. ``CASES``: volunteers' cases, /review and /family (handlers/cases.py, review.py, family.py). A
    relative's reply to a volunteer (or the message after "ask a volunteer") is private text the dialogue
    would take as an answer, so this group sees private messages first; what is not about a case falls
    through to the dialogue untouched.
-2. ``DIALOGUE``: the relative's dialogue (handlers/dialogue.py) takes its commands, its buttons and every
+4. ``DIALOGUE``: the relative's dialogue (handlers/dialogue.py) takes its commands, its buttons and every
    private message. It must come before the catch-all of ``UNKNOWN``.
-3. ``FEATURES``: features with commands and buttons of their own (notifications' buttons, /stats); the
+5. ``FEATURES``: features with commands and buttons of their own (notifications' buttons, /stats); the
    dialogue does not claim them, and they must be answered before ``UNKNOWN`` calls them unknown.
-4. ``UNKNOWN``: what nobody handled — an unknown command, a button of no known kind — gets a clear answer.
+6. ``UNKNOWN``: what nobody handled — an unknown command, a button of no known kind — gets a clear answer.
 
 """
 
@@ -27,6 +32,8 @@ class HandlerGroup(IntEnum):
     """Application handler groups, in the order PTB tries them."""
 
     FLOOD = -10
+    ADMIN_ROLES = -3
+    ADMIN_FORM = -2
     CASES = -1
     DIALOGUE = 0
     FEATURES = 5

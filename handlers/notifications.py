@@ -22,36 +22,33 @@ Buttons (their data's codecs are in handlers/buttons.py; a forged id reaches onl
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Final
 
 from markupsafe import Markup
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, ExtBot
 
 from bot.config import Settings
 from bot.i18n import Translator, translator
+from bot.services.broadcast import FIRST_NOTICE, AppealContent, Soldier
 from bot.services.outbox import (
     Button,
     DeliveryReport,
     Outgoing,
-    RateLimited,
-    RecipientBlocked,
-    RecipientUnknown,
     Renderer,
     deliver_pending,
 )
 from bot.services.saved_searches import reading_of_match, set_search_paused
 from bot.services.send_budget import open_send_budget
 from handlers import buttons
+from handlers.broadcast import appeal_buttons, soldier_line
 from handlers.groups import HandlerGroup
 from handlers.people import my_searches_view
 from handlers.rate_limiter import BACKGROUND, SharedRateLimiter
+from handlers.sending import bot_api_errors
 from handlers.steps import entry
 from handlers.turn import AmanatContext, State
 from handlers.views import clip, record_text
@@ -84,7 +81,7 @@ def _clip(value: Any, limit: int = MAX_VALUE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _reason_text(t: Translator, reason: StoredReason) -> str:
+def reason_text(t: Translator, reason: StoredReason) -> str:
     """A reason in words; a code this catalog does not know (a newer engine) reads as a neutral phrase."""
     if t.has(f"reason.{reason.code}"):
         try:
@@ -125,7 +122,7 @@ def render_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tupl
     if reasons:
         lines.append("")
         lines.append(t("notify.new_match.why"))
-        lines.extend(Markup("• " + _reason_text(t, reason)) for reason in reasons[:MAX_REASONS])
+        lines.extend(Markup("• " + reason_text(t, reason)) for reason in reasons[:MAX_REASONS])
     record = buttons.NotificationRecord(int(payload["match_id"])).encode()
     pause = buttons.Pause(int(payload["request_id"])).encode()
     return "\n".join(lines), (
@@ -146,11 +143,38 @@ def render_heartbeat(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[
     return "\n".join(lines), ()
 
 
-RENDERERS: Final[Mapping[str, Renderer]] = {"match": render_match, "heartbeat": render_heartbeat}
+def render_appeal_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    """An appeal's first notice to a relative whose saved search fits its soldier: who is sought, the
+    search unit's text, and why he may be the man they look for (strongest reasons first)."""
+    t = translator(lang)
+    appeal = AppealContent(
+        int(payload.get("appeal_id") or 0),
+        Soldier.from_json(payload.get("soldier") or {}),
+        str(payload.get("text") or ""),
+    )
+    lines = [
+        t("notify.appeal_match.title", request=_clip(payload.get("request", ""))),
+        "",
+        t("notify.new_match.strong") if payload.get("strong") else t("notify.new_match.possible"),
+        soldier_line(t, appeal),
+        "",
+        Markup.escape(appeal.text),
+    ]
+    reasons = [StoredReason(code, args) for code, args in payload.get("reasons") or []]
+    if reasons:
+        lines.append("")
+        lines.append(t("notify.new_match.why"))
+        lines.extend(Markup("• " + reason_text(t, reason)) for reason in reasons[:MAX_REASONS])
+    return "\n".join(lines), tuple(
+        tuple(Button(text, data) for text, data in row) for row in appeal_buttons(appeal, lang)
+    )
 
 
-def _seconds(value: int | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+RENDERERS: Final[Mapping[str, Renderer]] = {
+    "match": render_match,
+    "heartbeat": render_heartbeat,
+    FIRST_NOTICE: render_appeal_match,
+}
 
 
 class BotApiSender:
@@ -172,7 +196,7 @@ class BotApiSender:
             if message.buttons
             else None
         )
-        try:
+        with bot_api_errors():
             if self.limited:
                 assert isinstance(self.bot, ExtBot)
                 await self.bot.send_message(
@@ -191,17 +215,6 @@ class BotApiSender:
                     reply_markup=markup,
                     disable_web_page_preview=True,
                 )
-        except Forbidden as error:
-            raise RecipientBlocked(error.message) from error
-        except BadRequest as error:
-            if "chat not found" in error.message.lower():  # final: the chat does not exist for the bot
-                raise RecipientUnknown(error.message) from error
-            raise
-        except RetryAfter as error:
-            with warnings.catch_warnings():  # PTB 22 warns that retry_after may become a timedelta
-                warnings.simplefilter("ignore")
-                retry_after = error.retry_after
-            raise RateLimited(_seconds(retry_after)) from error
 
 
 async def deliver_due(

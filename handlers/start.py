@@ -2,7 +2,7 @@
 
 Before consent nothing about the person is stored: the chosen language travels inside the consent
 buttons' callback data (``ok:kk:y``) instead of a database row, and what they asked for before agreeing
-(the language picked, ``/search Иванов``) is kept in memory only (``context.before_consent``) and
+(the language picked, ``/search Иванов``, an appeal's deep link) is kept in memory only (``context.before_consent``) and
 continued once they agree. The texts are in handlers/views.py.
 """
 
@@ -13,6 +13,7 @@ from telegram import Update
 from bot.i18n import translator
 from bot.services import people
 from handlers import buttons, views
+from handlers.appeal_reply import offer_case
 from handlers.search import search_for
 from handlers.turn import AmanatContext, State
 
@@ -81,6 +82,11 @@ async def consent(update: Update, context: AmanatContext) -> State:
         return turn.state
     remembered = context.before_consent
     remembered.pop("lang", None)
+    appeal = remembered.pop("appeal", None)
+    if appeal is not None:  # they came from an appeal's deep link: on with "this may be my relative"
+        turn.say(t("consent.thanks"))
+        await offer_case(turn, context, int(appeal))
+        return turn.state
     asked = remembered.pop("search", None)
     if asked is None:
         views.how_to(turn, t("consent.thanks"))

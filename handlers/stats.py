@@ -12,9 +12,11 @@ from typing import Any, Final
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
 
+from bot.i18n import LANGUAGES, Translator
 from bot.services.import_batches import batch_overview
 from bot.services.matching import matching_stats
 from bot.services.outbox import outbox_stats
+from bot.services.statistics import AdminStats, admin_stats
 from handlers.groups import HandlerGroup
 from handlers.steps import entry
 from handlers.turn import AmanatContext, State, html_lines
@@ -23,6 +25,49 @@ from models import Role
 STATS_GROUP: Final = HandlerGroup.FEATURES
 ERRORS_SHOWN: Final = 5
 ERROR_CHARS: Final = 200
+
+
+def people_lines(t: Translator, more: AdminStats) -> list[str]:
+    """Users by language, active and blocked."""
+    return [
+        t(
+            "stats.people",
+            language=t.plain(f"appeal.language.{language}") if language in LANGUAGES else "?",
+            active=active,
+            blocked=blocked,
+        )
+        for language, (active, blocked) in more.people.items()
+    ]
+
+
+def case_and_appeal_lines(t: Translator, more: AdminStats) -> list[str]:
+    """Cases by status with the median time to claim, and the latest appeals' delivery counts."""
+    lines: list[str] = [
+        t("stats.reviewed", reviewed=more.reviewed),
+        t(
+            "stats.cases",
+            new=more.cases.get("new", 0),
+            claimed=more.cases.get("claimed", 0),
+            answered=more.cases.get("answered", 0),
+            closed=more.cases.get("closed", 0),
+            median=f"{more.median_claim_seconds / 3600:.1f}"
+            if more.median_claim_seconds is not None
+            else "—",
+        ),
+    ]
+    for appeal in more.appeals:
+        lines.append(
+            t(
+                "stats.appeal",
+                id=appeal.id,
+                status=t.plain(f"appeal.status.{appeal.status}"),
+                sent=appeal.counts.get("sent", 0),
+                blocked=appeal.counts.get("blocked", 0),
+                failed=appeal.counts.get("failed", 0),
+                left=appeal.left,
+            )
+        )
+    return lines
 
 
 def is_admin(context: AmanatContext) -> bool:
@@ -41,12 +86,15 @@ async def stats(update: Update, context: AmanatContext) -> State:
     found = await matching_stats(context.db)
     lost = await batch_overview(context.db, lost_only=True)
     delivery = await outbox_stats(context.db, errors=ERRORS_SHOWN)
+    more = await admin_stats(context.db)
     state = delivery.by_state
     lines: list[str | None] = [
         t("stats.title"),
         "",
         t("stats.searches", active=found.searches.get("active", 0), paused=found.searches.get("paused", 0)),
         t("stats.matches", total=found.matches, strong=found.strong, queued=found.notified),
+        *people_lines(t, more),
+        *case_and_appeal_lines(t, more),
         t(
             "stats.outbox",
             pending=state.get("pending", 0),

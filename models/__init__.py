@@ -8,7 +8,7 @@ from models.base import Base
 from models.cases import Case, CaseEvent, CaseMessage, CasePost, CaseStatus
 from models.db import Database
 from models.jobs import JobLock, SendBudget, Watermark
-from models.people import DialogueState, Person, Role
+from models.people import DialogueState, Person, Role, RoleChange
 from models.registry import BatchState, ImportBatch, Reading, ReadingKey, RegistryMeta
 from models.requests import Match, NotificationState, OutboxMessage, OutboxState, RequestStatus, SearchRequest
 from models.reviews import MatchReview
@@ -40,6 +40,7 @@ __all__ = [
     "RegistryMeta",
     "RequestStatus",
     "Role",
+    "RoleChange",
     "SearchRequest",
     "SendBudget",
     "Watermark",

@@ -51,3 +51,16 @@ class DialogueState(Base):
     state: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RoleChange(Base):
+    """The audit of roles granted and revoked from the chat (/grant, /revoke): who, what, by whom, when."""
+
+    __tablename__ = "role_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(BigId, index=True)  # no foreign key: the audit outlives /forget
+    role: Mapped[Role] = mapped_column(value_enum(Role))
+    granted: Mapped[bool]  # True: granted, False: revoked
+    by: Mapped[int] = mapped_column(BigId)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -680,3 +680,32 @@ async def matching_stats(db: Database) -> MatchingStats:
         watermark=mark.value if mark else 0,
         last_pass_at=_aware(mark.updated_at) if mark else None,
     )
+
+
+@dataclass(frozen=True)
+class SearchFit:
+    """A saved search that a reading fits well enough to tell its relative, and why."""
+
+    search: ActiveSearch
+    summary: str
+    candidate: Candidate
+
+
+async def searches_matching(
+    db: Database, reading: NewReading, *, registry: RegistrySearch | None = None
+) -> list[SearchFit]:
+    """The active saved searches one reading fits by the pass's own rule (`choose_notifications`),
+    strongest first: the engine run in reverse for a single reading (an appeal's soldier)."""
+    searches = await load_active_searches(db)
+    if not searches:
+        return []
+    total, upto = await _registry_size(db)
+    async with _registry_in_memory(db, registry) as memory:
+        index = SavedSearchIndex(searches, total=total, registry=memory, upto=upto)
+    if index.stale:
+        await _store_search_keys(db, index.stale)
+    candidates, _ = index.match([reading], total=total)
+    chosen = choose_notifications(candidates, lambda i: index.person_ids[i])
+    fits = [c for c in candidates if (c.search_index, c.reading_pk) in chosen]
+    fits.sort(key=lambda c: (not c.strong, -c.score, c.search_index))
+    return [SearchFit(index.searches[c.search_index], index.summary(c.search_index), c) for c in fits]

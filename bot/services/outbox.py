@@ -57,7 +57,7 @@ MAX_ATTEMPTS = 8
 MAX_INLINE_WAIT = 60.0
 MAX_INLINE_WAITS = 3
 # Kinds of messages addressed to a person: dropped when the person is gone (/forget) or inactive.
-PERSONAL_KINDS = frozenset({"match", "heartbeat"})
+PERSONAL_KINDS = frozenset({"match", "heartbeat", "appeal_match"})
 
 
 class RecipientBlocked(Exception):

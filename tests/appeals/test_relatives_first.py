@@ -1,0 +1,89 @@
+"""Matching relatives are told first: the appeal's soldier against every saved search, then the broadcast.
+
+A relative saved a search for Лехкодымов Емельян, 1904; an appeal for the registry's Легкодымов
+(Лехкодымов) Емельян goes out from the running bot. The relative gets a notification with the reasons
+before anyone gets the plain appeal, and not the plain appeal too; a relative whose search is for
+someone else gets only the plain appeal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from appeal_scenario import (
+    ADMIN,
+    FOUND,
+    RunningBot,
+    bot_settings,
+    delivery_states,
+    import_registry,
+    received,
+    until,
+    users,
+)
+
+from bot.services.appeal_relatives import start_appeal
+from bot.services.broadcast import Audience, create_appeal, soldier_of_reading
+from bot.services.people import give_consent
+from bot.services.saved_searches import SearchFields, save_request
+from botapi_standin import BotApiStandIn
+from models import Database
+
+RELATIVE = 501
+OTHER = 502
+
+
+async def test_a_matching_relative_is_told_before_the_broadcast(
+    api: BotApiStandIn, db: Database, sqlite_url: str, tmp_path: Path
+) -> None:
+    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
+    for person_id, surname, name, year in (
+        (RELATIVE, "Лехкодымов", "Емельян", 1904),
+        (OTHER, "Кусаинов", "Жумабай", 1914),
+    ):
+        api.user(person_id, "Айгүл", language_code="en")
+        await give_consent(db, person_id, "en")
+        await save_request(db, person_id, SearchFields(surname=surname, name=name, birth_year=year))
+    others = await users(api, db, 97_000, 20)
+    found = await soldier_of_reading(db, "KZ-2019-0001")
+    assert found is not None
+    reading_pk, soldier = found
+    appeal_id = await create_appeal(
+        db,
+        created_by=ADMIN,
+        soldier=soldier,
+        text="Найден в 2019 году.",
+        audience=Audience(),
+        reading_pk=reading_pk,
+    )
+
+    count, told = await start_appeal(db, appeal_id)
+
+    assert told == 1 and count == 21  # everyone else, and the other relative
+    bot = RunningBot(api, db, bot_settings(sqlite_url, broadcast={"rate_per_second": 30}))
+    await bot.start()
+    try:
+
+        async def done() -> bool:
+            return await delivery_states(db, appeal_id) == {"sent": 21}
+
+        await until(done, "the broadcast was sent")
+    finally:
+        await bot.stop()
+
+    [notice] = api.history(RELATIVE)
+    assert notice.text.startswith(
+        "🔔 A search unit seeks this soldier's family: he may be the man you are looking for"
+    )
+    assert "Your search: Лехкодымов Емельян, 1904" in notice.text
+    assert "Легкодымов (Лехкодымов) Емельян Тимофеевич, born 1904" in notice.text
+    reasons = notice.text.split("Why we think so:\n", 1)[1].split("\n")
+    assert reasons and all(line.startswith("• ") for line in reasons)
+    assert "Лехкодымов" in reasons[0]  # the strongest reason first: the surname
+    sends = [call for call in api.calls_of("sendMessage") if call.ok]
+    first_broadcast = min(n for n, call in enumerate(sends) if call.chat_id in set(others) | {OTHER})
+    assert [n for n, call in enumerate(sends) if call.chat_id == RELATIVE] == [0] and first_broadcast > 0
+    assert [m.text.split("\n")[0] for m in api.history(OTHER)] == [
+        "🕯 Search units seek the family of a soldier"
+    ]
+    assert set(received(api, others).values()) == {1}
