@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
+from sqlalchemy.exc import DBAPIError
 from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
@@ -41,6 +42,16 @@ from handlers.turn import AmanatContext, Services
 from models import Database
 
 log = logging.getLogger(__name__)
+
+
+def _job_failed(what: str, error: Exception) -> None:
+    """Log a failed job run: one line when the database refused (it is away, or the file was lost: the
+    start-up checks and the file watcher say what to do), the whole traceback for anything else."""
+    if isinstance(error, DBAPIError):
+        reason = str(error.orig).splitlines()[0] if error.orig is not None else ""
+        log.error("%s: the database refused (%s: %s)", what, type(error.orig).__name__, reason)
+    else:
+        log.error("%s", what, exc_info=error)
 
 OUTBOX_INTERVAL: Final = 5.0
 HEARTBEAT_CHECK: Final = 3600.0
@@ -68,8 +79,8 @@ async def matching_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     db, settings = _job_data(context)
     try:
         report = await run_matching_pass(db, settings, registry=_registry(context))
-    except Exception:
-        log.exception("matching pass failed; it runs again at the next tick")
+    except Exception as error:
+        _job_failed("matching pass failed; it runs again at the next tick", error)
         return
     log.info("%s", report.summary())
     if report.notifications:
@@ -81,8 +92,8 @@ async def outbox_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     db, settings = _job_data(context)
     try:
         report = await deliver_due(db, context.bot, settings, rounds=20)
-    except Exception:
-        log.exception("outbox delivery failed; it runs again at the next tick")
+    except Exception as error:
+        _job_failed("outbox delivery failed; it runs again at the next tick", error)
         return
     if report.claimed:
         log.info("outbox: %s", report.summary())
@@ -93,8 +104,8 @@ async def heartbeat_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     db, settings = _job_data(context)
     try:
         queued = await queue_heartbeats(db, settings)
-    except Exception:
-        log.exception("heartbeat failed; it runs again at the next tick")
+    except Exception as error:
+        _job_failed("heartbeat failed; it runs again at the next tick", error)
         return
     if queued:
         log.info("heartbeat: %s messages queued", queued)
@@ -105,8 +116,8 @@ async def broadcast_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     db, settings = _job_data(context)
     try:
         await broadcast_due(db, context.bot, settings)
-    except Exception:
-        log.exception("broadcast failed; it runs again at the next tick")
+    except Exception as error:
+        _job_failed("broadcast failed; it runs again at the next tick", error)
 
 
 async def cases_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
@@ -114,8 +125,8 @@ async def cases_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     assert isinstance(context, AmanatContext)
     try:
         sent = await send_reminders(context)
-    except Exception:
-        log.exception("case reminders failed; they run again at the next tick")
+    except Exception as error:
+        _job_failed("case reminders failed; they run again at the next tick", error)
         return
     if sent:
         log.info("cases: %s reminders sent", sent)

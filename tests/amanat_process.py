@@ -33,6 +33,7 @@ def amanat_env(db_url: str, api: BotApiStandIn | None = None, **extra: str) -> d
     env["AMANAT_DATABASE__URL"] = db_url
     env["AMANAT_MATCHING__INTERVAL_SECONDS"] = "3600"
     env["AMANAT_TELEGRAM__POLL_TIMEOUT_SECONDS"] = "1"
+    env["AMANAT_WEB__PORT"] = "0"  # no web server unless a test asks for one on a free port
     if api is not None:
         env["AMANAT_TELEGRAM__TOKEN"] = api.token
         env["AMANAT_TELEGRAM__BASE_URL"] = api.base_url
