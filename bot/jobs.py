@@ -53,6 +53,7 @@ def _job_failed(what: str, error: Exception) -> None:
     else:
         log.error("%s", what, exc_info=error)
 
+
 OUTBOX_INTERVAL: Final = 5.0
 HEARTBEAT_CHECK: Final = 3600.0
 CASES_CHECK: Final = 600.0
