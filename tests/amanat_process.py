@@ -150,6 +150,25 @@ async def wait_for_call(
         await asyncio.sleep(0.05)
 
 
+async def wait_for_webhook(
+    api: BotApiStandIn, port: int, after: int, process: Process | subprocess.Popen[bytes]
+) -> None:
+    """Until the process has set its webhook and listens on `port` (PTB sets the webhook before it serves)."""
+    await wait_for_call(api, "setWebhook", after, process)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT
+    while True:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            assert loop.time() < deadline, f"the webhook never listened on port {port}"
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+
+
 async def say(api: BotApiStandIn, user: SimUser, text: str) -> SentMessage:
     """The bot's one reply to `text` from `user`."""
     await api.send_text(user, text)

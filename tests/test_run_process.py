@@ -11,7 +11,16 @@ import signal
 from pathlib import Path
 
 from botapi_standin import BotApiStandIn
-from tests.amanat_process import amanat_env, free_port, press_first, say, start_bot, stop, wait_for_call
+from tests.amanat_process import (
+    amanat_env,
+    free_port,
+    press_first,
+    say,
+    start_bot,
+    stop,
+    wait_for_call,
+    wait_for_webhook,
+)
 
 
 async def test_kill_9_mid_dialogue_then_restart_continues_at_the_same_step(
@@ -69,7 +78,7 @@ async def test_webhook_mode_answers_updates_telegram_posts(api: BotApiStandIn, t
     api.webhook_target = f"http://127.0.0.1:{port}/telegram-hook"  # the reverse proxy's forward
     process = start_bot(env, tmp_path)
     try:
-        await wait_for_call(api, "setWebhook", 0, process)
+        await wait_for_webhook(api, port, 0, process)
         [set_webhook] = api.calls_of("setWebhook")
         assert set_webhook.params["url"] == "https://amanat.example.org/telegram-hook"
         assert not api.calls_of("getUpdates")

@@ -12,7 +12,15 @@ import aiohttp
 import pytest
 
 from botapi_standin import BotApiStandIn, SentMessage, SimUser
-from tests.amanat_process import Process, amanat_env, free_port, refused, start, wait_for_call
+from tests.amanat_process import (
+    Process,
+    amanat_env,
+    free_port,
+    refused,
+    start,
+    wait_for_call,
+    wait_for_webhook,
+)
 
 ADMIN_ID = 4242
 SECRET = "hook-secret-Zq81xV0pLm"
@@ -106,7 +114,7 @@ async def test_a_forged_update_gets_no_answer_and_nothing_personal_is_logged(
     api.webhook_target = hook
     process = start(["run"], env, tmp_path)
     try:
-        await wait_for_call(api, "setWebhook", 0, process)
+        await wait_for_webhook(api, port, 0, process)
         assert await post(hook, forged_stats_update(900001, "Forgedname"), None) == 403
         assert await post(hook, forged_stats_update(900002, "Forgedname"), "wrong-secret") == 403
         # A real update through Telegram (the stand-in sends the right header) is answered; updates are

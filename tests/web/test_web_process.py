@@ -24,7 +24,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import async_database_url
 from botapi_standin import BotApiStandIn
-from tests.amanat_process import amanat_env, free_port, press_first, say, start_bot, stop, wait_for_call
+from tests.amanat_process import (
+    amanat_env,
+    free_port,
+    press_first,
+    say,
+    start_bot,
+    stop,
+    wait_for_call,
+    wait_for_webhook,
+)
 
 WAIT = 60.0  # a guard against hangs, never a timing assertion
 
@@ -177,7 +186,7 @@ async def test_healthz_in_webhook_mode(api: BotApiStandIn, tmp_path: Path) -> No
     api.webhook_target = f"http://127.0.0.1:{hook_port}/telegram-hook"
     process = start_bot(env, tmp_path)
     try:
-        await wait_for_call(api, "setWebhook", 0, process)
+        await wait_for_webhook(api, hook_port, 0, process)
         _status, body = await until(lambda: _healthy(port), "/healthz answers 200 in webhook mode")
         assert body["status"] == "ok"
     finally:
