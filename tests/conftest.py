@@ -8,6 +8,8 @@
   role needs CREATEDB). The test is skipped, with the reason, when the variable is unset or the server
   cannot be reached.
 * ``any_db`` — parametrized over both: a test using it runs on SQLite and on PostgreSQL.
+* ``registry_url`` — a fresh SQLite database holding the bundled sample registry (imported once per
+  session into a template, then copied).
 * ``make_db`` — a factory for a *second* handle on the same database URL (a "restarted process").
 * ``api`` — the local Bot API stand-in, started, and stopped after the test.
 """
@@ -27,10 +29,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import async_database_url
+from bot.services.registry_import import import_file
 from botapi_standin import BotApiStandIn
 from models import Database
 
 POSTGRES_ENV = "AMANAT_TEST_POSTGRES_URL"
+SAMPLE_REGISTRY = Path(__file__).resolve().parents[1] / "bot" / "data" / "sample_registry.csv"
 
 
 def _sqlite_url(path: Path) -> str:
@@ -58,6 +62,31 @@ def sqlite_url(tmp_path: Path, migrated_sqlite_template: Path) -> str:
     """The URL of a fresh, migrated SQLite database file in ``tmp_path``."""
     path = tmp_path / "amanat.db"
     shutil.copyfile(migrated_sqlite_template, path)
+    return _sqlite_url(path)
+
+
+@pytest.fixture(scope="session")
+def registry_template(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_template: Path) -> Path:
+    """A migrated SQLite file holding the bundled sample registry, imported once per session."""
+    path = tmp_path_factory.mktemp("registry") / "registry.db"
+    shutil.copyfile(migrated_sqlite_template, path)
+
+    async def load() -> None:
+        database = Database(_sqlite_url(path))
+        try:
+            await import_file(database, SAMPLE_REGISTRY)
+        finally:
+            await database.dispose()
+
+    asyncio.run(load())
+    return path
+
+
+@pytest.fixture
+def registry_url(tmp_path: Path, registry_template: Path) -> str:
+    """A fresh SQLite database with the sample registry (a copy of the session's template)."""
+    path = tmp_path / "bot.db"
+    shutil.copyfile(registry_template, path)
     return _sqlite_url(path)
 
 
