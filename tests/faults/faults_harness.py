@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import signal
 import subprocess
 from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bot.services.faults import FAULT_EXIT_CODE
 from bot.services.people import give_consent
 from bot.services.registry_import import import_file
 from bot.services.saved_searches import SearchFields, save_request
-from botapi_standin import BotApiStandIn
+from botapi_standin import BotApiStandIn, Observed, SentMessage
 from models import Database, Match, OutboxMessage
-from tests.amanat_process import amanat_env, run
+from tests.amanat_process import amanat_env, run, start_bot, stop
 
 # A guard against a hang (a cold start imports, migrates and loads the index), not a timed assertion.
 GUARD = 90.0
@@ -105,3 +107,39 @@ async def until(condition_met: object, what: str, process: subprocess.Popen[byte
             assert process.poll() is None, f"the bot exited with {process.returncode} before {what}"
         assert loop.time() < deadline, f"never: {what}"
         await asyncio.sleep(0.1)
+
+
+async def crash_at_nth_send(
+    api: BotApiStandIn, env: dict[str, str], workdir: Path, how: str, at: int
+) -> None:
+    """Start a real bot and let it die at its ``at``-th message: ``kill -9 …`` from outside while the
+    message is in flight, or any other ``how`` as the named fault point (``AMANAT_FAULT=how:at``)."""
+    from_outside = how.startswith("kill")
+    fault = {} if from_outside else {"AMANAT_FAULT": f"{how}:{at}"}
+    bot = start_bot({**env, **fault}, workdir)
+    seen = 0
+
+    def kill_at_the_nth_send(item: Observed) -> None:
+        nonlocal seen
+        if isinstance(item, SentMessage) and item.method == "sendMessage" and not item.edited:
+            seen += 1
+            if seen == at:  # the bot is waiting for this answer: the message is in flight
+                bot.send_signal(signal.SIGKILL)
+
+    if from_outside:
+        api.add_listener(kill_at_the_nth_send)
+    try:
+        code = await asyncio.to_thread(bot.wait, 120)
+    finally:
+        stop(bot)
+        if from_outside:
+            api.remove_listener(kill_at_the_nth_send)
+    assert code == (-signal.SIGKILL if from_outside else FAULT_EXIT_CODE)
+
+
+def assert_each_once_but_in_flight(counts: Counter[int], total: int, in_flight: bool) -> None:
+    """Nobody missed; nobody served twice except the one message in flight at the crash, if any."""
+    doubled = [chat_id for chat_id, n in counts.items() if n > 1]
+    assert all(n >= 1 for n in counts.values())
+    assert max(counts.values()) <= 2 and len(doubled) <= (1 if in_flight else 0)
+    assert sum(counts.values()) == total + len(doubled)

@@ -7,16 +7,13 @@ at most the one delivery that was in flight at the instant of the kill.
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from pathlib import Path
 
 import pytest
-from faults_harness import until
+from faults_harness import assert_each_once_but_in_flight, crash_at_nth_send, until
 
 from bot.services.broadcast import send_appeal
-from bot.services.faults import FAULT_EXIT_CODE
-from botapi_standin import BotApiStandIn, Observed, SentMessage
+from botapi_standin import BotApiStandIn
 from models import Database
 from tests.amanat_process import amanat_env, start_bot, stop
 from tests.appeals.appeal_scenario import appeal_to_all, delivery_states, received, users
@@ -48,26 +45,7 @@ async def test_a_killed_broadcast_resumes_and_serves_everyone_once(
     workdir = tmp_path / "cwd"
     workdir.mkdir()
 
-    fault = {} if how.startswith("kill") else {"AMANAT_FAULT": f"{how}:{at}"}
-    first = start_bot(amanat_env(any_db_url, api, **PACE, **fault), workdir)
-    seen = 0
-
-    def kill_at_the_nth_send(item: Observed) -> None:
-        nonlocal seen
-        if isinstance(item, SentMessage) and item.method == "sendMessage" and not item.edited:
-            seen += 1
-            if seen == at:  # the bot is waiting for this answer: the message is in flight
-                first.send_signal(signal.SIGKILL)
-
-    if not fault:
-        api.add_listener(kill_at_the_nth_send)
-    try:
-        code = await asyncio.to_thread(first.wait, 120)
-    finally:
-        stop(first)
-        if not fault:
-            api.remove_listener(kill_at_the_nth_send)
-    assert code == (-signal.SIGKILL if not fault else FAULT_EXIT_CODE)
+    await crash_at_nth_send(api, amanat_env(any_db_url, api, **PACE), workdir, how, at)
     before_restart = sum(received(api, everyone).values())
     assert before_restart == (at if in_flight else at - 1)
 
@@ -81,8 +59,4 @@ async def test_a_killed_broadcast_resumes_and_serves_everyone_once(
     finally:
         stop(second)
 
-    counts = received(api, everyone)
-    doubled = [chat_id for chat_id, n in counts.items() if n > 1]
-    assert all(n >= 1 for n in counts.values())  # nobody missed
-    assert max(counts.values()) <= 2 and len(doubled) <= (1 if in_flight else 0)
-    assert sum(counts.values()) == AUDIENCE + len(doubled)
+    assert_each_once_but_in_flight(received(api, everyone), AUDIENCE, in_flight)

@@ -8,12 +8,12 @@ messages for 5 minutes).
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from pathlib import Path
 
 import pytest
 from faults_harness import (
+    assert_each_once_but_in_flight,
+    crash_at_nth_send,
     deliveries,
     import_rows,
     outbox_states,
@@ -23,9 +23,8 @@ from faults_harness import (
 )
 
 from bot.config import load_config
-from bot.services.faults import FAULT_EXIT_CODE
 from bot.services.matching import run_matching_pass
-from botapi_standin import BotApiStandIn, Observed, SentMessage
+from botapi_standin import BotApiStandIn
 from models import Database
 from tests.amanat_process import amanat_env, start_bot, stop
 
@@ -56,26 +55,7 @@ async def test_a_killed_delivery_resumes_at_once_and_sends_each_message_once(
     workdir = tmp_path / "cwd"
     workdir.mkdir()
 
-    fault = {} if how.startswith("kill") else {"AMANAT_FAULT": f"{how}:{at}"}
-    first = start_bot(amanat_env(any_db_url, api, **fault), workdir)
-    seen = 0
-
-    def kill_at_the_nth_send(item: Observed) -> None:
-        nonlocal seen
-        if isinstance(item, SentMessage) and item.method == "sendMessage" and not item.edited:
-            seen += 1
-            if seen == at:  # the bot is waiting for this answer: the message is in flight
-                first.send_signal(signal.SIGKILL)
-
-    if not fault:
-        api.add_listener(kill_at_the_nth_send)
-    try:
-        code = await asyncio.to_thread(first.wait, 120)
-    finally:
-        stop(first)
-        if not fault:
-            api.remove_listener(kill_at_the_nth_send)
-    assert code == (-signal.SIGKILL if not fault else FAULT_EXIT_CODE)
+    await crash_at_nth_send(api, amanat_env(any_db_url, api), workdir, how, at)
     before_restart = sum(deliveries(api, everyone).values())
     assert before_restart == (at if in_flight else at - 1)
 
@@ -89,8 +69,4 @@ async def test_a_killed_delivery_resumes_at_once_and_sends_each_message_once(
     finally:
         stop(second)
 
-    counts = deliveries(api, everyone)
-    doubled = [chat_id for chat_id, n in counts.items() if n > 1]
-    assert all(n >= 1 for n in counts.values())  # nothing lost
-    assert max(counts.values()) <= 2 and len(doubled) <= (1 if in_flight else 0)
-    assert sum(counts.values()) == RELATIVES + len(doubled)
+    assert_each_once_but_in_flight(deliveries(api, everyone), RELATIVES, in_flight)
