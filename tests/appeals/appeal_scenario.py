@@ -15,9 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bot.app import build_application
 from bot.config import Settings
-from bot.jobs import register_jobs
 from bot.services.broadcast import Audience, Soldier, create_appeal
 from bot.services.registry_import import import_file
 from botapi_standin import BotApiStandIn
@@ -81,34 +79,6 @@ async def delivery_states(db: Database, appeal_id: int) -> Counter[str]:
 
 def too_many_requests(api: BotApiStandIn) -> int:
     return sum(1 for call in api.calls_of("sendMessage") if call.status == 429)
-
-
-class RunningBot:
-    """The real Application (bot.app) with its jobs, polling the stand-in over HTTP, on a real database."""
-
-    def __init__(self, api: BotApiStandIn, db: Database, settings: Settings) -> None:
-        self.api, self.db, self.settings = api, db, settings
-        self.app: Any = None
-
-    async def start(self) -> None:
-        app = build_application(
-            self.settings,
-            self.db,
-            token=self.api.token,
-            base_url=self.api.base_url,
-            base_file_url=self.api.base_file_url,
-        )
-        register_jobs(app, self.settings, self.db)
-        await app.initialize()
-        await app.start()
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        self.app = app
-
-    async def stop(self) -> None:
-        if self.app is not None:
-            await self.app.updater.stop()
-            await self.app.stop()
-            await self.app.shutdown()
 
 
 def bot_settings(url: str, **sections: Any) -> Settings:

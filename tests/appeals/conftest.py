@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from appeal_scenario import CONFIG_VOLUNTEER, VOLUNTEERS, RunningBot, bot_settings
+from appeal_scenario import CONFIG_VOLUNTEER, VOLUNTEERS, bot_settings
 
 from botapi_standin import BotApiStandIn
 from models import Database
+from tests.running_bot import RunningBot
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from pathlib import Path
 from appeal_scenario import (
     ADMIN,
     FOUND,
-    RunningBot,
     appeal_to_all,
     delivery_states,
     import_registry,
@@ -23,6 +22,7 @@ from bot.services.broadcast import appeal_progress
 from bot.services.people import give_consent
 from botapi_standin import BotApiStandIn, SentMessage
 from models import AppealStatus
+from tests.running_bot import RunningBot
 
 
 async def reply(api: BotApiStandIn, chat_id: int, count: int = 1) -> list[SentMessage]:

@@ -3,11 +3,12 @@ under a broadcast appeal, the relative's short message opens a volunteer case li
 
 from __future__ import annotations
 
-from appeal_scenario import VOLUNTEERS, RunningBot, appeal_to_all, delivery_states, until, users
+from appeal_scenario import VOLUNTEERS, appeal_to_all, delivery_states, until, users
 from sqlalchemy import select
 
 from bot.services.broadcast import send_appeal
 from models import Case, Database
+from tests.running_bot import RunningBot
 
 
 async def cases_of(db: Database, person_id: int) -> list[Case]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from appeal_scenario import RunningBot, appeal_to_all, bot_settings, delivery_states, until, users
+from appeal_scenario import appeal_to_all, bot_settings, delivery_states, until, users
 
 from bot.services.broadcast import get_appeal, send_appeal
 from botapi_standin import BotApiStandIn
 from models import Database
+from tests.running_bot import RunningBot
 
 CHANNEL = -1001234
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from appeal_scenario import (
     ADMIN,
-    RunningBot,
     appeal_to_all,
     delivery_states,
     received,
@@ -21,6 +20,7 @@ from bot.services.broadcast import appeal_progress, send_appeal
 from bot.services.people import give_consent
 from botapi_standin import BotApiStandIn, SentMessage
 from models import AppealStatus
+from tests.running_bot import RunningBot
 
 
 def progress_message(api: BotApiStandIn) -> SentMessage | None:

@@ -13,7 +13,6 @@ from pathlib import Path
 from appeal_scenario import (
     ADMIN,
     FOUND,
-    RunningBot,
     bot_settings,
     delivery_states,
     import_registry,
@@ -28,6 +27,7 @@ from bot.services.people import give_consent
 from bot.services.saved_searches import SearchFields, save_request
 from botapi_standin import BotApiStandIn
 from models import Database
+from tests.running_bot import RunningBot
 
 RELATIVE = 501
 OTHER = 502

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from appeal_scenario import ADMIN, CONFIG_VOLUNTEER, RunningBot
+from appeal_scenario import ADMIN, CONFIG_VOLUNTEER
 from sqlalchemy import select
 
 from models import Person, Role, RoleChange
+from tests.running_bot import RunningBot
 
 
 async def test_an_administrator_grants_and_revokes_the_volunteer_role(running: RunningBot) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from appeal_scenario import ADMIN, RunningBot, appeal_to_all, until, users
+from appeal_scenario import ADMIN, appeal_to_all, until, users
 
 from bot.services.broadcast import Broadcaster, appeal_progress, send_appeal
 from bot.services.people import give_consent
 from handlers.broadcast import BotApiAppealSender
 from models import AppealStatus, Case, CaseStatus
 from models.base import utcnow
+from tests.running_bot import RunningBot
 
 
 async def test_stats_counts_people_cases_and_appeals(running: RunningBot) -> None:

@@ -13,40 +13,13 @@ from typing import Any
 import pytest
 from matching_scenario import LEGKODYMOV, import_rows, outbox, saved_search
 
-from bot.app import build_application
 from bot.config import Settings
-from bot.jobs import register_jobs
 from bot.services.people import give_consent
 from botapi_standin import BotApiStandIn, SimUser
 from models import Database, OutboxState, RequestStatus, SearchRequest
+from tests.running_bot import RunningBot
 
 ADMIN = 900
-
-
-class RunningBot:
-    def __init__(self, api: BotApiStandIn, db: Database, settings: Settings) -> None:
-        self.api, self.db, self.settings = api, db, settings
-        self.app: Any = None
-
-    async def start(self) -> None:
-        app = build_application(
-            self.settings,
-            self.db,
-            token=self.api.token,
-            base_url=self.api.base_url,
-            base_file_url=self.api.base_file_url,
-        )
-        register_jobs(app, self.settings, self.db, first_matching=0.1)
-        await app.initialize()
-        await app.start()
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        self.app = app
-
-    async def stop(self) -> None:
-        if self.app is not None:
-            await self.app.updater.stop()
-            await self.app.stop()
-            await self.app.shutdown()
 
 
 @pytest.fixture
@@ -56,7 +29,7 @@ async def bot(db: Database, sqlite_url: str) -> AsyncIterator[RunningBot]:
     settings = Settings(  # type: ignore[arg-type]
         database={"url": sqlite_url}, roles={"admins": [ADMIN]}, matching={"interval_seconds": 3600}
     )
-    running = RunningBot(api, db, settings)
+    running = RunningBot(api, db, settings, first_matching=0.1)
     try:
         yield running
     finally:
