@@ -855,6 +855,13 @@ class BotApiStandIn:
         """Updates queued and not yet confirmed by the bot."""
         return len(self._updates)
 
+    async def wait_for_toasts(self, chat_id: int, count: int, timeout: float = 5.0) -> list[Toast]:
+        """Wait until the chat has ``count`` toasts with text (answers to its presses); returns them all.
+        Raises TimeoutError when fewer arrive within ``timeout``."""
+        if not await self._wait_until(lambda: len(self.toasts(chat_id)) >= count, timeout):
+            raise TimeoutError(f"{len(self.toasts(chat_id))} of {count} toasts in chat {chat_id}")
+        return self.toasts(chat_id)
+
     async def wait_idle(self, quiet: float = 0.05, timeout: float = 5.0) -> None:
         """Wait until every queued update is confirmed, no request is being handled and the bot made
         no request (other than ``getUpdates``) for ``quiet`` seconds. Raises TimeoutError.

@@ -109,8 +109,7 @@ async def test_forged_buttons_reach_nobody_elses_searches(bot: RunningBot, tmp_p
     [their_my] = await api.wait_for_messages(stranger.id, 1)
     for forged in (match_data, f"pause:{request_id}", "nrec:999999"):
         await api.press_data(stranger, their_my.message_id, forged)
-    await api.wait_idle()
-    assert [t.text for t in api.toasts(stranger.id)] == [
+    assert [t.text for t in await api.wait_for_toasts(stranger.id, 3)] == [
         "This search or this reading is no longer available."
     ] * 3
     await api.expect_no_messages(stranger.id, within=0.2)
