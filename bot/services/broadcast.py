@@ -14,7 +14,9 @@ recipient, in one transaction, before anything is sent. The running bot's broadc
   ran out): the one case of a possible double;
 * **pace**: one send every `1 / rate` seconds (`broadcast.rate_per_second`, ≤ 30/s); the bot's own
   rate limiter keeps the overall budget, so replies to relatives still go out;
-* **errors**: 403 → blocked, the person inactive (outbox.mark_blocked); "chat not found" → failed, final;
+* **errors** (Telegram's answers mapped by the caller's sender, handlers/sending.py): 403 (blocked, or
+  "user is deactivated") → blocked, the person inactive (outbox.mark_blocked); "chat not found" → failed,
+  final, the person inactive too (as the outbox does);
   429 → wait `retry_after`, send again, and slow the pace down for the rest of the run; any other error
   (the network) → retried after a back-off, failed after MAX_ATTEMPTS;
 * **progress**: a callback at most every `progress_every` seconds and at the end of a run, with the
@@ -815,11 +817,11 @@ class Broadcaster:
                 )
                 await mark_blocked(self.db, delivery.person_id, reason="blocked: appeal")
                 report.blocked += 1
-            except RecipientUnknown as error:
+            except RecipientUnknown as error:  # final, and the person unreachable: inactive, as for 403
                 log.info("appeal %s: chat %s does not exist for the bot", content.id, delivery.person_id)
-                await self._finish(
-                    delivery.id, state=DeliveryState.FAILED, last_error=f"chat not found: {error}"[:500]
-                )
+                reason = f"chat not found: {error}"[:500]
+                await self._finish(delivery.id, now=True, state=DeliveryState.FAILED, last_error=reason)
+                await mark_blocked(self.db, delivery.person_id, reason=f"{reason} (appeal)")
                 report.failed += 1
             except RateLimited as error:
                 report.rate_limited += 1
