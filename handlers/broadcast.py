@@ -81,6 +81,17 @@ def plain_length(text: str) -> int:
     return len(plain.encode("utf-16-le")) // 2
 
 
+def caption_fits(text: str) -> bool:
+    """Whether an HTML text fits in a photo's caption."""
+    return plain_length(text) <= MAX_CAPTION
+
+
+def appeal_messages(appeal: AppealContent, lang: str) -> int:
+    """How many messages the appeal takes in one chat: two when it has a photo whose caption cannot hold
+    the text."""
+    return 2 if appeal.photo_file_id and not caption_fits(appeal_text(appeal, lang)) else 1
+
+
 async def send_appeal_message(
     bot: Bot,
     chat_id: int | str,
@@ -98,7 +109,7 @@ async def send_appeal_message(
     if heading is not None:
         text = Markup(heading + "\n\n") + text
     if appeal.photo_file_id:
-        if plain_length(text) <= MAX_CAPTION:
+        if caption_fits(text):
             return await bot.send_photo(
                 chat_id,
                 appeal.photo_file_id,
@@ -124,10 +135,11 @@ class BotApiAppealSender:
         limited = isinstance(bot, ExtBot) and bot.rate_limiter is not None
         self.extra: dict[str, Any] = {"rate_limit_args": BACKGROUND} if limited else {}
 
-    async def send_appeal(self, appeal: AppealContent, chat_id: int, language: str) -> None:
+    async def send_appeal(self, appeal: AppealContent, chat_id: int, language: str) -> int:
         markup = keyboard(appeal_buttons(appeal, language))
         with bot_api_errors():
             await send_appeal_message(self.bot, chat_id, appeal, language, markup, **self.extra)
+        return appeal_messages(appeal, language)
 
 
 def _duration(seconds: float) -> str:

@@ -12,15 +12,25 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from appeal_scenario import appeal_to_all, delivery_states, received, too_many_requests, users
+from appeal_scenario import (
+    ADMIN,
+    LEGKODYMOV,
+    appeal_to_all,
+    delivery_states,
+    received,
+    too_many_requests,
+    users,
+)
 from sqlalchemy import select
 from telegram import Bot
 
 from bot.services.broadcast import (
     AppealStatus,
+    Audience,
     Broadcaster,
     appeal_progress,
     change_appeal,
+    create_appeal,
     get_appeal,
     send_appeal,
 )
@@ -186,3 +196,29 @@ async def test_a_paused_appeal_stops_sending_and_resumes_where_it_was(
     rest = await Broadcaster(any_db, BotApiAppealSender(bot), sleep=no_wait).run(appeal_id)
     assert rest.finished and paused.sent + rest.sent == 30
     assert set(received(api, everyone).values()) == {1}
+
+
+async def test_a_photo_and_a_long_text_count_as_two_messages_for_the_pace(
+    api: BotApiStandIn, bot: Bot, db: Database
+) -> None:
+    api.flood_limits = FloodLimits()  # Telegram's: 30 per second overall
+    everyone = await users(api, db, 35_000, 60)
+    uploaded = await bot.send_photo(everyone[0], b"\xff\xd8medallion")  # a file id the stand-in issued
+    appeal_id = await create_appeal(
+        db,
+        created_by=ADMIN,
+        soldier=LEGKODYMOV,
+        text="Найден в Калужской области. " * 35,  # longer than a caption may be
+        audience=Audience(),
+        photo_file_id=uploaded.photo[-1].file_id,
+    )
+    await send_appeal(db, appeal_id)
+
+    report = await Broadcaster(db, BotApiAppealSender(bot), rate=25).run(appeal_id)
+
+    assert report.finished and report.rate_limited == 0
+    assert too_many_requests(api) == 0 and not [c for c in api.calls_of("sendPhoto") if c.status == 429]
+    for person_id in everyone:
+        *_, photo, text = api.history(person_id)
+        assert (photo.method, text.method) == ("sendPhoto", "sendMessage") and text.buttons
+    assert (await appeal_progress(db, appeal_id)).rate <= 12.5 * 1.1  # deliveries: half the message pace
