@@ -205,10 +205,10 @@ async def close_registry(application: Application[Any, Any, Any, Any, Any, Any])
 
 
 def default_features(settings: Settings) -> Features:
-    """The optional parts of the dialogue this configuration supports ("ask a volunteer" needs volunteers)."""
-    if cases.volunteers_configured(settings):
-        return Features(ask_volunteer=cases.ask_from_results)
-    return Features()
+    """The optional parts of the dialogue this configuration supports ("ask a volunteer" needs volunteers;
+    a search just saved is checked against the open appeals)."""
+    ask = cases.ask_from_results if cases.volunteers_configured(settings) else None
+    return Features(ask_volunteer=ask, search_saved=appeal_reply.tell_of_open_appeals)
 
 
 def build_application(

@@ -2,7 +2,7 @@
 
 A tool of its own, beside the bot: only the composition (``bot.console``), the tests and the benchmarks
 import it. It implements the Bot API methods the bot calls (``getMe``, ``getUpdates``, the webhook
-methods, ``setMyCommands``, ``sendMessage``, ``copyMessage``, ``editMessageText``, ``editMessageReplyMarkup``,
+methods, ``setMyCommands``, ``sendMessage``, ``sendPhoto``, ``copyMessage``, ``editMessageText``, ``editMessageReplyMarkup``,
 ``deleteMessage(s)``, ``answerCallbackQuery``, ``getChat``, ``getChatMember``); any other method
 answers 404.
 
@@ -41,17 +41,22 @@ What it simulates:
   ``limit``, ``timeout`` (blocks until an update is queued) and ``allowed_updates``; a second
   concurrent ``getUpdates`` terminates the first with 409, as Telegram does; stopping the stand-in
   releases any pending long poll at once.
+* photos: ``sendPhoto`` takes a ``file_id`` the stand-in issued (a user's photo, an earlier upload) or
+  a multipart upload; it is recorded like a text (``SentMessage.method`` "sendPhoto", ``text`` the
+  caption) and :meth:`~BotApiStandIn.photo_of` gives the photo's bytes back.
 * users and chats: :meth:`BotApiStandIn.user` and :meth:`BotApiStandIn.group` register them;
   :meth:`~BotApiStandIn.send_text`, :meth:`~BotApiStandIn.press` and friends queue the updates a
   Telegram client would produce (``reply_to=`` makes a message a reply to one of the bot's).
 * Telegram's validation, with Telegram's error texts: empty or too long text (4096 UTF-16 code
-  units after entity parsing), HTML that does not parse (the only parse mode: the bot sends HTML),
+  units after entity parsing; a photo's caption 1,024), HTML that does not parse (the only parse mode: the bot sends HTML),
   invalid inline keyboards (``BUTTON_DATA_INVALID`` …), edits that change nothing, unknown messages and chats.
   The HTML check is a little *stricter* than Telegram: an ``&`` that does not start one of
   ``&lt; &gt; &amp; &quot; &#NN; &#xNN;`` is rejected (Telegram would show it literally, which is
   a rendering bug in the bot either way).
 * failures on demand: :meth:`~BotApiStandIn.fail_next` (403 / 429 with ``retry_after`` / 500 /
-  anything), :meth:`~BotApiStandIn.block` (a user who blocked the bot), and optional flood
+  anything), :meth:`~BotApiStandIn.block` (a user who blocked the bot),
+  :meth:`~BotApiStandIn.deactivate` (a deleted account: 403 "user is deactivated"),
+  :meth:`~BotApiStandIn.lose_chat` (400 "chat not found" from then on), and optional flood
   control (:class:`FloodLimits`) that answers 429 like Telegram when the bot sends too fast.
 
 What the tests observe: :attr:`~BotApiStandIn.calls` (every request with its time and outcome),

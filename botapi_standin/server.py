@@ -44,6 +44,7 @@ _LOGGER = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
 
 MAX_TEXT_LENGTH: Final = 4096
+MAX_CAPTION_LENGTH: Final = 1024
 
 
 @dataclass
@@ -85,6 +86,8 @@ class _ChatState:
     admins: set[int] = field(default_factory=set)
     started: bool = True
     blocked: bool = False
+    deactivated: bool = False  # the user deleted their account: 403 "user is deactivated"
+    gone: bool = False  # the chat no longer exists for the bot: 400 "chat not found"
     transcript: Transcript | None = None
 
 
@@ -118,6 +121,7 @@ _CHAT_WRITE_METHODS: Final = frozenset(
     m.lower()
     for m in (
         "sendMessage",
+        "sendPhoto",
         "copyMessage",
         "editMessageText",
         "editMessageReplyMarkup",
@@ -126,7 +130,7 @@ _CHAT_WRITE_METHODS: Final = frozenset(
     )
 )
 # Methods that flood control counts (Telegram limits sending, not editing).
-_FLOOD_METHODS: Final = frozenset({"sendmessage", "copymessage"})
+_FLOOD_METHODS: Final = frozenset({"sendmessage", "sendphoto", "copymessage"})
 
 _ADMIN_RIGHTS: Final[Mapping[str, bool]] = {
     "is_anonymous": False,
@@ -254,6 +258,7 @@ class BotApiStandIn:
         self._webhook_tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[Callable[[Observed], None]] = []
         self._file_ids = itertools.count(1)
+        self._files: dict[str, bytes] = {}  # file_id → content, of every file a user or the bot sent
         self._buckets: dict[int | None, TokenBucket] = {}
         self._inflight = 0
         self._last_activity = time.monotonic()
@@ -271,6 +276,7 @@ class BotApiStandIn:
                 "getMyCommands": self._get_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
                 "sendMessage": self._send_message,
+                "sendPhoto": self._send_photo,
                 "copyMessage": self._copy_message,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -525,6 +531,7 @@ class BotApiStandIn:
     def _fake_file(self, kind: str, content: bytes) -> JSONDict:
         """The Bot API file fields of a user's attachment (the bot never downloads one, so none is kept)."""
         file_id = f"{kind}-{next(self._file_ids):06d}"
+        self._files[file_id] = content
         return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(content)}
 
     async def send_sticker(self, user: SimUser, emoji: str = "👍", chat: SimChat | None = None) -> int:
@@ -641,6 +648,16 @@ class BotApiStandIn:
         state = self._state(user.id)
         state.blocked = True
         return self._member_update(user, state, "member", "kicked") if notify else None
+
+    def deactivate(self, user: SimUser) -> None:
+        """``user`` deleted their Telegram account: every later send to them fails with 403 "user is
+        deactivated" (Telegram sends no ``my_chat_member`` update for it)."""
+        self._state(user.id).deactivated = True
+
+    def lose_chat(self, chat_id: int) -> None:
+        """The chat no longer exists for the bot (a group deleted, a user the bot may no longer see):
+        every later call naming it fails with 400 "chat not found". Its history stays readable."""
+        self._state(chat_id).gone = True
 
     def _member_update(self, user: SimUser, state: _ChatState, old: str, new: str) -> int:
         def member(status: str) -> JSONDict:
@@ -1008,7 +1025,7 @@ class BotApiStandIn:
     def _snapshot(self, message: _Msg) -> SentMessage:
         content = message.content
         text = str(content.get("text") or content.get("caption") or "")
-        entities = content.get("entities") or []
+        entities = content.get("entities") or content.get("caption_entities") or []
         return SentMessage(
             chat_id=message.chat_id,
             message_id=message.message_id,
@@ -1042,7 +1059,7 @@ class BotApiStandIn:
                     return candidate
             raise bad_request("chat not found")
         state = self._chats.get(value) if isinstance(value, int) else None
-        if state is None:
+        if state is None or state.gone:
             raise bad_request("chat not found")
         return state
 
@@ -1050,17 +1067,22 @@ class BotApiStandIn:
     def _check_writable(state: _ChatState) -> None:
         if state.chat.type != "private":
             return
+        if state.deactivated:
+            raise ApiError(403, "Forbidden: user is deactivated")
         if state.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if not state.started:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
 
     @staticmethod
-    def _parse_text(params: JSONDict) -> tuple[str, list[JSONDict], str, str | None]:
+    def _parse_text(
+        params: JSONDict, *, caption: bool = False
+    ) -> tuple[str, list[JSONDict], str, str | None]:
         """Validate the ``text`` parameter; return (plain text, entities, raw text, parse mode).
 
         The bot sends HTML, so ``parse_mode`` HTML is parsed; another parse mode is refused (Telegram
         would accept Markdown, but nothing here sends it). Without a parse mode, ``entities`` are checked.
+        A ``caption`` (``params["text"]`` holds it) may be empty and is at most 1,024 characters.
         """
         raw_value = params.get("text")
         raw = "" if raw_value is None else str(raw_value)
@@ -1093,9 +1115,12 @@ class BotApiStandIn:
                 ):
                     raise bad_request(f"can't parse entities: invalid entity {entity!r}")
             entities = [dict(e) for e in given]
-        if not plain.strip():
+        if caption:
+            if utf16_len(plain) > MAX_CAPTION_LENGTH:
+                raise bad_request("message caption is too long")
+        elif not plain.strip():
             raise bad_request("message text is empty")
-        if utf16_len(plain) > MAX_TEXT_LENGTH:
+        elif utf16_len(plain) > MAX_TEXT_LENGTH:
             raise bad_request("message is too long")
         return plain, entities, raw, parse_mode
 
@@ -1253,6 +1278,41 @@ class BotApiStandIn:
             content["link_preview_options"] = params["link_preview_options"]
         return self._store_bot_message(state, content, params, raw, parse_mode, "sendMessage")
 
+    async def _send_photo(self, params: JSONDict) -> JSONDict:
+        """A photo, by ``file_id`` (one the stand-in issued: a user's photo or an earlier upload) or
+        uploaded (multipart), with an optional ``caption`` (HTML parsed as for texts, ≤ 1,024 characters).
+        Recorded like a text message (``method`` "sendPhoto", ``text`` the caption); the stored message
+        carries the photo's sizes, as Telegram answers."""
+        state = self._resolve_chat(params)
+        self._check_writable(state)
+        photo = params.get("photo")
+        if isinstance(photo, dict) and isinstance(photo.get("content"), bytes):  # an upload
+            if not photo["content"]:
+                raise bad_request("file must be non-empty")
+            sizes = self._fake_file("photo", photo["content"])
+        elif isinstance(photo, str) and photo in self._files:
+            sizes = {"file_id": photo, "file_unique_id": f"u{photo}", "file_size": len(self._files[photo])}
+        elif isinstance(photo, str) and photo:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        else:
+            raise bad_request("there is no photo in the request")
+        sizes.update(width=800, height=600)
+        content: JSONDict = {"photo": [sizes]}
+        raw, parse_mode = "", None
+        if params.get("caption"):
+            caption_params = {"text": params["caption"], "parse_mode": params.get("parse_mode")}
+            plain, entities, raw, parse_mode = self._parse_text(caption_params, caption=True)
+            content["caption"] = plain
+            if entities:
+                content["caption_entities"] = entities
+        return self._store_bot_message(state, content, params, raw, parse_mode, "sendPhoto")
+
+    def photo_of(self, message: SentMessage) -> bytes | None:
+        """The content of the photo a message of the bot's carries (None: it carries none)."""
+        stored = self._chats[message.chat_id].messages.get(message.message_id)
+        sizes = (stored.content.get("photo") or []) if stored is not None else []
+        return self._files.get(sizes[-1]["file_id"]) if sizes else None
+
     async def _copy_message(self, params: JSONDict) -> JSONDict:
         """A copy of a message (a photo, a document…) without a link to the original; ``caption``
         replaces the caption (HTML parsed as for texts). Answers ``{"message_id": …}`` as Telegram does."""
@@ -1266,7 +1326,7 @@ class BotApiStandIn:
         raw, parse_mode = "", None
         if params.get("caption"):
             caption_params = {"text": params["caption"], "parse_mode": params.get("parse_mode")}
-            plain, entities, raw, parse_mode = self._parse_text(caption_params)
+            plain, entities, raw, parse_mode = self._parse_text(caption_params, caption=True)
             content["caption"] = plain
             if entities:
                 content["caption_entities"] = entities

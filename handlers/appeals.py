@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from markupsafe import Markup
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -47,7 +46,7 @@ from bot.services.broadcast import (
 from bot.services.dialogue_state import DialogueRecord, clear_dialogue, load_dialogue, save_dialogue
 from bot.services.people import get_person
 from handlers import buttons
-from handlers.broadcast import appeal_text, progress_view, soldier_line
+from handlers.broadcast import progress_view, send_appeal_message, soldier_line
 from handlers.groups import HandlerGroup
 from handlers.steps import entry
 from handlers.turn import AmanatContext, ButtonRows, State, keyboard
@@ -293,7 +292,7 @@ async def _preview(context: AmanatContext, t: Translator, record: DialogueRecord
     content = AppealContent(appeal_id, soldier, str(record.data.get("text") or ""), record.data.get("photo"))
     for lang, count in readers.items():
         header = t("appeal.form.preview", language=t.plain(f"appeal.language.{lang}"), count=count)
-        await _say(context, record.chat_id, Markup(header + "\n\n") + appeal_text(content, lang))
+        await send_appeal_message(context.bot, record.chat_id, content, lang, None, heading=header)
     total = sum(readers.values())
     if not total:
         await _say(context, record.chat_id, t("appeal.form.nobody", id=appeal_id))

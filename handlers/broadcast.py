@@ -1,8 +1,9 @@
 """Appeals on the Telegram side of sending: what a recipient reads, the Bot API sender, the progress message.
 
 The broadcaster (bot.services.broadcast) decides who gets what and when; here an appeal is rendered in the
-recipient's language (:func:`appeal_text`) and sent (:class:`BotApiAppealSender`, with Telegram's
-answers mapped by handlers.notifications.bot_api_errors), and the administrator's progress message is
+recipient's language (:func:`appeal_text`) and sent (:func:`send_appeal_message`: the text, or the photo
+with the text as its caption, or the photo and then the text when the text is longer than a caption may
+be; :class:`BotApiAppealSender` maps Telegram's answers by handlers.sending.bot_api_errors), and the administrator's progress message is
 drawn and edited (:func:`progress_view`, :class:`ProgressMessage`) with Pause, Resume and Cancel
 (:class:`handlers.buttons.AppealControl`). :func:`broadcast_due` is one tick of the running bot's
 broadcast job (bot/jobs.py): every appeal marked to be sent gets a run of the broadcaster.
@@ -10,11 +11,13 @@ broadcast job (bot/jobs.py): every appeal marked to be sent gets a run of the br
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from typing import Any, Final
 
 from markupsafe import Markup
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
@@ -42,6 +45,10 @@ log = logging.getLogger(__name__)
 
 # One run of the broadcaster per appeal and tick: long enough that the pace hardly notices the gaps.
 RUN_SECONDS: Final = 60.0
+# Telegram's longest photo caption (characters after the markup is parsed); a longer appeal goes as the
+# photo and then its text.
+MAX_CAPTION: Final = 1024
+TAG: Final = re.compile(r"<[^>]*>")
 
 
 def soldier_line(t: Translator, appeal: AppealContent) -> Markup:
@@ -68,8 +75,58 @@ def appeal_buttons(appeal: AppealContent, lang: str) -> ButtonRows:
     return [[(t.plain("appeal.button.mine"), buttons.AppealMine(appeal.id).encode())]]
 
 
+def plain_length(text: str) -> int:
+    """How long Telegram counts an HTML text: its characters without the tags, in UTF-16 code units."""
+    plain = html.unescape(TAG.sub("", text))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def caption_fits(text: str) -> bool:
+    """Whether an HTML text fits in a photo's caption."""
+    return plain_length(text) <= MAX_CAPTION
+
+
+def appeal_messages(appeal: AppealContent, lang: str) -> int:
+    """How many messages the appeal takes in one chat: two when it has a photo whose caption cannot hold
+    the text."""
+    return 2 if appeal.photo_file_id and not caption_fits(appeal_text(appeal, lang)) else 1
+
+
+async def send_appeal_message(
+    bot: Bot,
+    chat_id: int | str,
+    appeal: AppealContent,
+    lang: str,
+    reply_markup: InlineKeyboardMarkup | None,
+    *,
+    heading: Markup | None = None,
+    **extra: Any,
+) -> Message:
+    """The appeal in one chat, as every reader gets it (recipients, the channel, the preview): its text,
+    or with a photo the photo with the text as its caption, or the photo and then the text when the text
+    is longer than a caption may be (MAX_CAPTION). The buttons go under the text. The last message sent."""
+    text = appeal_text(appeal, lang)
+    if heading is not None:
+        text = Markup(heading + "\n\n") + text
+    if appeal.photo_file_id:
+        if caption_fits(text):
+            return await bot.send_photo(
+                chat_id,
+                appeal.photo_file_id,
+                caption=text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=reply_markup,
+                **extra,
+            )
+        await bot.send_photo(chat_id, appeal.photo_file_id, **extra)
+    return await bot.send_message(
+        chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup, **extra
+    )
+
+
 class BotApiAppealSender:
-    """bot.services.broadcast's AppealSender over the Bot API: the appeal as text, or as a photo's caption."""
+    """bot.services.broadcast's AppealSender over the Bot API: the appeal as text, or with its photo
+    (send_appeal_message); Telegram's answers mapped by handlers/sending.py."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
@@ -78,23 +135,11 @@ class BotApiAppealSender:
         limited = isinstance(bot, ExtBot) and bot.rate_limiter is not None
         self.extra: dict[str, Any] = {"rate_limit_args": BACKGROUND} if limited else {}
 
-    async def send_appeal(self, appeal: AppealContent, chat_id: int, language: str) -> None:
-        text = appeal_text(appeal, language)
+    async def send_appeal(self, appeal: AppealContent, chat_id: int, language: str) -> int:
         markup = keyboard(appeal_buttons(appeal, language))
         with bot_api_errors():
-            if appeal.photo_file_id:
-                await self.bot.send_photo(
-                    chat_id,
-                    appeal.photo_file_id,
-                    caption=text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    **self.extra,
-                )
-            else:
-                await self.bot.send_message(
-                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, **self.extra
-                )
+            await send_appeal_message(self.bot, chat_id, appeal, language, markup, **self.extra)
+        return appeal_messages(appeal, language)
 
 
 def _duration(seconds: float) -> str:
@@ -192,11 +237,8 @@ async def post_to_channel(db: Database, bot: Bot, settings: Settings, appeal_id:
     t = translator(lang)
     button = InlineKeyboardButton(t.plain("appeal.button.mine"), url=deep_link(bot.username, appeal_id))
     try:
-        message = await bot.send_message(
-            channel,
-            appeal_text(content_of(appeal), lang),
-            parse_mode=ParseMode.HTML,
-            reply_markup=InlineKeyboardMarkup([[button]]),
+        message = await send_appeal_message(
+            bot, channel, content_of(appeal), lang, InlineKeyboardMarkup([[button]])
         )
     except TelegramError as error:  # a channel the bot cannot post in: the broadcast goes on
         log.warning("appeal %s: not posted in the channel: %s", appeal_id, type(error).__name__)

@@ -143,9 +143,9 @@ def render_heartbeat(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[
     return "\n".join(lines), ()
 
 
-def render_appeal_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
-    """An appeal's first notice to a relative whose saved search fits its soldier: who is sought, the
-    search unit's text, and why he may be the man they look for (strongest reasons first)."""
+def appeal_match_text(payload: Mapping[str, Any], lang: str, title: str = "notify.appeal_match.title") -> str:
+    """An appeal whose soldier a relative's search fits (bot.services.appeal_relatives.notice_payload):
+    `title`, the verdict, who is sought, the search unit's text, and why (strongest reasons first)."""
     t = translator(lang)
     appeal = AppealContent(
         int(payload.get("appeal_id") or 0),
@@ -153,7 +153,7 @@ def render_appeal_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tup
         str(payload.get("text") or ""),
     )
     lines = [
-        t("notify.appeal_match.title", request=_clip(payload.get("request", ""))),
+        t(title, request=_clip(payload.get("request", ""))),
         "",
         t("notify.new_match.strong") if payload.get("strong") else t("notify.new_match.possible"),
         soldier_line(t, appeal),
@@ -165,7 +165,15 @@ def render_appeal_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tup
         lines.append("")
         lines.append(t("notify.new_match.why"))
         lines.extend(Markup("• " + reason_text(t, reason)) for reason in reasons[:MAX_REASONS])
-    return "\n".join(lines), tuple(
+    return "\n".join(lines)
+
+
+def render_appeal_match(payload: Mapping[str, Any], lang: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    """An appeal's first notice to a relative whose saved search fits its soldier: who is sought, the
+    search unit's text, and why he may be the man they look for (strongest reasons first), with the
+    "This may be my relative" button."""
+    appeal = AppealContent(int(payload.get("appeal_id") or 0), Soldier(""), "")
+    return appeal_match_text(payload, lang), tuple(
         tuple(Button(text, data) for text, data in row) for row in appeal_buttons(appeal, lang)
     )
 

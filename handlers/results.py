@@ -91,6 +91,11 @@ async def save(update: Update, context: AmanatContext) -> State:
     saved = await save_request(context.db, turn.user_id, fields)
     turn.data["saved"] = saved.id
     turn.say(html_lines(turn.t("saved.done"), "", views.summary_text(turn), "", turn.t("saved.next")))
+    saved_hook = context.services.features.search_saved
+    if (
+        saved_hook is not None
+    ):  # an open appeal that this search fits: told at once (handlers/appeal_reply.py)
+        await saved_hook(update, context, saved.id)
     return State.RESULTS
 
 

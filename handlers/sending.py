@@ -1,6 +1,7 @@
 """Telegram's answers to a send, as the outbox's outcomes (bot.services.outbox), for every Bot API sender.
 
-403 (the user blocked the bot) → RecipientBlocked; 400 "chat not found" → RecipientUnknown (final);
+403 (the user blocked the bot, or deleted their account: "user is deactivated") → RecipientBlocked;
+400 "chat not found" → RecipientUnknown (final; both senders mark the person inactive for either);
 429 → RateLimited with Telegram's `retry_after`; anything else propagates (the caller retries it with a
 back-off). Used by the outbox's sender (handlers/notifications.py) and the appeals' (handlers/broadcast.py).
 """

@@ -54,6 +54,8 @@ class Features:
 
     # Escalate a search to the volunteers: async (db, person_id, fields) -> None. None: no such button.
     ask_volunteer: Callable[..., Awaitable[Any]] | None = None
+    # After a search is saved: async (update, context, request_id) -> None (the appeals' other direction).
+    search_saved: Callable[..., Awaitable[Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    # How the relative came: "results", "my", "ask", "family", "review".
+    # How the relative came: "results", "my", "ask", "family", "review", "appeal" (its id in `search`).
     source: Mapped[str] = mapped_column(String(16), default="ask")
     # What the relative knew about the soldier (SearchFields as a dict) and the top results they saw.
     search: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -12,9 +12,12 @@ recipient, in one transaction, before anything is sent. The running bot's broadc
   is recorded right after Telegram answers. After a kill -9 only the delivery in flight stays "sending",
   and the next run takes it over at once when its claimer is a dead process of this host (or when its lease
   ran out): the one case of a possible double;
-* **pace**: one send every `1 / rate` seconds (`broadcast.rate_per_second`, ≤ 30/s); the bot's own
+* **pace**: one message every `1 / rate` seconds (`broadcast.rate_per_second`, ≤ 30/s; an appeal sent as
+  a photo and then its text counts two); the bot's own
   rate limiter keeps the overall budget, so replies to relatives still go out;
-* **errors**: 403 → blocked, the person inactive (outbox.mark_blocked); "chat not found" → failed, final;
+* **errors** (Telegram's answers mapped by the caller's sender, handlers/sending.py): 403 (blocked, or
+  "user is deactivated") → blocked, the person inactive (outbox.mark_blocked); "chat not found" → failed,
+  final, the person inactive too (as the outbox does);
   429 → wait `retry_after`, send again, and slow the pace down for the rest of the run; any other error
   (the network) → retried after a back-off, failed after MAX_ATTEMPTS;
 * **progress**: a callback at most every `progress_every` seconds and at the end of a run, with the
@@ -149,9 +152,10 @@ class AppealContent:
 
 class AppealSender(Protocol):
     """Sends one appeal to one chat in `language`; raises outbox.RecipientBlocked (403),
-    RecipientUnknown ("chat not found"), RateLimited (429) or any other exception."""
+    RecipientUnknown ("chat not found"), RateLimited (429) or any other exception. Returns how many
+    messages the appeal took (a photo and then a long text are two; None: one), for the pace."""
 
-    async def send_appeal(self, appeal: AppealContent, chat_id: int, language: str) -> None: ...
+    async def send_appeal(self, appeal: AppealContent, chat_id: int, language: str) -> int | None: ...
 
 
 def _clean(text: str | None, limit: int = 200) -> str:
@@ -539,6 +543,11 @@ class Pace:
             await self.sleep(at - now)
         self._next = at + 1.0 / self.rate
 
+    def charge(self, messages: int) -> None:
+        """A delivery took `messages` more messages than one: the next send waits for them too."""
+        if self._next is not None and messages > 0:
+            self._next += messages / self.rate
+
     def slow_down(self) -> None:
         self.rate = max(MIN_RATE, self.rate * SLOWDOWN)
 
@@ -807,7 +816,7 @@ class Broadcaster:
         waits = 0
         while True:
             try:
-                await self.sender.send_appeal(content, delivery.person_id, language)
+                messages = await self.sender.send_appeal(content, delivery.person_id, language)
             except RecipientBlocked:
                 log.info("appeal %s: chat %s blocked the bot", content.id, delivery.person_id)
                 await self._finish(
@@ -815,11 +824,11 @@ class Broadcaster:
                 )
                 await mark_blocked(self.db, delivery.person_id, reason="blocked: appeal")
                 report.blocked += 1
-            except RecipientUnknown as error:
+            except RecipientUnknown as error:  # final, and the person unreachable: inactive, as for 403
                 log.info("appeal %s: chat %s does not exist for the bot", content.id, delivery.person_id)
-                await self._finish(
-                    delivery.id, state=DeliveryState.FAILED, last_error=f"chat not found: {error}"[:500]
-                )
+                reason = f"chat not found: {error}"[:500]
+                await self._finish(delivery.id, now=True, state=DeliveryState.FAILED, last_error=reason)
+                await mark_blocked(self.db, delivery.person_id, reason=f"{reason} (appeal)")
                 report.failed += 1
             except RateLimited as error:
                 report.rate_limited += 1
@@ -877,6 +886,7 @@ class Broadcaster:
                     report.retried += 1
             else:
                 fault_point("appeal-sent")
+                pace.charge((messages or 1) - 1)
                 await self._finish(delivery.id, state=DeliveryState.SENT, sent_at=utcnow(), last_error=None)
                 report.sent += 1
             return

@@ -42,7 +42,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -508,18 +508,21 @@ async def _still_there(
     return kept
 
 
-async def load_active_searches(db: Database) -> list[ActiveSearch]:
-    """Every active saved search of a person who has not blocked the bot."""
+async def load_active_searches(db: Database, ids: Collection[int] | None = None) -> list[ActiveSearch]:
+    """Every active saved search (or those of `ids`) of a person who has not blocked the bot."""
     columns = [SearchRequest.id, SearchRequest.person_id] + [
         getattr(SearchRequest, name)
         for name in ActiveSearch.__dataclass_fields__
         if name not in ("id", "person_id")
     ]
+    wanted = [SearchRequest.status == RequestStatus.ACTIVE, Person.active.is_(True)]
+    if ids is not None:
+        wanted.append(SearchRequest.id.in_(sorted(ids)))
     async with db.session() as session:
         rows = await session.execute(
             select(*columns)
             .join(Person, Person.id == SearchRequest.person_id)
-            .where(SearchRequest.status == RequestStatus.ACTIVE, Person.active.is_(True))
+            .where(*wanted)
             .order_by(SearchRequest.id)
         )
         return [ActiveSearch(**row._mapping) for row in rows]
@@ -692,19 +695,25 @@ class SearchFit:
 
 
 async def searches_matching(
-    db: Database, reading: NewReading, *, registry: RegistrySearch | None = None
+    db: Database,
+    readings: Sequence[NewReading],
+    *,
+    registry: RegistrySearch | None = None,
+    search_ids: Collection[int] | None = None,
 ) -> list[SearchFit]:
-    """The active saved searches one reading fits by the pass's own rule (`choose_notifications`),
-    strongest first: the engine run in reverse for a single reading (an appeal's soldier)."""
-    searches = await load_active_searches(db)
-    if not searches:
+    """The active saved searches (all, or those of `search_ids`) that readings fit by the pass's own rule
+    (`choose_notifications`), strongest first: the engine run in reverse, as the pass runs it, for a few
+    readings (an appeal's soldier against every search; a search just saved against the open appeals).
+    Each fit's `candidate.reading_pk` is the pk of its reading in `readings` (distinct pks, please)."""
+    searches = await load_active_searches(db, search_ids)
+    if not searches or not readings:
         return []
     total, upto = await _registry_size(db)
     async with _registry_in_memory(db, registry) as memory:
         index = SavedSearchIndex(searches, total=total, registry=memory, upto=upto)
     if index.stale:
         await _store_search_keys(db, index.stale)
-    candidates, _ = index.match([reading], total=total)
+    candidates, _ = index.match(readings, total=total)
     chosen = choose_notifications(candidates, lambda i: index.person_ids[i])
     fits = [c for c in candidates if (c.search_index, c.reading_pk) in chosen]
     fits.sort(key=lambda c: (not c.strong, -c.score, c.search_index))

@@ -18,8 +18,9 @@ from appeal_scenario import (
     users,
 )
 
-from bot.services.broadcast import appeal_progress
+from bot.services.broadcast import appeal_progress, send_appeal
 from bot.services.people import give_consent
+from bot.services.saved_searches import SearchFields, save_request
 from botapi_standin import BotApiStandIn, SentMessage
 from models import AppealStatus
 from tests.running_bot import RunningBot
@@ -123,3 +124,68 @@ async def test_a_non_administrator_is_refused_and_forged_appeal_buttons_change_n
     assert {toast.text for toast in api.toasts(555)} == {"Это доступно только администраторам."}
     assert (await appeal_progress(db, appeal_id)).status == AppealStatus.DRAFT
     assert await delivery_states(db, appeal_id) == {}
+
+
+async def test_the_form_takes_a_region_and_the_previews_cancel_sends_nothing(running: RunningBot) -> None:
+    api, db = running.api, running.db
+    admin = api.user(ADMIN, "Админ", language_code="en")
+    south, elsewhere = await users(api, db, 93_000, 2)
+    await save_request(db, south, SearchFields(surname="Кусаинов", birthplace="Южно-Казахстанская обл."))
+    await save_request(db, elsewhere, SearchFields(surname="Иванов", birthplace="Тверская губ."))
+
+    await api.send_text(admin, "/appeal")
+    await reply(api, ADMIN)
+    await api.send_text(admin, "Кусаинов Жумабай, 1914")
+    await reply(api, ADMIN)
+    await api.send_text(admin, "Ищем родных.")
+    [ask] = await reply(api, ADMIN)
+    await api.press(admin, ask, "Skip")
+    [ask] = await reply(api, ADMIN)
+    await api.press(admin, ask, "By region…")
+    [ask] = await reply(api, ADMIN)
+    assert ask.text.startswith("Write the region, as in 1941 or as today")
+    await api.send_text(admin, "Атлантида")
+    [refused] = await reply(api, ADMIN)
+    assert refused.text == "I do not know the region Атлантида. Please write it another way."
+    await api.send_text(admin, "Туркестанская")  # today's name of the region the search gives as of 1941
+    preview, confirm = await reply(api, ADMIN, 2)
+    assert preview.text.startswith("👁 As readers of Russian will see it (1)")
+    assert confirm.text == "Appeal #1: 1 recipients. Send it?"
+
+    await api.press(admin, confirm, "✖️ Cancel")
+    [cancelled] = await reply(api, ADMIN)
+    assert (cancelled.message_id, cancelled.text) == (
+        confirm.message_id,
+        "The appeal is cancelled; nothing was sent.",
+    )
+    assert (await appeal_progress(db, 1)).status == AppealStatus.CANCELLED
+    assert await delivery_states(db, 1) == {}
+    assert sum(received(api, [south, elsewhere]).values()) == 0
+
+
+async def test_cancel_on_the_progress_message_stops_the_broadcast(running: RunningBot) -> None:
+    api, db = running.api, running.db
+    admin = api.user(ADMIN, "Админ", language_code="ru")  # the appeal's author reads the default language
+    everyone = await users(api, db, 94_000, 300)  # 10 s at 30/s: the press comes long before the end
+    appeal_id = await appeal_to_all(db)
+    await send_appeal(db, appeal_id)
+
+    async def shown() -> bool:
+        return any(m.text.startswith("📣") for m in api.messages(ADMIN))
+
+    await until(shown, "the progress message appeared")
+    [progress] = [m for m in api.messages(ADMIN) if m.text.startswith("📣")]
+    await api.press(admin, progress, "✖️ Отменить")
+
+    async def cancelled() -> bool:
+        [latest] = [m for m in api.messages(ADMIN) if m.text.startswith("📣")]
+        return "отменено" in latest.text.split("\n")[0]
+
+    await until(cancelled, "the progress message says cancelled")
+    assert api.toasts(ADMIN)[-1].text == "Рассылка отменена."
+    [final] = [m for m in api.messages(ADMIN) if m.text.startswith("📣")]
+    assert final.button_texts() == []
+    states = await delivery_states(db, appeal_id)
+    assert states["cancelled"] > 0 and set(states) <= {"sent", "cancelled"}
+    await running.app.job_queue.get_jobs_by_name("broadcast")[0].run(running.app)  # one more tick
+    assert sum(received(api, everyone).values()) == states["sent"]  # nothing after the cancel

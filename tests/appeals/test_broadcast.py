@@ -7,19 +7,30 @@ pause are handled as the issue says.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from appeal_scenario import appeal_to_all, delivery_states, received, too_many_requests, users
+from appeal_scenario import (
+    ADMIN,
+    LEGKODYMOV,
+    appeal_to_all,
+    delivery_states,
+    received,
+    too_many_requests,
+    users,
+)
 from sqlalchemy import select
 from telegram import Bot
 
 from bot.services.broadcast import (
     AppealStatus,
+    Audience,
     Broadcaster,
     appeal_progress,
     change_appeal,
+    create_appeal,
     get_appeal,
     send_appeal,
 )
@@ -59,7 +70,7 @@ async def test_an_appeal_to_a_thousand_users_serves_every_active_user_once(
     assert await delivery_states(any_db, appeal_id) == {"sent": 980, "blocked": 20, "failed": 1}
     async with any_db.session() as session:
         inactive = set(await session.scalars(select(Person.id).where(Person.active.is_(False))))
-    assert inactive == set(blocked)  # "chat not found" is final for the appeal, not a block
+    assert inactive == {*blocked, stranger}  # "chat not found" is final, and they are unreachable
     appeal = await get_appeal(any_db, appeal_id)
     assert appeal is not None and appeal.status == AppealStatus.DONE
     assert stranger in {call.chat_id for call in api.calls_of("sendMessage") if call.status == 400}
@@ -71,6 +82,33 @@ async def test_an_appeal_to_a_thousand_users_serves_every_active_user_once(
 
     again = await Broadcaster(any_db, BotApiAppealSender(bot), sleep=no_wait).run(appeal_id)
     assert again.sent == 0 and sum(received(api, everyone).values()) == 980
+
+
+async def test_chat_not_found_and_a_deleted_account_are_final_and_mark_the_person_inactive(
+    api: BotApiStandIn, bot: Bot, any_db: Database
+) -> None:
+    everyone = await users(api, any_db, 15_000, 6)
+    deleted, lost = everyone[1], everyone[4]
+    api.deactivate(api.user(deleted))  # 403 "Forbidden: user is deactivated"
+    api.lose_chat(lost)  # 400 "Bad Request: chat not found"
+    appeal_id = await appeal_to_all(any_db)
+    await send_appeal(any_db, appeal_id)
+
+    report = await Broadcaster(any_db, BotApiAppealSender(bot), sleep=no_wait).run(appeal_id)
+
+    assert report.finished and report.retried == 0
+    assert await delivery_states(any_db, appeal_id) == {"sent": 4, "blocked": 1, "failed": 1}
+    tried = Counter(call.chat_id for call in api.calls_of("sendMessage"))
+    assert tried[deleted] == tried[lost] == 1  # never retried
+    assert [c.description for c in api.calls_of("sendMessage") if c.chat_id in (deleted, lost)] == [
+        "Forbidden: user is deactivated",
+        "Bad Request: chat not found",
+    ]
+    async with any_db.session() as session:
+        inactive = set(await session.scalars(select(Person.id).where(Person.active.is_(False))))
+    assert inactive == {deleted, lost}
+    later = await appeal_to_all(any_db)  # the next appeal leaves them out
+    assert await send_appeal(any_db, later) == 4
 
 
 async def test_at_the_default_pace_telegram_never_answers_429(
@@ -158,3 +196,29 @@ async def test_a_paused_appeal_stops_sending_and_resumes_where_it_was(
     rest = await Broadcaster(any_db, BotApiAppealSender(bot), sleep=no_wait).run(appeal_id)
     assert rest.finished and paused.sent + rest.sent == 30
     assert set(received(api, everyone).values()) == {1}
+
+
+async def test_a_photo_and_a_long_text_count_as_two_messages_for_the_pace(
+    api: BotApiStandIn, bot: Bot, db: Database
+) -> None:
+    api.flood_limits = FloodLimits()  # Telegram's: 30 per second overall
+    everyone = await users(api, db, 35_000, 60)
+    uploaded = await bot.send_photo(everyone[0], b"\xff\xd8medallion")  # a file id the stand-in issued
+    appeal_id = await create_appeal(
+        db,
+        created_by=ADMIN,
+        soldier=LEGKODYMOV,
+        text="Найден в Калужской области. " * 35,  # longer than a caption may be
+        audience=Audience(),
+        photo_file_id=uploaded.photo[-1].file_id,
+    )
+    await send_appeal(db, appeal_id)
+
+    report = await Broadcaster(db, BotApiAppealSender(bot), rate=25).run(appeal_id)
+
+    assert report.finished and report.rate_limited == 0
+    assert too_many_requests(api) == 0 and not [c for c in api.calls_of("sendPhoto") if c.status == 429]
+    for person_id in everyone:
+        *_, photo, text = api.history(person_id)
+        assert (photo.method, text.method) == ("sendPhoto", "sendMessage") and text.buttons
+    assert (await appeal_progress(db, appeal_id)).rate <= 12.5 * 1.1  # deliveries: half the message pace

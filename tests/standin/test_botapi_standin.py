@@ -370,6 +370,47 @@ async def test_blocked_user(api: BotApiStandIn, app: Application) -> None:
         await app.bot.send_message(alice.id, "x")
 
 
+async def test_a_deactivated_account_and_a_lost_chat(api: BotApiStandIn, app: Application) -> None:
+    alice, bob = api.user(1001), api.user(1002)
+    await app.bot.send_message(bob.id, "до")
+    api.deactivate(alice)
+    api.lose_chat(bob.id)
+    with pytest.raises(Forbidden, match="user is deactivated"):
+        await app.bot.send_message(alice.id, "x")
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await app.bot.send_message(bob.id, "x")
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await app.bot.send_photo(bob.id, b"\xff\xd8jpeg")
+    assert [m.text for m in api.history(bob.id)] == ["до"]  # what was sent before stays readable
+
+
+async def test_send_photo_by_upload_and_by_file_id(api: BotApiStandIn, app: Application) -> None:
+    alice = api.user(1001)
+    sent = await app.bot.send_photo(
+        alice.id, b"\xff\xd8medallion", caption="<b>Жетон</b> 1941", parse_mode="HTML"
+    )
+    assert sent.photo and sent.caption == "Жетон 1941"
+    again = await app.bot.send_photo(alice.id, sent.photo[-1].file_id)
+    first, second = api.messages(alice.id)
+    assert (first.method, first.text, first.html) == ("sendPhoto", "Жетон 1941", "<b>Жетон</b> 1941")
+    assert api.photo_of(first) == api.photo_of(second) == b"\xff\xd8medallion"
+    assert again.caption is None and second.text == ""
+    with pytest.raises(BadRequest, match="Wrong file identifier"):
+        await app.bot.send_photo(alice.id, "AgACAgIAAxkBAAI-not-issued")
+    with pytest.raises(BadRequest, match="Message caption is too long"):
+        await app.bot.send_photo(alice.id, sent.photo[-1].file_id, caption="я" * 1025)
+    await app.bot.send_photo(alice.id, sent.photo[-1].file_id, caption="я" * 1024)
+
+
+async def test_send_photo_counts_against_the_flood_limits(api: BotApiStandIn, app: Application) -> None:
+    alice = api.user(1001)
+    api.flood_limits = FloodLimits(global_per_second=2, private_per_second=None, tolerance=0.0)
+    upload = await app.bot.send_photo(alice.id, b"\xff\xd8a")
+    await app.bot.send_message(alice.id, "x")
+    with pytest.raises(RetryAfter):
+        await app.bot.send_photo(alice.id, upload.photo[-1].file_id)
+
+
 async def test_flood_limits(api: BotApiStandIn, app: Application) -> None:
     alice = api.user(1001)
     api.flood_limits = FloodLimits(private_burst=2)
