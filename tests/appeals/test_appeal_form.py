@@ -185,6 +185,11 @@ async def test_cancel_on_the_progress_message_stops_the_broadcast(running: Runni
     assert api.toasts(ADMIN)[-1].text == "Рассылка отменена."
     [final] = [m for m in api.messages(ADMIN) if m.text.startswith("📣")]
     assert final.button_texts() == []
+
+    async def settled() -> bool:  # the one delivery in flight at the press may still be finishing
+        return "sending" not in await delivery_states(db, appeal_id)
+
+    await until(settled, "the delivery in flight at the cancel was recorded")
     states = await delivery_states(db, appeal_id)
     assert states["cancelled"] > 0 and set(states) <= {"sent", "cancelled"}
     await running.app.job_queue.get_jobs_by_name("broadcast")[0].run(running.app)  # one more tick
