@@ -16,8 +16,9 @@ from markupsafe import Markup, escape
 from telegram.ext import Application
 
 from bot.i18n import pick_language
-from bot.services import cases
+from bot.services import cases, review
 from bot.services.cases import Author, Change, Refusal
+from bot.services.review import ReviewItem, Verdict
 from handlers.cases import (
     announce_claim,
     announce_close,
@@ -26,6 +27,7 @@ from handlers.cases import (
     lost_claim,
     send,
 )
+from handlers.review import tell_relative as tell_reviewed
 from handlers.turn import AmanatContext, ButtonRows, html_lines
 
 _LOGGER = logging.getLogger(__name__)
@@ -87,3 +89,14 @@ class BoardActions:
         delivered = await answer_relative(context, result.case, deliver)
         _LOGGER.info("case %s answered by %s on the web board", case_id, volunteer_id)
         return result, delivered
+
+    async def review(self, match_id: int, verdict: Verdict, reviewer_id: int) -> ReviewItem | None:
+        """A verdict on a pair of the review queue, as /review stores it; "likely" tells the relative once.
+        None: the pair had been decided already (by someone else, at the same instant too)."""
+        context = self.context()
+        item = await review.decide(context.db, match_id, verdict, reviewer_id)
+        if item is not None:
+            _LOGGER.info("match %s reviewed by %s on the web board: %s", match_id, reviewer_id, verdict.value)
+            if verdict == Verdict.LIKELY:
+                await tell_reviewed(context, item)
+        return item

@@ -90,3 +90,12 @@ async def roles_overview(db: Database, settings: Settings) -> RolesOverview:
             if change is not None:
                 grants.append(Grant(person_id, change.by, change.at))
     return RolesOverview(sorted(settings.roles.admins), sorted(settings.roles.volunteers), grants)
+
+
+async def is_admin(db: Database, settings: Settings, user_id: int) -> bool:
+    """An administrator: in ``roles.admins``, or a person with the admin role (as /stats decides)."""
+    if user_id in settings.roles.admins:
+        return True
+    async with db.session() as session:
+        person = await session.get(Person, user_id)
+        return person is not None and person.role == Role.ADMIN

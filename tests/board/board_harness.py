@@ -1,0 +1,100 @@
+"""The harness of the web board's tests: the case tests' bot and people (tests/cases/cases_harness.py)
+plus an administrator, and the bot's web server serving the board (``/board/``, ``/api/``) on a free
+port, all against the real database and the Bot API stand-in over real HTTP.
+
+``board.init_data(user)`` signs initData for a person as Telegram would for this bot;
+``await board.call("GET", "/api/cases", user)`` asks the API as that person.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+import aiohttp
+
+from bot.board.api import BoardApi
+from bot.board.init_data import sign_init_data
+from bot.config import Settings
+from bot.web import WebServer
+from botapi_standin import SimUser
+from handlers.web_board import BoardActions
+from tests.amanat_process import free_port
+from tests.cases.cases_harness import Desk
+
+ADMIN: Final = 8001
+
+
+class BoardDesk(Desk):
+    """The case desk with an administrator and the web board served."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.admin = self.api.user(ADMIN, "Айгүл", language_code="kk")
+        self.web: WebServer | None = None
+        self.port = 0
+
+    def settings(self) -> Settings:
+        settings = super().settings()
+        settings.roles.admins = [ADMIN]
+        return settings
+
+    def chats(self) -> list[int]:
+        return [*super().chats(), ADMIN]
+
+    async def start(self) -> None:
+        await super().start()
+        assert self.app is not None and self.db is not None
+        self.port = free_port()
+        self.web = WebServer("127.0.0.1", self.port, checks={})
+        self.web.add_routes(
+            BoardApi(self.settings(), self.db, self.api.token, BoardActions(self.app)).install
+        )
+        assert await self.web.start()
+
+    async def stop(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
+        await super().stop()
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def init_data(self, user: SimUser, *, token: str | None = None, age: float = 0) -> str:
+        fields: dict[str, Any] = {
+            "query_id": f"q{user.id}",
+            "user": {"id": user.id, "first_name": user.first_name, "language_code": user.language_code},
+            "auth_date": int(time.time() - age),
+        }
+        return sign_init_data(fields, token or self.api.token)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        user: SimUser | None = None,
+        *,
+        json: Any = None,
+        authorization: str | None = None,
+    ) -> tuple[int, Any]:
+        """(status, the JSON body or the text) of one request to the board's server."""
+        headers = {}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        elif user is not None:
+            headers["Authorization"] = f"tma {self.init_data(user)}"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                method,
+                self.web_url + path,
+                headers=headers,
+                json=json,
+                timeout=aiohttp.ClientTimeout(total=30),
+            ) as response,
+        ):
+            text = await response.text()
+            if response.content_type == "application/json":
+                return response.status, await response.json()
+            return response.status, text
