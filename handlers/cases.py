@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from markupsafe import Markup, escape
-from telegram import ChatMemberUpdated, Message, Update
+from telegram import ChatMemberUpdated, InlineKeyboardButton, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     Application,
@@ -52,6 +52,7 @@ from bot.services.saved_searches import get_request, list_requests
 from handlers import buttons
 from handlers.case_views import (
     Act,
+    board_button,
     button,
     card_rows,
     card_text,
@@ -858,7 +859,7 @@ async def cases_page(context: AmanatContext, turn: Turn, page: int) -> tuple[Mar
         return await cases_page(context, turn, pages - 1)
     t = turn.t
     lines: list[str | None] = [t.plural("cases.title", total), ""]
-    rows: list[list[tuple[str, str]]] = []
+    rows: list[Sequence[tuple[str, str] | InlineKeyboardButton]] = []
     for case in found:
         lines.append(case_line(t, case))
         row = [button(t, "cases.button.open", Act.OPEN, case.id, id=case.id)]
@@ -876,6 +877,11 @@ async def cases_page(context: AmanatContext, turn: Turn, page: int) -> tuple[Mar
         if page + 1 < pages:
             nav.append(button(t, "cases.button.next", Act.PAGE, page + 1))
         rows.append(nav)
+    board = (
+        board_button(t, context.services.settings.web.public_url) if turn.chat_id == turn.user_id else None
+    )
+    if board is not None:
+        rows.append([board])
     return html_lines(*lines), rows
 
 

@@ -23,6 +23,7 @@ from tests.amanat_process import free_port
 from tests.cases.cases_harness import Desk
 
 ADMIN: Final = 8001
+PUBLIC_URL: Final = "https://amanat.example.org/board/"
 
 
 class BoardDesk(Desk):
@@ -37,6 +38,7 @@ class BoardDesk(Desk):
     def settings(self) -> Settings:
         settings = super().settings()
         settings.roles.admins = [ADMIN]
+        settings.web.public_url = PUBLIC_URL
         return settings
 
     def chats(self) -> list[int]:

@@ -9,7 +9,7 @@ reaches the relative over the Bot API, bad input changes nothing, and closing te
 
 from __future__ import annotations
 
-from tests.board.board_harness import BoardDesk
+from tests.board.board_harness import ADMIN, PUBLIC_URL, BoardDesk
 from tests.cases.cases_harness import GROUP, OLGA, RELATIVE
 
 ASK = "🙋 Спросить волонтёра"
@@ -147,3 +147,14 @@ async def test_the_page_and_its_strings_are_served(board: BoardDesk) -> None:
         status, strings = await board.call("GET", f"/board/strings/{lang}.json")
         assert status == 200 and strings["lang"] == lang and strings["strings"]["board.title"]
     assert (await board.call("GET", "/board/strings/de.json"))[0] == 404
+
+
+async def test_the_bot_opens_the_board_from_cases_and_stats_with_a_web_app_button(board: BoardDesk) -> None:
+    await open_case(board)
+    listing = (await board.say(board.olga, "/cases"))[OLGA][-1]
+    opener = listing.button("📋 Open the board")
+    assert opener.raw["web_app"] == {"url": PUBLIC_URL} and opener.callback_data is None
+    stats = (await board.say(board.admin, "/stats"))[ADMIN][-1]
+    assert stats.button("📋 Тақтаны ашу").raw["web_app"] == {"url": PUBLIC_URL + "?tab=stats"}
+    # Not in the volunteers' group (Telegram allows web_app buttons in private chats only).
+    assert all("web_app" not in b.raw for m in board.api.messages(GROUP) for b in m.all_buttons())
