@@ -741,15 +741,17 @@ async def board_cases(
     """One page of the filter's cases, longest waiting first (closed: newest first), and how many cases
     each filter holds (the board shows the counts on its tabs)."""
     async with db.session() as session:
-        counts = {
-            str(name): int(
-                await session.scalar(
-                    select(func.count()).select_from(Case).where(_board_condition(name, volunteer_id))
+        totals = (
+            await session.execute(
+                select(
+                    *(
+                        func.sum(when_then((_board_condition(name, volunteer_id), 1), else_=0))
+                        for name in BoardFilter
+                    )
                 )
-                or 0
             )
-            for name in BoardFilter
-        }
+        ).one()
+        counts = {str(name): int(total or 0) for name, total in zip(BoardFilter, totals, strict=True)}
         order: list[Any] = (
             [Case.closed_at.desc(), Case.id.desc()]
             if which == BoardFilter.CLOSED
