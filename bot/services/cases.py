@@ -735,23 +735,41 @@ async def _views(session: Any, rows: Sequence[Case]) -> list[CaseView]:
     return views
 
 
+async def _board_counts(session: Any, volunteer_id: int) -> dict[str, int]:
+    """How many cases each filter holds: the open ones grouped (they are few), the closed ones counted."""
+    counts = dict.fromkeys((str(name) for name in BoardFilter), 0)
+    rows = await session.execute(
+        select(
+            Case.status,
+            (Case.volunteer_id == volunteer_id).label("mine"),
+            Case.waiting_since.is_not(None).label("waiting"),
+            func.count(),
+        )
+        .where(Case.status.in_(list(OPEN_STATUSES)))
+        .group_by(Case.status, "mine", "waiting")
+    )
+    for status, mine, waiting, count in rows:
+        counts[BoardFilter.OPEN] += count
+        if status == CaseStatus.NEW:
+            counts[BoardFilter.UNCLAIMED] += count
+        elif mine:
+            counts[BoardFilter.MINE] += count
+            if status == CaseStatus.CLAIMED and waiting:
+                counts[BoardFilter.WAITING] += count
+    closed = await session.scalar(
+        select(func.count()).select_from(Case).where(Case.status == CaseStatus.CLOSED)
+    )
+    counts[BoardFilter.CLOSED] = int(closed or 0)
+    return counts
+
+
 async def board_cases(
     db: Database, volunteer_id: int, which: BoardFilter, *, offset: int = 0, limit: int = 50
 ) -> tuple[list[CaseView], dict[str, int]]:
     """One page of the filter's cases, longest waiting first (closed: newest first), and how many cases
     each filter holds (the board shows the counts on its tabs)."""
     async with db.session() as session:
-        totals = (
-            await session.execute(
-                select(
-                    *(
-                        func.sum(when_then((_board_condition(name, volunteer_id), 1), else_=0))
-                        for name in BoardFilter
-                    )
-                )
-            )
-        ).one()
-        counts = {str(name): int(total or 0) for name, total in zip(BoardFilter, totals, strict=True)}
+        counts = await _board_counts(session, volunteer_id)
         order: list[Any] = (
             [Case.closed_at.desc(), Case.id.desc()]
             if which == BoardFilter.CLOSED

@@ -1,4 +1,5 @@
-"""a log of searches (when, and how many results; nothing of who or for whom), counted per week on the board
+"""a log of searches (when, and how many results; nothing of who or for whom), counted per week on the board;
+indexes for the web board's case lists (a volunteer's own cases, the closed ones newest first)
 
 Revision ID: 0008
 Revises: 0007
@@ -26,8 +27,12 @@ def upgrade() -> None:
         sa.Column("found", sa.Integer(), nullable=False),
     )
     op.create_index("ix_search_log_at", "search_log", ["at"])
+    op.create_index("ix_cases_volunteer_status", "cases", ["volunteer_id", "status"])
+    op.create_index("ix_cases_status_closed", "cases", ["status", "closed_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_status_closed", table_name="cases")
+    op.drop_index("ix_cases_volunteer_status", table_name="cases")
     op.drop_index("ix_search_log_at", table_name="search_log")
     op.drop_table("search_log")
