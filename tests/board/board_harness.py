@@ -12,15 +12,18 @@ import time
 from typing import Any, Final
 
 import aiohttp
+from sqlalchemy import select
 
 from bot.board.api import BoardApi
 from bot.board.init_data import sign_init_data
 from bot.config import Settings
+from bot.services.people import give_consent
 from bot.web import WebServer
 from botapi_standin import SimUser
 from handlers.web_board import BoardActions
+from models import Match, NotificationState, Reading, SearchRequest
 from tests.amanat_process import free_port
-from tests.cases.cases_harness import Desk
+from tests.cases.cases_harness import RELATIVE, Desk
 
 ADMIN: Final = 8001
 PUBLIC_URL: Final = "https://amanat.example.org/board/"
@@ -100,3 +103,36 @@ class BoardDesk(Desk):
             if response.content_type == "application/json":
                 return response.status, await response.json()
             return response.status, text
+
+
+async def record_matches(board: BoardDesk) -> list[int]:
+    """Two recorded, unannounced matches of the relative's saved search (as a matching pass leaves them,
+    below the announcing threshold), the likelier second; and one announced already (never reviewed)."""
+    assert board.db is not None
+    await give_consent(board.db, RELATIVE, "ru", first_name="Алия")
+    async with board.db.session() as session:
+        request = SearchRequest(person_id=RELATIVE, surname="Лехкодымов", name="Емельян", birth_year=1904)
+        session.add(request)
+        await session.flush()
+        wanted = ["KZ-2019-0142", "KZ-2010-0342", "KZ-2015-6393"]
+        readings = {
+            r.reading_id: r.id
+            for r in (await session.execute(select(Reading).where(Reading.reading_id.in_(wanted)))).scalars()
+        }
+        ids = []
+        for reading_id, score, state in (
+            ("KZ-2010-0342", 31.0, NotificationState.SKIPPED),
+            ("KZ-2019-0142", 88.5, NotificationState.SKIPPED),
+            ("KZ-2015-6393", 99.0, NotificationState.QUEUED),
+        ):
+            match = Match(
+                request_id=request.id,
+                reading_pk=readings[reading_id],
+                score=score,
+                reasons=[],
+                notification=state,
+            )
+            session.add(match)
+            await session.flush()
+            ids.append(match.id)
+    return ids[:2]

@@ -9,7 +9,7 @@ reaches the relative over the Bot API, bad input changes nothing, and closing te
 
 from __future__ import annotations
 
-from tests.board.board_harness import ADMIN, PUBLIC_URL, BoardDesk
+from tests.board.board_harness import ADMIN, PUBLIC_URL, BoardDesk, record_matches
 from tests.cases.cases_harness import GROUP, OLGA, RELATIVE
 
 ASK = "🙋 Спросить волонтёра"
@@ -158,3 +158,25 @@ async def test_the_bot_opens_the_board_from_cases_and_stats_with_a_web_app_butto
     assert stats.button("📋 Тақтаны ашу").raw["web_app"] == {"url": PUBLIC_URL + "?tab=stats"}
     # Not in the volunteers' group (Telegram allows web_app buttons in private chats only).
     assert all("web_app" not in b.raw for m in board.api.messages(GROUP) for b in m.all_buttons())
+
+
+async def test_the_review_queue_one_pair_at_a_time(board: BoardDesk) -> None:
+    low, high = await record_matches(board)
+    assert (await board.call("GET", "/api/review", board.relative))[0] == 403
+    status, first = await board.call("GET", "/api/review", board.olga)
+    assert status == 200 and first["waiting"] == 2 and first["item"]["match_id"] == high
+    assert first["item"]["search"]["surname"] == "Лехкодымов"
+    assert first["item"]["reading"]["reading_id"] == "KZ-2019-0142"
+    skipped = (await board.call("GET", f"/api/review?after={high}", board.olga))[1]
+    assert skipped["item"]["match_id"] == low and skipped["waiting"] == 2
+    assert (await board.call("POST", f"/api/review/{high}", board.olga, json={"verdict": "maybe"}))[0] == 400
+
+    board.api.new_messages(RELATIVE)
+    status, decided = await board.call("POST", f"/api/review/{high}", board.olga, json={"verdict": "likely"})
+    assert status == 200 and decided == {"decided": high, "verdict": "likely"}
+    [told] = board.api.new_messages(RELATIVE)  # once, as /review tells it
+    assert "Легкодымов" in told.text
+    again = await board.call("POST", f"/api/review/{high}", board.erzhan, json={"verdict": "not"})
+    assert again == (409, {"error": "already"}) and board.api.new_messages(RELATIVE) == []
+    status, left = await board.call("GET", "/api/review", board.olga)
+    assert left["waiting"] == 1 and left["item"]["match_id"] == low

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 
 from botapi_standin import SimUser
-from tests.board.board_harness import BoardDesk
+from tests.board.board_harness import BoardDesk, record_matches
 from tests.board.test_board_api import open_case
 from tests.cases.cases_harness import GROUP, RELATIVE
 
@@ -213,3 +213,25 @@ async def test_outside_telegram_or_as_a_relative_the_board_shows_nothing(
     page = await open_page(browser, board_url(board, board.relative))
     await page.locator("#forbidden").wait_for()
     assert await page.locator("button.case").count() == 0
+
+
+async def test_the_review_queue_side_by_side(board: BoardDesk, browser: Browser) -> None:
+    low, high = await record_matches(board)
+    page = await open_page(browser, board_url(board, board.olga, tab="review"), width=1280, height=800)
+    await shows(page, f'.pair[data-match="{high}"]')
+    panels = page.locator(".pair .panel")
+    left, right = await panels.nth(0).bounding_box(), await panels.nth(1).bounding_box()
+    assert left is not None and right is not None and left["y"] == right["y"] and left["x"] < right["x"]
+    assert "Лехкодымов" in await panels.nth(0).inner_text()
+    record = await panels.nth(1).inner_text()
+    assert "Легкодымов (Лехкодымов) Емельян" in record and "[object" not in record
+    assert "KZ-2019-0142" not in record  # the record, not its id
+    assert "89 %" in await page.locator("main").inner_text()  # the score 88.5, rounded
+    await screenshot(page, "board-review-1280")
+    board.api.new_messages(RELATIVE)
+    await page.get_by_role("button", name="Likely him: tell the family").click()
+    await shows(page, f'.pair[data-match="{low}"]')  # the next pair
+    await until(
+        lambda: any("Легкодымов" in m.text for m in board.api.messages(RELATIVE)), "the relative was told"
+    )
+    assert page.errors == []  # type: ignore[attr-defined]

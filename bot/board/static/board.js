@@ -345,8 +345,8 @@
           el("dl", { class: "detail" },
             field(S("board.field.name"), soldierName(reading)),
             ["birth_year", "birthplace", "draft_office", "rank", "found_place", "found_date", "search_unit", "burial_place", "source"]
-              .map((f) => field(S("board.field." + f), reading[f]))))),
-      el("p", { class: "meta", text: S("board.review.score", { score: Math.round(item.score * 100) + "%" }) }),
+              .flatMap((f) => field(S("board.field." + f), reading[f]))))),
+      el("p", { class: "meta", text: S("board.review.score", { score: Math.round(item.score) + " %" }) }),
       el("div", { class: "actions" },
         el("button", { class: "btn", on: { click: () => decide("likely") } }, S("board.review.likely")),
         el("button", { class: "btn danger", on: { click: () => decide("not") } }, S("board.review.not")),
