@@ -9,6 +9,8 @@ reaches the relative over the Bot API, bad input changes nothing, and closing te
 
 from __future__ import annotations
 
+from bot.services import cases
+from bot.services.people import give_consent
 from tests.board.board_harness import ADMIN, PUBLIC_URL, BoardDesk, record_matches
 from tests.cases.cases_harness import GROUP, OLGA, RELATIVE
 
@@ -180,3 +182,16 @@ async def test_the_review_queue_one_pair_at_a_time(board: BoardDesk) -> None:
     assert again == (409, {"error": "already"}) and board.api.new_messages(RELATIVE) == []
     status, left = await board.call("GET", "/api/review", board.olga)
     assert left["waiting"] == 1 and left["item"]["match_id"] == low
+
+
+async def test_the_case_list_comes_in_pages_of_fifty(board: BoardDesk) -> None:
+    assert board.db is not None
+    await give_consent(board.db, RELATIVE, "ru", first_name="Алия")
+    for number in range(55):
+        await cases.open_case(board.db, RELATIVE, text=f"вопрос {number}", search={"surname": "Легкодымов"})
+    status, first = await board.call("GET", "/api/cases?filter=unclaimed", board.olga)
+    assert status == 200 and len(first["cases"]) == 50 and first["counts"]["unclaimed"] == 55
+    status, rest = await board.call("GET", "/api/cases?filter=unclaimed&offset=50", board.olga)
+    assert [c["id"] for c in rest["cases"]] == [51, 52, 53, 54, 55]  # longest waiting first
+    for bad in ("filter=everything", "offset=x"):
+        assert (await board.call("GET", f"/api/cases?{bad}", board.olga)) == (400, {"error": "bad_request"})

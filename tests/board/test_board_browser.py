@@ -130,6 +130,15 @@ async def test_a_volunteer_claims_and_answers_on_the_board_and_the_chat_follows(
     assert "Case #1" in await card.inner_text() and "Алия" in await card.inner_text()
     background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(23, 33, 43)"  # Telegram's dark theme from themeParams
+    # Telegram switches to the light theme while the board is open (as the apps tell a Mini App).
+    await page.evaluate(
+        """Telegram.WebView.receiveEvent('theme_changed',
+            {theme_params: {bg_color: '#ffffff', text_color: '#000000', secondary_bg_color: '#f0f0f0'}})"""
+    )
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+    await page.evaluate(
+        f"Telegram.WebView.receiveEvent('theme_changed', {{theme_params: {json.dumps(DARK_THEME)}}})"
+    )
     await screenshot(page, "board-cases-360")
 
     await card.click()

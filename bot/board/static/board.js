@@ -13,6 +13,7 @@
 (function () {
   const LANGS = ["ru", "kk", "en"];
   const POLL_MS = 5000; // what changes in the chat shows here within this
+  const PAGE_SIZE = 50; // the API's page of cases
   const launch = new URLSearchParams(location.hash.slice(1));
   const query = new URLSearchParams(location.search);
   const webApp = (window.Telegram && window.Telegram.WebApp) || null;
@@ -38,8 +39,8 @@
     try { return JSON.parse(raw); } catch (e) { return {}; }
   }
 
-  function applyTheme() {
-    const params = themeParams();
+  function applyTheme(given) {
+    const params = given || themeParams();
     const root = document.documentElement.style;
     for (const [key, value] of Object.entries(params)) {
       if (typeof value === "string" && /^#[0-9a-fA-F]{3,8}$/.test(value)) {
@@ -64,6 +65,26 @@
       else if (window.external && "notify" in window.external) window.external.notify(JSON.stringify({ eventType: name, eventData: data || {} }));
       else if (window.parent !== window) window.parent.postMessage(JSON.stringify({ eventType: name, eventData: data || {} }), "*");
     } catch (e) { /* not inside Telegram */ }
+  }
+
+  function listenToTelegram() {
+    // Telegram tells a Mini App of a new theme through window.Telegram.WebView.receiveEvent (the apps) or
+    // a message to the frame (Telegram Web); telegram-web-app.js would do this, the board does it itself.
+    const receive = (type, data) => {
+      if (type === "theme_changed" && data && data.theme_params) {
+        applyTheme(data.theme_params);
+        if (state.view && state.view.kind === "stats") openStats(); // the charts take the new colours
+      }
+    };
+    window.Telegram = window.Telegram || {};
+    if (!window.Telegram.WebView) window.Telegram.WebView = { receiveEvent: receive };
+    window.addEventListener("message", (event) => {
+      try {
+        const message = typeof event.data === "string" ? JSON.parse(event.data) : event.data;
+        if (message && message.eventType) receive(message.eventType, message.eventData);
+      } catch (e) { /* not Telegram's */ }
+    });
+    postEvent("web_app_request_theme");
   }
 
   // ------------------------------------------------------------------ strings
@@ -212,7 +233,23 @@
       ),
     );
     const items = data.cases.map(caseCard);
-    show(filters, items.length ? el("div", { class: "cases" }, items) : el("p", { class: "hint", text: S("board.case.none") }));
+    if (!items.length) return show(filters, el("p", { class: "hint", text: S("board.case.none") }));
+    const list = el("div", { class: "cases" }, items);
+    show(filters, list);
+    if (data.cases.length === PAGE_SIZE) list.after(moreButton(list, PAGE_SIZE));
+  }
+
+  function moreButton(list, offset) {
+    const button = el("button", { class: "btn secondary", "data-more": offset, on: { click: async () => {
+      button.disabled = true;
+      if (state.view) state.view.more = true; // polling would fold the extra pages away
+      try {
+        const data = await api("GET", "/api/cases?filter=" + state.filter + "&offset=" + offset);
+        list.append(...data.cases.map(caseCard));
+        button.replaceWith(...(data.cases.length === PAGE_SIZE ? [moreButton(list, offset + PAGE_SIZE)] : []));
+      } catch (error) { toast(errorText(error)); button.disabled = false; }
+    } } }, S("board.case.more"));
+    return button;
   }
 
   function soldierName(soldier) {
@@ -439,12 +476,13 @@
 
   function poll() {
     if (document.hidden || busy() || !state.view) return;
-    if (state.view.kind === "list") openList();
+    if (state.view.kind === "list" && !state.view.more) openList();
     else if (state.view.kind === "case") openCase(state.view.id);
   }
 
   async function start() {
     applyTheme();
+    listenToTelegram();
     postEvent("web_app_ready");
     postEvent("web_app_expand");
     document.getElementById("language").addEventListener("change", async (event) => {
