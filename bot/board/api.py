@@ -2,9 +2,9 @@
 
 Every ``/api/`` request carries Telegram's signed ``initData`` in ``Authorization: tma <initData>``
 (:mod:`bot.board.init_data`); without it, or with a forged, stale or another bot's, the answer is 401
-with an empty body. Roles are the bot's: a volunteer is who :func:`bot.services.cases.is_volunteer`
-says (the configuration, or a granted role), an administrator who :func:`bot.services.roles.is_admin`
-says. Anyone else gets 403 for the cases and the review queue, and non-administrators 403 for the
+with an empty body. Roles are the bot's (:func:`bot.services.roles.standing_of`: a volunteer as
+:func:`bot.services.cases.is_volunteer` decides — the configuration, or a granted role — and an
+administrator as /stats decides: ``roles.admins`` or the admin role). Anyone else gets 403 for the cases and the review queue, and non-administrators 403 for the
 statistics.
 
 =========================================  ==========================================================
@@ -167,12 +167,8 @@ class BoardApi:
         except InitDataRejected as refused:
             _LOGGER.info("web board: initData refused (%s) from %s", refused.reason, request.remote)
             return None
-        user = data.user
-        return Viewer(
-            user=user,
-            volunteer=await cases.is_volunteer(self.db, self.settings.roles, user.id),
-            admin=await roles.is_admin(self.db, self.settings, user.id),
-        )
+        standing = await roles.standing_of(self.db, self.settings, data.user.id)
+        return Viewer(user=data.user, volunteer=standing.volunteer, admin=standing.admin)
 
     # ------------------------------------------------------------------ the page
 

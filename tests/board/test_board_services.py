@@ -7,11 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from bot.config import Settings
 from bot.services import cases
 from bot.services.board_stats import board_stats, record_search, week_starts
 from bot.services.cases import Author, BoardFilter
 from bot.services.people import give_consent
-from models import Case, Database, Person
+from bot.services.roles import standing_of
+from models import Case, Database, Person, Role
 from models.base import utcnow
 
 RELATIVE, OTHER, ME, COLLEAGUE = 1001, 1002, 7001, 7002
@@ -75,3 +77,16 @@ async def test_weekly_statistics_and_the_medians(any_db: Database) -> None:
     assert stats.cases == {"answered": 1}
     assert stats.median_claim_seconds is not None and stats.median_answer_seconds is not None
     assert 0 <= stats.median_answer_seconds < 60
+
+
+async def test_standing_agrees_with_the_bots_roles(any_db: Database) -> None:
+    settings = Settings(roles={"admins": [1], "volunteers": [2]})  # type: ignore[arg-type]
+    await cases.note_volunteer(any_db, 3, "Granted", "ru")  # a volunteer by a role in the database
+    await give_consent(any_db, 4, "ru", first_name="Relative")
+    async with any_db.session() as session:
+        session.add(Person(id=5, role=Role.ADMIN, active=True))
+    for person_id, volunteer, admin in ((1, True, True), (2, True, False), (3, True, False), (4, False, False),
+                                        (5, True, True), (6, False, False)):  # fmt: skip
+        standing = await standing_of(any_db, settings, person_id)
+        assert (standing.volunteer, standing.admin) == (volunteer, admin), person_id
+        assert standing.volunteer == await cases.is_volunteer(any_db, settings.roles, person_id)
