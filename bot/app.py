@@ -29,6 +29,7 @@ from telegram.ext import (
     Defaults,
 )
 
+from bot.board.api import BoardApi
 from bot.config import WEBHOOK_SECRET_MISSING, Settings
 from bot.database import open_database
 from bot.i18n import LANGUAGES, translator
@@ -53,6 +54,7 @@ from handlers import (
 from handlers.rate_limiter import SharedRateLimiter
 from handlers.turn import AmanatContext, Features, Services
 from handlers.update_order import PerChatUpdateProcessor
+from handlers.web_board import BoardActions
 from models import Database
 from models.db import database_unavailable
 
@@ -293,10 +295,13 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     monitoring = Monitoring(settings, db)  # /healthz and /metrics on web.listen:web.port (bot.monitoring)
     try:
         await check_database(db)  # writable, and not a silently emptied file
-        await monitoring.start()  # /healthz says "index: loading" until post_init has opened it
         # The registry in memory (opened in post_init): searches stay fast at 1M readings.
         application = build_application(settings, db, open_registry=monitoring.open_registry_index)
         monitoring.instrument(application)
+        # The web board (/board/, /api/) on the same server, acting on cases as the chat does.
+        board = BoardApi(settings, db, application.bot.token, BoardActions(application))
+        monitoring.web.add_routes(board.install)
+        await monitoring.start()  # /healthz says "index: loading" until post_init has opened it
     except BaseException:
         await monitoring.stop()
         await db.dispose()

@@ -152,10 +152,24 @@ class I18nConfig(BaseModel):
 
 
 class WebConfig(BaseModel):
-    """The bot's own small web server (`/healthz`, `/metrics`); port 0 turns it off."""
+    """The bot's own small web server (`/healthz`, `/metrics`, the web board at `/board/` and its
+    `/api/`); port 0 turns it off."""
 
     listen: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # The board's public HTTPS address as Telegram opens it (e.g. https://amanat.example.org/board/,
+    # proxied to this server); empty: the bot shows no board button.
+    public_url: str = ""
+    # How long a Mini App's signed initData is accepted after Telegram made it.
+    init_data_max_age_hours: float = Field(default=24, gt=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith("https://"):
+            raise ValueError("must be an https:// address (Telegram opens Mini Apps over HTTPS only)")
+        return value
 
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]

@@ -1,4 +1,4 @@
-"""The bot's own small web server (aiohttp): ``/healthz`` and ``/metrics``.
+"""The bot's own small web server (aiohttp): ``/healthz``, ``/metrics`` and what else is added to it.
 
 It knows nothing of the database or Telegram: it is given named health checks (async callables that
 return a :class:`CheckResult`) and a callable that renders the metrics, and serves them.
@@ -8,6 +8,9 @@ return a :class:`CheckResult`) and a callable that renders the metrics, and serv
 "failing": ["database", ...], "checks": {...}}`` naming each failing part. A check that raises or
 times out fails with the error's type and a one-line message. ``GET /metrics`` answers in the
 Prometheus text format.
+
+Other parts add their own routes before the server starts (:meth:`WebServer.add_routes`; the web
+board, :mod:`bot.board.api`, adds ``/board/`` and ``/api/``).
 
 Started and stopped with the application (:meth:`WebServer.start`, :meth:`WebServer.stop`); port 0
 means no server at all. A port that cannot be bound is logged as an error and the bot runs on
@@ -26,7 +29,7 @@ from aiohttp import web
 
 _LOGGER = logging.getLogger(__name__)
 
-__all__ = ["Check", "CheckResult", "MetricsRenderer", "WebServer"]
+__all__ = ["Check", "CheckResult", "MetricsRenderer", "RouteInstaller", "WebServer"]
 
 MAX_ERROR_LENGTH = 200
 
@@ -42,6 +45,8 @@ class CheckResult:
 Check = Callable[[], Awaitable[CheckResult]]
 # Renders the metrics: (body, content type).
 MetricsRenderer = Callable[[], Awaitable[tuple[bytes, str]]]
+# Adds routes to the server's aiohttp application before it starts.
+RouteInstaller = Callable[[web.Application], None]
 
 
 def _one_line(error: BaseException) -> str:
@@ -67,6 +72,11 @@ class WebServer:
         self.metrics = metrics
         self.check_timeout = check_timeout
         self._runner: web.AppRunner | None = None
+        self._installers: list[RouteInstaller] = []
+
+    def add_routes(self, installer: RouteInstaller) -> None:
+        """Serve more: ``installer`` adds its routes when the server starts (call it before :meth:`start`)."""
+        self._installers.append(installer)
 
     @property
     def running(self) -> bool:
@@ -77,6 +87,8 @@ class WebServer:
         app.router.add_get("/healthz", self._healthz)
         if self.metrics is not None:
             app.router.add_get("/metrics", self._metrics)
+        for installer in self._installers:
+            installer(app)
         return app
 
     async def run_checks(self) -> tuple[bool, dict[str, Any]]:
@@ -133,7 +145,7 @@ class WebServer:
             )
             return False
         self._runner = runner
-        _LOGGER.info("web server on %s:%s (/healthz, /metrics)", self.listen, self.port)
+        _LOGGER.info("web server on %s:%s", self.listen, self.port)
         return True
 
     async def stop(self) -> None:

@@ -69,7 +69,7 @@ def appeal_text(appeal: AppealContent, lang: str) -> Markup:
     return html_lines(t("appeal.title"), "", soldier_line(t, appeal), "", Markup.escape(appeal.text))
 
 
-def appeal_buttons(appeal: AppealContent, lang: str) -> ButtonRows:
+def appeal_buttons(appeal: AppealContent, lang: str) -> list[list[tuple[str, str]]]:
     """The button under every appeal message: "This may be my relative" (handlers/appeal_reply.py)."""
     t = translator(lang)
     return [[(t.plain("appeal.button.mine"), buttons.AppealMine(appeal.id).encode())]]

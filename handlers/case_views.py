@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
+from telegram import InlineKeyboardButton, WebAppInfo
 
 from bot.i18n import Translator
 from bot.services.cases import Author, CaseView, MessageView
@@ -169,3 +170,12 @@ def case_line(t: Translator, case: CaseView) -> Markup:
         waited=waited(t, case.waiting_since),
         soldier=name or t("case.soldier_unknown"),
     )
+
+
+def board_button(t: Translator, public_url: str, tab: str | None = None) -> InlineKeyboardButton | None:
+    """The button that opens the web board (a Mini App) at ``tab``; None when no public URL is configured.
+    Telegram allows web_app buttons in private chats only."""
+    if not public_url:
+        return None
+    url = public_url if tab is None else f"{public_url}{'&' if '?' in public_url else '?'}tab={tab}"
+    return InlineKeyboardButton(t.plain("board.button.open"), web_app=WebAppInfo(url))

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from markupsafe import Markup, escape
-from telegram import ChatMemberUpdated, Message, Update
+from telegram import ChatMemberUpdated, InlineKeyboardButton, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     Application,
@@ -51,6 +52,7 @@ from bot.services.saved_searches import get_request, list_requests
 from handlers import buttons
 from handlers.case_views import (
     Act,
+    board_button,
     button,
     card_rows,
     card_text,
@@ -580,27 +582,38 @@ async def relay_from_volunteer(
         turn.say(turn.t(key, id=case.id), rows)
         return
     case = result.case
-    t = await language(context, case.person_id)
-    header = t("case.from_volunteer", id=case.id)
-    try:
-        message_id = await copy_or_send(
-            context,
-            message,
-            case.person_id,
-            header,
-            content,
-            [[button(t, "case.button.reply", Act.REPLY, case.id)]],
-        )
-    except Forbidden:
-        await cases.relative_blocked(context.db, case.person_id)
-        _LOGGER.info("case %s: the relative blocked the bot", case.id)
+
+    async def deliver(chat_id: int, header: Markup, rows: ButtonRows) -> int:
+        return await copy_or_send(context, message, chat_id, header, content, rows)
+
+    if not await answer_relative(context, case, deliver):
         turn.say(turn.t("case.relative_blocked", id=case.id))
         return
-    await cases.record_post(context.db, case.id, case.person_id, message_id, "relay")
     turn.say(
         turn.t("case.sent_to_relative", id=case.id),
         [[button(turn.t, "case.button.answer", Act.ANSWER, case.id)]],
     )
+
+
+# The volunteer's answer on its way to the relative: (chat id, header, buttons) → the sent message's id.
+AnswerSender = Callable[[int, Markup, ButtonRows], Awaitable[int]]
+
+
+async def answer_relative(context: AmanatContext, case: CaseView, deliver: AnswerSender) -> bool:
+    """A volunteer's answer to the relative, under "a volunteer writes" in the relative's language with
+    Reply (from the chat or the web board); False (and the relative marked) when they blocked the bot."""
+    t = await language(context, case.person_id)
+    header = t("case.from_volunteer", id=case.id)
+    try:
+        message_id = await deliver(
+            case.person_id, header, [[button(t, "case.button.reply", Act.REPLY, case.id)]]
+        )
+    except Forbidden:
+        await cases.relative_blocked(context.db, case.person_id)
+        _LOGGER.info("case %s: the relative blocked the bot", case.id)
+        return False
+    await cases.record_post(context.db, case.id, case.person_id, message_id, "relay")
+    return True
 
 
 # ------------------------------------------------------------------------------------- buttons
@@ -746,21 +759,34 @@ async def claim(context: AmanatContext, case: CaseView) -> None:
     turn = context.turn
     result = await cases.claim(context.db, case.id, turn.user_id)
     if isinstance(result, Refusal):
-        now = await cases.get_case(context.db, case.id)
+        _LOGGER.info("case %s: claim by %s lost (%s)", case.id, turn.user_id, result.value)
+        now = await lost_claim(context, case.id)
         taken_by = (
             now.volunteer_name if now is not None and now.volunteer_name else turn.t.plain("case.a_volunteer")
         )
         turn.toast = turn.t.plain("case.taken_toast", name=taken_by)
-        _LOGGER.info("case %s: claim by %s lost (%s)", case.id, turn.user_id, result.value)
-        if now is not None:
-            await refresh_board(context, now)
         return
     _LOGGER.info("case %s claimed by %s", case.id, turn.user_id)
     turn.toast = turn.t.plain("case.claimed_toast", id=case.id)
-    await refresh_board(context, result.case)
-    if not await send_desk(context, result.case, turn.user_id):
+    if not await announce_claim(context, result.case, turn.user_id):
         turn.toast = turn.t.plain("case.start_private")
-    await tell_relative(context, result.case, "case.relative_claimed")
+
+
+async def announce_claim(context: AmanatContext, case: CaseView, volunteer_id: int) -> bool:
+    """The chat side of a won claim (from a button or the web board): every card says who took it, the
+    claimer gets the case privately, the relative is told. False when the claimer cannot be written to."""
+    await refresh_board(context, case)
+    reached = await send_desk(context, case, volunteer_id)
+    await tell_relative(context, case, "case.relative_claimed")
+    return reached
+
+
+async def lost_claim(context: AmanatContext, case_id: int) -> CaseView | None:
+    """After a lost claim: the cards show the case as it is now (who has it)."""
+    now = await cases.get_case(context.db, case_id)
+    if now is not None:
+        await refresh_board(context, now)
+    return now
 
 
 async def release(context: AmanatContext, case: CaseView) -> None:
@@ -770,12 +796,17 @@ async def release(context: AmanatContext, case: CaseView) -> None:
         turn.toast = turn.t.plain("case.not_yours")
         return
     _LOGGER.info("case %s released by %s", case.id, turn.user_id)
-    await refresh_desks(context, result.case)
-    if await cases.posts_of(context.db, case.id, ("board",)):
-        await refresh_board(context, result.case)
-    else:
-        await post_to_volunteers(context, result.case)
+    await announce_release(context, result.case)
     turn.toast = turn.t.plain("case.released_toast", id=case.id)
+
+
+async def announce_release(context: AmanatContext, case: CaseView) -> None:
+    """The chat side of a release: the working copies lose their buttons, the card offers Claim again."""
+    await refresh_desks(context, case)
+    if await cases.posts_of(context.db, case.id, ("board",)):
+        await refresh_board(context, case)
+    else:
+        await post_to_volunteers(context, case)
 
 
 async def refresh_desks(context: AmanatContext, case: CaseView) -> None:
@@ -803,11 +834,16 @@ async def close_case(context: AmanatContext, case_id: int, note: str | None) -> 
         )
         return
     _LOGGER.info("case %s closed by %s", case_id, turn.user_id)
-    await refresh_board(context, result.case)
-    await refresh_desks(context, result.case)
-    if result.case.relative_active:
-        await tell_relative(context, result.case, "case.relative_closed")
+    await announce_close(context, result.case)
     await private_say(context, turn, turn.t("case.closed_done", id=case_id))
+
+
+async def announce_close(context: AmanatContext, case: CaseView) -> None:
+    """The chat side of a close: the card and the working copies say so, the relative is told."""
+    await refresh_board(context, case)
+    await refresh_desks(context, case)
+    if case.relative_active:
+        await tell_relative(context, case, "case.relative_closed")
 
 
 # ------------------------------------------------------------------------------------- /cases
@@ -823,7 +859,7 @@ async def cases_page(context: AmanatContext, turn: Turn, page: int) -> tuple[Mar
         return await cases_page(context, turn, pages - 1)
     t = turn.t
     lines: list[str | None] = [t.plural("cases.title", total), ""]
-    rows: list[list[tuple[str, str]]] = []
+    rows: list[Sequence[tuple[str, str] | InlineKeyboardButton]] = []
     for case in found:
         lines.append(case_line(t, case))
         row = [button(t, "cases.button.open", Act.OPEN, case.id, id=case.id)]
@@ -841,6 +877,11 @@ async def cases_page(context: AmanatContext, turn: Turn, page: int) -> tuple[Mar
         if page + 1 < pages:
             nav.append(button(t, "cases.button.next", Act.PAGE, page + 1))
         rows.append(nav)
+    board = (
+        board_button(t, context.services.settings.web.public_url) if turn.chat_id == turn.user_id else None
+    )
+    if board is not None:
+        rows.append([board])
     return html_lines(*lines), rows
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.services.board_stats import record_search
 from bot.services.registry_search import Found
 from bot.services.saved_searches import SearchFields, save_request
 from handlers import buttons, views
@@ -32,6 +33,8 @@ async def show_page(turn: Turn, context: AmanatContext) -> State:
     shown = int(turn.data.get("shown", 0))
     wanted = max(settings.limit, shown + settings.page_size + 1)
     found = await fetch(turn, context, wanted)
+    if shown == 0:  # a new search (not "more"): counted per week on the administrators' board
+        await record_search(context.db, len(found))
     turn.data["results"] = [item.reading.reading_id for item in found]
     page = found[shown : shown + settings.page_size]
     if not found:

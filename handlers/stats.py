@@ -17,6 +17,7 @@ from bot.services.import_batches import batch_overview
 from bot.services.matching import matching_stats
 from bot.services.outbox import outbox_stats
 from bot.services.statistics import AdminStats, admin_stats
+from handlers.case_views import board_button
 from handlers.groups import HandlerGroup
 from handlers.steps import entry
 from handlers.turn import AmanatContext, State, html_lines
@@ -128,7 +129,8 @@ async def stats(update: Update, context: AmanatContext) -> State:
             lines.append(t("stats.error_line", id=message_id, kind=kind, attempts=attempts, error=short))
     else:
         lines.append(t("stats.no_errors"))
-    turn.say(html_lines(*lines))
+    board = board_button(t, context.services.settings.web.public_url, tab="stats")
+    turn.say(html_lines(*lines), [[board]] if board is not None else ())
     return turn.state
 
 

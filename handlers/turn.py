@@ -68,7 +68,8 @@ class Services:
     features: Features = field(default_factory=Features)
 
 
-ButtonRows: TypeAlias = Sequence[Sequence[tuple[str, str]]]
+# Rows of buttons: (caption, callback data), or a ready InlineKeyboardButton (e.g. the web board's web_app).
+ButtonRows: TypeAlias = Sequence[Sequence[tuple[str, str] | InlineKeyboardButton]]
 
 
 class ReplyNotDelivered(Exception):
@@ -189,11 +190,20 @@ HandlerCallback: TypeAlias = Callable[[Update, AmanatContext], Coroutine[Any, An
 
 
 def keyboard(rows: ButtonRows) -> InlineKeyboardMarkup | None:
-    """An inline keyboard from rows of (caption, callback data)."""
+    """An inline keyboard from rows of (caption, callback data) and ready buttons."""
     if not rows:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows if row]
+        [
+            [
+                item
+                if isinstance(item, InlineKeyboardButton)
+                else InlineKeyboardButton(item[0], callback_data=item[1])
+                for item in row
+            ]
+            for row in rows
+            if row
+        ]
     )
 
 

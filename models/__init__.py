@@ -10,7 +10,15 @@ from models.db import Database
 from models.jobs import JobLock, SendBudget, Watermark
 from models.people import DialogueState, Person, Role, RoleChange
 from models.registry import BatchState, ImportBatch, Reading, ReadingKey, RegistryMeta
-from models.requests import Match, NotificationState, OutboxMessage, OutboxState, RequestStatus, SearchRequest
+from models.requests import (
+    Match,
+    NotificationState,
+    OutboxMessage,
+    OutboxState,
+    RequestStatus,
+    SearchLogEntry,
+    SearchRequest,
+)
 from models.reviews import MatchReview
 
 __all__ = [
@@ -41,6 +49,7 @@ __all__ = [
     "RequestStatus",
     "Role",
     "RoleChange",
+    "SearchLogEntry",
     "SearchRequest",
     "SendBudget",
     "Watermark",

@@ -13,7 +13,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, utcnow, value_enum
@@ -28,6 +28,11 @@ class CaseStatus(enum.StrEnum):
 
 class Case(Base):
     __tablename__ = "cases"
+    # The web board's lists: a volunteer's own cases, and the closed ones newest first.
+    __table_args__ = (
+        Index("ix_cases_volunteer_status", "volunteer_id", "status"),
+        Index("ix_cases_status_closed", "status", "closed_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id", ondelete="CASCADE"), index=True)

@@ -98,3 +98,14 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+
+class SearchLogEntry(Base):
+    """One registry search a person ran (when, and whether anything was found): counted per week on the
+    administrators' board. Nothing of who searched or for whom is kept."""
+
+    __tablename__ = "search_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    found: Mapped[int] = mapped_column(default=0)

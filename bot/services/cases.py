@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy import case as when_then
 
 from bot.config import RolesConfig
@@ -670,3 +670,118 @@ async def due_reminders(db: Database, period: timedelta, *, now: datetime | None
                 kind = "unclaimed" if case.status == CaseStatus.NEW else "unanswered"
                 reminders.append(Reminder(await _view(session, case), kind))
     return reminders
+
+
+# ------------------------------------------------------------------------------------- the web board
+
+
+class BoardFilter(enum.StrEnum):
+    """The web board's filters of the case list."""
+
+    OPEN = "open"  # every open case (new, claimed by anyone, answered)
+    MINE = "mine"  # the volunteer's own open cases
+    UNCLAIMED = "unclaimed"  # new: anyone may claim
+    WAITING = "waiting"  # the volunteer's own cases whose relative waits for an answer
+    CLOSED = "closed"
+
+
+def _board_condition(which: BoardFilter, volunteer_id: int) -> Any:
+    mine = and_(Case.volunteer_id == volunteer_id, Case.status.in_([CaseStatus.CLAIMED, CaseStatus.ANSWERED]))
+    return {
+        BoardFilter.OPEN: Case.status.in_(list(OPEN_STATUSES)),
+        BoardFilter.MINE: mine,
+        BoardFilter.UNCLAIMED: Case.status == CaseStatus.NEW,
+        BoardFilter.WAITING: and_(
+            Case.volunteer_id == volunteer_id,
+            Case.status == CaseStatus.CLAIMED,
+            Case.waiting_since.is_not(None),
+        ),
+        BoardFilter.CLOSED: Case.status == CaseStatus.CLOSED,
+    }[which]
+
+
+async def _views(session: Any, rows: Sequence[Case]) -> list[CaseView]:
+    """:func:`_view` of many cases with one query for the people they name."""
+    ids = {row.person_id for row in rows} | {row.volunteer_id for row in rows if row.volunteer_id is not None}
+    people = (
+        {
+            person.id: person
+            for person in (await session.scalars(select(Person).where(Person.id.in_(list(ids))))).all()
+        }
+        if ids
+        else {}
+    )
+    views = []
+    for case in rows:
+        relative = people.get(case.person_id)
+        volunteer = people.get(case.volunteer_id) if case.volunteer_id is not None else None
+        views.append(
+            CaseView(
+                id=case.id,
+                person_id=case.person_id,
+                status=CaseStatus(case.status),
+                volunteer_id=case.volunteer_id,
+                search=dict(case.search or {}),
+                results=list(case.results or []),
+                source=case.source,
+                created_at=aware(case.created_at),
+                waiting_since=aware(case.waiting_since) if case.waiting_since is not None else None,
+                relative_name=relative.first_name if relative is not None else None,
+                relative_language=relative.language if relative is not None else None,
+                relative_active=relative.active if relative is not None else False,
+                volunteer_name=volunteer.first_name if volunteer is not None else None,
+            )
+        )
+    return views
+
+
+async def _board_counts(session: Any, volunteer_id: int) -> dict[str, int]:
+    """How many cases each filter holds: the open ones grouped (they are few), the closed ones counted."""
+    counts = dict.fromkeys((str(name) for name in BoardFilter), 0)
+    rows = await session.execute(
+        select(
+            Case.status,
+            (Case.volunteer_id == volunteer_id).label("mine"),
+            Case.waiting_since.is_not(None).label("waiting"),
+            func.count(),
+        )
+        .where(Case.status.in_(list(OPEN_STATUSES)))
+        .group_by(Case.status, "mine", "waiting")
+    )
+    for status, mine, waiting, count in rows:
+        counts[BoardFilter.OPEN] += count
+        if status == CaseStatus.NEW:
+            counts[BoardFilter.UNCLAIMED] += count
+        elif mine:
+            counts[BoardFilter.MINE] += count
+            if status == CaseStatus.CLAIMED and waiting:
+                counts[BoardFilter.WAITING] += count
+    closed = await session.scalar(
+        select(func.count()).select_from(Case).where(Case.status == CaseStatus.CLOSED)
+    )
+    counts[BoardFilter.CLOSED] = int(closed or 0)
+    return counts
+
+
+async def board_cases(
+    db: Database, volunteer_id: int, which: BoardFilter, *, offset: int = 0, limit: int = 50
+) -> tuple[list[CaseView], dict[str, int]]:
+    """One page of the filter's cases, longest waiting first (closed: newest first), and how many cases
+    each filter holds (the board shows the counts on its tabs)."""
+    async with db.session() as session:
+        counts = await _board_counts(session, volunteer_id)
+        order: list[Any] = (
+            [Case.closed_at.desc(), Case.id.desc()]
+            if which == BoardFilter.CLOSED
+            else [Case.waiting_since.is_(None), Case.waiting_since, Case.id]
+        )
+        rows = (
+            await session.scalars(
+                select(Case)
+                .where(_board_condition(which, volunteer_id))
+                .order_by(*order)
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
+        return await _views(session, rows), counts

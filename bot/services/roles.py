@@ -90,3 +90,26 @@ async def roles_overview(db: Database, settings: Settings) -> RolesOverview:
             if change is not None:
                 grants.append(Grant(person_id, change.by, change.at))
     return RolesOverview(sorted(settings.roles.admins), sorted(settings.roles.volunteers), grants)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a person may do beyond a relative's dialogue: a volunteer as
+    :func:`bot.services.cases.is_volunteer` decides, an administrator as /stats does (``roles.admins`` or
+    the admin role); an administrator is also a volunteer."""
+
+    volunteer: bool
+    admin: bool
+
+
+async def standing_of(db: Database, settings: Settings, user_id: int) -> Standing:
+    """A person's roles from the configuration and the database, with one read."""
+    admin = user_id in settings.roles.admins
+    volunteer = admin or user_id in settings.roles.volunteers
+    if not (admin and volunteer):
+        async with db.session() as session:
+            person = await session.get(Person, user_id)
+        role = person.role if person is not None else None
+        admin = admin or role == Role.ADMIN
+        volunteer = volunteer or role in (Role.VOLUNTEER, Role.ADMIN)
+    return Standing(volunteer=volunteer, admin=admin)

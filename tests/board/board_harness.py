@@ -1,0 +1,138 @@
+"""The harness of the web board's tests: the case tests' bot and people (tests/cases/cases_harness.py)
+plus an administrator, and the bot's web server serving the board (``/board/``, ``/api/``) on a free
+port, all against the real database and the Bot API stand-in over real HTTP.
+
+``board.init_data(user)`` signs initData for a person as Telegram would for this bot;
+``await board.call("GET", "/api/cases", user)`` asks the API as that person.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+import aiohttp
+from sqlalchemy import select
+
+from bot.board.api import BoardApi
+from bot.board.init_data import sign_init_data
+from bot.config import Settings
+from bot.services.people import give_consent
+from bot.web import WebServer
+from botapi_standin import SimUser
+from handlers.web_board import BoardActions
+from models import Match, NotificationState, Reading, SearchRequest
+from tests.amanat_process import free_port
+from tests.cases.cases_harness import RELATIVE, Desk
+
+ADMIN: Final = 8001
+PUBLIC_URL: Final = "https://amanat.example.org/board/"
+
+
+class BoardDesk(Desk):
+    """The case desk with an administrator and the web board served."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.admin = self.api.user(ADMIN, "Айгүл", language_code="kk")
+        self.web: WebServer | None = None
+        self.port = 0
+
+    def settings(self) -> Settings:
+        settings = super().settings()
+        settings.roles.admins = [ADMIN]
+        settings.web.public_url = PUBLIC_URL
+        return settings
+
+    def chats(self) -> list[int]:
+        return [*super().chats(), ADMIN]
+
+    async def start(self) -> None:
+        await super().start()
+        assert self.app is not None and self.db is not None
+        self.port = free_port()
+        self.web = WebServer("127.0.0.1", self.port, checks={})
+        self.web.add_routes(
+            BoardApi(self.settings(), self.db, self.api.token, BoardActions(self.app)).install
+        )
+        assert await self.web.start()
+
+    async def stop(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
+        await super().stop()
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def init_data(self, user: SimUser, *, token: str | None = None, age: float = 0) -> str:
+        fields: dict[str, Any] = {
+            "query_id": f"q{user.id}",
+            "user": {"id": user.id, "first_name": user.first_name, "language_code": user.language_code},
+            "auth_date": int(time.time() - age),
+        }
+        return sign_init_data(fields, token or self.api.token)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        user: SimUser | None = None,
+        *,
+        json: Any = None,
+        authorization: str | None = None,
+    ) -> tuple[int, Any]:
+        """(status, the JSON body or the text) of one request to the board's server."""
+        headers = {}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        elif user is not None:
+            headers["Authorization"] = f"tma {self.init_data(user)}"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                method,
+                self.web_url + path,
+                headers=headers,
+                json=json,
+                timeout=aiohttp.ClientTimeout(total=30),
+            ) as response,
+        ):
+            text = await response.text()
+            if response.content_type == "application/json":
+                return response.status, await response.json()
+            return response.status, text
+
+
+async def record_matches(board: BoardDesk) -> list[int]:
+    """Two recorded, unannounced matches of the relative's saved search (as a matching pass leaves them,
+    below the announcing threshold), the likelier second; and one announced already (never reviewed)."""
+    assert board.db is not None
+    await give_consent(board.db, RELATIVE, "ru", first_name="Алия")
+    async with board.db.session() as session:
+        request = SearchRequest(person_id=RELATIVE, surname="Лехкодымов", name="Емельян", birth_year=1904)
+        session.add(request)
+        await session.flush()
+        wanted = ["KZ-2019-0142", "KZ-2010-0342", "KZ-2015-6393"]
+        readings = {
+            r.reading_id: r.id
+            for r in (await session.execute(select(Reading).where(Reading.reading_id.in_(wanted)))).scalars()
+        }
+        ids = []
+        for reading_id, score, state in (
+            ("KZ-2010-0342", 31.0, NotificationState.SKIPPED),
+            ("KZ-2019-0142", 88.5, NotificationState.SKIPPED),
+            ("KZ-2015-6393", 99.0, NotificationState.QUEUED),
+        ):
+            match = Match(
+                request_id=request.id,
+                reading_pk=readings[reading_id],
+                score=score,
+                reasons=[],
+                notification=state,
+            )
+            session.add(match)
+            await session.flush()
+            ids.append(match.id)
+    return ids[:2]
