@@ -805,8 +805,14 @@ async def close_case(context: AmanatContext, case_id: int, note: str | None) -> 
     _LOGGER.info("case %s closed by %s", case_id, turn.user_id)
     await refresh_board(context, result.case)
     await refresh_desks(context, result.case)
-    if result.case.relative_active:
-        await tell_relative(context, result.case, "case.relative_closed")
+    if result.case.relative_active:  # with "Tell his story" (the memory book, handlers/stories.py)
+        t = await language(context, result.case.person_id)
+        await tell_relative(
+            context,
+            result.case,
+            "case.relative_closed",
+            [[(t.plain("story.button.tell"), buttons.StoryButton("c", result.case.id).encode())]],
+        )
     await private_say(context, turn, turn.t("case.closed_done", id=case_id))
 
 

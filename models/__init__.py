@@ -12,6 +12,7 @@ from models.people import DialogueState, Person, Role, RoleChange
 from models.registry import BatchState, ImportBatch, Reading, ReadingKey, RegistryMeta
 from models.requests import Match, NotificationState, OutboxMessage, OutboxState, RequestStatus, SearchRequest
 from models.reviews import MatchReview
+from models.stories import Story, StoryConsent, StoryItem, StoryState
 
 __all__ = [
     "Appeal",
@@ -43,5 +44,9 @@ __all__ = [
     "RoleChange",
     "SearchRequest",
     "SendBudget",
+    "Story",
+    "StoryConsent",
+    "StoryItem",
+    "StoryState",
     "Watermark",
 ]
