@@ -36,7 +36,7 @@ from bot.services import cases, stories
 from bot.services.dialogue_state import DialogueRecord, clear_dialogue, load_dialogue, save_dialogue
 from handlers import buttons
 from handlers.case_views import clip
-from handlers.cases import Content, relay_from_volunteer
+from handlers.cases import Content, relay_from_volunteer, remember_volunteer
 from handlers.groups import HandlerGroup
 from handlers.steps import entry
 from handlers.stories import (
@@ -120,6 +120,7 @@ async def moderate_command(update: Update, context: AmanatContext) -> State:
         _LOGGER.warning("/moderate from user %s refused: not a volunteer", turn.user_id)
         turn.say(turn.t("case.volunteers_only"))
         return turn.state
+    await remember_volunteer(update, context)  # a case they open names them (and needs their row)
     await show_next(context, turn)
     return turn.state
 
@@ -140,6 +141,7 @@ async def press(update: Update, context: AmanatContext) -> State:
         _LOGGER.warning("moderation button from user %s refused: not a volunteer", turn.user_id)
         turn.toast = turn.t.plain("case.volunteers_only")
         return turn.state
+    await remember_volunteer(update, context)
     act, story_id = Act(pressed.act), pressed.number
     story = await stories.get_story(context.db, story_id)
     if act == Act.NEXT:
