@@ -3,7 +3,11 @@ test_story_dialogue.py): what may be published and, marked by unmistakable words
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from sqlalchemy import select
@@ -122,3 +126,17 @@ async def seed(db: Database, storage: StoryStorage) -> Seeded:
     )
     assert await stories.withdraw(db, FAMILY, withdrawn) is not None
     return Seeded(named, anonymous, withdrawn, reading_id)
+
+
+def amanat(url: str, storage: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AMANAT_")}
+    env["AMANAT_DATABASE__URL"] = url
+    env["AMANAT_STORIES__STORAGE_DIR"] = str(storage)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--lang", "en", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )

@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from book_data import Seeded, seed
 from stories_harness import Book
 
 from bot.services.registry_import import import_file
+from bot.services.story_files import StoryStorage
 from models import Database
 
 SAMPLE_REGISTRY = Path(__file__).resolve().parents[2] / "bot" / "data" / "sample_registry.csv"
@@ -52,3 +54,14 @@ async def book(stories_url: str, tmp_path: Path) -> AsyncIterator[Book]:
         yield harness
     finally:
         await harness.stop()
+
+
+@pytest.fixture
+async def seeded(stories_url: str, tmp_path: Path) -> tuple[Seeded, StoryStorage]:
+    """The memory book of book_data.seed in a fresh database, its files under tmp_path/storage."""
+    storage = StoryStorage(tmp_path / "storage")
+    db = Database(stories_url)
+    try:
+        return await seed(db, storage), storage
+    finally:
+        await db.dispose()

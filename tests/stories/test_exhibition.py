@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from book_data import FAMILY, HIDDEN_FAMILY, NAMED_FAMILY, NEVER, Seeded, seed
+from book_data import FAMILY, HIDDEN_FAMILY, NAMED_FAMILY, NEVER, Seeded, amanat
 
 from bot.services import stories
 from bot.services.story_files import StoryStorage
@@ -23,20 +20,6 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "exhibition"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def amanat(url: str, storage: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AMANAT_")}
-    env["AMANAT_DATABASE__URL"] = url
-    env["AMANAT_STORIES__STORAGE_DIR"] = str(storage)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "--lang", "en", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-
 def site_text(out: Path) -> str:
     """Every text file of the site, concatenated (pages, the search index, scripts)."""
     return "\n".join(
@@ -44,16 +27,6 @@ def site_text(out: Path) -> str:
         for path in sorted(out.rglob("*"))
         if path.is_file() and path.suffix in (".html", ".json", ".js", ".css")
     )
-
-
-@pytest.fixture
-async def seeded(stories_url: str, tmp_path: Path) -> tuple[Seeded, StoryStorage]:
-    storage = StoryStorage(tmp_path / "storage")
-    db = Database(stories_url)
-    try:
-        return await seed(db, storage), storage
-    finally:
-        await db.dispose()
 
 
 async def test_the_site_holds_only_approved_consented_stories(
