@@ -18,6 +18,7 @@ while the person's ``story`` row waits for one; anything else falls through unto
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
@@ -45,6 +46,7 @@ from handlers.groups import HandlerGroup
 from handlers.steps import entry
 from handlers.turn import AmanatContext, ButtonRows, State, Turn, html_lines
 from models import StoryConsent, StoryState
+from models.base import utcnow
 from models.db import database_unavailable
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ CONVERSATION: Final = "story"
 COMMANDS: Final = ("story",)  # in the private chats' menu when volunteers are configured
 MAX_TEXT: Final = 3500
 MAX_CAPTION: Final = 300
-MAX_REASON: Final = 1000
+IDLE_FOR: Final = timedelta(hours=24)  # a story left unfinished this long is thrown away
 
 
 class Act(StrEnum):
@@ -111,6 +113,7 @@ async def row_of(context: AmanatContext, turn: Turn) -> DialogueRecord:
 
 
 async def set_row(context: AmanatContext, turn: Turn, state: str, data: dict[str, Any]) -> None:
+    data = {**data, "at": utcnow().isoformat()}
     record = DialogueRecord(CONVERSATION, turn.chat_id, turn.user_id, state=state, data=data)
     await save_dialogue(context.db, record)
 
@@ -197,6 +200,12 @@ async def on_private_message(update: Update, context: AmanatContext) -> None:
         return  # the dialogue's step answers "try again later" in their language
     if not record.stored or not record.state:
         return
+    if abandoned(record):  # the draft is thrown away; the message is the dialogue's
+        await clear_dialogue(context.db, CONVERSATION, message.chat_id, user.id)
+        story_id = int(record.data.get("story") or 0)
+        if story_id:
+            await stories.discard_draft(context.db, storage_of(context), user.id, story_id)
+        return
 
     async def act(update: Update, context: AmanatContext) -> State:
         await take_message(context, message, record)
@@ -204,6 +213,15 @@ async def on_private_message(update: Update, context: AmanatContext) -> None:
 
     await entry(act, needs_consent=False)(update, context)
     raise ApplicationHandlerStop
+
+
+def abandoned(record: DialogueRecord) -> bool:
+    """Whether the story being written was left alone longer than :data:`IDLE_FOR`."""
+    try:
+        at = datetime.fromisoformat(str(record.data.get("at")))
+    except ValueError:
+        return True
+    return utcnow() - at > IDLE_FOR
 
 
 async def on_cancel(update: Update, context: AmanatContext) -> None:

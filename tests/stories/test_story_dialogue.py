@@ -5,10 +5,12 @@ nothing behind; consent is a step of its own; /my withdraws; /forget erases stor
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 from stories_harness import GPS_IFD, PDF, RELATIVE, Book, photo_bytes, stored_files, stories_in, tell_story
 
+from bot.services.dialogue_state import load_dialogue, save_dialogue
 from models import StoryConsent, StoryState
 
 
@@ -75,4 +77,21 @@ async def test_my_withdraws_a_story_and_forget_erases_stories_and_files(book: Bo
     assert len(stored_files(book)) == 4
     confirm = (await book.say(book.relative, "/forget"))[-1]
     await book.press(book.relative, confirm, confirm.button_texts()[0])
+    assert await stories_in(book) == [] and stored_files(book) == []
+
+
+async def test_a_story_left_unfinished_for_a_day_is_thrown_away_and_text_is_a_search_again(
+    book: Book,
+) -> None:
+    await book.consented(book.relative)
+    await book.say(book.relative, "/search Легкодымов Емельян 1904")
+    await book.say(book.relative, "/story")
+    await book.say(book.relative, "Начало истории")
+    await book.act(book.api.send_photo(book.relative, "фото", content=photo_bytes()))
+    assert book.db is not None
+    record = await load_dialogue(book.db, "story", RELATIVE, RELATIVE)
+    record.data["at"] = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
+    await save_dialogue(book.db, record)
+    answer = (await book.say(book.relative, "Кусаинов Жумабай 1912"))[-1]
+    assert "Файл" not in answer.text and "Подпись" not in answer.text  # the dialogue answered it
     assert await stories_in(book) == [] and stored_files(book) == []
