@@ -8,7 +8,18 @@ import io
 from datetime import UTC, datetime, timedelta
 
 from PIL import Image
-from stories_harness import GPS_IFD, PDF, RELATIVE, Book, photo_bytes, stored_files, stories_in, tell_story
+from stories_harness import (
+    ERZHAN,
+    GPS_IFD,
+    PDF,
+    RELATIVE,
+    STRANGER,
+    Book,
+    photo_bytes,
+    stored_files,
+    stories_in,
+    tell_story,
+)
 
 from bot.services.dialogue_state import load_dialogue, save_dialogue
 from models import StoryConsent, StoryState
@@ -95,3 +106,21 @@ async def test_a_story_left_unfinished_for_a_day_is_thrown_away_and_text_is_a_se
     answer = (await book.say(book.relative, "Кусаинов Жумабай 1912"))[-1]
     assert "Файл" not in answer.text and "Подпись" not in answer.text  # the dialogue answered it
     assert await stories_in(book) == [] and stored_files(book) == []
+
+
+async def test_a_closed_case_offers_to_tell_his_story(book: Book) -> None:
+    await book.consented(book.relative)
+    await book.say(book.relative, "/search Легкодымов Емельян 1904")
+    opened = await book.act(book.api.send_text(book.relative, "/ask Помогите найти прадеда"))
+    card = opened[ERZHAN][-1]
+    claimed = await book.press(book.erzhan, card, "✋ Взять")
+    desk = claimed[ERZHAN][-1]
+    note = (await book.press(book.erzhan, desk, "✔️ Закрыть"))[ERZHAN][-1]
+    closed = await book.press(book.erzhan, note, "✔️ Закрыть без заметки")
+    told = closed[RELATIVE][-1]
+    assert "закрыто" in told.text and told.button_texts() == ["📖 Рассказать его историю"]
+    prompt = (await book.press(book.relative, told, "📖 Рассказать его историю"))[RELATIVE][-1]
+    assert "Книга памяти" in prompt.text and "Легкодымов Емельян" in prompt.text
+    # A forged press for somebody else's case reaches nothing.
+    await book.act(book.api.press_data(book.stranger, 1, "st:c:1"))
+    assert book.api.new_messages(STRANGER) == []
