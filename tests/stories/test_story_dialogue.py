@@ -8,6 +8,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 from PIL import Image
+from sqlalchemy import select
 from stories_harness import (
     ERZHAN,
     GPS_IFD,
@@ -22,7 +23,7 @@ from stories_harness import (
 )
 
 from bot.services.dialogue_state import load_dialogue, save_dialogue
-from models import StoryConsent, StoryState
+from models import Match, Reading, SearchRequest, StoryConsent, StoryState
 
 
 async def test_a_family_tells_a_story_with_photos_an_album_and_a_pdf(book: Book) -> None:
@@ -124,3 +125,25 @@ async def test_a_closed_case_offers_to_tell_his_story(book: Book) -> None:
     # A forged press for somebody else's case reaches nothing.
     await book.act(book.api.press_data(book.stranger, 1, "st:c:1"))
     assert book.api.new_messages(STRANGER) == []
+
+
+async def test_tell_his_story_under_a_found_match_ties_the_story_to_the_reading(book: Book) -> None:
+    await book.consented(book.relative)
+    assert book.db is not None
+    async with book.db.session() as session:
+        reading = (await session.execute(select(Reading).order_by(Reading.id).limit(1))).scalar_one()
+        request = SearchRequest(person_id=RELATIVE, surname=reading.surname, derived={})
+        session.add(request)
+        await session.flush()
+        match = Match(request_id=request.id, reading_pk=reading.id, score=97.0, strong=True)
+        session.add(match)
+        await session.flush()
+        match_id, reading_pk, surname = match.id, reading.id, reading.surname
+    menu = await book.say(book.relative, "/help")
+    prompt = (await book.act(book.api.press_data(book.relative, menu[-1].message_id, f"st:b:{match_id}")))[
+        RELATIVE
+    ][-1]
+    assert "Книга памяти" in prompt.text and surname in prompt.text
+    await book.say(book.relative, "Его нашли под Калугой.")
+    [(story, _)] = await stories_in(book)
+    assert story.reading_pk == reading_pk and story.state == StoryState.DRAFT
