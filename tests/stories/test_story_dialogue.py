@@ -147,3 +147,23 @@ async def test_tell_his_story_under_a_found_match_ties_the_story_to_the_reading(
     await book.say(book.relative, "Его нашли под Калугой.")
     [(story, _)] = await stories_in(book)
     assert story.reading_pk == reading_pk and story.state == StoryState.DRAFT
+
+
+async def test_bad_input_while_writing_changes_nothing(book: Book) -> None:
+    [asked] = await book.say(book.relative, "/story")  # before consent: the consent question, nothing else
+    assert "Книга памяти" not in asked.text and await stories_in(book) == []
+    await book.consented(book.relative)
+    await book.say(book.relative, "/search Легкодымов Емельян 1904")
+    await book.say(book.relative, "/story")
+    [sticker] = (await book.act(book.api.send_sticker(book.relative)))[RELATIVE]
+    assert "Сначала, пожалуйста, сам рассказ" in sticker.text
+    [long] = await book.say(book.relative, "я" * 4000)
+    assert "Слишком длинно: не больше 3500 знаков" in long.text
+    assert await stories_in(book) == []
+    await book.say(book.relative, "<b>Не разметка</b> & текст")
+    [(story, _)] = await stories_in(book)
+    assert story.text == "<b>Не разметка</b> & текст"
+    # A forged button: a toast, nothing changed.
+    await book.act(book.api.press_data(book.relative, 1, "st:s:999"))
+    [(again, _)] = await stories_in(book)
+    assert again.state == StoryState.DRAFT
