@@ -12,7 +12,7 @@ from models.people import DialogueState, Person, Role, RoleChange
 from models.registry import BatchState, ImportBatch, Reading, ReadingKey, RegistryMeta
 from models.requests import Match, NotificationState, OutboxMessage, OutboxState, RequestStatus, SearchRequest
 from models.reviews import MatchReview
-from models.stories import Story, StoryConsent, StoryItem, StoryState
+from models.stories import Story, StoryConsent, StoryErasure, StoryItem, StoryState
 
 __all__ = [
     "Appeal",
@@ -46,6 +46,7 @@ __all__ = [
     "SendBudget",
     "Story",
     "StoryConsent",
+    "StoryErasure",
     "StoryItem",
     "StoryState",
     "Watermark",

@@ -79,3 +79,13 @@ class StoryItem(Base):
     size: Mapped[int] = mapped_column(default=0)
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StoryErasure(Base):
+    """A story erased with /forget: its id and when, nothing else, so the partners' export can tell
+    them to take it down (the story, its items and files are gone)."""
+
+    __tablename__ = "story_erasures"
+
+    story_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -21,7 +21,17 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.sql import ColumnElement
 
 from bot.services.story_files import StoryStorage
-from models import Case, Database, Reading, SearchRequest, Story, StoryConsent, StoryItem, StoryState
+from models import (
+    Case,
+    Database,
+    Reading,
+    SearchRequest,
+    Story,
+    StoryConsent,
+    StoryErasure,
+    StoryItem,
+    StoryState,
+)
 from models.base import utcnow
 
 # The reading's fields a story shows "as read": never the family's address or name from the insert.
@@ -350,9 +360,21 @@ async def forget_stories(db: Database, storage: StoryStorage, person_id: int) ->
         ids = list(
             (await session.execute(select(Story.id).where(Story.person_id == person_id))).scalars().all()
         )
+        sent = list(
+            (
+                await session.execute(
+                    select(Story.id).where(Story.person_id == person_id, Story.state != StoryState.DRAFT)
+                )
+            )
+            .scalars()
+            .all()
+        )
         if ids:
             await session.execute(delete(StoryItem).where(StoryItem.story_id.in_(ids)))
             await session.execute(delete(Story).where(Story.id.in_(ids)))
+        now = utcnow()
+        for story_id in sent:  # the partners' export tells them to take these down (ids only)
+            await session.merge(StoryErasure(story_id=story_id, erased_at=now))
     for story_id in ids:
         storage.remove_story(story_id)
     return len(ids)
@@ -445,6 +467,21 @@ async def changed_since(db: Database, since: datetime | None) -> list[StoryView]
             statement = statement.where(Story.updated_at > since)
         rows = (await session.execute(statement.order_by(Story.updated_at, Story.id))).scalars().all()
         return [await _view(session, story) for story in rows]
+
+
+async def erased_since(db: Database, since: datetime | None) -> list[tuple[int, datetime]]:
+    """Ids of stories erased with /forget after ``since`` (all when None), with when, oldest first."""
+    async with db.session() as session:
+        statement = select(StoryErasure.story_id, StoryErasure.erased_at)
+        if since is not None:
+            statement = statement.where(StoryErasure.erased_at > since)
+        rows = (await session.execute(statement.order_by(StoryErasure.erased_at))).all()
+        result: list[tuple[int, datetime]] = []
+        for story_id, erased_at in rows:
+            when = aware(erased_at)
+            assert when is not None
+            result.append((int(story_id), when))
+        return result
 
 
 def family_shown(story: StoryView) -> str | None:

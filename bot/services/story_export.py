@@ -10,8 +10,8 @@ Each run that finds something new writes one batch folder into OUT (the schema i
 
 Only what changed since the marker is written. A story that may be published (approved, consented
 ``named`` or ``anonymous``, not withdrawn) is a ``publish`` record with its text and files; one that may
-no longer be (withdrawn, declined, ``units_only``) is a ``remove`` record with its id only, so a partner
-takes it down; pending stories wait. A ``named`` story carries the family's name, an ``anonymous`` one
+no longer be (withdrawn, declined, ``units_only``, or erased with /forget) is a ``remove`` record with
+its id only, so a partner takes it down; pending stories wait. A ``named`` story carries the family's name, an ``anonymous`` one
 never does. The batch is written under a temporary name and renamed when complete, and the marker moves
 only after that, so a crash repeats a batch rather than losing one.
 """
@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from bot.services.stories import READING_FIELDS, StoryView, aware, changed_since, family_shown
+from bot.services.stories import READING_FIELDS, StoryView, aware, changed_since, erased_since, family_shown
 from bot.services.story_files import StoryStorage
 from models import Database, StoryState
 
@@ -122,6 +122,11 @@ def remove_record(story: StoryView) -> dict[str, Any]:
     }
 
 
+def erased_record(story_id: int, erased_at: datetime) -> dict[str, Any]:
+    """The ``remove`` record of a story erased with /forget."""
+    return {"schema": SCHEMA_VERSION, "action": "remove", "story_id": story_id, "updated_at": _iso(erased_at)}
+
+
 def _copy_files(storage: StoryStorage, story: StoryView, batch: Path) -> list[dict[str, Any]]:
     files: list[dict[str, Any]] = []
     for item in story.items:
@@ -158,7 +163,8 @@ async def export_stories(
     out.mkdir(exist_ok=True)
     since = _read_state(out)
     changed = [story for story in await changed_since(db, since) if story.state != StoryState.PENDING]
-    if not changed:
+    erased = await erased_since(db, since)
+    if not changed and not erased:
         return StoryExportReport(None, 0, 0, 0, since)
     moment = now or datetime.now(UTC)
     name = "stories-" + moment.strftime("%Y%m%dT%H%M%S%fZ")
@@ -178,12 +184,15 @@ async def export_stories(
                     record = remove_record(story)
                     removed += 1
                 records.write(json.dumps(record, ensure_ascii=False) + "\n")
+            for story_id, erased_at in erased:  # erased with /forget: nothing but the id is left
+                records.write(json.dumps(erased_record(story_id, erased_at)) + "\n")
+                removed += 1
         listed = sorted(path.relative_to(partial).as_posix() for path in partial.rglob("*") if path.is_file())
         sums = {relative: _sha256(partial / relative) for relative in listed}
         (partial / SUMS_FILE).write_text(
             "".join(f"{digest}  {relative}\n" for relative, digest in sums.items()), encoding="utf-8"
         )
-        until = max(story.updated_at for story in changed)
+        until = max([story.updated_at for story in changed] + [when for _, when in erased])
         manifest = {
             "schema": SCHEMA_VERSION,
             "batch": name,

@@ -1,4 +1,4 @@
-"""the memory book: families' stories about a soldier (consent, moderation, withdrawal) and their files
+"""the memory book: families' stories about a soldier (consent, moderation, withdrawal), their files, and the ids of stories erased with /forget
 
 Revision ID: 0009
 Revises: 0007
@@ -83,9 +83,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_story_items")),
     )
     op.create_index(op.f("ix_story_items_story_id"), "story_items", ["story_id"])
+    op.create_table(
+        "story_erasures",
+        sa.Column("story_id", BIG_ID, autoincrement=False, nullable=False),
+        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("story_id", name=op.f("pk_story_erasures")),
+    )
+    op.create_index(op.f("ix_story_erasures_erased_at"), "story_erasures", ["erased_at"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_story_erasures_erased_at"), table_name="story_erasures")
+    op.drop_table("story_erasures")
     op.drop_index(op.f("ix_story_items_story_id"), table_name="story_items")
     op.drop_table("story_items")
     op.drop_index("ix_stories_updated_at", table_name="stories")

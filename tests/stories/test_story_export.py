@@ -79,6 +79,26 @@ async def test_the_export_is_incremental_and_verifiable(
     ]
     assert verify_batch(newest) == []
 
+    # The family is forgotten: their stories are erased, and the next batch tells partners to take them down.
+    db = Database(stories_url)
+    try:
+        assert await stories.forget_stories(db, storage, FAMILY) == 7
+    finally:
+        await db.dispose()
+    fourth = amanat(stories_url, storage.root, tmp_path, "export", "stories", str(out))
+    assert fourth.returncode == 0, fourth.stderr
+    erased = records(batches(out)[-1])
+    assert {r["action"] for r in erased} == {"remove"} and set(erased[0]) == {
+        "schema",
+        "action",
+        "story_id",
+        "updated_at",
+    }
+    assert {book.named, book.anonymous, book.withdrawn} <= {r["story_id"] for r in erased}
+    assert (
+        "nothing changed" in amanat(stories_url, storage.root, tmp_path, "export", "stories", str(out)).stdout
+    )
+
     # A file changed after delivery is caught.
     (newest / "stories.jsonl").write_text("{}\n", encoding="utf-8")
     assert verify_batch(newest) == ["changed: stories.jsonl"]
