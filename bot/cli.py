@@ -831,7 +831,7 @@ async def _export(settings: Settings, kind: str, out: Path, fmt: str | None) -> 
 @click.pass_context
 def export_command(ctx: click.Context, kind: str, out: Path, fmt: str | None) -> None:
     """Export the registry, the appeals or anonymized case statistics (CSV or JSON lines, with a checksum);
-    ``stories`` writes the memory book's changes since the last export into the folder OUT
+    "stories" writes the memory book's changes since the last export into the folder OUT
     (docs/story-export.md)."""
     if kind == "stories":
         _export_stories(ctx, out)
