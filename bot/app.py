@@ -46,10 +46,12 @@ from handlers import (
     dialogue,
     family,
     flood,
+    moderation,
     notifications,
     review,
     roles,
     stats,
+    stories,
 )
 from handlers.rate_limiter import SharedRateLimiter
 from handlers.turn import AmanatContext, Features, Services
@@ -167,7 +169,8 @@ def make_error_handler(token: str) -> Any:
 def command_menu(lang: str, *, volunteers: bool = False) -> list[BotCommand]:
     """The command menu of private chats in ``lang``."""
     t = translator(lang)
-    names = (*dialogue.COMMANDS, *(cases.COMMANDS if volunteers else ()))  # /ask only when someone answers
+    # /ask and /story only when someone answers (a story waits for a volunteer's review)
+    names = (*dialogue.COMMANDS, *((*cases.COMMANDS, *stories.COMMANDS) if volunteers else ()))
     return [BotCommand(name, t.plain(f"command.{name}")) for name in names]
 
 
@@ -271,6 +274,8 @@ def build_application(
     cases.register(application)  # cases: before the dialogue (group -1), see handlers/cases.py
     review.register(application)  # /review for volunteers (group -1)
     family.register(application)  # /family for volunteers and the family's answer (group -1)
+    moderation.register(application)  # /moderate for volunteers (group MODERATION)
+    stories.register(application)  # /story and a story being written, before the dialogue (STORIES)
     dialogue.register(application)
     notifications.register(application)  # buttons under notifications, pause/resume in /my (FEATURES)
     appeals.register(application)  # /appeal and the broadcast's buttons (administrators)

@@ -30,6 +30,7 @@ from bot.cli_text import CliText, cli_language, cli_text
 from bot.config import WEBHOOK_SECRET_MISSING, ConfigError, Settings, load_config
 from bot.console import run_console
 from bot.database import DatabaseMissing, database_place, open_database
+from bot.exhibition import BuildReport, ExhibitionError, build_exhibition
 from bot.i18n import LANGUAGES
 from bot.logs import redact, setup_logging
 from bot.search import Query
@@ -78,6 +79,8 @@ from bot.services.registry_import import (
 from bot.services.registry_index import open_registry_index
 from bot.services.registry_search import RegistrySearch, StoredRegistry, count_readings
 from bot.services.startup import StartupRefused
+from bot.services.story_export import StoryExportError, StoryExportReport, export_stories
+from bot.services.story_files import StoryStorage
 from handlers.notifications import deliver_all_via_bot_api
 from models import BatchState, Database, DeliveryState
 from models.db import connection_problem
@@ -817,7 +820,7 @@ async def _export(settings: Settings, kind: str, out: Path, fmt: str | None) -> 
 
 @main.command("export")
 @click.argument("kind", type=click.Choice(["registry", "appeals", "cases", "stories"]))
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
 @click.option(
     "--format",
     "fmt",
@@ -827,9 +830,11 @@ async def _export(settings: Settings, kind: str, out: Path, fmt: str | None) -> 
 )
 @click.pass_context
 def export_command(ctx: click.Context, kind: str, out: Path, fmt: str | None) -> None:
-    """Export the registry, the appeals or anonymized case statistics (CSV or JSON lines, with a checksum)."""
+    """Export the registry, the appeals or anonymized case statistics (CSV or JSON lines, with a checksum);
+    "stories" writes the memory book's changes since the last export into the folder OUT
+    (docs/story-export.md)."""
     if kind == "stories":
-        _fail("the stories export is not available yet (it comes with the memory book)")
+        _export_stories(ctx, out)
         return
     try:
         report = _run(_export(_settings(ctx), kind, out, fmt))
@@ -839,6 +844,83 @@ def export_command(ctx: click.Context, kind: str, out: Path, fmt: str | None) ->
     click.echo(
         f"{report.path}: {report.rows} rows ({report.format}, {report.bytes} bytes), sha256 {report.sha256}; "
         f"manifest {report.manifest.name}, checksum {report.checksum.name}"
+    )
+
+
+async def _stories_export(settings: Settings, out: Path) -> StoryExportReport:
+    db = await open_existing_database(settings.database.url)
+    try:
+        return await export_stories(db, StoryStorage(settings.stories.storage_path), out)
+    finally:
+        await db.dispose()
+
+
+def _export_stories(ctx: click.Context, out: Path) -> None:
+    """`amanat export stories OUT/`: one new batch of what changed, with its checksums."""
+    t = _text(ctx)
+    try:
+        report = _run(_stories_export(_settings(ctx), out))
+    except StoryExportError as error:
+        _fail(t(f"cli.export_stories.error.{error.code}", **error.args_))
+        return
+    except ExportError as error:
+        _fail(str(error))
+        return
+    if report.batch is None:
+        click.echo(t("cli.export_stories.nothing", out=out))
+        return
+    click.echo(
+        t(
+            "cli.export_stories.done",
+            batch=report.batch,
+            published=report.published,
+            removed=report.removed,
+            files=report.files,
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------------ exhibition
+
+
+@main.group()
+def exhibition() -> None:
+    """The memory book's exhibition: a static site of approved, consented stories."""
+
+
+async def _build_exhibition(settings: Settings, out: Path) -> BuildReport:
+    db = await open_database(settings)
+    try:
+        return await build_exhibition(
+            db,
+            StoryStorage(settings.stories.storage_path),
+            out,
+            default_language=settings.i18n.default_language,
+        )
+    finally:
+        await db.dispose()
+
+
+@exhibition.command("build")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def exhibition_build(ctx: click.Context, out: Path) -> None:
+    """Write the site into OUT (replacing an earlier build whole): one page per soldier, indexes by
+    region and year of birth, search in the browser, ru/kk/en."""
+    t = _text(ctx)
+    try:
+        report = _run(_build_exhibition(_settings(ctx), out))
+    except ExhibitionError as error:
+        _fail(t(f"cli.exhibition.error.{error.code}", **error.args_))
+        return
+    click.echo(
+        t(
+            "cli.exhibition.built",
+            out=report.out,
+            soldiers=report.soldiers,
+            stories=report.stories,
+            files=report.files,
+        )
     )
 
 

@@ -119,6 +119,29 @@ class CasesConfig(BaseModel):
     remind_after_hours: float = Field(default=24, ge=0)
 
 
+def default_stories_path() -> Path:
+    """Where the memory book's files live unless configured: beside the default database (on Linux
+    ``~/.local/share/amanat/stories``)."""
+    return user_data_path("amanat", appauthor=False) / "stories"
+
+
+class StoriesConfig(BaseModel):
+    """The memory book (/story): where its files are kept and how large a file may be."""
+
+    # Photos (re-encoded JPEG) and PDFs, one folder per story; relative paths are relative to the
+    # current folder. Empty: beside the default database.
+    storage_dir: str = ""
+    # A file larger than this is refused before it is downloaded (Telegram's bots may fetch up to 20 MB).
+    max_file_mb: float = Field(default=10.0, gt=0, le=20)
+    # A photo is scaled down to fit this many pixels on its longer side.
+    max_photo_side: int = Field(default=2048, ge=256, le=8192)
+    max_items: int = Field(default=20, ge=1, le=100)
+
+    @property
+    def storage_path(self) -> Path:
+        return Path(self.storage_dir) if self.storage_dir else default_stories_path()
+
+
 class FloodConfig(BaseModel):
     """Per-user flood control: beyond ``backlog`` unanswered updates of one person, updates are dropped
     and the person is told once (handlers/flood.py)."""
@@ -202,6 +225,7 @@ class Settings(BaseSettings):
     broadcast: BroadcastConfig = Field(default_factory=BroadcastConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
     cases: CasesConfig = Field(default_factory=CasesConfig)
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
     flood: FloodConfig = Field(default_factory=FloodConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)

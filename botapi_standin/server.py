@@ -121,8 +121,9 @@ _CHAT_WRITE_METHODS: Final = frozenset(
     m.lower()
     for m in (
         "sendMessage",
-        "sendPhoto",
         "copyMessage",
+        "sendPhoto",
+        "sendDocument",
         "editMessageText",
         "editMessageReplyMarkup",
         "deleteMessage",
@@ -130,7 +131,7 @@ _CHAT_WRITE_METHODS: Final = frozenset(
     )
 )
 # Methods that flood control counts (Telegram limits sending, not editing).
-_FLOOD_METHODS: Final = frozenset({"sendmessage", "sendphoto", "copymessage"})
+_FLOOD_METHODS: Final = frozenset({"sendmessage", "copymessage", "sendphoto", "senddocument"})
 
 _ADMIN_RIGHTS: Final[Mapping[str, bool]] = {
     "is_anonymous": False,
@@ -258,7 +259,8 @@ class BotApiStandIn:
         self._webhook_tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[Callable[[Observed], None]] = []
         self._file_ids = itertools.count(1)
-        self._files: dict[str, bytes] = {}  # file_id → content, of every file a user or the bot sent
+        self._files: dict[str, bytes] = {}
+        """The bytes of every file a user or the bot sent, by file id (served by getFile and /file/)."""
         self._buckets: dict[int | None, TokenBucket] = {}
         self._inflight = 0
         self._last_activity = time.monotonic()
@@ -276,8 +278,10 @@ class BotApiStandIn:
                 "getMyCommands": self._get_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
                 "sendMessage": self._send_message,
-                "sendPhoto": self._send_photo,
                 "copyMessage": self._copy_message,
+                "sendPhoto": self._send_photo,
+                "sendDocument": self._send_document,
+                "getFile": self._get_file,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "deleteMessage": self._delete_message,
@@ -297,7 +301,7 @@ class BotApiStandIn:
 
     @property
     def base_file_url(self) -> str:
-        """The ``base_file_url`` for PTB (nothing is served there: the bot downloads no files)."""
+        """The ``base_file_url`` for PTB: ``getFile``'s ``file_path`` is downloaded from under it."""
         return f"http://{self.host}:{self.port}/file/bot"
 
     @property
@@ -322,6 +326,7 @@ class BotApiStandIn:
         self._closing = False
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -529,10 +534,14 @@ class BotApiStandIn:
         return update_id
 
     def _fake_file(self, kind: str, content: bytes) -> JSONDict:
-        """The Bot API file fields of a user's attachment (the bot never downloads one, so none is kept)."""
+        """The Bot API file fields of an attachment; its bytes are kept for ``getFile`` and the download."""
         file_id = f"{kind}-{next(self._file_ids):06d}"
-        self._files[file_id] = content
+        self._files[file_id] = bytes(content)
         return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(content)}
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a file a user or the bot sent (KeyError when there is none)."""
+        return self._files[file_id]
 
     async def send_sticker(self, user: SimUser, emoji: str = "👍", chat: SimChat | None = None) -> int:
         """Queue a sticker message."""
@@ -548,13 +557,20 @@ class BotApiStandIn:
         *,
         content: bytes = b"\xff\xd8\xff\xe0fake-jpeg",
         reply_to: SentMessage | int | None = None,
+        media_group_id: str | None = None,
+        file_size: int | None = None,
     ) -> int:
-        """Queue a photo message (with an optional caption)."""
+        """Queue a photo message (with an optional caption; ``media_group_id``: one of an album).
+        ``content`` is served to the bot by ``getFile``; ``file_size`` overrides the size Telegram reports."""
         photo = self._fake_file("photo", content)
         photo.update(width=800, height=600)
+        if file_size is not None:
+            photo["file_size"] = file_size
         data: JSONDict = {"photo": [photo]}
         if caption:
             data["caption"] = caption
+        if media_group_id:
+            data["media_group_id"] = media_group_id
         return await self.send_message_content(user, self.reply_content(data, reply_to), chat)
 
     async def send_voice(self, user: SimUser, duration: int = 3, chat: SimChat | None = None) -> int:
@@ -573,13 +589,20 @@ class BotApiStandIn:
         *,
         mime_type: str = "text/csv",
         reply_to: SentMessage | int | None = None,
+        media_group_id: str | None = None,
+        file_size: int | None = None,
     ) -> int:
-        """Queue a document (``content`` only sets its size: the stand-in serves no files)."""
+        """Queue a document (``content`` is served to the bot by ``getFile``; ``media_group_id``: one of
+        an album; ``file_size`` overrides the size Telegram reports)."""
         document = self._fake_file("document", content)
         document.update(file_name=file_name, mime_type=mime_type)
+        if file_size is not None:
+            document["file_size"] = file_size
         data: JSONDict = {"document": document}
         if caption:
             data["caption"] = caption
+        if media_group_id:
+            data["media_group_id"] = media_group_id
         return await self.send_message_content(user, self.reply_content(data, reply_to), chat)
 
     async def press(
@@ -1278,26 +1301,27 @@ class BotApiStandIn:
             content["link_preview_options"] = params["link_preview_options"]
         return self._store_bot_message(state, content, params, raw, parse_mode, "sendMessage")
 
-    async def _send_photo(self, params: JSONDict) -> JSONDict:
-        """A photo, by ``file_id`` (one the stand-in issued: a user's photo or an earlier upload) or
-        uploaded (multipart), with an optional ``caption`` (HTML parsed as for texts, ≤ 1,024 characters).
-        Recorded like a text message (``method`` "sendPhoto", ``text`` the caption); the stored message
-        carries the photo's sizes, as Telegram answers."""
+    def _upload(self, params: JSONDict, name: str, kind: str) -> JSONDict:
+        """The file fields of ``params[name]``: an uploaded file (multipart) or a known file id."""
+        value = params.get(name)
+        if isinstance(value, dict) and isinstance(value.get("content"), bytes | bytearray):
+            if not value["content"]:
+                raise bad_request("file must be non-empty")
+            fields = self._fake_file(kind, bytes(value["content"]))
+            if value.get("filename"):
+                fields["file_name"] = str(value["filename"])
+            if value.get("content_type"):
+                fields["mime_type"] = str(value["content_type"])
+            return fields
+        if isinstance(value, str) and value in self._files:
+            return {"file_id": value, "file_unique_id": f"u{value}", "file_size": len(self._files[value])}
+        if not value:
+            raise bad_request(f"there is no {name} in the request")
+        raise bad_request(f"wrong file identifier/HTTP URL specified ({name})")
+
+    def _media_message(self, params: JSONDict, content: JSONDict, method: str) -> JSONDict:
         state = self._resolve_chat(params)
         self._check_writable(state)
-        photo = params.get("photo")
-        if isinstance(photo, dict) and isinstance(photo.get("content"), bytes):  # an upload
-            if not photo["content"]:
-                raise bad_request("file must be non-empty")
-            sizes = self._fake_file("photo", photo["content"])
-        elif isinstance(photo, str) and photo in self._files:
-            sizes = {"file_id": photo, "file_unique_id": f"u{photo}", "file_size": len(self._files[photo])}
-        elif isinstance(photo, str) and photo:
-            raise bad_request("wrong file identifier/HTTP URL specified")
-        else:
-            raise bad_request("there is no photo in the request")
-        sizes.update(width=800, height=600)
-        content: JSONDict = {"photo": [sizes]}
         raw, parse_mode = "", None
         if params.get("caption"):
             caption_params = {"text": params["caption"], "parse_mode": params.get("parse_mode")}
@@ -1305,13 +1329,49 @@ class BotApiStandIn:
             content["caption"] = plain
             if entities:
                 content["caption_entities"] = entities
-        return self._store_bot_message(state, content, params, raw, parse_mode, "sendPhoto")
+        return self._store_bot_message(state, content, params, raw, parse_mode, method)
 
     def photo_of(self, message: SentMessage) -> bytes | None:
         """The content of the photo a message of the bot's carries (None: it carries none)."""
         stored = self._chats[message.chat_id].messages.get(message.message_id)
         sizes = (stored.content.get("photo") or []) if stored is not None else []
         return self._files.get(sizes[-1]["file_id"]) if sizes else None
+
+    async def _send_photo(self, params: JSONDict) -> JSONDict:
+        """A photo from the bot (uploaded, or by file id), with an optional caption."""
+        photo = self._upload(params, "photo", "photo")
+        photo.pop("file_name", None)
+        photo.pop("mime_type", None)
+        photo.update(width=800, height=600)
+        return self._media_message(params, {"photo": [photo]}, "sendPhoto")
+
+    async def _send_document(self, params: JSONDict) -> JSONDict:
+        """A document from the bot (uploaded, or by file id), with an optional caption."""
+        return self._media_message(
+            params, {"document": self._upload(params, "document", "document")}, "sendDocument"
+        )
+
+    async def _get_file(self, params: JSONDict) -> JSONDict:
+        """``getFile``: the ``file_path`` to download a file from under :attr:`base_file_url`."""
+        file_id = params.get("file_id")
+        if not isinstance(file_id, str) or file_id not in self._files:
+            raise bad_request("invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(self._files[file_id]),
+            "file_path": f"files/{file_id}",
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file's bytes at ``/file/bot<token>/<file_path>``, as Telegram serves them."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401, text="Unauthorized")
+        file_id = request.match_info["path"].removeprefix("files/")
+        content = self._files.get(file_id)
+        if content is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _copy_message(self, params: JSONDict) -> JSONDict:
         """A copy of a message (a photo, a document…) without a link to the original; ``caption``

@@ -38,6 +38,7 @@ checked against their owner by the service that acts on them.
 ``fm:<match id>``              :class:`ContactFamily`: ask a found man's possible family (/family)
 ``fa:<y|n>:<match id>``        :class:`FamilyAnswer`: the relative's answer to that
 ``apm:<appeal id>``            :class:`AppealMine`: "this may be my relative" under an appeal
+``st:<act>:<story id>``        :class:`StoryButton`: the memory book (/story, /my, /moderate)
 =============================  ==========================================================
 """
 
@@ -410,3 +411,19 @@ class AppealMine(ButtonData):
 
     def __post_init__(self) -> None:
         _check(0 <= self.appeal_id <= MAX_ID)
+
+
+STORY_ACTIONS: Final = frozenset("abcdknopqrsuwxy")  # handlers.stories.Act
+
+
+@dataclass(frozen=True)
+class StoryButton(ButtonData):
+    """A button of the memory book (handlers/stories.py, handlers/moderation.py): ``act`` is a
+    ``handlers.stories.Act``; ``number`` the story id (checked against its owner or the volunteer role)."""
+
+    prefix: ClassVar[str] = "st"
+    act: str
+    number: int
+
+    def __post_init__(self) -> None:
+        _check(self.act in STORY_ACTIONS and 0 <= self.number <= MAX_ID)

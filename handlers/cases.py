@@ -842,8 +842,14 @@ async def announce_close(context: AmanatContext, case: CaseView) -> None:
     """The chat side of a close: the card and the working copies say so, the relative is told."""
     await refresh_board(context, case)
     await refresh_desks(context, case)
-    if case.relative_active:
-        await tell_relative(context, case, "case.relative_closed")
+    if case.relative_active:  # with "Tell his story" (the memory book, handlers/stories.py)
+        t = await language(context, case.person_id)
+        await tell_relative(
+            context,
+            case,
+            "case.relative_closed",
+            [[(t.plain("story.button.tell"), buttons.StoryButton("c", case.id).encode())]],
+        )
 
 
 # ------------------------------------------------------------------------------------- /cases

@@ -15,11 +15,16 @@ groups do not answer it again. So the order says who may answer first:
    relative's reply to a volunteer (or the message after "ask a volunteer") is private text the dialogue
    would take as an answer, so this group sees private messages first; what is not about a case falls
    through to the dialogue untouched.
-4. ``DIALOGUE``: the relative's dialogue (handlers/dialogue.py) takes its commands, its buttons and every
+4. ``MODERATION``: volunteers' /moderate, its buttons, and the volunteer's message after "decline" or
+   "ask the family" (handlers/moderation.py); before STORIES, whose buttons share the ``st:`` prefix.
+5. ``STORIES``: the family's /story and the messages of a story being written (handlers/stories.py):
+   after CASES (a reply to a case message stays the case's), before the dialogue, which would take the
+   story's text as an answer. Like CASES, a message no story waits for falls through untouched.
+6. ``DIALOGUE``: the relative's dialogue (handlers/dialogue.py) takes its commands, its buttons and every
    private message. It must come before the catch-all of ``UNKNOWN``.
-5. ``FEATURES``: features with commands and buttons of their own (notifications' buttons, /stats); the
+7. ``FEATURES``: features with commands and buttons of their own (notifications' buttons, /stats); the
    dialogue does not claim them, and they must be answered before ``UNKNOWN`` calls them unknown.
-6. ``UNKNOWN``: what nobody handled — an unknown command, a button of no known kind — gets a clear answer.
+8. ``UNKNOWN``: what nobody handled — an unknown command, a button of no known kind — gets a clear answer.
 
 """
 
@@ -32,9 +37,11 @@ class HandlerGroup(IntEnum):
     """Application handler groups, in the order PTB tries them."""
 
     FLOOD = -10
-    ADMIN_ROLES = -3
-    ADMIN_FORM = -2
-    CASES = -1
+    ADMIN_ROLES = -5
+    ADMIN_FORM = -4
+    CASES = -3
+    MODERATION = -2
+    STORIES = -1
     DIALOGUE = 0
     FEATURES = 5
     UNKNOWN = 10

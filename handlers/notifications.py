@@ -50,6 +50,7 @@ from handlers.people import my_searches_view
 from handlers.rate_limiter import BACKGROUND, SharedRateLimiter
 from handlers.sending import bot_api_errors
 from handlers.steps import entry
+from handlers.stories import story_button
 from handlers.turn import AmanatContext, State
 from handlers.views import clip, record_text
 from models import Database
@@ -297,7 +298,10 @@ async def show_record(update: Update, context: AmanatContext, match_id: int) -> 
     if reading is None:
         turn.toast = t.plain("notify.gone")
         return
-    turn.say(record_text(t, t("notify.record_title", id=clip(reading.reading_id, 100) or ""), reading))
+    turn.say(
+        record_text(t, t("notify.record_title", id=clip(reading.reading_id, 100) or ""), reading),
+        [[story_button(t, match_id)]],  # the memory book: "Tell his story" (handlers/stories.py)
+    )
 
 
 async def pause_or_resume(update: Update, context: AmanatContext, request_id: int, *, paused: bool) -> None:

@@ -10,7 +10,8 @@ from bot.services import people
 from bot.services.saved_searches import delete_request, list_requests
 from handlers import buttons, views
 from handlers.cases import saved_search_button, withdraw_cases
-from handlers.turn import AmanatContext, State, Turn
+from handlers.stories import forget_stories, my_story_rows
+from handlers.turn import AmanatContext, State, Turn, html_lines
 
 
 async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Markup, views.Rows]:
@@ -18,12 +19,15 @@ async def my_searches_view(turn: Turn, context: AmanatContext) -> tuple[Markup, 
     volunteer" about each saved search when that feature is on."""
     saved = await list_requests(context.db, turn.user_id)
     text, rows = views.my_searches(turn, saved)
+    story_rows = await my_story_rows(context, turn)  # the memory book: the person's stories
+    if story_rows:
+        text = html_lines(text, "", turn.t("story.my_title"))
     if context.services.features.ask_volunteer is None or len(rows) != len(saved):
-        return text, rows
+        return text, [*rows, *story_rows]
     with_ask: views.Rows = []  # "ask a volunteer" above each search's row, so Delete stays last
     for position, (item, row) in enumerate(zip(saved, rows, strict=True), start=1):
         with_ask += [[saved_search_button(turn.t, item.id, position)], row]
-    return text, with_ask
+    return text, [*with_ask, *story_rows]
 
 
 async def my_searches(update: Update, context: AmanatContext) -> State:
@@ -84,6 +88,7 @@ async def forget_answer(update: Update, context: AmanatContext) -> State:
         turn.say(turn.t("forget.kept"))
         return State.IDLE
     await withdraw_cases(context, turn.user_id)  # open cases closed, claimers told, messages erased
+    await forget_stories(context, turn.user_id)  # the memory book: stories, drafts and their files
     await people.forget_person(context.db, turn.user_id)
     context.before_consent.clear()
     turn.forgotten = True  # nothing more is written about this person

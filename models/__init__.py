@@ -20,6 +20,7 @@ from models.requests import (
     SearchRequest,
 )
 from models.reviews import MatchReview
+from models.stories import Story, StoryConsent, StoryErasure, StoryItem, StoryState
 
 __all__ = [
     "Appeal",
@@ -52,5 +53,10 @@ __all__ = [
     "SearchLogEntry",
     "SearchRequest",
     "SendBudget",
+    "Story",
+    "StoryConsent",
+    "StoryErasure",
+    "StoryItem",
+    "StoryState",
     "Watermark",
 ]

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from models import Case, Database, DialogueState, OutboxMessage, Person, Role, SearchRequest
+from models import Case, Database, DialogueState, OutboxMessage, Person, Role, SearchRequest, Story
 from models.base import utcnow
 
 
@@ -95,6 +95,7 @@ async def _erase(db: Database, person_id: int) -> None:
     async with db.session() as session:
         await session.execute(delete(SearchRequest).where(SearchRequest.person_id == person_id))
         await session.execute(delete(Case).where(Case.person_id == person_id))
+        await session.execute(delete(Story).where(Story.person_id == person_id))  # files: handlers.stories
         await session.execute(delete(DialogueState).where(DialogueState.user_id == person_id))
         await session.execute(delete(DialogueState).where(DialogueState.chat_id == person_id))
         await session.execute(delete(OutboxMessage).where(OutboxMessage.chat_id == person_id))
