@@ -22,7 +22,7 @@ from bot.services.registry_search import record_of_reading
 from models import Database, Reading, ReadingKey
 from tests.amanat_process import amanat_env, run
 
-DIGESTS = {"1.1": "38b413113ed3e50cb17895e81328aec095ba9776364342bd473db143d3b0ef96"}
+DIGESTS = {"1.2": "b8bb27efef2a90b6d896337f4c68715db9e0547d99ae69ab048d1b7ab005e611"}
 
 
 def stored_digest() -> str:
