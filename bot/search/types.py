@@ -11,7 +11,8 @@ from dataclasses import dataclass
 # What an import stores of a reading (tests/search/test_engine_version.py holds its digest). 1.1: the
 # gazetteer's stems are names as written (Баянаул), so such a district is stored as its region, not as a
 # place word. 1.2: a surname with two or more unreadable letters (Бо?о?ин) is keyed by its shape too (its
-# first letter and length). Readings of another version are derived again (`amanat db upgrade`, or as the
+# first and last letters and length), and the gazetteer knows the Kazakh SSR's districts (a district is
+# stored as its region). Readings of another version are derived again (`amanat db upgrade`, or as the
 # index loads).
 ENGINE_VERSION = "1.2"
 # A saved search's stored keys, profile and registry sums come from the query side, which can change while

@@ -465,3 +465,50 @@ def test_a_shared_skeleton_alone_does_not_make_surnames_sound_the_same() -> None
     reg.add([Record("p", "Павлов", "Григорий", None, "1910", None)])
     matches = reg.search(Query("Поповулев", "Григорий", birth_year=1910))
     assert not any(r.code == "surname_phonetic" for m in matches for r in m.reasons)
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("Шортанды", "Акмолинская обл., Шортандинский р-н, с. Новолесье"),
+        ("Бурабай", "Кокчетавская обл., Щучинский р-н"),  # Щучинский was renamed Бурабайский
+        ("Акколь", "Акмолинская обл., Алексеевский р-н"),  # Алексеевский was renamed Аккольский
+        ("Теренколь", "Павлодарская обл., Качирский р-н"),  # Качирский was renamed Теренкольский
+        ("Жуалы", "Джамбулская обл., Джувалинский р-н"),
+        ("Махамбет", "Гурьевская обл."),
+        ("Аулиекольский р-н", "Кустанайская обл."),
+        ("Катон-Карагай", "Восточно-Казахстанская обл., Катон-Карагайский р-н"),
+    ],
+)
+def test_a_district_of_the_kazakh_ssr_then_or_today_agrees_with_its_oblast(typed: str, found: str) -> None:
+    """A relative remembers the district, then's or today's: it names the oblast the reading gives."""
+    reg = Registry()
+    reg.add([Record("d", "Сатпаев", "Ахмет", None, "1910", found)])
+    codes = {r.code for r in _top(reg, Query("Сатпаев", "Ахмет", birthplace=typed)).reasons}
+    assert codes & {"place_same", "place_within", "place_historical"}, codes
+
+
+@pytest.mark.parametrize(
+    ("then", "today"),
+    [
+        ("Калининская обл.", "Тверская область"),
+        ("Горьковская обл.", "Нижегородская область"),
+        ("Куйбышевская обл.", "Самарская область"),
+        ("Молотовская обл.", "Пермский край"),
+        ("Чкаловская обл.", "Оренбургская область"),
+        ("Сталинградская обл.", "Волгоградская область"),
+        ("Ворошиловградская обл.", "Луганская область"),
+        ("Сталинская обл.", "Донецкая область"),
+    ],
+)
+def test_a_renamed_oblast_of_the_rsfsr_or_ukraine_agrees_with_todays_name(then: str, today: str) -> None:
+    reg = Registry()
+    reg.add(
+        [
+            Record("o", "Сидоренков", "Яков", None, "1911", then),
+            Record("x", "Сидоренков", "Яков", None, "1911", "Омская обл."),
+        ]
+    )
+    top = _top(reg, Query("Сидоренков", "Яков", birth_year=1911, birthplace=today))
+    assert top.reading_id == "o"
+    assert "place_historical" in {r.code for r in top.reasons}

@@ -22,7 +22,7 @@ from bot.services.registry_search import record_of_reading
 from models import Database, Reading, ReadingKey
 from tests.amanat_process import amanat_env, run
 
-DIGESTS = {"1.2": "b8bb27efef2a90b6d896337f4c68715db9e0547d99ae69ab048d1b7ab005e611"}
+DIGESTS = {"1.2": "2500ab66dcf2b8ff61779f92b64c79e144419a5bcb8fb770e9538308a85cde29"}
 
 
 def stored_digest() -> str:
