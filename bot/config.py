@@ -365,6 +365,11 @@ def _describe(error: ValidationError, path: Path | None) -> str:
 def load_config(explicit: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Load and validate the configuration; raises ConfigError with a readable message."""
     path = find_config_file(explicit)
+    if path is not None and _s3_secret_in_file(path):
+        raise ConfigError(
+            f"invalid configuration in {path}:\n  stories.s3.secret_access_key: must not be in the config "
+            f"file (it is read and copied with it); set env {S3_SECRET_ENV} instead"
+        )
     token_env = os.environ.get("TELEGRAM_BOT_TOKEN")
     try:
         settings = settings_class(path)(**overrides)
@@ -374,18 +379,17 @@ def load_config(explicit: str | os.PathLike[str] | None = None, **overrides: Any
         raise ConfigError(f"cannot read configuration {path}: {error}") from None
     if token_env and not settings.telegram.token.get_secret_value():
         settings.telegram.token = SecretStr(token_env)
-    if path is not None and _s3_secret_in_file(path):
-        raise ConfigError(
-            f"invalid configuration in {path}:\n  stories.s3.secret_access_key: must not be in the config "
-            f"file (it is read and copied with it); set env {S3_SECRET_ENV} instead"
-        )
     return settings
 
 
 def _s3_secret_in_file(path: Path) -> bool:
-    """Whether the config file itself holds the S3 secret key (the file was read and parsed already)."""
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
+    """Whether the config file itself holds the S3 secret key (a file that cannot be read or parsed is
+    reported by the settings' own reading)."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
     stories = data.get("stories")
     s3 = stories.get("s3") if isinstance(stories, dict) else None
     return isinstance(s3, dict) and "secret_access_key" in s3

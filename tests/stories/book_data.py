@@ -128,10 +128,13 @@ async def seed(db: Database, storage: StoryStore) -> Seeded:
     return Seeded(named, anonymous, withdrawn, reading_id)
 
 
-def amanat(url: str, storage: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def amanat(
+    url: str, storage: Path, cwd: Path, *args: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AMANAT_")}
     env["AMANAT_DATABASE__URL"] = url
     env["AMANAT_STORIES__STORAGE_DIR"] = str(storage)
+    env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", "--lang", "en", *args],
         cwd=cwd,

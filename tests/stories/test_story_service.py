@@ -8,7 +8,7 @@ from pathlib import Path
 from stories_harness import photo_bytes
 
 from bot.services import stories
-from bot.services.story_files import Prepared, DirectoryStore, prepare
+from bot.services.story_files import DirectoryStore, Prepared, prepare
 from models import Database, Person, StoryConsent, StoryState
 
 
