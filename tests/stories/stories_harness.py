@@ -8,9 +8,7 @@ them (it reports each handled update, so nothing sleeps), and returns what the b
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Awaitable, Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,10 +16,10 @@ import boto3.session
 from PIL import Image
 from sqlalchemy import select
 
-from bot.app import AmanatApplication, build_application
 from bot.config import Settings
-from botapi_standin import BotApiStandIn, SentMessage, SimUser
-from models import Database, Story, StoryItem
+from botapi_standin import SentMessage, SimUser
+from models import Story, StoryItem
+from tests.bot_harness import BotHarness
 
 RELATIVE: Final = 1001
 AIGUL: Final = 1002  # a second family, Kazakh
@@ -55,18 +53,15 @@ PDF: Final = (
 )
 
 
-class Book:
+class Book(BotHarness):
+    handled_timeout = 30.0
+
     """The bot, the stand-in and the people of the memory book."""
 
     def __init__(self, url: str, storage: Path, s3: dict[str, str] | None = None) -> None:
-        self.url = url
+        super().__init__(url)
         self.storage = storage
         self.s3 = s3  # stories.s3 (test_story_s3.py): the files go to that bucket, not to ``storage``
-        self.api = BotApiStandIn()
-        self.db: Database | None = None
-        self.app: AmanatApplication | None = None
-        self._handled: set[int] = set()
-        self._changed = asyncio.Event()
         self.relative = self.api.user(RELATIVE, "Алия", language_code="ru", username="aliya_private")
         self.aigul = self.api.user(AIGUL, "Айгүл", language_code="kk")
         self.erzhan = self.api.user(ERZHAN, "Ержан", language_code="ru", username="erzhan_v")
@@ -80,63 +75,11 @@ class Book:
             stories={"storage_dir": str(self.storage), "max_file_mb": 1, "s3": self.s3 or {}},  # type: ignore[arg-type]
         )
 
-    async def start(self) -> None:
-        await self.api.start()
-        self.db = Database(self.url)
-        app = build_application(
-            self.settings(),
-            self.db,
-            token=self.api.token,
-            base_url=self.api.base_url,
-            base_file_url=self.api.base_file_url,
-        )
-        app.update_listeners.append(self._on_handled)
-        await app.begin_polling(poll_interval=0, timeout=1)
-        self.app = app
-
-    async def stop(self) -> None:
-        if self.app is not None:
-            await self.app.end_polling()
-        if self.db is not None:
-            await self.db.dispose()
-        await self.api.stop()
-
-    def _on_handled(self, update: object) -> None:
-        update_id = getattr(update, "update_id", None)
-        if isinstance(update_id, int):
-            self._handled.add(update_id)
-            self._changed.set()
-
-    async def handled(self, update_ids: Iterable[int], timeout: float = 30.0) -> None:
-        wanted = set(update_ids)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not wanted <= self._handled:
-            self._changed.clear()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(f"updates {wanted - self._handled} were not handled")
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                continue
-
     def chats(self) -> list[int]:
         return [RELATIVE, AIGUL, ERZHAN, OLGA, STRANGER]
 
-    async def act(self, *updates: Awaitable[int]) -> dict[int, list[SentMessage]]:
-        """Queue the updates (all before any is handled), wait for them; the bot's messages per chat."""
-        for chat in self.chats():
-            self.api.new_messages(chat)
-        ids = [await update for update in updates]
-        await self.handled(ids)
-        return {chat: self.api.new_messages(chat) for chat in self.chats()}
-
     async def say(self, user: SimUser, text: str) -> list[SentMessage]:
         return (await self.act(self.api.send_text(user, text)))[user.id]
-
-    async def press(self, user: SimUser, message: SentMessage, caption: str) -> dict[int, list[SentMessage]]:
-        return await self.act(self.api.press(user, message, caption))
 
     async def consented(self, user: SimUser) -> None:
         greeting = (await self.say(user, "/start"))[-1]
