@@ -49,7 +49,7 @@ from handlers.stories import (
     stop_after,
     storage_of,
 )
-from handlers.turn import AmanatContext, State, Turn, html_lines
+from handlers.turn import AmanatContext, State, Turn, html_lines, split_message
 from models.db import database_unavailable
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ PRIVATE: Final = filters.ChatType.PRIVATE
 PATTERN: Final = "^st:[" + "".join(sorted(act.value for act in MODERATION_ACTS)) + "]:"
 MAX_REASON: Final = 1000
 MAX_CAPTION: Final = 1000
+CARD_TEXT: Final = 2500  # a longer story is sent in full (plain text, in parts) before its card
 
 
 async def is_volunteer(context: AmanatContext, user_id: int) -> bool:
@@ -97,6 +98,9 @@ async def show_next(context: AmanatContext, turn: Turn, *, after: int = 0) -> No
             await context.bot.send_photo(turn.chat_id, upload, caption=caption, parse_mode=None)
         else:
             await context.bot.send_document(turn.chat_id, upload, caption=caption, parse_mode=None)
+    if len(story.text) > CARD_TEXT:
+        for part in split_message(story.text):
+            await context.bot.send_message(turn.chat_id, part, parse_mode=None)
     total = await stories.pending_count(context.db)
     reading = story.reading_id
     turn.say(
@@ -107,7 +111,7 @@ async def show_next(context: AmanatContext, turn: Turn, *, after: int = 0) -> No
             t("story.confirm_consent", consent=consent_text(t, story.consent)),
             t.plural("story.confirm_files", len(story.items)),
             "",
-            t("moderate.card_text", text=story.text),
+            t("moderate.card_text", text=clip(story.text, CARD_TEXT)),
         ),
         card_rows(turn, story.id),
     )
