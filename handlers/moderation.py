@@ -155,13 +155,10 @@ async def press(update: Update, context: AmanatContext) -> State:
         turn.toast = turn.t.plain("moderate.decided_already")
         return turn.state
     if act == Act.APPROVE:
-        approved = await stories.approve(context.db, story_id, turn.user_id)
-        if approved is None:
+        if await approve_story(context, story_id, turn.user_id) is None:
             turn.toast = turn.t.plain("moderate.decided_already")
             return turn.state
-        _LOGGER.info("story %s approved by %s", story_id, turn.user_id)
         turn.say(turn.t("moderate.approved", id=story_id))
-        await tell_family(context, approved, "story.approved_family")
         await show_next(context, turn)
     elif act == Act.DECLINE:
         await wait_for(context, turn, "reason", story_id)
@@ -175,6 +172,55 @@ async def press(update: Update, context: AmanatContext) -> State:
 async def wait_for(context: AmanatContext, turn: Turn, state: str, story_id: int) -> None:
     record = DialogueRecord(CONVERSATION, turn.chat_id, turn.user_id, state=state, data={"story": story_id})
     await save_dialogue(context.db, record)
+
+
+# ------------------------------------------------------------------------------------ the decisions
+# One code path for the chat's /moderate and the web board (handlers.web_board.BoardActions): the
+# conditional decision of bot.services.stories, then the family told in their language.
+
+
+async def approve_story(context: AmanatContext, story_id: int, volunteer_id: int) -> stories.StoryView | None:
+    """Approve a pending story and tell the family; None when it was decided already (or withdrawn)."""
+    approved = await stories.approve(context.db, story_id, volunteer_id)
+    if approved is not None:
+        _LOGGER.info("story %s approved by %s", story_id, volunteer_id)
+        await tell_family(context, approved, "story.approved_family")
+    return approved
+
+
+async def decline_story(
+    context: AmanatContext, story_id: int, volunteer_id: int, reason: str
+) -> stories.StoryView | None:
+    """Decline a pending story with the reason the family is shown; None when decided already."""
+    declined = await stories.decline(context.db, story_id, volunteer_id, reason)
+    if declined is not None:
+        _LOGGER.info("story %s declined by %s", story_id, volunteer_id)
+        await tell_family(context, declined, "story.declined_family", reason=reason)
+    return declined
+
+
+async def open_question_case(
+    context: AmanatContext, story: stories.StoryView, volunteer_id: int, opening: str
+) -> cases.CaseView | None:
+    """The case through which a volunteer asks the family about their story: opened with ``opening`` and
+    the story's first words as the family's message, claimed by the volunteer (the question is then
+    relayed as any answer in a case). None when the claim failed (it cannot, on a case this new)."""
+    search = dict(story.reading or story.soldier)
+    search.pop("reading_id", None)
+    case = await cases.open_case(
+        context.db,
+        story.person_id,
+        text=opening + "\n\n" + clip(story.text, 1000),
+        search=search,
+        source="story",
+        summary=str(search.get("surname") or ""),
+        request_id=story.request_id,
+    )
+    claimed = await cases.claim(context.db, case.id, volunteer_id)
+    if isinstance(claimed, cases.Refusal):
+        return None
+    _LOGGER.info("story %s: volunteer %s asks the family (case %s)", story.id, volunteer_id, case.id)
+    return claimed.case
 
 
 async def tell_family(context: AmanatContext, story: stories.StoryView, key: str, **args: Any) -> None:
@@ -244,13 +290,10 @@ async def take_text(context: AmanatContext, message: Message, record: DialogueRe
     if not await is_volunteer(context, turn.user_id):
         return
     if record.state == "reason":
-        declined = await stories.decline(context.db, story_id, turn.user_id, text)
-        if declined is None:
+        if await decline_story(context, story_id, turn.user_id, text) is None:
             turn.say(turn.t("moderate.decided_already_text", id=story_id))
             return
-        _LOGGER.info("story %s declined by %s", story_id, turn.user_id)
         turn.say(turn.t("moderate.declined", id=story_id))
-        await tell_family(context, declined, "story.declined_family", reason=text)
         await show_next(context, turn)
         return
     await ask_family(context, message, story_id, text)
@@ -263,23 +306,12 @@ async def ask_family(context: AmanatContext, message: Message, story_id: int, qu
     if story is None or story.withdrawn:
         turn.say(turn.t("moderate.decided_already_text", id=story_id))
         return
-    search = dict(story.reading or story.soldier)
-    search.pop("reading_id", None)
-    case = await cases.open_case(
-        context.db,
-        story.person_id,
-        text=turn.t.plain("moderate.case_opening", id=story.id) + "\n\n" + clip(story.text, 1000),
-        search=search,
-        source="story",
-        summary=str(search.get("surname") or ""),
-        request_id=story.request_id,
-    )
-    claimed = await cases.claim(context.db, case.id, turn.user_id)
-    if isinstance(claimed, cases.Refusal):  # cannot happen to a case opened a moment ago
+    opening = turn.t.plain("moderate.case_opening", id=story.id)
+    case = await open_question_case(context, story, turn.user_id, opening)
+    if case is None:  # cannot happen to a case opened a moment ago
         turn.say(turn.t("moderate.decided_already_text", id=story_id))
         return
-    _LOGGER.info("story %s: volunteer %s asks the family (case %s)", story.id, turn.user_id, case.id)
-    await relay_from_volunteer(context, message, claimed.case, Content("text", question))
+    await relay_from_volunteer(context, message, case, Content("text", question))
 
 
 # ------------------------------------------------------------------------------------ wiring
