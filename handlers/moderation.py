@@ -10,7 +10,10 @@ gave, the story and its files (sent as photos and documents from the storage dir
   this volunteer, the question relayed as in any case; the family's reply comes back to them);
 * **Next** — pass this one over for now.
 
-Decisions are conditional on the story still pending, so two volunteers never both decide one; only
+The web board's Stories tab (bot.board, through handlers.web_board.BoardActions) decides with this
+module's :func:`approve_story`, :func:`decline_story` and :func:`open_question_case`, the functions the
+buttons below call. Decisions are conditional on the story still pending, so two volunteers never both
+decide one, in the chat or on the board; only
 volunteers (bot.services.cases.is_volunteer: configured or granted) may press or type here. The
 volunteer's waiting prompt is the per-user row ``moderate`` in ``dialogue_states``.
 """

@@ -193,4 +193,12 @@ async def test_a_long_story_that_telegram_cut_into_messages_is_joined_into_one_t
     assert "Подпись добавлена" in caption.text
     [(captioned, [item])] = await stories_in(book)
     assert captioned.text == kept.text and item.caption == "Прадед в 1940 году"
+    # Sent, a volunteer's /moderate shows the whole text (plain, in parts Telegram takes), then the card.
+    consent = (await book.press(book.relative, caption, "✅ Готово"))[RELATIVE][-1]
+    confirm = (await book.press(book.relative, consent, consent.button_texts()[0]))[RELATIVE][-1]
+    await book.press(book.relative, confirm, confirm.button_texts()[0])
+    shown = await book.say(book.erzhan, "/moderate")
+    *parts, card = [m for m in shown if m.method == "sendMessage"]
+    assert "".join(part.text for part in parts).replace("\n", "") == kept.text.replace("\n", "")
+    assert card.text.startswith("📖 История №1") and card.button_texts()[0] == "✅ Одобрить"
     assert book.failed_calls() == []
