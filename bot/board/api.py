@@ -23,10 +23,12 @@ statistics.
                                            time (as /moderate shows it), and how many wait
 ``GET  /api/stories/<id>/files/<item>``    a file of the story (its photo or PDF, from the storage
                                            directory; never a public URL)
-``POST /api/stories/<id>/approve``         the same as /moderate's buttons (handlers.moderation: the
-``POST /api/stories/<id>/decline`` {reason} conditional decision, the family told); the first
-``POST /api/stories/<id>/ask`` {question}  decision wins, the second gets 409 "decided"; a question
-                                           opens a case claimed by the volunteer
+``POST /api/stories/<id>/approve``         as /moderate does it (handlers.moderation: the conditional
+                                           decision, the family told); the first decision wins, the
+                                           second gets 409 "decided"
+``POST /api/stories/<id>/decline``         {reason}: the family sees it
+``POST /api/stories/<id>/ask``             {question}: to the family through a case claimed by the
+                                           volunteer (the story stays pending)
 =========================================  ==========================================================
 
 Refusals answer ``{"error": code}`` (taken, not_yours, closed, not_found, empty, too_long,
