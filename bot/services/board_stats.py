@@ -15,8 +15,9 @@ registry and kept in ``registry_meta``
 (:data:`REGIONS_META`) with the registry's stamp (:func:`registry_stamp`: the import batches, the newest
 reading, the engine version — small queries on indexes); a request whose stamp matches reads the stored
 counts, from any process and after a restart. ``amanat import`` refreshes it when an import finishes,
-so the first request after an import is cheap too. The families told are counted live, from the told
-matches' readings only (grouped in SQL the same way).
+so the first request after an import is cheap too. The families told per region are counted from the told
+matches' readings only (grouped in SQL the same way) and kept likewise, with the stamp of the told matches
+(:func:`told_stamp`) beside the registry's.
 
 Plain data only; the board (bot.board) makes the charts. Week buckets are one ``SUM(CASE …)`` per week in
 one scan per table, the same SQL on SQLite and PostgreSQL.
@@ -53,6 +54,7 @@ from models.base import utcnow
 WEEKS: Final = 12
 REGIONS_SHOWN: Final = 15
 REGIONS_META: Final = "board_regions"  # registry_meta: {"stamp": …, "regions": {id: [readings, label]}}
+FAMILIES_META: Final = "board_region_families"  # registry_meta: {"stamp": …, "families": {id: count}}
 
 
 async def record_search(db: Database, found: int) -> None:
@@ -175,20 +177,41 @@ async def refresh_region_counts(db: Database) -> dict[str, tuple[int, str]]:
     return counts
 
 
-async def stored_region_counts(db: Database) -> dict[str, tuple[int, str]]:
-    """The kept counts when the registry has not changed since they were made, else counted again."""
+async def stored_region_counts(db: Database, stamp: str | None = None) -> dict[str, tuple[int, str]]:
+    """The kept counts when the registry has not changed since they were made (``stamp``: its
+    :func:`registry_stamp`, when the caller has it), else counted again."""
     async with db.session() as session:
         stored = await session.scalar(select(RegistryMeta.value).where(RegistryMeta.name == REGIONS_META))
     if stored:
         data = orjson.loads(stored)
-        if data.get("stamp") == await registry_stamp(db):
+        if data.get("stamp") == (stamp or await registry_stamp(db)):
             return {region: (int(count), str(label)) for region, (count, label) in data["regions"].items()}
     return await refresh_region_counts(db)
 
 
-async def region_counts(db: Database, shown: int = REGIONS_SHOWN) -> list[RegionCount]:
-    """Readings and families told per region of birth, the ``shown`` regions with most readings."""
-    counts = await stored_region_counts(db)
+async def told_stamp(db: Database) -> str:
+    """What changes whenever the told matches do: how many, the newest, and which readings (a sum)."""
+    async with db.session() as session:
+        count, newest, readings = (
+            await session.execute(
+                select(func.count(), func.max(Match.id), func.sum(Match.reading_pk)).where(
+                    Match.notification == NotificationState.QUEUED
+                )
+            )
+        ).one()
+    return orjson.dumps([int(count or 0), newest, int(readings or 0)]).decode()
+
+
+async def family_counts(db: Database, registry: str) -> dict[str, int]:
+    """Readings whose family was told of a match, per region of birth (grouped in SQL like the readings);
+    kept with the told matches' stamp and the registry's (``registry``), counted again when either moved."""
+    stamp = f"{registry}|{await told_stamp(db)}"
+    async with db.session() as session:
+        stored = await session.scalar(select(RegistryMeta.value).where(RegistryMeta.name == FAMILIES_META))
+    if stored:
+        data = orjson.loads(stored)
+        if data.get("stamp") == stamp:
+            return {region: int(count) for region, count in data["families"].items()}
     families: Counter[str] = Counter()
     place = Reading.derived[("pl", 1, 0)]
     async with db.session() as session:
@@ -199,8 +222,19 @@ async def region_counts(db: Database, shown: int = REGIONS_SHOWN) -> list[Region
         for place_regions, count in rows:
             for region in _pairs_of(place_regions):
                 families[region] += count
+    async with db.session() as session:
+        value = orjson.dumps({"stamp": stamp, "families": families}).decode()
+        await session.merge(RegistryMeta(name=FAMILIES_META, value=value))
+    return dict(families)
+
+
+async def region_counts(db: Database, shown: int = REGIONS_SHOWN) -> list[RegionCount]:
+    """Readings and families told per region of birth, the ``shown`` regions with most readings."""
+    registry = await registry_stamp(db)
+    counts = await stored_region_counts(db, registry)
+    families = await family_counts(db, registry)
     top = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))[:shown]
-    return [RegionCount(region, label, count, families[region]) for region, (count, label) in top]
+    return [RegionCount(region, label, count, families.get(region, 0)) for region, (count, label) in top]
 
 
 async def board_stats(db: Database, *, now: datetime | None = None, regions: bool = True) -> BoardStats:

@@ -25,7 +25,17 @@ from bot.services.cases import Author, BoardFilter
 from bot.services.people import give_consent
 from bot.services.registry_import import import_file
 from bot.services.roles import standing_of
-from models import Case, Database, Person, Reading, RegistryMeta, Role
+from models import (
+    Case,
+    Database,
+    Match,
+    NotificationState,
+    Person,
+    Reading,
+    RegistryMeta,
+    Role,
+    SearchRequest,
+)
 from models.base import utcnow
 
 RELATIVE, OTHER, ME, COLLEAGUE = 1001, 1002, 7001, 7002
@@ -145,3 +155,17 @@ async def test_the_registry_by_region_is_grouped_in_sql_and_kept_until_the_regis
     await import_file(any_db, more)
     recount = {r.region: r.readings for r in await region_counts(any_db, shown=1000)}
     assert recount == dict(await expected()) and recount["kz-akmola"] != 123456
+    # A family told of a match: its reading's region counts it (the told matches' stamp moved).
+    await give_consent(any_db, RELATIVE, "ru", first_name="Алия")
+    async with any_db.session() as session:
+        reading = (await session.execute(select(Reading).where(Reading.reading_id == "NEW-1"))).scalar_one()
+        request = SearchRequest(person_id=RELATIVE, surname="Жумабаев")
+        session.add(request)
+        await session.flush()
+        session.add(
+            Match(
+                request_id=request.id, reading_pk=reading.id, score=0.9, notification=NotificationState.QUEUED
+            )
+        )
+    families = {r.region: r.families for r in await region_counts(any_db, shown=1000)}
+    assert families["kz-akmola"] == 1 and sum(families.values()) == 1
