@@ -39,6 +39,7 @@ from bot.monitoring import Monitoring
 from bot.services.registry_search import RegistrySearch, StoredRegistry
 from bot.services.send_budget import open_send_budget
 from bot.services.startup import DatabaseFileLost, StartupRefused, check_database, watch_database_file
+from bot.services.story_store import open_story_store
 from handlers import (
     appeal_reply,
     appeals,
@@ -267,6 +268,7 @@ def build_application(
         db=db,
         settings=settings,
         registry=StoredRegistry(db),
+        story_store=open_story_store(settings.stories),
         features=features or default_features(settings),
     )
     application.add_error_handler(make_error_handler(bot_token))
@@ -302,6 +304,9 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         await check_database(db)  # writable, and not a silently emptied file
         # The registry in memory (opened in post_init): searches stay fast at 1M readings.
         application = build_application(settings, db, open_registry=monitoring.open_registry_index)
+        store = application.bot_data["services"].story_store
+        await store.check()  # a bucket that is missing or refuses the keys stops the start, in one line
+        _LOGGER.info("the memory book's files: %s", store.describe())
         monitoring.instrument(application)
         # The web board (/board/, /api/) on the same server, acting on cases as the chat does.
         board = BoardApi(settings, db, application.bot.token, BoardActions(application))

@@ -27,7 +27,7 @@ from telegram.error import InvalidToken
 
 from bot.app import run_bot
 from bot.cli_text import CliText, cli_language, cli_text
-from bot.config import WEBHOOK_SECRET_MISSING, ConfigError, Settings, load_config
+from bot.config import S3_SECRET_ENV, WEBHOOK_SECRET_MISSING, ConfigError, Settings, load_config
 from bot.console import run_console
 from bot.database import DatabaseMissing, database_place, open_database
 from bot.exhibition import BuildReport, ExhibitionError, build_exhibition
@@ -81,7 +81,7 @@ from bot.services.registry_index import open_registry_index
 from bot.services.registry_search import RegistrySearch, StoredRegistry, count_readings
 from bot.services.startup import StartupRefused
 from bot.services.story_export import StoryExportError, StoryExportReport, export_stories
-from bot.services.story_files import StoryStorage
+from bot.services.story_store import open_story_store
 from handlers.notifications import deliver_all_via_bot_api
 from models import BatchState, Database, DeliveryState
 from models.db import connection_problem
@@ -139,7 +139,13 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 def _secret_env() -> list[str]:
     """Secrets given in the environment, whichever of them the configuration ends up using."""
-    names = ("TELEGRAM_BOT_TOKEN", "AMANAT_TELEGRAM__TOKEN", "AMANAT_TELEGRAM__WEBHOOK_SECRET")
+    names = (
+        "TELEGRAM_BOT_TOKEN",
+        "AMANAT_TELEGRAM__TOKEN",
+        "AMANAT_TELEGRAM__WEBHOOK_SECRET",
+        S3_SECRET_ENV,
+        "AWS_SECRET_ACCESS_KEY",  # the S3 client's own credentials, when stories.s3 names no keys
+    )
     return [os.environ[name] for name in names if os.environ.get(name)]
 
 
@@ -850,9 +856,11 @@ def export_command(ctx: click.Context, kind: str, out: Path, fmt: str | None) ->
 
 
 async def _stories_export(settings: Settings, out: Path) -> StoryExportReport:
+    store = open_story_store(settings.stories)
+    await store.check()  # a bucket missing or refusing the keys: one line, before anything is written
     db = await open_existing_database(settings.database.url)
     try:
-        return await export_stories(db, StoryStorage(settings.stories.storage_path), out)
+        return await export_stories(db, store, out)
     finally:
         await db.dispose()
 
@@ -891,11 +899,13 @@ def exhibition() -> None:
 
 
 async def _build_exhibition(settings: Settings, out: Path) -> BuildReport:
+    store = open_story_store(settings.stories)
+    await store.check()  # a bucket missing or refusing the keys: one line, before anything is written
     db = await open_database(settings)
     try:
         return await build_exhibition(
             db,
-            StoryStorage(settings.stories.storage_path),
+            store,
             out,
             default_language=settings.i18n.default_language,
         )

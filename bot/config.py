@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from platformdirs import user_data_path
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -125,6 +126,69 @@ def default_stories_path() -> Path:
     return user_data_path("amanat", appauthor=False) / "stories"
 
 
+S3_SECRET_ENV = "AMANAT_STORIES__S3__SECRET_ACCESS_KEY"
+
+
+class S3Config(BaseModel):
+    """An S3-compatible bucket for the memory book's files (AWS S3, MinIO, Yandex Object Storage, …),
+    used instead of ``stories.storage_dir`` when ``bucket`` is set. The secret key is read from the
+    environment only (``AMANAT_STORIES__S3__SECRET_ACCESS_KEY``), never from the config file; with no keys
+    at all the S3 client's own chain is used (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``,
+    ``~/.aws/credentials``, an instance role)."""
+
+    # Empty: AWS S3 itself; else e.g. http://127.0.0.1:9000 (MinIO), https://storage.yandexcloud.net.
+    endpoint_url: str = ""
+    bucket: str = ""
+    region: str = ""
+    # Keys are <prefix><story id>/<sha256>.<jpg|pdf>, e.g. prefix "amanat/stories/".
+    prefix: str = ""
+    # "path" (bucket in the path: MinIO and most self-hosted stores), "virtual" (bucket in the host
+    # name), or "auto" (the client decides; right for AWS).
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    access_key_id: str = ""
+    secret_access_key: SecretStr = SecretStr("")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.bucket)
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an http:// or https:// address, e.g. http://127.0.0.1:9000")
+        return value.rstrip("/")
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+            raise ValueError("must be an S3 bucket name: 3 to 63 of a-z, 0-9, '.' and '-'")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        if ".." in value.split("/"):
+            raise ValueError("must not contain '..'")
+        return value + "/" if value else ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> S3Config:
+        has_id, has_secret = bool(self.access_key_id), bool(self.secret_access_key.get_secret_value())
+        if not self.bucket and (self.endpoint_url or has_id or has_secret or self.prefix):
+            raise ValueError("stories.s3 is set up partly: bucket is empty (env AMANAT_STORIES__S3__BUCKET)")
+        if has_id != has_secret:
+            raise ValueError(
+                "access_key_id and secret_access_key go together (the secret in env "
+                f"{S3_SECRET_ENV}); leave both empty for the S3 client's own credentials"
+            )
+        return self
+
+
 class StoriesConfig(BaseModel):
     """The memory book (/story): where its files are kept and how large a file may be."""
 
@@ -136,6 +200,8 @@ class StoriesConfig(BaseModel):
     # A photo is scaled down to fit this many pixels on its longer side.
     max_photo_side: int = Field(default=2048, ge=256, le=8192)
     max_items: int = Field(default=20, ge=1, le=100)
+    # An S3-compatible bucket instead of the directory (when its bucket is set).
+    s3: S3Config = Field(default_factory=S3Config)
 
     @property
     def storage_path(self) -> Path:
@@ -299,6 +365,11 @@ def _describe(error: ValidationError, path: Path | None) -> str:
 def load_config(explicit: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Load and validate the configuration; raises ConfigError with a readable message."""
     path = find_config_file(explicit)
+    if path is not None and _s3_secret_in_file(path):
+        raise ConfigError(
+            f"invalid configuration in {path}:\n  stories.s3.secret_access_key: must not be in the config "
+            f"file (it is read and copied with it); set env {S3_SECRET_ENV} instead"
+        )
     token_env = os.environ.get("TELEGRAM_BOT_TOKEN")
     try:
         settings = settings_class(path)(**overrides)
@@ -309,3 +380,16 @@ def load_config(explicit: str | os.PathLike[str] | None = None, **overrides: Any
     if token_env and not settings.telegram.token.get_secret_value():
         settings.telegram.token = SecretStr(token_env)
     return settings
+
+
+def _s3_secret_in_file(path: Path) -> bool:
+    """Whether the config file itself holds the S3 secret key (a file that cannot be read or parsed is
+    reported by the settings' own reading)."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    stories = data.get("stories")
+    s3 = stories.get("s3") if isinstance(stories, dict) else None
+    return isinstance(s3, dict) and "secret_access_key" in s3

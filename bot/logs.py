@@ -1,7 +1,7 @@
 """Logging for the command line and the running bot: secrets redacted, no personal data, at every level.
 
 :func:`setup_logging` is called once, before anything logs. It installs one stderr handler on the root
-logger with a :class:`RedactingFilter` (the bot token and the webhook secret become ``<secret>`` in the
+logger with a :class:`RedactingFilter` (the bot token, the webhook secret and the S3 secret key become ``<secret>`` in the
 message, the arguments, tracebacks and stack traces), caps the libraries' loggers that print update
 payloads, request parameters or SQL parameters at DEBUG (names, usernames and message texts would be in
 them), and redacts uncaught exceptions printed by ``sys.excepthook`` as well.
@@ -39,6 +39,11 @@ CAPPED_LOGGERS: dict[str, int] = {
     "sqlalchemy.engine": logging.WARNING,
     "alembic": logging.WARNING,
     "pymorphy3": logging.WARNING,
+    # The S3 client (stories.s3) logs each request's headers, signature and object keys at DEBUG.
+    "botocore": logging.WARNING,
+    "boto3": logging.WARNING,
+    "s3transfer": logging.WARNING,
+    "urllib3": logging.WARNING,
 }
 
 _OUR_HANDLER = "amanat"
@@ -48,13 +53,15 @@ _MIN_SECRET = 6
 
 
 def secret_values(settings: Settings, extra: Iterable[str] = ()) -> list[str]:
-    """The strings that must never reach a log: the token (and its secret half) and the webhook secret."""
+    """The strings that must never reach a log: the token (and its secret half), the webhook secret and the
+    S3 secret key."""
     values: list[str] = []
     token = settings.telegram.token.get_secret_value()
     for value in (
         token,
         token.partition(":")[2],
         settings.telegram.webhook_secret.get_secret_value(),
+        settings.stories.s3.secret_access_key.get_secret_value(),
         *extra,
     ):
         if value and len(value) >= _MIN_SECRET and value not in values:

@@ -1,7 +1,7 @@
 """The memory book on the volunteers' side: ``/moderate`` shows one pending story at a time.
 
 The card shows the soldier (the reading as read when the story is tied to one), the consent the family
-gave, the story and its files (sent as photos and documents from the storage directory); its buttons:
+gave, the story and its files (sent as photos and documents from the story store); its buttons:
 
 * **Approve** — the story may be published (when the family's consent allows); the family is told;
 * **Decline** — the volunteer's next message is the reason, which the family is shown;
@@ -90,7 +90,7 @@ async def show_next(context: AmanatContext, turn: Turn, *, after: int = 0) -> No
     for item in story.items:
         caption = clip(item.caption, MAX_CAPTION) or None
         try:
-            file = send_file_kwargs(storage, item)
+            file = await send_file_kwargs(storage, item)
         except (OSError, ValueError) as error:
             _LOGGER.warning(
                 "story %s: item %s missing in storage (%s)", story.id, item.id, type(error).__name__

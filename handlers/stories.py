@@ -7,7 +7,7 @@ The steps (the per-user row ``story`` in ``dialogue_states``, so a restart loses
     anonymous / units only) ─▶ confirm (Send / Cancel) ─▶ pending, for a volunteer's /moderate
 
 A file is fetched through the Bot API (getFile, then the download), checked and re-encoded by
-:mod:`bot.services.story_files` and kept in ``stories.storage_dir``; one that is too large (by the size
+:mod:`bot.services.story_files` and kept in the story store (``stories.storage_dir``, or the S3 bucket of ``stories.s3``); one that is too large (by the size
 Telegram reports, before downloading) or not a photo or a PDF is refused with the reason and nothing is
 kept. Cancel throws the draft and its files away. The handlers run in group ``STORIES``, after the cases
 (a reply to a case message stays the case's) and before the dialogue, and take a private message only
@@ -38,7 +38,7 @@ from telegram.ext import (
 from bot.i18n import Translator, translator
 from bot.services import review, stories
 from bot.services.dialogue_state import DialogueRecord, clear_dialogue, load_dialogue, save_dialogue
-from bot.services.story_files import Prepared, Refused, StoryStorage, prepare
+from bot.services.story_files import Prepared, Refused, StoryStore, prepare
 from handlers import buttons
 from handlers.case_views import clip, soldier_line
 from handlers.cases import latest_search
@@ -92,8 +92,9 @@ def button(t: Translator, key: str, act: Act, number: int, **args: object) -> tu
     return t.plain(key, **args), buttons.StoryButton(act.value, number).encode()
 
 
-def storage_of(context: AmanatContext) -> StoryStorage:
-    return StoryStorage(context.services.settings.stories.storage_path)
+def storage_of(context: AmanatContext) -> StoryStore:
+    """The store of the memory book's files (the directory or the S3 bucket), built with the Application."""
+    return context.services.story_store
 
 
 def consent_text(t: Translator, consent: StoryConsent | None) -> Markup:
@@ -411,7 +412,7 @@ async def take_file_or_caption(context: AmanatContext, message: Message, record:
             done_row,
         )
         return
-    path = storage_of(context).save(story_id, prepared)
+    path = await storage_of(context).save(story_id, prepared)
     await stories.add_item(
         context.db,
         story_id,
@@ -614,9 +615,9 @@ async def forget_stories(context: AmanatContext, person_id: int) -> None:
         _LOGGER.info("forget: %s stories of a person erased", count)
 
 
-def send_file_kwargs(storage: StoryStorage, item: stories.ItemView) -> dict[str, Any]:
+async def send_file_kwargs(storage: StoryStore, item: stories.ItemView) -> dict[str, Any]:
     """The file of a stored item for sendPhoto / sendDocument (handlers/moderation.py)."""
-    return {"data": storage.read(item.path), "name": Path(item.path).name}
+    return {"data": await storage.read(item.path), "name": Path(item.path).name}
 
 
 # ------------------------------------------------------------------------------------ wiring

@@ -23,6 +23,7 @@ from bot.i18n import Translator
 from bot.services.dialogue_state import DialogueRecord
 from bot.services.people import PersonView
 from bot.services.registry_search import RegistrySearch
+from bot.services.story_files import StoryStore
 from handlers.buttons import ButtonData
 from models import Database
 
@@ -65,6 +66,7 @@ class Services:
     db: Database
     settings: Settings
     registry: RegistrySearch  # opened when the application starts (post_init), closed at its shutdown
+    story_store: StoryStore  # the memory book's files: the directory, or the S3 bucket when configured
     features: Features = field(default_factory=Features)
 
 

@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -118,8 +116,17 @@ def database_unavailable(error: BaseException) -> bool:
     return isinstance(error, OSError | TimeoutError)
 
 
-def alembic_config(url: str | None = None) -> AlembicConfig:
+def head_revision() -> str:
+    """The newest migration's revision, read from the file names: each file of migrations/versions is
+    ``NNNN_name.py`` with revision ``"NNNN"``, each after the one before (tests/registry/test_migrations.py
+    holds that), so a start finds the schema current without loading Alembic and every migration."""
+    return max(path.name[:4] for path in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def alembic_config(url: str | None = None) -> Any:
     """An Alembic configuration pointing at the bundled migrations (no alembic.ini needed)."""
+    from alembic.config import Config as AlembicConfig  # only when migrating: Alembic is slow to import
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url:
@@ -161,8 +168,12 @@ class Database:
 
     async def upgrade(self, revision: str = "head") -> None:
         """Apply the migrations up to `revision` (every command that touches the database calls this)."""
+        if revision == "head" and await self._stored_revision() == head_revision():
+            return  # current: nothing to load
 
         def run(connection: Connection) -> None:
+            from alembic import command
+
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
@@ -183,6 +194,15 @@ class Database:
             _LOGGER.warning(
                 "the WAL checkpoint after an erasure was blocked by a reader; the next one runs it"
             )
+
+    async def _stored_revision(self) -> str | None:
+        """``alembic_version``'s one row, or None (a new database, or several heads)."""
+        try:
+            async with self.engine.connect() as connection:
+                rows = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
+        except sa_exc.DBAPIError:  # no such table yet
+            return None
+        return str(rows[0][0]) if len(rows) == 1 else None
 
     async def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext

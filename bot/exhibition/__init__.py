@@ -38,7 +38,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from bot.i18n import LANGUAGES, Translator, translator
 from bot.search.gazetteer import place_profile
 from bot.services.stories import READING_FIELDS, StoryView, family_shown, publishable
-from bot.services.story_files import StoryStorage
+from bot.services.story_files import StoryStore
 from models import Database
 
 MARKER: Final = ".amanat-exhibition"
@@ -142,13 +142,13 @@ def _soldier_of(story: StoryView) -> Soldier:
     )
 
 
-def _copy_media(storage: StoryStorage, story: StoryView, root: Path) -> tuple[list[Picture], int]:
+async def _copy_media(storage: StoryStore, story: StoryView, root: Path) -> tuple[list[Picture], int]:
     """The story's files copied under ``root/media``; a file missing or changed on disk is left out."""
     pictures: list[Picture] = []
     copied = 0
     for item in story.items:
         try:
-            data = storage.read(item.path)
+            data = await storage.read(item.path)
         except (OSError, ValueError):
             continue
         if hashlib.sha256(data).hexdigest() != item.sha256:
@@ -259,7 +259,7 @@ def _write_site(root: Path, soldiers: list[Soldier], default_language: str) -> N
 
 
 async def build_exhibition(
-    db: Database, storage: StoryStorage, out: Path, *, default_language: str
+    db: Database, storage: StoryStore, out: Path, *, default_language: str
 ) -> BuildReport:
     """Build the site into ``out`` (replacing an earlier build whole) from publishable stories only."""
     _check_out(out)
@@ -273,7 +273,7 @@ async def build_exhibition(
         for story in found:
             soldier = soldiers.get(_slug(story)) or _soldier_of(story)
             soldiers[soldier.slug] = soldier
-            pictures, copied = _copy_media(storage, story, partial)
+            pictures, copied = await _copy_media(storage, story, partial)
             files += copied
             soldier.stories.append(Told(story.id, story.text, family_shown(story), pictures))
         ordered = sorted(soldiers.values(), key=lambda s: (s.name.casefold(), s.slug))

@@ -17,6 +17,9 @@ from bot.search.notation import YearReading
 from bot.search.profiles import NameForms
 from bot.search.spelling import skeleton, wildcard_pattern
 
+# The same consonant skeleton is "phonetic" only when the letters are this similar too (the best of the
+# query's forms): a skeleton drops vowels and doubled letters, so Сезолов would sound like Соловева.
+PHONETIC_SIMILARITY = 0.6
 _SURNAME_RANK = {"exact": 0, "phonetic": 1, "wildcard": 2, "typo1": 3, "typo2": 4, "weak": 5}
 
 
@@ -46,6 +49,10 @@ def _damaged_similarity(qf: str, rf: str) -> float:
     return 0.0
 
 
+def _best_similarity(q: NameForms, rf: str) -> float:
+    return max(Levenshtein.normalized_similarity(qf, rf) for qf in q.all_forms)
+
+
 def compare_surnames(q: NameForms, r: NameForms) -> tuple[str, bool]:
     """(category, the match came from a declined form) for two surnames."""
     best, best_declined = "weak", False
@@ -66,7 +73,7 @@ def compare_surnames(q: NameForms, r: NameForms) -> tuple[str, bool]:
                         _damaged_similarity(qf, rf),
                     )
                     category = "typo1" if similarity >= 0.8 else "typo2" if similarity >= 0.6 else "weak"
-            elif q_key == skeleton(rf):
+            elif q_key == skeleton(rf) and _best_similarity(q, rf) >= PHONETIC_SIMILARITY:
                 category = "phonetic"
             else:
                 similarity = Levenshtein.normalized_similarity(qf, rf)

@@ -71,11 +71,31 @@ def _tail(folded: str) -> str:
     return key[1:] if key.startswith("a") and folded[:1] in "аеиоу" else key
 
 
+# A surname with this many unreadable letters (Ко??ов, М?р?ов) keeps too few for the keys below; it is
+# filed under its shape too: its first letter, its length and its last letter, which the ``?`` keep.
+_SHAPE_UNREADABLE = 2
+
+
+def _shape_keys(form: str) -> tuple[str, ...]:
+    """The shape keys a query looks up: its first and last letters (or either unread) and its length,
+    give or take a letter the relative added or dropped."""
+    return tuple(
+        f"l{head}{n}{tail}"
+        for head in (form[0], "?")
+        for tail in (form[-1], "?")
+        for n in (len(form) - 1, len(form), len(form) + 1)
+    )
+
+
 @lru_cache(maxsize=300_000)
 def surname_block_keys(forms: NameForms, for_query: bool) -> frozenset[str]:
     """Surname blocking keys: skeletons and one-deletion neighbours; prefix/suffix keys for damage."""
     keys: set[str] = set()
     for form in forms.all_forms:
+        if for_query and "*" not in form and "?" not in form:
+            keys.update(_shape_keys(form))
+        elif not for_query and "*" not in form and form.count("?") >= _SHAPE_UNREADABLE:
+            keys.add(f"l{form[0]}{len(form)}{form[-1]}")
         if "*" in form or "?" in form:
             cut = min(i for i in (form.find("*"), form.find("?")) if i >= 0)
             head, tail = form[:cut], form[max(form.rfind("*"), form.rfind("?")) + 1 :]

@@ -16,6 +16,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from bot.search.comparators import PHONETIC_SIMILARITY
 from bot.search.gazetteer import PlaceProfile
 from bot.search.keys import (
     combine_keys,
@@ -28,7 +29,7 @@ from bot.search.keys import (
 )
 from bot.search.notation import YearReading
 from bot.search.profiles import NameForms, Profile, query_profile, record_profile
-from bot.search.scoring import AGREES, FIELDS, FITTED, Model, QueryScorer, Verdict
+from bot.search.scoring import AGREES, FIELDS, FITTED, Model, QueryScorer, Verdict, surname_weights
 from bot.search.spelling import skeleton
 from bot.search.types import ENGINE_VERSION, Match, Query, Record
 
@@ -373,10 +374,12 @@ class Registry:
             ):
                 if first_forms[n] in exact_forms:
                     category = "exact"
-                elif phonetic:
+                elif phonetic and similar >= PHONETIC_SIMILARITY:
                     category = "phonetic"
                 else:
-                    category = "typo1" if similar >= 0.8 else "typo2"
+                    category = "typo1" if similar >= 0.8 else "typo2" if similar >= 0.65 else "weak"
+                if category == "weak":
+                    continue
                 scorer.note_surname_category(surnames[n], category)
                 keep.append(n)
         kept = np.asarray(keep, dtype=np.int32)
@@ -535,7 +538,7 @@ class Registry:
             form = v.forms[0]
             if form in exact_forms:
                 category = "exact"
-            elif skeleton(form) in q_skeletons:
+            elif skeleton(form) in q_skeletons and similar >= PHONETIC_SIMILARITY:
                 category = "phonetic"
             else:
                 category = "typo1" if similar >= 0.8 else "typo2" if similar >= 0.65 else "weak"
@@ -602,12 +605,7 @@ class Registry:
             categories = list(model.ln_m[name])
             if name == "surname":
                 # the term-frequency adjustment, as in query_weights()
-                weights = [
-                    model.ln_m[name][c]
-                    if c == "weak"
-                    else model.ln_m[name][c] - math.log(max(int(n), 1)) + log_total
-                    for c, n in zip(categories, surname_counts, strict=True)
-                ]
+                weights = surname_weights([int(n) for n in surname_counts], log_total, model)
             else:
                 weights = [model.ln_m[name][c] - math.log(model.u[name][c]) for c in categories]
             log_odds += np.asarray(weights)[category_index[f]]

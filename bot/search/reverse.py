@@ -42,7 +42,7 @@ from bot.search.comparators import (
 from bot.search.keys import query_keys
 from bot.search.profiles import Profile, query_profile
 from bot.search.registry import Registry
-from bot.search.scoring import FIELDS, FITTED, Model, QueryScorer
+from bot.search.scoring import FIELDS, FITTED, Model, QueryScorer, surname_weights
 from bot.search.types import QUERY_VERSION, Query, Reason
 
 __all__ = [
@@ -99,17 +99,7 @@ class RegistrySums:
     def surname_weights(self, total: int, model: Model = FITTED) -> np.ndarray:
         """ln(m/u) per surname category, as ``query_weights`` gives them against a registry of ``total``."""
         log_total = math.log(max(total, 1))
-        weights = np.empty(len(SURNAME_CATEGORIES))
-        for c, category in enumerate(SURNAME_CATEGORIES):
-            m = model.ln_m["surname"][category]
-            if category == "weak":
-                weights[c] = m
-                continue
-            count = self.counts[c]
-            if category == "exact":
-                count = max(count, self.exact_floor)
-            weights[c] = m - math.log(max(count, 1)) + log_total
-        return weights
+        return np.asarray(surname_weights(self.counts, log_total, model, self.exact_floor), dtype=np.float64)
 
     def competition(self, weights: np.ndarray, model: Model = FITTED) -> float:
         """sum over the registry's candidates of e^(log-odds / T) (the forward softmax's denominator)."""

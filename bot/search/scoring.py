@@ -259,21 +259,37 @@ def query_weights(
     log_total = math.log(max(total, n, 1))
     table: dict[str, dict[str, float]] = {}
     for name in FIELDS:
-        ln_m = model.ln_m[name]
-        weights: dict[str, float] = {}
-        for category, m in ln_m.items():
-            if name == "surname":
-                count = counts.get(category, 0)
-                if category == "weak":
-                    weights[category] = m  # u = 1: nearly every reading of the registry is "weak"
-                else:
-                    if category == "exact":
-                        count = max(count, exact_floor)
-                    weights[category] = m - math.log(max(count, 1)) + log_total
-            else:
-                weights[category] = m - math.log(model.u[name][category])
-        table[name] = weights
+        if name == "surname":
+            categories = list(model.ln_m[name])
+            found = surname_weights([counts.get(c, 0) for c in categories], log_total, model, exact_floor)
+            table[name] = dict(zip(categories, found, strict=True))
+        else:
+            table[name] = {c: m - math.log(model.u[name][c]) for c, m in model.ln_m[name].items()}
     return table
+
+
+def surname_weights(
+    counts: Sequence[int], log_total: float, model: Model, exact_floor: int = 0
+) -> list[float]:
+    """ln(m/u) per surname category (in ``model.ln_m["surname"]``'s order) from how many readings of the
+    registry fall into each for this query (``counts``; the exact count at least ``exact_floor``).
+
+    A variant of a common surname (Кусаннов, Нусаинов for Кусаинов) is rare as a reading, yet at least as
+    likely another man's as the surname itself: every category counts at least the exact surname's
+    readings. "weak" weighs its ln m alone (u = 1: nearly every reading of the registry is "weak").
+    """
+    categories = list(model.ln_m["surname"])
+    exact_count = exact_floor
+    if "exact" in categories:
+        exact_count = max(int(counts[categories.index("exact")]), exact_floor)
+    weights: list[float] = []
+    for category, count in zip(categories, counts, strict=True):
+        m = model.ln_m["surname"][category]
+        if category == "weak":
+            weights.append(m)
+            continue
+        weights.append(m - math.log(max(int(count), exact_count, 1)) + log_total)
+    return weights
 
 
 def probabilities(log_odds: Sequence[float], total: int, model: Model) -> list[float]:

@@ -10,12 +10,18 @@ from dataclasses import dataclass
 
 # What an import stores of a reading (tests/search/test_engine_version.py holds its digest). 1.1: the
 # gazetteer's stems are names as written (Баянаул), so such a district is stored as its region, not as a
-# place word. Readings of another version are derived again (`amanat db upgrade`, or as the index loads).
-ENGINE_VERSION = "1.1"
+# place word. 1.2: a surname with two or more unreadable letters (Бо?о?ин) is keyed by its shape too (its
+# first and last letters and length), and the gazetteer knows the Kazakh SSR's districts (a district is
+# stored as its region). Readings of another version are derived again (`amanat db upgrade`, or as the
+# index loads).
+ENGINE_VERSION = "1.2"
 # A saved search's stored keys, profile and registry sums come from the query side, which can change while
 # the readings' stored data stays the same: a change of this version derives saved searches again (the
 # matching job does it on its next pass) and leaves the readings alone. It includes ENGINE_VERSION.
-QUERY_VERSION = f"{ENGINE_VERSION}/q4"  # q4: Central Asian spellings of today folded (q3: damaged surnames)
+# q5: shape keys looked up; no surname variant weighs more than the exact surname, and a shared skeleton
+# is "phonetic" only for similar letters (the registry sums change). q4: Central Asian spellings of today
+# folded (q3: damaged surnames).
+QUERY_VERSION = f"{ENGINE_VERSION}/q5"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ the family's confirmation makes it pending; a volunteer approves or declines it 
 ``UPDATE … WHERE state = 'pending'``, so two volunteers never both decide). Publishable means approved,
 consented to publication (``named`` or ``anonymous``; ``units_only`` never) and not withdrawn:
 :func:`publishable` is the one place that says so. Files are kept through
-:class:`bot.services.story_files.StoryStorage`; erasing a story erases its folder too.
+:class:`bot.services.story_files.StoryStore`; erasing a story erases its files too.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Final
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.sql import ColumnElement
 
-from bot.services.story_files import StoryStorage
+from bot.services.story_files import StoryStore
 from models import (
     Case,
     Database,
@@ -324,7 +324,7 @@ async def submit(db: Database, person_id: int, story_id: int) -> StoryView | Non
         return await _view(session, story)
 
 
-async def discard_draft(db: Database, storage: StoryStorage, person_id: int, story_id: int) -> bool:
+async def discard_draft(db: Database, storage: StoryStore, person_id: int, story_id: int) -> bool:
     """Throw an unfinished draft and its files away (nothing of it is kept)."""
     async with db.session() as session:
         result = await session.execute(
@@ -334,7 +334,7 @@ async def discard_draft(db: Database, storage: StoryStorage, person_id: int, sto
         )
         deleted = _changed(result)
     if deleted:
-        storage.remove_story(story_id)
+        await storage.delete_story(story_id)
     return deleted
 
 
@@ -372,7 +372,7 @@ async def withdraw(db: Database, person_id: int, story_id: int) -> StoryView | N
         return await _view(session, story)
 
 
-async def forget_stories(db: Database, storage: StoryStorage, person_id: int) -> int:
+async def forget_stories(db: Database, storage: StoryStore, person_id: int) -> int:
     """/forget: the person's stories, their items and their files are erased; how many stories."""
     async with db.session() as session:
         ids = list(
@@ -394,7 +394,7 @@ async def forget_stories(db: Database, storage: StoryStorage, person_id: int) ->
         for story_id in sent:  # the partners' export tells them to take these down (ids only)
             await session.merge(StoryErasure(story_id=story_id, erased_at=now))
     for story_id in ids:
-        storage.remove_story(story_id)
+        await storage.delete_story(story_id)
     return len(ids)
 
 

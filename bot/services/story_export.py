@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bot.services.stories import READING_FIELDS, StoryView, aware, changed_since, erased_since, family_shown
-from bot.services.story_files import StoryStorage
+from bot.services.story_files import StoryStore
 from models import Database, StoryState
 
 SCHEMA_VERSION: Final = 1
@@ -127,11 +127,11 @@ def erased_record(story_id: int, erased_at: datetime) -> dict[str, Any]:
     return {"schema": SCHEMA_VERSION, "action": "remove", "story_id": story_id, "updated_at": _iso(erased_at)}
 
 
-def _copy_files(storage: StoryStorage, story: StoryView, batch: Path) -> list[dict[str, Any]]:
+async def _copy_files(storage: StoryStore, story: StoryView, batch: Path) -> list[dict[str, Any]]:
     files: list[dict[str, Any]] = []
     for item in story.items:
         try:
-            data = storage.read(item.path)
+            data = await storage.read(item.path)
         except (OSError, ValueError):
             continue  # a file gone from storage is left out (the caption with it)
         if hashlib.sha256(data).hexdigest() != item.sha256:
@@ -153,7 +153,7 @@ def _copy_files(storage: StoryStorage, story: StoryView, batch: Path) -> list[di
 
 
 async def export_stories(
-    db: Database, storage: StoryStorage, out: Path, *, now: datetime | None = None
+    db: Database, storage: StoryStore, out: Path, *, now: datetime | None = None
 ) -> StoryExportReport:
     """Write the stories changed since OUT's marker as a new batch in OUT, and move the marker."""
     if out.exists() and not out.is_dir():
@@ -176,7 +176,7 @@ async def export_stories(
         with (partial / RECORDS_FILE).open("w", encoding="utf-8") as records:
             for story in changed:
                 if story.publishable:
-                    copied = _copy_files(storage, story, partial)
+                    copied = await _copy_files(storage, story, partial)
                     files += len(copied)
                     record = publish_record(story, copied)
                     published += 1

@@ -41,7 +41,7 @@ async def _states(db: Database) -> list[OutboxState]:
     return [message.state for message in await outbox(db)]
 
 
-async def _eventually(read: Callable[[], Awaitable[Any]], expected: Any, timeout: float = 10.0) -> None:
+async def _eventually(read: Callable[[], Awaitable[Any]], expected: Any, timeout: float = 30.0) -> None:
     """Wait until `read()` gives `expected` (the bot's jobs write concurrently with the test)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -63,7 +63,7 @@ async def test_the_bots_jobs_match_and_deliver_and_the_buttons_work(bot: Running
     await import_rows(bot.db, tmp_path / "new.csv", LEGKODYMOV)
 
     await bot.start()  # the matching job runs at once; the outbox job delivers within its interval
-    [notification] = await api.wait_for_messages(user.id, 1, timeout=30)
+    [notification] = await api.wait_for_messages(user.id, 1, timeout=90)
     assert notification.text.startswith("🔔 Новая запись в реестре по вашему поиску")
     await _eventually(lambda: _states(bot.db), [OutboxState.SENT])  # marked sent right after the send
 
@@ -101,7 +101,7 @@ async def test_forged_buttons_reach_nobody_elses_searches(bot: RunningBot, tmp_p
     stranger = await _relative(bot, 603, "en")
     await import_rows(bot.db, tmp_path / "new.csv", LEGKODYMOV)
     await bot.start()
-    [notification] = await api.wait_for_messages(owner.id, 1, timeout=30)
+    [notification] = await api.wait_for_messages(owner.id, 1, timeout=90)
     match_data = notification.button("📄 See the record").callback_data
     assert match_data is not None and match_data.startswith("nrec:")
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -10,7 +14,37 @@ from sqlalchemy.engine import Connection
 
 import models
 from models import Database
-from models.db import alembic_config
+from models.db import alembic_config, head_revision
+
+
+def test_each_migration_is_named_by_its_revision_and_follows_the_one_before() -> None:
+    """What head_revision() (a start's cheap check that the schema is current) relies on."""
+    script = ScriptDirectory.from_config(alembic_config())
+    revisions = sorted(script.walk_revisions(), key=lambda r: str(r.revision))
+    assert [r.down_revision for r in revisions] == [None, *[r.revision for r in revisions[:-1]]]
+    for revision in revisions:
+        assert revision.path is not None and Path(revision.path).name.startswith(f"{revision.revision}_")
+    assert head_revision() == script.get_current_head()
+
+
+def test_a_current_database_starts_without_loading_alembic(sqlite_url: str) -> None:
+    """Every `amanat` command upgrades first; on a current schema that must not cost Alembic's import and
+    the loading of every migration (a second or more of each bot start on a busy machine)."""
+    probe = (
+        "import asyncio, sys\n"
+        "from models import Database\n"
+        "async def main():\n"
+        "    db = Database(sys.argv[1])\n"
+        "    await db.upgrade()\n"
+        "    await db.dispose()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe, sqlite_url], capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "False"
 
 
 async def test_empty_database_upgrades_to_head_and_matches_models(any_db_url: str) -> None:

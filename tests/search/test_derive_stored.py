@@ -29,6 +29,7 @@ NOTATION = [
     ),
     Record(reading_id="d", surname="???"),
     Record(reading_id="e", surname="Иванов", birth_year="1904 (1903)", family_address="  "),
+    Record(reading_id="f", surname="Бо?о?ин", name="Иван"),  # two unreadable: filed by its shape too
 ]
 
 

@@ -420,3 +420,95 @@ def test_an_oblast_of_today_is_still_a_historical_name() -> None:
     for typed in ("Туркестанская обл.", "Түркістан облысы"):
         reasons = {r.code for r in _top(reg, Query("Омаров", "Ахмет", birthplace=typed)).reasons}
         assert "place_historical" in reasons and "place_within" not in reasons
+
+
+def test_kind1_a_surname_with_two_unreadable_letters_is_found_by_its_shape() -> None:
+    """Бо?о?ин keeps too few letters for the surname keys, and the year is three off with no place, so
+    no two other fields agree: its first letter and its length (which the ``?`` keep) block it."""
+    reg = Registry()
+    reg.add(READINGS)
+    reg.add(COMMON)
+    reg.add(
+        [
+            Record("shape", "Бо?о?ин", "Фёдор", None, "1908", None),
+            Record("shape-other", "Бондарев", "Фёдор", None, "1905", None),
+        ]
+    )
+    q = Query("Бородина", "Фёдора", birth_year=1905)
+    assert "shape" in _ids(reg.search(q))
+    assert "shape" in _ids(reg.search(q, second_pass=False))
+
+
+def test_a_variant_of_a_common_surname_weighs_no_more_than_the_surname() -> None:
+    """Кусаннов is a rare reading, but of a common surname: as likely another Кусаинов as the exact
+    spelling is, so it never outweighs it (it did, by the rarity of the misspelling)."""
+    reg = Registry()
+    reg.add(Record(f"k{i}", "Кусаинов", n, None, str(1900 + i % 20), None) for i, n in enumerate(
+        ["Ахмет", "Оспан", "Касым", "Асан", "Омар"] * 40))  # fmt: skip
+    reg.add([Record("exact", "Кусаинов", "Жумабай", None, "1914", None)])
+    reg.add([Record("variant", "Кусаннов", "Жумабай", None, "1914", None)])
+    scores = {m.reading_id: m.score for m in reg.search(Query("Кусаинов", "Жумабай", birth_year=1914))}
+    assert scores["exact"] >= scores["variant"]
+    by_database = score_candidates(
+        Query("Кусаинов", "Жумабай", birth_year=1914),
+        [(r, derive(r)) for r in (Record("exact", "Кусаинов", "Жумабай", None, "1914", None),
+                                  Record("variant", "Кусаннов", "Жумабай", None, "1914", None))],
+        surname_freq=lambda s: 201 if s == "кусаинов" else 0,
+        total=len(reg),
+    )  # fmt: skip
+    assert by_database[0].score >= by_database[1].score and by_database[0].reading_id == "exact"
+
+
+def test_a_shared_skeleton_alone_does_not_make_surnames_sound_the_same() -> None:
+    """A skeleton drops vowels and doubled letters: Павлов and Поповулев share one, but do not sound alike."""
+    reg = Registry()
+    reg.add([Record("p", "Павлов", "Григорий", None, "1910", None)])
+    matches = reg.search(Query("Поповулев", "Григорий", birth_year=1910))
+    assert not any(r.code == "surname_phonetic" for m in matches for r in m.reasons)
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("Шортанды", "Акмолинская обл., Шортандинский р-н, с. Новолесье"),
+        ("Бурабай", "Кокчетавская обл., Щучинский р-н"),  # Щучинский was renamed Бурабайский
+        ("Акколь", "Акмолинская обл., Алексеевский р-н"),  # Алексеевский was renamed Аккольский
+        ("Теренколь", "Павлодарская обл., Качирский р-н"),  # Качирский was renamed Теренкольский
+        ("Жуалы", "Джамбулская обл., Джувалинский р-н"),
+        ("Махамбет", "Гурьевская обл."),
+        ("Аулиекольский р-н", "Кустанайская обл."),
+        ("Катон-Карагай", "Восточно-Казахстанская обл., Катон-Карагайский р-н"),
+    ],
+)
+def test_a_district_of_the_kazakh_ssr_then_or_today_agrees_with_its_oblast(typed: str, found: str) -> None:
+    """A relative remembers the district, then's or today's: it names the oblast the reading gives."""
+    reg = Registry()
+    reg.add([Record("d", "Сатпаев", "Ахмет", None, "1910", found)])
+    codes = {r.code for r in _top(reg, Query("Сатпаев", "Ахмет", birthplace=typed)).reasons}
+    assert codes & {"place_same", "place_within", "place_historical"}, codes
+
+
+@pytest.mark.parametrize(
+    ("then", "today"),
+    [
+        ("Калининская обл.", "Тверская область"),
+        ("Горьковская обл.", "Нижегородская область"),
+        ("Куйбышевская обл.", "Самарская область"),
+        ("Молотовская обл.", "Пермский край"),
+        ("Чкаловская обл.", "Оренбургская область"),
+        ("Сталинградская обл.", "Волгоградская область"),
+        ("Ворошиловградская обл.", "Луганская область"),
+        ("Сталинская обл.", "Донецкая область"),
+    ],
+)
+def test_a_renamed_oblast_of_the_rsfsr_or_ukraine_agrees_with_todays_name(then: str, today: str) -> None:
+    reg = Registry()
+    reg.add(
+        [
+            Record("o", "Сидоренков", "Яков", None, "1911", then),
+            Record("x", "Сидоренков", "Яков", None, "1911", "Омская обл."),
+        ]
+    )
+    top = _top(reg, Query("Сидоренков", "Яков", birth_year=1911, birthplace=today))
+    assert top.reading_id == "o"
+    assert "place_historical" in {r.code for r in top.reasons}

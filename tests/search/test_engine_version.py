@@ -22,7 +22,7 @@ from bot.services.registry_search import record_of_reading
 from models import Database, Reading, ReadingKey
 from tests.amanat_process import amanat_env, run
 
-DIGESTS = {"1.1": "38b413113ed3e50cb17895e81328aec095ba9776364342bd473db143d3b0ef96"}
+DIGESTS = {"1.2": "2500ab66dcf2b8ff61779f92b64c79e144419a5bcb8fb770e9538308a85cde29"}
 
 
 def stored_digest() -> str:

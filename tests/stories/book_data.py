@@ -14,7 +14,7 @@ from sqlalchemy import select
 from stories_harness import PDF, photo_bytes
 
 from bot.services import stories
-from bot.services.story_files import Prepared, StoryStorage, prepare
+from bot.services.story_files import Prepared, StoryStore, prepare
 from models import Database, Person, Reading, StoryConsent
 
 FAMILY: Final = 1001
@@ -47,7 +47,7 @@ def _photo(color: tuple[int, int, int]) -> Prepared:
 
 async def _story(
     db: Database,
-    storage: StoryStorage,
+    storage: StoryStore,
     text: str,
     consent: StoryConsent,
     *,
@@ -66,7 +66,7 @@ async def _story(
         family_name=family,
     )
     for prepared, caption in files:
-        path = storage.save(draft.id, prepared)
+        path = await storage.save(draft.id, prepared)
         await stories.add_item(
             db,
             draft.id,
@@ -87,7 +87,7 @@ async def _story(
     return draft.id
 
 
-async def seed(db: Database, storage: StoryStorage) -> Seeded:
+async def seed(db: Database, storage: StoryStore) -> Seeded:
     async with db.session() as session:
         session.add(Person(id=FAMILY, language="ru", first_name="Алия"))
         reading = (await session.execute(select(Reading).order_by(Reading.id).limit(1))).scalar_one()
@@ -128,10 +128,13 @@ async def seed(db: Database, storage: StoryStorage) -> Seeded:
     return Seeded(named, anonymous, withdrawn, reading_id)
 
 
-def amanat(url: str, storage: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def amanat(
+    url: str, storage: Path, cwd: Path, *args: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AMANAT_")}
     env["AMANAT_DATABASE__URL"] = url
     env["AMANAT_STORIES__STORAGE_DIR"] = str(storage)
+    env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", "--lang", "en", *args],
         cwd=cwd,

@@ -11,7 +11,7 @@ import pytest
 from book_data import Seeded, seed
 from stories_harness import Book
 
-from bot.services.story_files import StoryStorage
+from bot.services.story_files import DirectoryStore
 from models import Database
 
 
@@ -27,9 +27,9 @@ async def book(registry_url: str, tmp_path: Path) -> AsyncIterator[Book]:
 
 
 @pytest.fixture
-async def seeded(registry_url: str, tmp_path: Path) -> tuple[Seeded, StoryStorage]:
+async def seeded(registry_url: str, tmp_path: Path) -> tuple[Seeded, DirectoryStore]:
     """The memory book of book_data.seed in a fresh database, its files under tmp_path/storage."""
-    storage = StoryStorage(tmp_path / "storage")
+    storage = DirectoryStore(tmp_path / "storage")
     db = Database(registry_url)
     try:
         return await seed(db, storage), storage

@@ -12,8 +12,9 @@ import asyncio
 import io
 from collections.abc import Awaitable, Iterable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import boto3.session
 from PIL import Image
 from sqlalchemy import select
 
@@ -57,9 +58,10 @@ PDF: Final = (
 class Book:
     """The bot, the stand-in and the people of the memory book."""
 
-    def __init__(self, url: str, storage: Path) -> None:
+    def __init__(self, url: str, storage: Path, s3: dict[str, str] | None = None) -> None:
         self.url = url
         self.storage = storage
+        self.s3 = s3  # stories.s3 (test_story_s3.py): the files go to that bucket, not to ``storage``
         self.api = BotApiStandIn()
         self.db: Database | None = None
         self.app: AmanatApplication | None = None
@@ -75,7 +77,7 @@ class Book:
         return Settings(
             database={"url": self.url},  # type: ignore[arg-type]
             roles={"volunteers": [ERZHAN, OLGA]},  # type: ignore[arg-type]
-            stories={"storage_dir": str(self.storage), "max_file_mb": 1},  # type: ignore[arg-type]
+            stories={"storage_dir": str(self.storage), "max_file_mb": 1, "s3": self.s3 or {}},  # type: ignore[arg-type]
         )
 
     async def start(self) -> None:
@@ -171,8 +173,31 @@ async def stories_in(book: Book) -> list[tuple[Story, list[StoryItem]]]:
         return result
 
 
-def stored_files(book: Book) -> list[Path]:
-    return sorted(path for path in book.storage.rglob("*") if path.is_file())
+def stored_files(book: Book) -> list[str]:
+    """The files kept of the book's stories: under the storage directory, or the bucket's objects."""
+    if book.s3:
+        return bucket_keys(book.s3)
+    return sorted(
+        path.relative_to(book.storage).as_posix() for path in book.storage.rglob("*") if path.is_file()
+    )
+
+
+def s3_client(s3: dict[str, str]) -> Any:
+    """A boto3 client of the test's S3 server (the test's own view of the bucket)."""
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=s3["endpoint_url"],
+        region_name=s3["region"],
+        aws_access_key_id=s3["access_key_id"],
+        aws_secret_access_key=s3["secret_access_key"],
+    )
+
+
+def bucket_keys(s3: dict[str, str]) -> list[str]:
+    """The objects in the bucket, without the configured prefix."""
+    found = s3_client(s3).list_objects_v2(Bucket=s3["bucket"]).get("Contents", [])
+    prefix = s3.get("prefix", "")
+    return sorted(item["Key"].removeprefix(prefix) for item in found)
 
 
 async def tell_story(book: Book) -> None:

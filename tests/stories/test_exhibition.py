@@ -13,7 +13,7 @@ import pytest
 from book_data import FAMILY, HIDDEN_FAMILY, NAMED_FAMILY, NEVER, Seeded, amanat
 
 from bot.services import stories
-from bot.services.story_files import StoryStorage
+from bot.services.story_files import DirectoryStore
 from models import Database
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "exhibition"
@@ -30,7 +30,7 @@ def site_text(out: Path) -> str:
 
 
 async def test_the_site_holds_only_approved_consented_stories(
-    seeded: tuple[Seeded, StoryStorage], registry_url: str, tmp_path: Path
+    seeded: tuple[Seeded, DirectoryStore], registry_url: str, tmp_path: Path
 ) -> None:
     book, storage = seeded
     out = tmp_path / "site"
@@ -61,7 +61,7 @@ async def test_the_site_holds_only_approved_consented_stories(
 
 
 async def test_a_withdrawal_disappears_at_the_next_build(
-    seeded: tuple[Seeded, StoryStorage], registry_url: str, tmp_path: Path
+    seeded: tuple[Seeded, DirectoryStore], registry_url: str, tmp_path: Path
 ) -> None:
     book, storage = seeded
     out = tmp_path / "site"
@@ -95,7 +95,7 @@ def test_a_folder_that_is_not_an_exhibition_is_never_replaced(registry_url: str,
 
 
 async def test_every_page_renders_in_chromium_without_broken_links_or_images(
-    seeded: tuple[Seeded, StoryStorage], registry_url: str, tmp_path: Path
+    seeded: tuple[Seeded, DirectoryStore], registry_url: str, tmp_path: Path
 ) -> None:
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium: apt-get install chromium to check the pages in a browser")

@@ -11,7 +11,7 @@ from book_data import FAMILY, HIDDEN_FAMILY, NAMED_FAMILY, NEVER, Seeded, amanat
 
 from bot.services import stories
 from bot.services.story_export import verify_batch
-from bot.services.story_files import StoryStorage
+from bot.services.story_files import DirectoryStore
 from models import Database
 
 
@@ -24,7 +24,7 @@ def records(batch: Path) -> list[dict[str, object]]:
 
 
 async def test_the_export_is_incremental_and_verifiable(
-    seeded: tuple[Seeded, StoryStorage], registry_url: str, tmp_path: Path
+    seeded: tuple[Seeded, DirectoryStore], registry_url: str, tmp_path: Path
 ) -> None:
     book, storage = seeded
     out = tmp_path / "partner"

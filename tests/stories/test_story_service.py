@@ -8,19 +8,19 @@ from pathlib import Path
 from stories_harness import photo_bytes
 
 from bot.services import stories
-from bot.services.story_files import Prepared, StoryStorage, prepare
+from bot.services.story_files import DirectoryStore, Prepared, prepare
 from models import Database, Person, StoryConsent, StoryState
 
 
 async def test_a_story_from_draft_to_publication_and_forget(any_db: Database, tmp_path: Path) -> None:
-    storage = StoryStorage(tmp_path / "files")
+    storage = DirectoryStore(tmp_path / "files")
     async with any_db.session() as session:
         session.add(Person(id=5, language="kk", first_name="Айгүл"))
     draft = await stories.create_draft(any_db, 5, text="Атам туралы", soldier={"surname": "Кусаинов"})
     assert await stories.submit(any_db, 5, draft.id) is None  # no consent yet
     prepared = prepare(photo_bytes(), max_bytes=10_000_000, max_side=512)
     assert isinstance(prepared, Prepared)
-    path = storage.save(draft.id, prepared)
+    path = await storage.save(draft.id, prepared)
     await stories.add_item(
         any_db, draft.id, kind="photo", path=path, caption="", sha256=prepared.sha256, size=len(prepared.data)
     )
