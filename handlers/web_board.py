@@ -33,6 +33,7 @@ from handlers.cases import (
 )
 from handlers.moderation import approve_story, decline_story, open_question_case
 from handlers.review import tell_relative as tell_reviewed
+from handlers.stories import storage_of
 from handlers.turn import AmanatContext, ButtonRows, html_lines
 
 _LOGGER = logging.getLogger(__name__)
@@ -119,6 +120,10 @@ class BoardActions:
         if case is None:
             return None
         return await self.answer(case.id, volunteer_id, question)
+
+    async def story_file(self, item: stories.ItemView) -> bytes:
+        """A story's photo or PDF from the store /moderate sends it from (the directory or the bucket)."""
+        return await storage_of(self.context()).read(item.path)
 
     async def review(self, match_id: int, verdict: Verdict, reviewer_id: int) -> ReviewItem | None:
         """A verdict on a pair of the review queue, as /review stores it; "likely" tells the relative once.

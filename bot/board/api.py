@@ -21,8 +21,8 @@ statistics.
 ``GET  /api/stats``                        the administrators' charts (bot.services.board_stats)
 ``GET  /api/stories?after=<story id>``     the memory book's moderation queue, one pending story at a
                                            time (as /moderate shows it), and how many wait
-``GET  /api/stories/<id>/files/<item>``    a file of the story (its photo or PDF, from the storage
-                                           directory; never a public URL)
+``GET  /api/stories/<id>/files/<item>``    a file of the story (its photo or PDF, from the bot's story
+                                           store: the directory or the S3 bucket; never a public URL)
 ``POST /api/stories/<id>/approve``         as /moderate does it (handlers.moderation: the conditional
                                            decision, the family told); the first decision wins, the
                                            second gets 409 "decided"
@@ -39,7 +39,6 @@ they hold nothing but the interface.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -58,7 +57,7 @@ from bot.services import cases, roles, stories
 from bot.services.board_stats import BoardStats, board_stats
 from bot.services.cases import BoardFilter, CaseView, Change, MessageView, Refusal
 from bot.services.review import ReviewItem, Verdict, next_item
-from bot.services.story_files import StoryStorage
+from bot.services.story_files import StoreError
 from handlers.cases import MAX_TEXT
 from handlers.moderation import MAX_REASON
 from handlers.web_board import BoardActions
@@ -441,10 +440,9 @@ class BoardApi:
         item = next((item for item in story.items if item.id == item_id), None) if story is not None else None
         if story is None or item is None or story.withdrawn:
             return _error("not_found", 404)
-        storage = StoryStorage(self.settings.stories.storage_path)
         try:
-            data = await asyncio.to_thread(storage.read, item.path)
-        except (OSError, ValueError) as error:
+            data = await self.actions.story_file(item)
+        except (OSError, ValueError, StoreError) as error:
             _LOGGER.warning(
                 "story %s: item %s missing in storage (%s)", story.id, item.id, type(error).__name__
             )
