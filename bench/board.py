@@ -6,8 +6,15 @@ messages each, a search log); the bot's web server serves the board (bot.board.a
 port, and requests carry signed initData as Telegram's would. The statistics are cached for a minute by
 the API: the first (uncached) request is reported on its own line.
 
+``--readings N`` also fills the registry (N readings, their birthplaces the sample registry's, derived
+as an import derives them, one told match in a hundred) for the chart by region: the first /api/stats
+then counts the regions (the one scan of the registry, as ``amanat import`` does when it finishes), and
+a second board — another process, or this one restarted — answers its first /api/stats from the kept
+counts; both are reported.
+
     python -m bench.board                                  # 10,000 cases, 100,000 users, SQLite
     python -m bench.board --cases 2000 --users 20000 --requests 50
+    python -m bench.board --readings 1000000               # and the registry by region at a million
     python -m bench.board --postgres postgresql://postgres@127.0.0.1/postgres   # a database made and dropped
 
 The goal of issue 18: p95 ≤ 100 ms for each endpoint at 10,000 cases and 100,000 users.
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import random
 import socket
 import statistics
@@ -29,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -37,10 +46,25 @@ from bot.app import build_application
 from bot.board.api import BoardApi
 from bot.board.init_data import sign_init_data
 from bot.config import Settings, async_database_url
+from bot.search import ENGINE_VERSION, derive_stored_fields
 from bot.web import WebServer
 from handlers.web_board import BoardActions
-from models import Case, CaseEvent, CaseMessage, Database, Person, Role, SearchLogEntry
+from models import (
+    Case,
+    CaseEvent,
+    CaseMessage,
+    Database,
+    ImportBatch,
+    Match,
+    NotificationState,
+    Person,
+    Reading,
+    Role,
+    SearchLogEntry,
+    SearchRequest,
+)
 from models.base import utcnow
+from models.registry import BatchState
 
 TOKEN = "123456:bench-board-token"
 VOLUNTEERS = 50
@@ -128,6 +152,55 @@ async def fill(db: Database, users: int, cases: int, seed: int = 7) -> None:
             await session.execute(insert(SearchLogEntry), searches[start : start + 10_000])
 
 
+def sample_places() -> list[tuple[str, str]]:
+    """(birthplace, draft office) pairs of the sample registry."""
+    with (Path(__file__).resolve().parents[1] / "bot" / "data" / "sample_registry.csv").open(
+        encoding="utf-8"
+    ) as f:
+        rows = list(csv.DictReader(f))
+    return sorted({(row["birthplace"], row["draft_office"]) for row in rows})
+
+
+async def fill_registry(db: Database, readings: int, seed: int = 7) -> None:
+    """``readings`` readings (one import batch), each derived as an import derives it; a match told to a
+    family for one in a hundred."""
+    rng = random.Random(seed)
+    places = sample_places()
+    surnames = ("Легкодымов", "Иванов", "Сейткали", "Омаров", "Петренко", "Ахметов", "Соловьев")
+    derived = {
+        (surname, place): derive_stored_fields(surname, "Емельян", None, "1904", *place, None, None).json
+        for surname in surnames
+        for place in places
+    }
+    now = utcnow()
+    async with db.session() as session:
+        batch = ImportBatch(source="bench", state=BatchState.FINISHED, finished_at=now)
+        session.add(batch)
+        request = SearchRequest(person_id=2 + VOLUNTEERS, surname="Легкодымов")
+        session.add(request)
+        await session.flush()
+        batch_id, request_id = batch.id, request.id
+    for start in range(0, readings, 10_000):
+        rows = []
+        for number in range(start, min(start + 10_000, readings)):
+            surname, place = rng.choice(surnames), rng.choice(places)
+            rows.append(
+                {"id": number + 1, "reading_id": f"B-{number}", "surname": surname, "name": "Емельян",
+                 "birth_year": "1904", "birthplace": place[0], "draft_office": place[1],
+                 "derived": orjson.loads(derived[surname, place]), "engine_version": ENGINE_VERSION,
+                 "content_hash": f"{number:064d}", "changed_batch": batch_id, "surname_norm": surname.lower()}
+            )  # fmt: skip
+        matches = [
+            {"request_id": request_id, "reading_pk": row["id"], "score": 0.9,
+             "notification": NotificationState.QUEUED}
+            for row in rows if int(row["id"]) % 100 == 0
+        ]  # fmt: skip
+        async with db.session() as session:
+            await session.execute(insert(Reading), rows)
+            if matches:
+                await session.execute(insert(Match), matches)
+
+
 async def timed(session: aiohttp.ClientSession, url: str, authorization: str) -> float:
     began = time.perf_counter()
     async with session.get(url, headers={"Authorization": authorization}) as response:
@@ -136,12 +209,16 @@ async def timed(session: aiohttp.ClientSession, url: str, authorization: str) ->
     return time.perf_counter() - began
 
 
-async def measure(url: str, users: int, cases: int, requests: int) -> None:
+async def measure(url: str, users: int, cases: int, requests: int, readings: int = 0) -> None:
     db = Database(url)
     await db.upgrade()
     began = time.perf_counter()
     await fill(db, users, cases)
     print(f"filled {users:,} users and {cases:,} cases in {time.perf_counter() - began:.1f} s")
+    if readings:
+        began = time.perf_counter()
+        await fill_registry(db, readings)
+        print(f"filled {readings:,} readings in {time.perf_counter() - began:.1f} s")
     settings = Settings(database={"url": url}, roles={"admins": [ADMIN]})  # type: ignore[arg-type]
     application = build_application(
         settings, db, token=TOKEN, base_url="http://127.0.0.1:9/bot", rate_limiter=False
@@ -171,6 +248,16 @@ async def measure(url: str, users: int, cases: int, requests: int) -> None:
             first = await timed(session, base + "/api/stats", admin)
             print(f"{'/api/stats (first, uncached)':32} {first * 1000:8.1f}")
             endpoints["/api/stats (cached)"] = (admin, lambda: "/api/stats")
+            # Another board on the same database (another process, or this one after a restart): its
+            # first /api/stats reads the kept counts by region.
+            again = WebServer("127.0.0.1", (other := _free_port()), checks={})
+            again.add_routes(BoardApi(settings, db, TOKEN, BoardActions(application)).install)
+            await again.start()
+            try:
+                second = await timed(session, f"http://127.0.0.1:{other}/api/stats", admin)
+            finally:
+                await again.stop()
+            print(f"{'/api/stats (first, other process)':32} {second * 1000:8.1f}")
             for name, (authorization, path) in endpoints.items():
                 await timed(session, base + path(), authorization)  # warm up
                 times = [await timed(session, base + path(), authorization) for _ in range(requests)]
@@ -187,7 +274,11 @@ async def run(args: argparse.Namespace) -> None:
     if not args.postgres:
         with tempfile.TemporaryDirectory() as folder:
             await measure(
-                f"sqlite+aiosqlite:///{Path(folder) / 'board.db'}", args.users, args.cases, args.requests
+                f"sqlite+aiosqlite:///{Path(folder) / 'board.db'}",
+                args.users,
+                args.cases,
+                args.requests,
+                args.readings,
             )
         return
     admin_url = async_database_url(args.postgres)
@@ -197,7 +288,7 @@ async def run(args: argparse.Namespace) -> None:
         await connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        await measure(url, args.users, args.cases, args.requests)
+        await measure(url, args.users, args.cases, args.requests, args.readings)
     finally:
         async with engine.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -211,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=100, help="timed requests per endpoint")
+    parser.add_argument("--readings", type=int, default=0, help="registry readings (the chart by region)")
     parser.add_argument(
         "--postgres", default="", help="an admin URL: the benchmark makes and drops its database"
     )

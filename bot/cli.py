@@ -36,6 +36,7 @@ from bot.logs import redact, setup_logging
 from bot.search import Query
 from bot.services import import_batches
 from bot.services.appeal_relatives import start_appeal
+from bot.services.board_stats import refresh_region_counts
 from bot.services.broadcast import (
     MAX_TEXT,
     Action,
@@ -300,6 +301,7 @@ async def _import_files(
                     bar.update(done - bar.n)
 
                 reports.append(await import_file(database, source, progress=progress))
+        await refresh_region_counts(database)  # the board's chart by region: counted once, here
     finally:
         await database.dispose()
     return reports

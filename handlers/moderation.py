@@ -10,7 +10,10 @@ gave, the story and its files (sent as photos and documents from the story store
   this volunteer, the question relayed as in any case; the family's reply comes back to them);
 * **Next** — pass this one over for now.
 
-Decisions are conditional on the story still pending, so two volunteers never both decide one; only
+The web board's Stories tab (bot.board, through handlers.web_board.BoardActions) decides with this
+module's :func:`approve_story`, :func:`decline_story` and :func:`open_question_case`, the functions the
+buttons below call. Decisions are conditional on the story still pending, so two volunteers never both
+decide one, in the chat or on the board; only
 volunteers (bot.services.cases.is_volunteer: configured or granted) may press or type here. The
 volunteer's waiting prompt is the per-user row ``moderate`` in ``dialogue_states``.
 """
@@ -49,7 +52,7 @@ from handlers.stories import (
     stop_after,
     storage_of,
 )
-from handlers.turn import AmanatContext, State, Turn, html_lines
+from handlers.turn import AmanatContext, State, Turn, html_lines, split_message
 from models.db import database_unavailable
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ PRIVATE: Final = filters.ChatType.PRIVATE
 PATTERN: Final = "^st:[" + "".join(sorted(act.value for act in MODERATION_ACTS)) + "]:"
 MAX_REASON: Final = 1000
 MAX_CAPTION: Final = 1000
+CARD_TEXT: Final = 2500  # a longer story is sent in full (plain text, in parts) before its card
 
 
 async def is_volunteer(context: AmanatContext, user_id: int) -> bool:
@@ -97,6 +101,9 @@ async def show_next(context: AmanatContext, turn: Turn, *, after: int = 0) -> No
             await context.bot.send_photo(turn.chat_id, upload, caption=caption, parse_mode=None)
         else:
             await context.bot.send_document(turn.chat_id, upload, caption=caption, parse_mode=None)
+    if len(story.text) > CARD_TEXT:
+        for part in split_message(story.text):
+            await context.bot.send_message(turn.chat_id, part, parse_mode=None)
     total = await stories.pending_count(context.db)
     reading = story.reading_id
     turn.say(
@@ -107,7 +114,7 @@ async def show_next(context: AmanatContext, turn: Turn, *, after: int = 0) -> No
             t("story.confirm_consent", consent=consent_text(t, story.consent)),
             t.plural("story.confirm_files", len(story.items)),
             "",
-            t("moderate.card_text", text=story.text),
+            t("moderate.card_text", text=clip(story.text, CARD_TEXT)),
         ),
         card_rows(turn, story.id),
     )
@@ -151,13 +158,10 @@ async def press(update: Update, context: AmanatContext) -> State:
         turn.toast = turn.t.plain("moderate.decided_already")
         return turn.state
     if act == Act.APPROVE:
-        approved = await stories.approve(context.db, story_id, turn.user_id)
-        if approved is None:
+        if await approve_story(context, story_id, turn.user_id) is None:
             turn.toast = turn.t.plain("moderate.decided_already")
             return turn.state
-        _LOGGER.info("story %s approved by %s", story_id, turn.user_id)
         turn.say(turn.t("moderate.approved", id=story_id))
-        await tell_family(context, approved, "story.approved_family")
         await show_next(context, turn)
     elif act == Act.DECLINE:
         await wait_for(context, turn, "reason", story_id)
@@ -171,6 +175,55 @@ async def press(update: Update, context: AmanatContext) -> State:
 async def wait_for(context: AmanatContext, turn: Turn, state: str, story_id: int) -> None:
     record = DialogueRecord(CONVERSATION, turn.chat_id, turn.user_id, state=state, data={"story": story_id})
     await save_dialogue(context.db, record)
+
+
+# ------------------------------------------------------------------------------------ the decisions
+# One code path for the chat's /moderate and the web board (handlers.web_board.BoardActions): the
+# conditional decision of bot.services.stories, then the family told in their language.
+
+
+async def approve_story(context: AmanatContext, story_id: int, volunteer_id: int) -> stories.StoryView | None:
+    """Approve a pending story and tell the family; None when it was decided already (or withdrawn)."""
+    approved = await stories.approve(context.db, story_id, volunteer_id)
+    if approved is not None:
+        _LOGGER.info("story %s approved by %s", story_id, volunteer_id)
+        await tell_family(context, approved, "story.approved_family")
+    return approved
+
+
+async def decline_story(
+    context: AmanatContext, story_id: int, volunteer_id: int, reason: str
+) -> stories.StoryView | None:
+    """Decline a pending story with the reason the family is shown; None when decided already."""
+    declined = await stories.decline(context.db, story_id, volunteer_id, reason)
+    if declined is not None:
+        _LOGGER.info("story %s declined by %s", story_id, volunteer_id)
+        await tell_family(context, declined, "story.declined_family", reason=reason)
+    return declined
+
+
+async def open_question_case(
+    context: AmanatContext, story: stories.StoryView, volunteer_id: int, opening: str
+) -> cases.CaseView | None:
+    """The case through which a volunteer asks the family about their story: opened with ``opening`` and
+    the story's first words as the family's message, claimed by the volunteer (the question is then
+    relayed as any answer in a case). None when the claim failed (it cannot, on a case this new)."""
+    search = dict(story.reading or story.soldier)
+    search.pop("reading_id", None)
+    case = await cases.open_case(
+        context.db,
+        story.person_id,
+        text=opening + "\n\n" + clip(story.text, 1000),
+        search=search,
+        source="story",
+        summary=str(search.get("surname") or ""),
+        request_id=story.request_id,
+    )
+    claimed = await cases.claim(context.db, case.id, volunteer_id)
+    if isinstance(claimed, cases.Refusal):
+        return None
+    _LOGGER.info("story %s: volunteer %s asks the family (case %s)", story.id, volunteer_id, case.id)
+    return claimed.case
 
 
 async def tell_family(context: AmanatContext, story: stories.StoryView, key: str, **args: Any) -> None:
@@ -240,13 +293,10 @@ async def take_text(context: AmanatContext, message: Message, record: DialogueRe
     if not await is_volunteer(context, turn.user_id):
         return
     if record.state == "reason":
-        declined = await stories.decline(context.db, story_id, turn.user_id, text)
-        if declined is None:
+        if await decline_story(context, story_id, turn.user_id, text) is None:
             turn.say(turn.t("moderate.decided_already_text", id=story_id))
             return
-        _LOGGER.info("story %s declined by %s", story_id, turn.user_id)
         turn.say(turn.t("moderate.declined", id=story_id))
-        await tell_family(context, declined, "story.declined_family", reason=text)
         await show_next(context, turn)
         return
     await ask_family(context, message, story_id, text)
@@ -259,23 +309,12 @@ async def ask_family(context: AmanatContext, message: Message, story_id: int, qu
     if story is None or story.withdrawn:
         turn.say(turn.t("moderate.decided_already_text", id=story_id))
         return
-    search = dict(story.reading or story.soldier)
-    search.pop("reading_id", None)
-    case = await cases.open_case(
-        context.db,
-        story.person_id,
-        text=turn.t.plain("moderate.case_opening", id=story.id) + "\n\n" + clip(story.text, 1000),
-        search=search,
-        source="story",
-        summary=str(search.get("surname") or ""),
-        request_id=story.request_id,
-    )
-    claimed = await cases.claim(context.db, case.id, turn.user_id)
-    if isinstance(claimed, cases.Refusal):  # cannot happen to a case opened a moment ago
+    opening = turn.t.plain("moderate.case_opening", id=story.id)
+    case = await open_question_case(context, story, turn.user_id, opening)
+    if case is None:  # cannot happen to a case opened a moment ago
         turn.say(turn.t("moderate.decided_already_text", id=story_id))
         return
-    _LOGGER.info("story %s: volunteer %s asks the family (case %s)", story.id, turn.user_id, case.id)
-    await relay_from_volunteer(context, message, claimed.case, Content("text", question))
+    await relay_from_volunteer(context, message, case, Content("text", question))
 
 
 # ------------------------------------------------------------------------------------ wiring

@@ -53,7 +53,9 @@ _LOGGER = logging.getLogger(__name__)
 
 CONVERSATION: Final = "story"
 COMMANDS: Final = ("story",)  # in the private chats' menu when volunteers are configured
-MAX_TEXT: Final = 3500
+MAX_TEXT: Final = 10_000  # above Telegram's 4,096: a long paste arrives in parts, joined (JOIN_WITHIN)
+JOIN_WITHIN: Final = timedelta(seconds=60)  # a text this soon after the story's last text part continues it
+TELEGRAM_TEXT: Final = 4096  # UTF-16 code units: a part this long was cut where it stood, mid-word maybe
 MAX_CAPTION: Final = 300
 IDLE_FOR: Final = timedelta(hours=24)  # a story left unfinished this long is thrown away
 
@@ -266,8 +268,9 @@ async def take_message(context: AmanatContext, message: Message, record: Dialogu
 
 async def take_text(context: AmanatContext, message: Message, record: DialogueRecord) -> None:
     turn = context.turn
-    text = (message.text or "").strip()
-    if not text:
+    cut = hard_cut(message)
+    text = (message.text or "").lstrip() if cut else (message.text or "").strip()
+    if not text.strip():
         turn.say(turn.t("story.text_first"))
         return
     if len(text) > MAX_TEXT:
@@ -284,12 +287,58 @@ async def take_text(context: AmanatContext, message: Message, record: DialogueRe
         family_name=user.first_name if user is not None else None,
     )
     _LOGGER.info("story %s: draft by %s", story.id, turn.user_id)
-    await set_row(context, turn, "files", {"story": story.id, "albums": {}})
+    await set_row(
+        context,
+        turn,
+        "files",
+        {"story": story.id, "albums": {}, "text_at": message.date.isoformat(), "hard_cut": cut},
+    )
     limit = context.services.settings.stories
     turn.say(
         turn.t("story.ask_files", count=limit.max_items, mb=f"{limit.max_file_mb:g}"),
         [[button(turn.t, "story.button.done", Act.DONE, story.id)]],
     )
+
+
+def hard_cut(message: Message) -> bool:
+    """Whether a text part fills a whole Telegram message: the client cut it with no space to cut at, so
+    the next part goes on from the very next character (a shorter part was cut at a line end or a space,
+    which Telegram trims, and the next part starts a new line)."""
+    return len((message.text or "").encode("utf-16-le")) // 2 >= TELEGRAM_TEXT
+
+
+def continues_text(message: Message, record: DialogueRecord) -> bool:
+    """Whether a text in the files step is the next part of the story's text: Telegram cuts a long paste
+    into messages of 4,096 characters that arrive one after another, so a text that comes within
+    :data:`JOIN_WITHIN` of the text's last part (by Telegram's own dates), before any file, continues it."""
+    try:
+        last = datetime.fromisoformat(str(record.data.get("text_at")))
+    except ValueError:
+        return False
+    return message.date - last <= JOIN_WITHIN
+
+
+async def join_text(context: AmanatContext, message: Message, record: DialogueRecord, story_id: int) -> None:
+    """Add the next part of a long story to its text (up to :data:`MAX_TEXT`; a part beyond it is refused
+    with the limit and the text so far is kept)."""
+    turn = context.turn
+    done_row = [[button(turn.t, "story.button.done", Act.DONE, story_id)]]
+    after_cut = bool(record.data.get("hard_cut"))
+    cut = hard_cut(message)
+    raw = message.text or ""
+    more = raw if after_cut else raw.lstrip()  # the start is kept as it is only right after a hard cut
+    if not cut:
+        more = more.rstrip()  # the end is kept only when the next part goes on from it
+    joined = await stories.append_text(
+        context.db, turn.user_id, story_id, more, limit=MAX_TEXT, joint="" if after_cut else "\n"
+    )
+    if joined is None:
+        turn.say(turn.t("story.too_long", limit=MAX_TEXT), done_row)
+        return
+    record_data = {**record.data, "text_at": message.date.isoformat(), "hard_cut": cut}
+    await set_row(context, turn, "files", record_data)
+    _LOGGER.info("story %s: the text continued (%s characters)", story_id, len(joined.text))
+    turn.say(turn.t("story.text_joined", count=len(joined.text), limit=MAX_TEXT), done_row)
 
 
 def attachment_of(message: Message) -> tuple[str, int | None] | None:
@@ -313,6 +362,9 @@ async def take_file_or_caption(context: AmanatContext, message: Message, record:
     story_id = int(record.data.get("story") or 0)
     done_row = [[button(turn.t, "story.button.done", Act.DONE, story_id)]]
     if message.text is not None:
+        if await stories.item_count(context.db, story_id) == 0 and continues_text(message, record):
+            await join_text(context, message, record, story_id)
+            return
         caption = message.text.strip()
         if len(caption) > MAX_CAPTION:
             turn.say(turn.t("story.caption_too_long", limit=MAX_CAPTION), done_row)

@@ -1,10 +1,14 @@
-"""The web board's case actions (claim, release, answer, close) and what the chat sees of them.
+"""The web board's case actions (claim, release, answer, close), its review verdicts and its story
+moderation (approve, decline, ask the family), and what the chat sees of them.
 
 The Mini App (``bot.board``) calls these with the application's context: the same use cases as the
 chat's buttons (:mod:`bot.services.cases`, so a claim from the board and one from the group race through
 the same conditional ``UPDATE``), and the same chat side, from handlers/cases.py: the group's card says
 who took the case, the claimer gets it privately, the relative gets the answer or the news over the Bot
-API. Nothing here renders the board itself: the board gets plain data and makes its own page.
+API. Stories are decided through handlers/moderation.py's own functions, the ones /moderate calls (the
+conditional decision, then the family told in their language); a question to the family opens a case
+there and goes out as this board's answer in it. Nothing here renders the board itself: the board gets
+plain data and makes its own page.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from typing import Any
 from markupsafe import Markup, escape
 from telegram.ext import Application
 
-from bot.i18n import pick_language
-from bot.services import cases, review
+from bot.i18n import pick_language, translator
+from bot.services import cases, review, stories
 from bot.services.cases import Author, Change, Refusal
 from bot.services.review import ReviewItem, Verdict
 from handlers.cases import (
@@ -27,7 +31,9 @@ from handlers.cases import (
     lost_claim,
     send,
 )
+from handlers.moderation import approve_story, decline_story, open_question_case
 from handlers.review import tell_relative as tell_reviewed
+from handlers.stories import storage_of
 from handlers.turn import AmanatContext, ButtonRows, html_lines
 
 _LOGGER = logging.getLogger(__name__)
@@ -89,6 +95,35 @@ class BoardActions:
         delivered = await answer_relative(context, result.case, deliver)
         _LOGGER.info("case %s answered by %s on the web board", case_id, volunteer_id)
         return result, delivered
+
+    async def approve_story(self, story_id: int, volunteer_id: int) -> stories.StoryView | None:
+        """Approve a pending story as /moderate does (the family is told); None: decided already."""
+        approved = await approve_story(self.context(), story_id, volunteer_id)
+        if approved is not None:
+            _LOGGER.info("story %s approved on the web board", story_id)
+        return approved
+
+    async def decline_story(self, story_id: int, volunteer_id: int, reason: str) -> stories.StoryView | None:
+        """Decline a pending story with the reason the family sees; None: decided already."""
+        declined = await decline_story(self.context(), story_id, volunteer_id, reason)
+        if declined is not None:
+            _LOGGER.info("story %s declined on the web board", story_id)
+        return declined
+
+    async def ask_family(
+        self, story: stories.StoryView, volunteer_id: int, question: str, language: str
+    ) -> tuple[Change | Refusal, bool] | None:
+        """Ask the family about their story through a case claimed by the volunteer (as /moderate does),
+        the question sent as the volunteer's answer in it; None when the case could not be claimed."""
+        opening = translator(language).plain("moderate.case_opening", id=story.id)
+        case = await open_question_case(self.context(), story, volunteer_id, opening)
+        if case is None:
+            return None
+        return await self.answer(case.id, volunteer_id, question)
+
+    async def story_file(self, item: stories.ItemView) -> bytes:
+        """A story's photo or PDF from the store /moderate sends it from (the directory or the bucket)."""
+        return await storage_of(self.context()).read(item.path)
 
     async def review(self, match_id: int, verdict: Verdict, reviewer_id: int) -> ReviewItem | None:
         """A verdict on a pair of the review queue, as /review stores it; "likely" tells the relative once.

@@ -19,10 +19,20 @@ statistics.
 ``GET  /api/review?after=<match id>``      the review queue, one pair at a time, and how many wait
 ``POST /api/review/<match id>`` {verdict}  "likely" (the relative is told once) or "not"
 ``GET  /api/stats``                        the administrators' charts (bot.services.board_stats)
+``GET  /api/stories?after=<story id>``     the memory book's moderation queue, one pending story at a
+                                           time (as /moderate shows it), and how many wait
+``GET  /api/stories/<id>/files/<item>``    a file of the story (its photo or PDF, from the bot's story
+                                           store: the directory or the S3 bucket; never a public URL)
+``POST /api/stories/<id>/approve``         as /moderate does it (handlers.moderation: the conditional
+                                           decision, the family told); the first decision wins, the
+                                           second gets 409 "decided"
+``POST /api/stories/<id>/decline``         {reason}: the family sees it
+``POST /api/stories/<id>/ask``             {question}: to the family through a case claimed by the
+                                           volunteer (the story stays pending)
 =========================================  ==========================================================
 
 Refusals answer ``{"error": code}`` (taken, not_yours, closed, not_found, empty, too_long,
-bad_request, forbidden, already) and the page says them in the reader's language. The page itself
+bad_request, forbidden, already, decided) and the page says them in the reader's language. The page itself
 and ``/board/strings/<lang>.json`` (the ``board.*`` messages of the catalogs) are static and public:
 they hold nothing but the interface.
 """
@@ -43,13 +53,15 @@ from aiohttp import web
 from bot.board.init_data import InitDataRejected, WebAppUser, check_init_data
 from bot.config import Settings
 from bot.i18n import LANGUAGES, pick_language, read_catalog
-from bot.services import cases, roles
+from bot.services import cases, roles, stories
 from bot.services.board_stats import BoardStats, board_stats
 from bot.services.cases import BoardFilter, CaseView, Change, MessageView, Refusal
 from bot.services.review import ReviewItem, Verdict, next_item
+from bot.services.story_files import StoreError
 from handlers.cases import MAX_TEXT
+from handlers.moderation import MAX_REASON
 from handlers.web_board import BoardActions
-from models import Database
+from models import Database, StoryState
 from models.base import utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -143,6 +155,14 @@ class BoardApi:
         app.router.add_get("/api/review", self._authed(self._review, volunteers=True))
         app.router.add_post(r"/api/review/{match_id:\d+}", self._authed(self._decide, volunteers=True))
         app.router.add_get("/api/stats", self._authed(self._stats_json, admins=True))
+        app.router.add_get("/api/stories", self._authed(self._stories, volunteers=True))
+        app.router.add_get(
+            r"/api/stories/{story_id:\d+}/files/{item_id:\d+}",
+            self._authed(self._story_file, volunteers=True),
+        )
+        app.router.add_post(
+            r"/api/stories/{story_id:\d+}/{action}", self._authed(self._moderate, volunteers=True)
+        )
 
     def _authed(self, handler: Handler, *, volunteers: bool = False, admins: bool = False) -> Any:
         async def checked(request: web.Request) -> web.Response:
@@ -179,7 +199,7 @@ class BoardApi:
         response = web.FileResponse(STATIC_DIR / "index.html")
         response.headers["Cache-Control"] = "no-cache"
         response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
             "connect-src 'self'; frame-ancestors https://web.telegram.org https://*.telegram.org 'self'"
         )
         return response  # type: ignore[return-value]
@@ -192,14 +212,17 @@ class BoardApi:
 
     # ------------------------------------------------------------------ the API
 
-    async def _me(self, _request: web.Request, viewer: Viewer) -> web.Response:
+    async def language(self, viewer: Viewer) -> str:
+        """The viewer's language: the one the bot keeps for them, else Telegram's, else the default."""
         stored = await cases.language_of(self.db, viewer.user.id)
-        language = stored or pick_language(viewer.user.language_code) or self.settings.i18n.default_language
+        return stored or pick_language(viewer.user.language_code) or self.settings.i18n.default_language
+
+    async def _me(self, _request: web.Request, viewer: Viewer) -> web.Response:
         return _json(
             {
                 "id": viewer.user.id,
                 "first_name": viewer.user.first_name,
-                "language": language,
+                "language": await self.language(viewer),
                 "volunteer": viewer.volunteer,
                 "admin": viewer.admin,
             }
@@ -382,3 +405,104 @@ class BoardApi:
                 ],
             }
         )
+
+    # ------------------------------------------------------------------ the memory book's moderation
+
+    async def _stories(self, request: web.Request, _viewer: Viewer) -> web.Response:
+        after_text = request.query.get("after")
+        try:
+            after = int(after_text) if after_text else 0
+        except ValueError:
+            return _error("bad_request", 400)
+        story = await stories.next_pending(self.db, after=after)
+        waiting = await stories.pending_count(self.db)
+        return _json({"waiting": waiting, "item": self._story_json(story) if story is not None else None})
+
+    @staticmethod
+    def _story_json(story: stories.StoryView) -> dict[str, Any]:
+        reading = story.reading or {}
+        return {
+            "id": story.id,
+            "soldier": {name: story.soldier.get(name) for name in SOLDIER_FIELDS if story.soldier.get(name)},
+            "reading": {name: reading.get(name) for name in READING_FIELDS if reading.get(name)} or None,
+            "consent": story.consent.value if story.consent is not None else None,
+            "text": story.text,
+            "submitted_at": _iso(story.submitted_at),
+            "files": [
+                {"id": item.id, "kind": item.kind, "caption": item.caption, "size": item.size}
+                for item in story.items
+            ],
+        }
+
+    async def _story_file(self, request: web.Request, _viewer: Viewer) -> web.Response:
+        story = await stories.get_story(self.db, int(request.match_info["story_id"]))
+        item_id = int(request.match_info["item_id"])
+        item = next((item for item in story.items if item.id == item_id), None) if story is not None else None
+        if story is None or item is None or story.withdrawn:
+            return _error("not_found", 404)
+        try:
+            data = await self.actions.story_file(item)
+        except (OSError, ValueError, StoreError) as error:
+            _LOGGER.warning(
+                "story %s: item %s missing in storage (%s)", story.id, item.id, type(error).__name__
+            )
+            return _error("not_found", 404)
+        pdf = item.kind == "pdf"
+        return web.Response(
+            body=data,
+            content_type="application/pdf" if pdf else "image/jpeg",
+            headers={
+                "Cache-Control": "private, no-store",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Disposition": f'{"attachment" if pdf else "inline"}; filename="story-{story.id}-{item.id}.{"pdf" if pdf else "jpg"}"',
+            },
+        )
+
+    async def _moderate(self, request: web.Request, viewer: Viewer) -> web.Response:
+        story_id = int(request.match_info["story_id"])
+        action = request.match_info["action"]
+        body = await self._body(request)
+        if body is None or action not in ("approve", "decline", "ask"):
+            return _error("bad_request", 400)
+        volunteer = viewer.user.id
+        if action == "approve":
+            await self.actions.remember(volunteer, viewer.user.first_name, viewer.user.language_code)
+            decided = await self.actions.approve_story(story_id, volunteer)
+        elif action == "decline":
+            reason = self._text(body.get("reason"), MAX_REASON, required=True)
+            if isinstance(reason, web.Response):
+                return reason
+            assert reason is not None
+            await self.actions.remember(volunteer, viewer.user.first_name, viewer.user.language_code)
+            decided = await self.actions.decline_story(story_id, volunteer, reason)
+        else:
+            return await self._ask(story_id, body, viewer)
+        if decided is None:
+            return await self._undecided(story_id)
+        return _json({"decided": story_id, "state": decided.state.value})
+
+    async def _undecided(self, story_id: int) -> web.Response:
+        """Why a decision did not happen: no such story (404), or it was decided first (409)."""
+        if await stories.get_story(self.db, story_id) is None:
+            return _error("not_found", 404)
+        return _error("decided", 409)
+
+    async def _ask(self, story_id: int, body: dict[str, Any], viewer: Viewer) -> web.Response:
+        question = self._text(body.get("question"), MAX_TEXT, required=True)
+        if isinstance(question, web.Response):
+            return question
+        assert question is not None
+        story = await stories.get_story(self.db, story_id)
+        if story is None:
+            return _error("not_found", 404)
+        if story.state != StoryState.PENDING or story.withdrawn:
+            return _error("decided", 409)
+        volunteer = viewer.user.id
+        await self.actions.remember(volunteer, viewer.user.first_name, viewer.user.language_code)
+        asked = await self.actions.ask_family(story, volunteer, question, await self.language(viewer))
+        if asked is None:
+            return _error("decided", 409)
+        change, delivered = asked
+        if isinstance(change, Refusal):
+            return _error("decided", 409)
+        return _json({"story": story_id, "case": change.case.id, "delivered": delivered})

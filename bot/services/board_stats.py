@@ -9,6 +9,16 @@
 * the registry by region of birth: readings, and readings whose family was told of a match (the region
   is the gazetteer's, as the import derived it; its label is the commonest spelling in the data).
 
+The readings per region need every reading's derived birthplace: one pass of the whole registry, grouped
+in SQL by the derived place (a few seconds at a million readings). It is done once per change of the
+registry and kept in ``registry_meta``
+(:data:`REGIONS_META`) with the registry's stamp (:func:`registry_stamp`: the import batches, the newest
+reading, the engine version — small queries on indexes); a request whose stamp matches reads the stored
+counts, from any process and after a restart. ``amanat import`` refreshes it when an import finishes,
+so the first request after an import is cheap too. The families told per region are counted from the told
+matches' readings only (grouped in SQL the same way) and kept likewise, with the stamp of the told matches
+(:func:`told_stamp`) beside the registry's.
+
 Plain data only; the board (bot.board) makes the charts. Week buckets are one ``SUM(CASE …)`` per week in
 one scan per table, the same SQL on SQLite and PostgreSQL.
 """
@@ -30,10 +40,12 @@ from models import (
     Case,
     CaseEvent,
     Database,
+    ImportBatch,
     Match,
     NotificationState,
     Person,
     Reading,
+    RegistryMeta,
     SearchLogEntry,
     SearchRequest,
 )
@@ -41,6 +53,8 @@ from models.base import utcnow
 
 WEEKS: Final = 12
 REGIONS_SHOWN: Final = 15
+REGIONS_META: Final = "board_regions"  # registry_meta: {"stamp": …, "regions": {id: [readings, label]}}
+FAMILIES_META: Final = "board_region_families"  # registry_meta: {"stamp": …, "families": {id: count}}
 
 
 async def record_search(db: Database, found: int) -> None:
@@ -109,39 +123,118 @@ async def _case_medians(session: Any, since: datetime) -> tuple[float | None, fl
     )
 
 
-def _regions_of(derived: Any) -> list[tuple[str, str]]:
-    """(region id, word as written) of a reading's birthplace, from what the import derived."""
-    data = orjson.loads(derived) if isinstance(derived, str | bytes) else derived
-    place = data.get("pl") if isinstance(data, dict) else None
-    if not isinstance(place, list) or len(place) != 2 or not isinstance(place[1], list) or not place[1]:
-        return []
-    return [(str(pair[0]), str(pair[1])) for pair in place[1][0] if isinstance(pair, list) and len(pair) == 2]
+async def registry_stamp(db: Database) -> str:
+    """What changes whenever the readings do: the import batches (how many in each state, the newest,
+    the latest finish), the newest reading and the engine version that derived them."""
+    async with db.session() as session:
+        states = sorted(
+            (str(state), int(count))
+            for state, count in await session.execute(
+                select(ImportBatch.state, func.count()).group_by(ImportBatch.state)
+            )
+        )
+        newest_batch, finished = (
+            await session.execute(select(func.max(ImportBatch.id), func.max(ImportBatch.finished_at)))
+        ).one()
+        newest_reading = await session.scalar(select(func.max(Reading.id)))
+        version = await session.scalar(
+            select(RegistryMeta.value).where(RegistryMeta.name == "engine_version")
+        )
+    return orjson.dumps(
+        [states, newest_batch, finished.isoformat() if finished else None, newest_reading, version]
+    ).decode()
+
+
+def _pairs_of(place_regions: Any) -> dict[str, str]:
+    """{region id: word as written} of a birthplace's candidate regions (``derived["pl"][1][0]``)."""
+    data = orjson.loads(place_regions) if isinstance(place_regions, str | bytes) else place_regions
+    if not isinstance(data, list):
+        return {}
+    return {str(pair[0]): str(pair[1]) for pair in data if isinstance(pair, list) and len(pair) == 2}
+
+
+async def refresh_region_counts(db: Database) -> dict[str, tuple[int, str]]:
+    """Count the readings per region of birth over the whole registry and keep the counts with the
+    registry's stamp; {region: (readings, label)}. The database groups the readings by their derived
+    birthplace's regions (``GROUP BY derived->'pl'->1->0``, in SQL on SQLite and PostgreSQL alike), so only
+    the distinct places come back, not a million rows."""
+    stamp = await registry_stamp(db)  # taken first: a change during the scan makes the next one recount
+    place = Reading.derived[("pl", 1, 0)]
+    readings: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    async with db.session() as session:
+        rows = await session.execute(
+            select(place.label("place"), func.count()).where(place.is_not(None)).group_by(place)
+        )
+        for place_regions, count in rows:
+            for region, word in _pairs_of(place_regions).items():
+                readings[region] += count
+                spellings[region][word.capitalize()] += count
+    counts = {region: (count, spellings[region].most_common(1)[0][0]) for region, count in readings.items()}
+    stored = orjson.dumps({"stamp": stamp, "regions": counts}).decode()
+    async with db.session() as session:
+        await session.merge(RegistryMeta(name=REGIONS_META, value=stored))
+    return counts
+
+
+async def stored_region_counts(db: Database, stamp: str | None = None) -> dict[str, tuple[int, str]]:
+    """The kept counts when the registry has not changed since they were made (``stamp``: its
+    :func:`registry_stamp`, when the caller has it), else counted again."""
+    async with db.session() as session:
+        stored = await session.scalar(select(RegistryMeta.value).where(RegistryMeta.name == REGIONS_META))
+    if stored:
+        data = orjson.loads(stored)
+        if data.get("stamp") == (stamp or await registry_stamp(db)):
+            return {region: (int(count), str(label)) for region, (count, label) in data["regions"].items()}
+    return await refresh_region_counts(db)
+
+
+async def told_stamp(db: Database) -> str:
+    """What changes whenever the told matches do: how many, the newest, and which readings (a sum)."""
+    async with db.session() as session:
+        count, newest, readings = (
+            await session.execute(
+                select(func.count(), func.max(Match.id), func.sum(Match.reading_pk)).where(
+                    Match.notification == NotificationState.QUEUED
+                )
+            )
+        ).one()
+    return orjson.dumps([int(count or 0), newest, int(readings or 0)]).decode()
+
+
+async def family_counts(db: Database, registry: str) -> dict[str, int]:
+    """Readings whose family was told of a match, per region of birth (grouped in SQL like the readings);
+    kept with the told matches' stamp and the registry's (``registry``), counted again when either moved."""
+    stamp = f"{registry}|{await told_stamp(db)}"
+    async with db.session() as session:
+        stored = await session.scalar(select(RegistryMeta.value).where(RegistryMeta.name == FAMILIES_META))
+    if stored:
+        data = orjson.loads(stored)
+        if data.get("stamp") == stamp:
+            return {region: int(count) for region, count in data["families"].items()}
+    families: Counter[str] = Counter()
+    place = Reading.derived[("pl", 1, 0)]
+    async with db.session() as session:
+        told = select(Match.reading_pk).where(Match.notification == NotificationState.QUEUED).distinct()
+        rows = await session.execute(
+            select(place.label("place"), func.count()).where(Reading.id.in_(told)).group_by(place)
+        )
+        for place_regions, count in rows:
+            for region in _pairs_of(place_regions):
+                families[region] += count
+    async with db.session() as session:
+        value = orjson.dumps({"stamp": stamp, "families": families}).decode()
+        await session.merge(RegistryMeta(name=FAMILIES_META, value=value))
+    return dict(families)
 
 
 async def region_counts(db: Database, shown: int = REGIONS_SHOWN) -> list[RegionCount]:
     """Readings and families told per region of birth, the ``shown`` regions with most readings."""
-    readings: Counter[str] = Counter()
-    families: Counter[str] = Counter()
-    spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    async with db.session() as session:
-        told = set(
-            (
-                await session.scalars(
-                    select(Match.reading_pk).where(Match.notification == NotificationState.QUEUED).distinct()
-                )
-            ).all()
-        )
-        stream = await session.stream(select(Reading.id, Reading.derived).execution_options(yield_per=5000))
-        async for reading_pk, derived in stream:
-            for region, word in dict(_regions_of(derived)).items():
-                readings[region] += 1
-                spellings[region][word.capitalize()] += 1
-                if reading_pk in told:
-                    families[region] += 1
-    return [
-        RegionCount(region, spellings[region].most_common(1)[0][0], count, families[region])
-        for region, count in readings.most_common(shown)
-    ]
+    registry = await registry_stamp(db)
+    counts = await stored_region_counts(db, registry)
+    families = await family_counts(db, registry)
+    top = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))[:shown]
+    return [RegionCount(region, label, count, families.get(region, 0)) for region, (count, label) in top]
 
 
 async def board_stats(db: Database, *, now: datetime | None = None, regions: bool = True) -> BoardStats:

@@ -274,6 +274,24 @@ async def caption_last_item(db: Database, story_id: int, caption: str) -> bool:
         return True
 
 
+async def append_text(
+    db: Database, person_id: int, story_id: int, more: str, *, limit: int, joint: str = "\n"
+) -> StoryView | None:
+    """The next part of a draft's text, after the text so far (Telegram cuts a long paste into several
+    messages); None when the draft is not the person's or the joined text would exceed ``limit``."""
+    async with db.session() as session:
+        story = await session.get(Story, story_id, with_for_update=True)
+        if story is None or story.person_id != person_id or story.state != StoryState.DRAFT:
+            return None
+        text = f"{story.text}{joint}{more}" if story.text and more else story.text or more
+        if len(text) > limit:
+            return None
+        story.text = text
+        story.updated_at = utcnow()
+        await session.flush()
+        return await _view(session, story)
+
+
 async def set_consent(db: Database, person_id: int, story_id: int, consent: StoryConsent) -> bool:
     """The draft's publication consent; False when it is not the person's draft."""
     async with db.session() as session:

@@ -8,7 +8,9 @@ port, all against the real database and the Bot API stand-in over real HTTP.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
@@ -24,6 +26,7 @@ from handlers.web_board import BoardActions
 from models import Match, NotificationState, Reading, SearchRequest
 from tests.amanat_process import free_port
 from tests.cases.cases_harness import RELATIVE, Desk
+from tests.stories.stories_harness import PDF, photo_bytes
 
 ADMIN: Final = 8001
 PUBLIC_URL: Final = "https://amanat.example.org/board/"
@@ -37,11 +40,14 @@ class BoardDesk(Desk):
         self.admin = self.api.user(ADMIN, "Айгүл", language_code="kk")
         self.web: WebServer | None = None
         self.port = 0
+        self._storage = tempfile.TemporaryDirectory(prefix="amanat-board-stories-")
+        self.storage = Path(self._storage.name)  # the memory book's files
 
     def settings(self) -> Settings:
         settings = super().settings()
         settings.roles.admins = [ADMIN]
         settings.web.public_url = PUBLIC_URL
+        settings.stories.storage_dir = str(self.storage)
         return settings
 
     def chats(self) -> list[int]:
@@ -61,6 +67,7 @@ class BoardDesk(Desk):
         if self.web is not None:
             await self.web.stop()
         await super().stop()
+        self._storage.cleanup()
 
     @property
     def web_url(self) -> str:
@@ -103,6 +110,37 @@ class BoardDesk(Desk):
             if response.content_type == "application/json":
                 return response.status, await response.json()
             return response.status, text
+
+    async def fetch(self, path: str, user: SimUser | None) -> tuple[int, str, bytes]:
+        """(status, content type, the bytes) of a GET, e.g. a story's file."""
+        headers = {"Authorization": f"tma {self.init_data(user)}"} if user is not None else {}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                self.web_url + path, headers=headers, timeout=aiohttp.ClientTimeout(total=30)
+            ) as response,
+        ):
+            return response.status, response.content_type, await response.read()
+
+
+async def tell_story(
+    board: BoardDesk, text: str = "Мой прадед ушёл на фронт в 1941 году из Туркестана."
+) -> None:
+    """The relative tells a story in the chat (/story: the text, a photo, a PDF, consent to publish without
+    the family's name, Send): it waits for a volunteer, as story №1 for the first."""
+    user = board.relative
+    await board.consented(user)
+    await board.say(user, "/search Легкодымов Емельян 1904")
+    await board.say(user, "/story")
+    await board.say(user, text)
+    await board.act(board.api.send_photo(user, "Прадед в 1940 году", content=photo_bytes()))
+    done = (await board.act(board.api.send_document(user, "письмо.pdf", PDF, mime_type="application/pdf")))[
+        RELATIVE
+    ]
+    consent = (await board.press(user, done[-1], "✅ Готово"))[RELATIVE][-1]
+    confirm = (await board.press(user, consent, consent.button_texts()[1]))[RELATIVE][-1]  # without the name
+    sent = (await board.press(user, confirm, confirm.button_texts()[0]))[RELATIVE][-1]
+    assert "№1" in sent.text, sent.text
 
 
 async def record_matches(board: BoardDesk) -> list[int]:

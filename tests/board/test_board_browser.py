@@ -3,7 +3,8 @@ against the started bot, its real database and the Bot API stand-in.
 
 A volunteer opens the board with signed initData (in the launch parameters, as Telegram passes them),
 claims a case and the group's card in the chat changes; a case claimed in the chat shows as taken on the
-board; an answer typed on the board reaches the relative. An administrator sees the charts drawn (a
+board; an answer typed on the board reaches the relative; a story of the memory book is read with its
+photo (fetched with initData, shown from a blob: URL) and approved, and the family is told. An administrator sees the charts drawn (a
 canvas with data points) and switches to Kazakh. Screenshots at 360 px and 1280 px are saved under
 ``$AMANAT_TEST_ARTIFACTS`` (default tests/artifacts/, git-ignored). Without Chromium or Playwright the
 tests are skipped, saying why.
@@ -23,7 +24,7 @@ from urllib.parse import quote
 import pytest
 
 from botapi_standin import SimUser
-from tests.board.board_harness import BoardDesk, record_matches
+from tests.board.board_harness import BoardDesk, record_matches, tell_story
 from tests.board.test_board_api import open_case
 from tests.cases.cases_harness import GROUP, RELATIVE
 
@@ -162,6 +163,35 @@ async def test_a_volunteer_claims_and_answers_on_the_board_and_the_chat_follows(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+async def test_a_volunteer_approves_a_story_on_the_board_and_the_family_is_told(
+    board: BoardDesk, browser: Browser
+) -> None:
+    await tell_story(board)
+    page = await open_page(browser, board_url(board, board.olga, tab="stories"))
+    await shows(page, 'section.story[data-story="1"]')
+    story = page.locator('section.story[data-story="1"]')
+    assert "Story #1" in await story.inner_text() and "Мой прадед ушёл на фронт" in await story.inner_text()
+    assert "without the family's name" in await story.inner_text()
+    photo = page.locator("figure.file img")
+    await page.wait_for_function("() => { const i = document.querySelector('figure.file img'); "
+                                 "return i && i.complete && i.naturalWidth > 0; }")  # fmt: skip
+    assert (await photo.get_attribute("src") or "").startswith("blob:")  # no public URL of the file
+    assert "Прадед в 1940 году" in await page.locator("figure.file figcaption").first.inner_text()
+    assert await page.locator("figure.pdf [data-file]").count() == 1
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360  # nothing wider than the phone
+    await screenshot(page, "board-story-360")
+
+    await page.locator('[data-action="approve"]').click()
+    await shows(page, "#stories-empty")
+    await until(
+        lambda: any("Ваша история №1 прочитана и одобрена" in m.text for m in board.api.messages(RELATIVE)),
+        "the family is told their story is approved",
+    )
+    assert "Story #1 is approved" in await page.locator("#toast").inner_text()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 async def test_a_claim_in_the_chat_shows_on_the_board(board: BoardDesk, browser: Browser) -> None:
     await open_case(board)
     page = await open_page(browser, board_url(board, board.olga), width=1280, height=800)
@@ -196,7 +226,8 @@ async def test_the_administrator_sees_the_charts_and_switches_to_kazakh(
     assert by_name["cases"]["values"][0] == 1 and by_name["regions"]["points"] > 0
     assert all(chart["painted"] > 500 for chart in points)
     # The administrator's Telegram language is Kazakh: the board speaks it from the start.
-    assert await page.locator("nav#tabs button").all_inner_texts() == ["Өтініштер", "Тексеру", "Статистика"]
+    tabs = await page.locator("nav#tabs button").all_inner_texts()
+    assert tabs == ["Өтініштер", "Тексеру", "Әңгімелер", "Статистика"]
     assert "Апта сайын" in await page.locator("main").inner_text()
     await screenshot(page, "board-stats-1280-kk")
 

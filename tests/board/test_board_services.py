@@ -3,17 +3,39 @@ statistics with the medians (one SUM(CASE …) per week, the same SQL on both)."
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import update
+import orjson
+from sqlalchemy import select, update
 
+import bot
 from bot.config import Settings
 from bot.services import cases
-from bot.services.board_stats import board_stats, record_search, week_starts
+from bot.services.board_stats import (
+    REGIONS_META,
+    board_stats,
+    record_search,
+    region_counts,
+    registry_stamp,
+    week_starts,
+)
 from bot.services.cases import Author, BoardFilter
 from bot.services.people import give_consent
+from bot.services.registry_import import import_file
 from bot.services.roles import standing_of
-from models import Case, Database, Person, Role
+from models import (
+    Case,
+    Database,
+    Match,
+    NotificationState,
+    Person,
+    Reading,
+    RegistryMeta,
+    Role,
+    SearchRequest,
+)
 from models.base import utcnow
 
 RELATIVE, OTHER, ME, COLLEAGUE = 1001, 1002, 7001, 7002
@@ -90,3 +112,60 @@ async def test_standing_agrees_with_the_bots_roles(any_db: Database) -> None:
         standing = await standing_of(any_db, settings, person_id)
         assert (standing.volunteer, standing.admin) == (volunteer, admin), person_id
         assert standing.volunteer == await cases.is_volunteer(any_db, settings.roles, person_id)
+
+
+async def test_the_registry_by_region_is_grouped_in_sql_and_kept_until_the_registry_changes(
+    any_db: Database, tmp_path: Path
+) -> None:
+    """The chart by region: the same counts as reading every reading's derived place, grouped in SQL on
+    SQLite and PostgreSQL; kept in registry_meta with the registry's stamp, counted again after an import."""
+    sample = Path(bot.__file__).resolve().parent / "data" / "sample_registry.csv"
+    await import_file(any_db, sample)
+
+    async def expected() -> Counter[str]:
+        counted: Counter[str] = Counter()
+        async with any_db.session() as session:
+            for (derived,) in await session.execute(select(Reading.derived)):
+                place = (derived or {}).get("pl")
+                if isinstance(place, list) and len(place) == 2 and place[1]:
+                    counted.update({pair[0] for pair in place[1][0]})
+        return counted
+
+    regions = await region_counts(any_db, shown=1000)
+    assert regions and {r.region: r.readings for r in regions} == dict(await expected())
+    assert all(r.label and r.families == 0 for r in regions)
+    async with any_db.session() as session:
+        kept = await session.get(RegistryMeta, REGIONS_META)
+    assert kept is not None and orjson.loads(kept.value)["stamp"] == await registry_stamp(any_db)
+    # The same stamp: the kept counts are read, not counted again (a planted count shows it).
+    planted = orjson.loads(kept.value)
+    planted["regions"]["kz-akmola"] = [123456, "Акмолинская"]
+    async with any_db.session() as session:
+        await session.merge(RegistryMeta(name=REGIONS_META, value=orjson.dumps(planted).decode()))
+    assert {r.region: r.readings for r in await region_counts(any_db)}["kz-akmola"] == 123456
+    # An import changes the stamp: counted again, the new reading in it.
+    more = tmp_path / "more.csv"
+    header = sample.read_text(encoding="utf-8").splitlines()[0]
+    more.write_text(
+        header
+        + '\nNEW-1,Жумабаев,Сейткали,,1911,"Акмолинская обл., Атбасарский р-н",Атбасарский РВК'
+        + ",,,,,,,,,\n",
+        encoding="utf-8",
+    )
+    await import_file(any_db, more)
+    recount = {r.region: r.readings for r in await region_counts(any_db, shown=1000)}
+    assert recount == dict(await expected()) and recount["kz-akmola"] != 123456
+    # A family told of a match: its reading's region counts it (the told matches' stamp moved).
+    await give_consent(any_db, RELATIVE, "ru", first_name="Алия")
+    async with any_db.session() as session:
+        reading = (await session.execute(select(Reading).where(Reading.reading_id == "NEW-1"))).scalar_one()
+        request = SearchRequest(person_id=RELATIVE, surname="Жумабаев")
+        session.add(request)
+        await session.flush()
+        session.add(
+            Match(
+                request_id=request.id, reading_pk=reading.id, score=0.9, notification=NotificationState.QUEUED
+            )
+        )
+    families = {r.region: r.families for r in await region_counts(any_db, shown=1000)}
+    assert families["kz-akmola"] == 1 and sum(families.values()) == 1

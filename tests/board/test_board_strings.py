@@ -11,18 +11,19 @@ import pytest
 from bot.board.api import STATIC_DIR, board_strings
 from bot.i18n import LANGUAGES
 from bot.services.cases import BoardFilter, Refusal
-from models import CaseStatus
+from models import CaseStatus, StoryConsent
 
 FIELDS = "birth_year birthplace draft_office rank found_place found_date search_unit burial_place source"
 FIELDS_LIST = FIELDS.split()
 BUILT = [
     *(f"board.filter.{f.value}" for f in BoardFilter),
     *(f"board.status.{s.value}" for s in CaseStatus),
-    *(f"board.tab.{tab}" for tab in ("cases", "review", "stats")),
+    *(f"board.tab.{tab}" for tab in ("cases", "review", "stories", "stats")),
+    *(f"board.story.consent.{consent.value}" for consent in StoryConsent),
     *(f"board.error.{r.value}" for r in Refusal),
     *(
         f"board.error.{code}"
-        for code in ("empty", "too_long", "bad_request", "forbidden", "already", "network")
+        for code in ("empty", "too_long", "bad_request", "forbidden", "already", "decided", "network")
     ),
     *(f"board.field.{name}" for name in FIELDS_LIST),
     *(f"board.stats.{state}" for state in ("sent", "blocked", "failed", "left")),

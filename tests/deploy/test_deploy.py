@@ -17,13 +17,16 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.board.init_data import sign_init_data
 from bot.config import Settings
 from botapi_standin import BotApiStandIn
 from tests.amanat_process import free_port, say, start_bot, stop, wait_for_call
@@ -91,6 +94,14 @@ def test_compose_file_parses_and_its_services_are_wired() -> None:
     assert "server bot-hook-1:8443" in nginx and "server bot-hook-2:8443" in nginx
     hook_url = service_env("bot-hook-1", {"POSTGRES_PASSWORD": "x"})["AMANAT_TELEGRAM__WEBHOOK_URL"]
     assert f"location = /{hook_url.rsplit('/', 1)[1]}" in nginx
+    # The web board goes to the bots' web port (the one compose gives them), /healthz does not.
+    web_port = service_env("bot-hook-1", {"POSTGRES_PASSWORD": "x"})["AMANAT_WEB__PORT"]
+    assert f"server bot-hook-1:{web_port}" in nginx and f"server bot-hook-2:{web_port}" in nginx
+    assert (
+        "location /board/ {" in nginx
+        and "location /api/ {" in nginx
+        and "healthz" not in nginx.split("http {")[1]
+    )
 
 
 def dockerfile_healthcheck() -> list[str]:
@@ -212,13 +223,15 @@ async def test_compose_services_as_processes_answer_and_pass_the_image_health_ch
     assert run_healthcheck(env).returncode != 0
 
 
-def nginx_config_for_here(folder: Path, listen: int, upstreams: list[int]) -> Path:
+def nginx_config_for_here(folder: Path, listen: int, upstreams: list[int], web: list[int]) -> Path:
     """deploy/nginx.conf with this machine's addresses: the containers' names and ports become local
-    ports, TLS (a certificate Telegram trusts) becomes plain HTTP, logs and the pid go to ``folder``."""
+    ports (the webhook's and the web board's), TLS (a certificate Telegram trusts) becomes plain HTTP,
+    logs and the pid go to ``folder``."""
     text = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
-    for number, port in enumerate(upstreams, start=1):
-        assert f"bot-hook-{number}:8443" in text
+    for number, (port, web_port) in enumerate(zip(upstreams, web, strict=True), start=1):
+        assert f"bot-hook-{number}:8443" in text and f"bot-hook-{number}:8080" in text
         text = text.replace(f"bot-hook-{number}:8443", f"127.0.0.1:{port}")
+        text = text.replace(f"bot-hook-{number}:8080", f"127.0.0.1:{web_port}")
     assert "listen 443 ssl http2;" in text
     text = text.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{listen};")
     text = re.sub(r"^\s*ssl_certificate(_key)? .*$", "", text, flags=re.MULTILINE)
@@ -245,7 +258,8 @@ async def test_nginx_spreads_the_webhook_over_two_processes_and_one_may_restart(
     for env, port in zip(envs, hook_ports, strict=True):
         env["AMANAT_TELEGRAM__WEBHOOK_PORT"] = str(port)
     proxy_port = free_port()
-    config = nginx_config_for_here(tmp_path, proxy_port, hook_ports)
+    web_ports = [int(env["AMANAT_WEB__PORT"]) for env in envs]
+    config = nginx_config_for_here(tmp_path, proxy_port, hook_ports, web_ports)
     nginx = [
         "nginx",
         "-c",
@@ -270,6 +284,22 @@ async def test_nginx_spreads_the_webhook_over_two_processes_and_one_may_restart(
             await until(lambda port=port: _healthy(port), "both processes healthy")
         relative = api.user(7401, "Aigerim", language_code="kk")
         assert "Аманат" in (await say(api, relative, "/start")).text
+        # The web board through nginx: the page, the API (401 without Telegram's initData, the
+        # person with it), and the bots' /healthz is not on the public side.
+        proxy_url = f"http://127.0.0.1:{proxy_port}"
+        signed = sign_init_data(
+            {
+                "user": {"id": 7401, "first_name": "Aigerim", "language_code": "kk"},
+                "auth_date": int(time.time()),
+            },
+            api.token,
+        )
+        page = await fetch(f"{proxy_url}/board/")
+        assert page[0] == 200 and "board.js" in page[1]
+        assert (await fetch(f"{proxy_url}/api/me"))[0] == 401
+        me = await fetch(f"{proxy_url}/api/me", authorization=f"tma {signed}")
+        assert me[0] == 200 and json.loads(me[1])["id"] == 7401
+        assert (await fetch(f"{proxy_url}/healthz"))[0] == 404
         # A rolling restart: the first process stops; nginx sends the next update to the second.
         processes[0].terminate()
         assert await asyncio.to_thread(processes[0].wait, 60) == 0
@@ -282,3 +312,14 @@ async def test_nginx_spreads_the_webhook_over_two_processes_and_one_may_restart(
             stop(process)
     served = (tmp_path / "access.log").read_text(encoding="utf-8")
     assert served.count("POST /telegram-hook") >= 2
+    assert "GET /api/me" in served and signed not in served  # initData is never logged
+
+
+async def fetch(url: str, *, authorization: str | None = None) -> tuple[int, str]:
+    """(status, body) of one GET."""
+    headers = {"Authorization": authorization} if authorization else {}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=30)) as response,
+    ):
+        return response.status, await response.text()

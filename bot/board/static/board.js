@@ -1,12 +1,14 @@
-/* The Amanat web board (a Telegram Mini App): volunteers' cases and review queue, administrators' charts.
+/* The Amanat web board (a Telegram Mini App): volunteers' cases, review queue and the memory book's
+ * stories to moderate, administrators' charts.
  *
  * No build step and nothing from the network but the bot's own server: Chart.js is vendored
  * (static/vendor/), the strings come from /board/strings/<lang>.json (the gettext catalogs' board.*
  * messages), and Telegram's telegram-web-app.js is not needed: initData and themeParams are read from
  * window.Telegram.WebApp when present, else from the launch parameters Telegram puts in the URL's hash
  * (#tgWebAppData=…&tgWebAppThemeParams=…), which is also how the tests open the page.
- * Every request to /api/ carries "Authorization: tma <initData>". Data is put in the page as text
- * (textContent), never as HTML.
+ * Every request to /api/ carries "Authorization: tma <initData>", the stories' photos and PDFs too: they
+ * are fetched with it and shown from blob: URLs (there is no public URL of a family's file). Data is put
+ * in the page as text (textContent), never as HTML.
  */
 "use strict";
 
@@ -28,6 +30,8 @@
     view: null, // {kind: "list"} | {kind: "case", id} | {kind: "review"} | {kind: "stats"}
     charts: [],
     reviewAfter: null,
+    storyAfter: null,
+    blobs: [], // the object URLs of the shown story's files, revoked when the page changes
   };
 
   // ------------------------------------------------------------------ Telegram: theme and events
@@ -138,6 +142,8 @@
 
   function show(...nodes) {
     destroyCharts();
+    for (const url of state.blobs) URL.revokeObjectURL(url);
+    state.blobs = [];
     main().replaceChildren(...nodes);
   }
 
@@ -183,6 +189,14 @@
     return data;
   }
 
+  async function apiBlob(path) {
+    const response = await fetch(path, { headers: { Authorization: "tma " + initData }, cache: "no-store" });
+    if (!response.ok) throw new ApiError(response.status, null);
+    const url = URL.createObjectURL(await response.blob());
+    state.blobs.push(url);
+    return url;
+  }
+
   function errorText(error) {
     const code = (error && error.body && error.body.error) || "network";
     return S("board.error." + code, error && error.body);
@@ -192,7 +206,7 @@
 
   function tabs() {
     const list = [];
-    if (state.me.volunteer) list.push("cases", "review");
+    if (state.me.volunteer) list.push("cases", "review", "stories");
     if (state.me.admin) list.push("stats");
     return list;
   }
@@ -212,6 +226,7 @@
   function openTab() {
     if (state.tab === "cases") return openList();
     if (state.tab === "review") return openReview();
+    if (state.tab === "stories") return openStories();
     return openStats();
   }
 
@@ -388,6 +403,78 @@
         el("button", { class: "btn", on: { click: () => decide("likely") } }, S("board.review.likely")),
         el("button", { class: "btn danger", on: { click: () => decide("not") } }, S("board.review.not")),
         el("button", { class: "btn secondary", on: { click: () => { state.reviewAfter = item.match_id; openReview(); } } }, S("board.review.skip"))));
+  }
+
+  // ------------------------------------------------------------------ stories (the memory book's moderation)
+
+  async function openStories() {
+    state.view = { kind: "stories" };
+    let data;
+    try {
+      data = await api("GET", "/api/stories" + (state.storyAfter ? "?after=" + state.storyAfter : ""));
+    } catch (error) { return show(el("p", { class: "warn", text: errorText(error) })); }
+    if (!state.view || state.view.kind !== "stories") return;
+    const head = el("p", { class: "meta", "data-waiting": data.waiting, text: S("board.story.waiting", { n: data.waiting }) });
+    const story = data.item;
+    if (!story) {
+      const again = state.storyAfter;
+      state.storyAfter = null;
+      return show(head, el("p", { class: "hint", id: "stories-empty", text: S(again ? "board.story.no_more" : "board.story.empty") }));
+    }
+    const who = story.reading || story.soldier;
+    const reason = el("textarea", { "data-input": "reason", maxlength: "1000", placeholder: S("board.story.reason_placeholder"), "aria-label": S("board.story.reason_placeholder") });
+    const question = el("textarea", { "data-input": "question", maxlength: "3500", placeholder: S("board.story.question_placeholder"), "aria-label": S("board.story.question_placeholder") });
+    const section = el("section", { class: "detail story", "data-story": story.id });
+    const decide = async (action, body, done) => {
+      for (const b of section.querySelectorAll("button")) b.disabled = true;
+      try {
+        const result = await api("POST", "/api/stories/" + story.id + "/" + action, body);
+        const key = action === "ask" && result.delivered === false ? "board.story.ask_blocked" : done;
+        toast(S(key, { id: story.id, case: result.case }));
+        if (action === "ask") return openStories();
+        state.storyAfter = null;
+      } catch (error) { toast(errorText(error)); }
+      openStories();
+    };
+    const files = story.files.length
+      ? el("div", { class: "files" }, story.files.map((file) => storyFile(story.id, file)))
+      : el("p", { class: "hint", text: S("board.story.no_files") });
+    section.append(
+      head,
+      el("h2", { text: S("board.story.number", { id: story.id }) }),
+      el("dl", {},
+        field(S("board.field.name"), soldierName(who)),
+        ["birth_year", "birthplace", "draft_office", "rank", "found_place", "found_date", "search_unit", "burial_place"]
+          .flatMap((f) => field(S("board.field." + f), who[f] ? String(who[f]) : null))),
+      el("p", { class: "meta", text: story.reading ? S("board.story.reading", { reading: story.reading.reading_id }) : S("board.story.no_reading") }),
+      el("p", { class: "meta", "data-consent": story.consent || "", text: S("board.story.consent", { consent: S("board.story.consent." + (story.consent || "units_only")) }) }),
+      el("h3", { text: S("board.story.text") }),
+      el("div", { class: "story-text", text: story.text }),
+      el("h3", { text: S("board.story.files") }),
+      files,
+      el("div", { class: "actions" },
+        el("button", { class: "btn", "data-action": "approve", on: { click: () => decide("approve", null, "board.story.approved") } }, S("board.story.approve")),
+        el("button", { class: "btn secondary", "data-action": "skip", on: { click: () => { state.storyAfter = story.id; openStories(); } } }, S("board.story.skip"))),
+      el("div", { class: "panel form" }, reason,
+        el("button", { class: "btn danger", "data-action": "decline", on: { click: () => decide("decline", { reason: reason.value }, "board.story.declined") } }, S("board.story.decline"))),
+      el("div", { class: "panel form" }, question,
+        el("button", { class: "btn secondary", "data-action": "ask", on: { click: () => decide("ask", { question: question.value }, "board.story.asked") } }, S("board.story.ask"))),
+    );
+    show(section);
+  }
+
+  function storyFile(storyId, file) {
+    const path = "/api/stories/" + storyId + "/files/" + file.id;
+    const caption = file.caption ? el("figcaption", { text: file.caption }) : null;
+    if (file.kind === "pdf") {
+      const open = el("button", { class: "btn secondary", "data-file": file.id, on: { click: async () => {
+        try { window.open(await apiBlob(path), "_blank", "noopener"); } catch (error) { toast(errorText(error)); }
+      } } }, "📄 " + S("board.story.pdf"));
+      return el("figure", { class: "file pdf" }, open, caption);
+    }
+    const image = el("img", { "data-file": file.id, alt: file.caption || "" });
+    apiBlob(path).then((url) => { image.src = url; }, () => { image.alt = S("board.error.not_found"); });
+    return el("figure", { class: "file" }, image, caption);
   }
 
   // ------------------------------------------------------------------ statistics
