@@ -91,6 +91,8 @@ async def run(args: argparse.Namespace) -> None:
     from bot.services.registry_import import import_file
     from models import Database, ImportBatch, Match, OutboxMessage, Person, SearchRequest, Watermark
 
+    if args.record_min is not None:
+        matching.RECORD_MIN_SCORE = args.record_min
     started = time.perf_counter()
     queries, records, truth, background = generate(
         args.readings, args.searches, args.planted, args.seed, args.registry
@@ -142,7 +144,7 @@ async def run(args: argparse.Namespace) -> None:
 
             settings = load_config(database={"url": url})
             results = []
-            for label in ("cold", "warm"):
+            for label in ("cold",) if args.cold_only else ("cold", "warm"):
                 if label == "warm":  # back to before the pass; the searches keep their stored keys
                     async with db.session() as session:
                         await session.execute(delete(OutboxMessage))
@@ -217,6 +219,8 @@ async def run(args: argparse.Namespace) -> None:
                         f"recall {hits / max(len(truth), 1):.3f}"
                     )
                     print_review_queue(await review.queue_pairs(db), told, truth, args.readings)
+                    if args.explore:
+                        explore(captured, told, truth, args.readings)
                 print(
                     f"{label} pass: {report.seconds:.1f} s — {report.readings:,} readings × {report.searches:,} "
                     f"searches; {report.pairs_scored:,} pairs scored; {report.matches:,} matches "
@@ -249,6 +253,42 @@ def print_review_queue(
     )
 
 
+def explore(
+    captured: list[tuple[int, str, Any]],
+    told: set[tuple[int, str]],
+    truth: set[tuple[int, str]],
+    readings: int,
+) -> None:
+    """What other recording rules and queue orders would give (every pair the pass scored: run with
+    ``--record-min 0`` for the pairs below today's cut-off too)."""
+    scored = {(pid, rid) for pid, rid, _ in captured}
+    print(
+        f"  true pairs scored at all (shared a key, surname not weak): {len(truth & scored) / max(len(truth), 1):.3f}"
+    )
+    best: dict[tuple[int, str], Any] = {}
+    for pid, rid, c in captured:
+        best[(pid, rid)] = c
+    for name, keep in (
+        ("score >= 20", lambda c: c.score >= 20),
+        ("score >= 10", lambda c: c.score >= 10),
+        ("score >= 5", lambda c: c.score >= 5),
+        *((f"alone >= {t}", lambda c, t=t: c.alone >= t) for t in (0.3, 0.5, 0.7, 0.8, 0.9)),
+    ):
+        for order in ("score", "alone"):
+            queue = sorted(
+                ((pair, c) for pair, c in best.items() if keep(c) and pair not in told),
+                key=lambda item: -(item[1].score if order == "score" else item[1].alone),
+            )
+            pairs = [pair for pair, _ in queue]
+            fifth = pairs[: max(math.ceil(len(pairs) * 0.2), 1)]
+            reached = told | set(pairs)
+            print(
+                f"  record {name:>12}, by {order:>5}: queue {len(pairs) * 10_000 / max(readings, 1):7,.0f} per 10k; "
+                f"recall {len(truth & reached) / max(len(truth), 1):.3f}; "
+                f"first 20 % {len(set(fifth) & truth) / max(len(fifth), 1):.3f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -259,6 +299,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--registry", type=int, default=100_000, help="readings already in the registry")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--cold-only", action="store_true", help="the first pass only")
+    parser.add_argument("--explore", action="store_true", help="other recording rules and queue orders")
+    parser.add_argument(
+        "--record-min", type=float, help="record pairs from this score (diagnostics; default: the pass's)"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -421,6 +421,7 @@ async def _record_chunk(
                     "request_id": index.ids[c.search_index],
                     "reading_pk": c.reading_pk,
                     "score": c.score,
+                    "alone": round(c.alone, 6),
                     "strong": c.strong,
                     "reasons": c.reasons,
                     "notification": (
@@ -694,6 +695,28 @@ class SearchFit:
     candidate: Candidate
 
 
+async def _saved_search_index(
+    db: Database, registry: RegistrySearch | None, search_ids: Collection[int] | None = None
+) -> tuple[SavedSearchIndex, int] | None:
+    """The active saved searches (all, or those of `search_ids`) indexed in reverse as the pass indexes
+    them, and the registry's size; None when there are none. The registry is held in memory only when
+    some search's sums must be counted again (as in the pass)."""
+    searches = await load_active_searches(db, search_ids)
+    if not searches:
+        return None
+    total, upto = await _registry_size(db)
+    if any(not sums_are_fresh(search.derived, total) for search in searches):
+        async with _registry_in_memory(db, registry) as memory:
+            index = await asyncio.to_thread(
+                SavedSearchIndex, searches, total=total, registry=memory, upto=upto
+            )
+    else:
+        index = await asyncio.to_thread(SavedSearchIndex, searches, total=total, registry=None, upto=upto)
+    if index.stale:
+        await _store_search_keys(db, index.stale)
+    return index, total
+
+
 async def searches_matching(
     db: Database,
     readings: Sequence[NewReading],
@@ -705,16 +728,64 @@ async def searches_matching(
     (`choose_notifications`), strongest first: the engine run in reverse, as the pass runs it, for a few
     readings (an appeal's soldier against every search; a search just saved against the open appeals).
     Each fit's `candidate.reading_pk` is the pk of its reading in `readings` (distinct pks, please)."""
-    searches = await load_active_searches(db, search_ids)
-    if not searches or not readings:
+    if not readings:
         return []
-    total, upto = await _registry_size(db)
-    async with _registry_in_memory(db, registry) as memory:
-        index = SavedSearchIndex(searches, total=total, registry=memory, upto=upto)
-    if index.stale:
-        await _store_search_keys(db, index.stale)
+    built = await _saved_search_index(db, registry, search_ids)
+    if built is None:
+        return []
+    index, total = built
     candidates, _ = index.match(readings, total=total)
     chosen = choose_notifications(candidates, lambda i: index.person_ids[i])
     fits = [c for c in candidates if (c.search_index, c.reading_pk) in chosen]
     fits.sort(key=lambda c: (not c.strong, -c.score, c.search_index))
     return [SearchFit(index.searches[c.search_index], index.summary(c.search_index), c) for c in fits]
+
+
+async def reading_for_matching(db: Database, reading_id: str) -> NewReading | None:
+    """A registry reading (by its id) with its stored keys, as the pass matches it; None: no such reading."""
+    async with db.session() as session:
+        row = await session.scalar(select(Reading).where(Reading.reading_id == reading_id).limit(1))
+        if row is None:
+            return None
+        keys = await session.scalars(select(ReadingKey.key).where(ReadingKey.reading_pk == row.id))
+        return NewReading(row.id, row.reading_id, row, frozenset(keys))
+
+
+async def match_reading_now(
+    db: Database, reading: NewReading, *, registry: RegistrySearch | None = None, now: datetime | None = None
+) -> int:
+    """One reading against every active saved search at request time (/family): a reading imported before
+    a relative saved their search was never paired with it by a pass. The engine's reverse match, as the
+    pass runs it; its pairs are recorded as the pass records them (insert-or-ignore on the pair), announced
+    to nobody ("skipped", as the pass records a reading older than the search: they wait in the review
+    queue). How many pairs were new."""
+    built = await _saved_search_index(db, registry)
+    if built is None:
+        return 0
+    index, total = built
+    candidates, _ = await asyncio.to_thread(index.match, [reading], total=total)
+    if not candidates:
+        return 0
+    async with db.session() as session:
+        candidates = await _still_there(session, index, candidates)
+        if not candidates:
+            return 0
+        statement = (
+            _insert(session)(Match)
+            .on_conflict_do_nothing(index_elements=[Match.request_id, Match.reading_pk])
+            .returning(Match.id)
+        )
+        rows = [
+            {
+                "request_id": index.ids[c.search_index],
+                "reading_pk": c.reading_pk,
+                "score": c.score,
+                "alone": round(c.alone, 6),
+                "strong": c.strong,
+                "reasons": c.reasons,
+                "notification": NotificationState.SKIPPED,
+                "created_at": now or utcnow(),
+            }
+            for c in candidates
+        ]
+        return len((await session.execute(statement, rows)).all())

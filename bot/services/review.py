@@ -1,9 +1,11 @@
 """The volunteers' review queue: recorded matches the relative was not told about, most likely first.
 
 The matching pass tells a relative only of a reading it is nearly sure of; every other pair it records
-(score ≥ ``RECORD_MIN_SCORE``) is marked "skipped". Those wait here for a person: ordered by the engine's
-score (its probability, in percent, that the reading is the man), then by match id, and shown one at a
-time. A verdict is stored once per match (a unique row, so two volunteers deciding at the same instant
+(score ≥ ``RECORD_MIN_SCORE``) is marked "skipped". Those wait here for a person, most likely first:
+ordered by the engine's calibrated chance that the reading is the man against "he is not in the
+registry" (``Match.alone``, what the notification rule uses; the score, which also shares the chance
+among the registry's other readings of a common surname, for matches recorded before it was kept), then
+by match id, and shown one at a time. A verdict is stored once per match (a unique row, so two volunteers deciding at the same instant
 cannot both win): "likely" means the relative is told, once; "not" means the pair is never shown again.
 "Skip" stores nothing: the next item is the one after it in the same order (a cursor, not a state).
 Only matches of active searches of people who have not blocked the bot are queued.
@@ -50,6 +52,12 @@ class ReviewItem:
     search: dict[str, Any]
     reading: ReadingView
     reading_pk: int
+
+
+def _likelihood() -> Any:
+    """The queue's order: the chance against "not in the registry" (score / 100, a lower bound of it, for
+    matches recorded before it was kept)."""
+    return func.coalesce(Match.alone, Match.score / 100.0)
 
 
 def _queue_condition() -> Any:
@@ -110,15 +118,15 @@ async def next_item(db: Database, after: int | None = None) -> tuple[ReviewItem 
     async with db.session() as session:
         statement = _queue_select(Match, SearchRequest, Reading).join(Reading, Reading.id == Match.reading_pk)
         if after is not None:
-            previous = await session.get(Match, after)
+            previous = await session.scalar(select(_likelihood()).where(Match.id == after))
             if previous is not None:
                 statement = statement.where(
                     or_(
-                        Match.score < previous.score,
-                        and_(Match.score == previous.score, Match.id > previous.id),
+                        _likelihood() < previous,
+                        and_(_likelihood() == previous, Match.id > after),
                     )
                 )
-        row = (await session.execute(statement.order_by(Match.score.desc(), Match.id).limit(1))).first()
+        row = (await session.execute(statement.order_by(_likelihood().desc(), Match.id).limit(1))).first()
         total = int(await session.scalar(_queue_select(func.count(Match.id))) or 0)
         if row is None:
             return None, total
@@ -131,7 +139,7 @@ async def queue_pairs(db: Database) -> list[tuple[int, str, float]]:
         rows = await session.execute(
             _queue_select(SearchRequest.person_id, Reading.reading_id, Match.score)
             .join(Reading, Reading.id == Match.reading_pk)
-            .order_by(Match.score.desc(), Match.id)
+            .order_by(_likelihood().desc(), Match.id)
         )
         return [(int(pid), str(rid), float(score)) for pid, rid, score in rows]
 
