@@ -84,8 +84,15 @@ WATERMARK = "matching"  # the last import batch whose readings are all matched
 POSITION = "matching.position"  # within the next batch: the highest reading id already matched (0: none)
 # Stamped at the end of every pass (value: the readings it matched), for /healthz and /metrics.
 LAST_PASS = "matching.last_pass"
-# Scores are 0-100 (about the probability, in percent, that the reading is the man).
+# Scores are 0-100 (about the probability, in percent, that the reading is the man). A pair is recorded
+# (and, unless announced, waits in the volunteers' review queue: bot.services.review) when its score is
+# at least RECORD_MIN_SCORE, or when its chance against both the registry's other readings and the other
+# saved searches the reading fits (`Candidate.joint`) is at least RECORD_MIN_JOINT: the true pairs a noisy
+# query leaves below 20 that a volunteer can still tell apart; a low pair that many searches or readings
+# fit as well is not recorded (nobody could say which is the man). Chosen on bench/matching.py's seed
+# 90001 (bench/README.md "Notifications"), reported on seed 31337.
 RECORD_MIN_SCORE = 20.0
+RECORD_MIN_JOINT = 0.05
 # A match is announced when, against "he is not in the registry" alone (`Candidate.alone`, before the
 # competition of the registry's other readings, so a second reading of the same man is announced too),
 # its chance is at least this. Chosen on a full-size run (10,000 x 100,000) of bench/matching.py's dev
@@ -148,6 +155,9 @@ class Candidate:
     # The chance (0-1) that the reading is the man against "he is not in the registry" alone, without the
     # competition of the registry's other readings (a second reading of the same man halves `score`).
     alone: float = 0.0
+    # The chance against the registry's other readings and the other saved searches the reading fits
+    # (`bot.search.ReverseMatch.joint`).
+    joint: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -212,8 +222,10 @@ class SavedSearchIndex:
         return found
 
     def match(self, readings: Sequence[NewReading], *, total: int) -> tuple[list[Candidate], int]:
-        """Scored pairs above RECORD_MIN_SCORE, and how many pairs were scored."""
-        found, scored = self.engine.match(readings, total=total, min_score=RECORD_MIN_SCORE)
+        """Scored pairs to record (RECORD_MIN_SCORE, RECORD_MIN_JOINT), and how many pairs were scored."""
+        found, scored = self.engine.match(
+            readings, total=total, min_score=RECORD_MIN_SCORE, min_joint=RECORD_MIN_JOINT
+        )
         return [
             Candidate(
                 search_index=m.search,
@@ -222,6 +234,7 @@ class SavedSearchIndex:
                 strong=m.strong,
                 reasons=[[reason.code, dict(reason.args)] for reason in m.reasons],
                 alone=m.alone,
+                joint=m.joint,
             )
             for m in found
         ], scored

@@ -1,7 +1,8 @@
 """The volunteers' review queue: recorded matches the relative was not told about, most likely first.
 
 The matching pass tells a relative only of a reading it is nearly sure of; every other pair it records
-(score ≥ ``RECORD_MIN_SCORE``) is marked "skipped". Those wait here for a person, most likely first:
+(bot.services.matching: score ≥ ``RECORD_MIN_SCORE``, or a chance against the registry's other readings
+and the other searches the reading fits ≥ ``RECORD_MIN_JOINT``) is marked "skipped". Those wait here for a person, most likely first:
 ordered by the engine's calibrated chance that the reading is the man against "he is not in the
 registry" (``Match.alone``, what the notification rule uses; the score, which also shares the chance
 among the registry's other readings of a common surname, for matches recorded before it was kept), then
