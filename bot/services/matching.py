@@ -370,7 +370,9 @@ def choose_notifications(
     """The (search index, reading pk) pairs that deserve a message; see the module docstring."""
     per_search: dict[int, list[Candidate]] = defaultdict(list)
     for candidate in candidates:
-        if candidate.alone >= NOTIFY_MIN_ALONE:
+        # the rule was chosen among pairs at RECORD_MIN_SCORE or above: one recorded below it for the
+        # review queue (RECORD_MIN_JOINT) is never announced, whatever its `alone`
+        if candidate.alone >= NOTIFY_MIN_ALONE and candidate.score >= RECORD_MIN_SCORE:
             per_search[candidate.search_index].append(candidate)
     best: list[Candidate] = []
     for group in per_search.values():
