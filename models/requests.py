@@ -60,8 +60,11 @@ class Match(Base):
     reading_pk: Mapped[int] = mapped_column(BigId, ForeignKey("readings.id", ondelete="CASCADE"), index=True)
     score: Mapped[float] = mapped_column(Float)
     # The engine's chance (0-1) that the reading is the man against "he is not in the registry" alone
-    # (`Candidate.alone`): the review queue's order. None for matches recorded before it was kept.
+    # (`Candidate.alone`, the notification rule's). None for matches recorded before it was kept.
     alone: Mapped[float | None] = mapped_column(Float)
+    # The chance against the registry's other readings AND the other saved searches the reading fits
+    # (`Candidate.joint`): the review queue's order. None for matches recorded before it was kept.
+    joint: Mapped[float | None] = mapped_column(Float)
     strong: Mapped[bool] = mapped_column(default=False)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     notification: Mapped[NotificationState] = mapped_column(

@@ -437,6 +437,7 @@ async def _record_chunk(
                     "reading_pk": c.reading_pk,
                     "score": c.score,
                     "alone": round(c.alone, 6),
+                    "joint": round(c.joint, 6),
                     "strong": c.strong,
                     "reasons": c.reasons,
                     "notification": (
@@ -796,6 +797,7 @@ async def match_reading_now(
                 "reading_pk": c.reading_pk,
                 "score": c.score,
                 "alone": round(c.alone, 6),
+                "joint": round(c.joint, 6),
                 "strong": c.strong,
                 "reasons": c.reasons,
                 "notification": NotificationState.SKIPPED,

@@ -2,11 +2,12 @@
 
 The matching pass tells a relative only of a reading it is nearly sure of; every other pair it records
 (bot.services.matching: score ≥ ``RECORD_MIN_SCORE``, or a chance against the registry's other readings
-and the other searches the reading fits ≥ ``RECORD_MIN_JOINT``) is marked "skipped". Those wait here for a person, most likely first:
-ordered by the engine's calibrated chance that the reading is the man against "he is not in the
-registry" (``Match.alone``, what the notification rule uses; the score, which also shares the chance
-among the registry's other readings of a common surname, for matches recorded before it was kept), then
-by match id, and shown one at a time. A verdict is stored once per match (a unique row, so two volunteers deciding at the same instant
+and the other searches the reading fits ≥ ``RECORD_MIN_JOINT``) is marked "skipped". Those wait here for
+a person, most likely first: ordered by that chance (``Match.joint``: a reading that fits a common
+surname's many readings, or many relatives' searches, as well cannot be told apart and sinks), then by
+match id, and shown one at a time. On bench/matching.py at full size it put more true pairs in the
+queue's first fifth than the score or the chance against "not in the registry" alone (``Match.alone``,
+which the notification rule uses); see bench/README.md. A verdict is stored once per match (a unique row, so two volunteers deciding at the same instant
 cannot both win): "likely" means the relative is told, once; "not" means the pair is never shown again.
 "Skip" stores nothing: the next item is the one after it in the same order (a cursor, not a state).
 Only matches of active searches of people who have not blocked the bot are queued.
@@ -56,9 +57,9 @@ class ReviewItem:
 
 
 def _likelihood() -> Any:
-    """The queue's order: the chance against "not in the registry" (score / 100, a lower bound of it, for
-    matches recorded before it was kept)."""
-    return func.coalesce(Match.alone, Match.score / 100.0)
+    """The queue's order: the chance against the registry's other readings and the other saved searches
+    the reading fits (``Match.joint``; the score / 100 for matches recorded before it was kept)."""
+    return func.coalesce(Match.joint, Match.score / 100.0)
 
 
 def _queue_condition() -> Any:

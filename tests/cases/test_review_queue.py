@@ -118,15 +118,15 @@ async def test_skip_shows_the_next_and_keeps_the_pair(desk: Desk) -> None:
     assert forged[RELATIVE] == [] and desk.toast(desk.erzhan) == "Я не понимаю эту кнопку."
 
 
-async def test_the_queue_goes_by_the_chance_against_not_in_the_registry(desk: Desk) -> None:
-    """A common surname shares a reading's score among the registry's other readings of it: the queue is
-    ordered by the engine's chance against "he is not in the registry" (`alone`); a match recorded before
-    `alone` was kept goes by score / 100."""
+async def test_the_queue_goes_by_the_chance_against_other_readings_and_searches(desk: Desk) -> None:
+    """The queue is ordered by the engine's chance against the registry's other readings and the other
+    saved searches the reading fits (`joint`), not by the score; a match recorded before `joint` was kept
+    goes by score / 100."""
     low, high = await record_matches(desk)
     assert desk.db is not None
     async with desk.db.session() as session:
-        await session.execute(update(Match).where(Match.id == low).values(alone=0.93))
-        await session.execute(update(Match).where(Match.id == high).values(alone=0.90))
+        await session.execute(update(Match).where(Match.id == low).values(joint=0.5, alone=0.6))
+        await session.execute(update(Match).where(Match.id == high).values(joint=0.4, alone=0.99))
     first = (await desk.say(desk.erzhan, "/review"))[ERZHAN][-1]
     assert "KZ-2010-0342" in first.text and "ждут проверки: 2" in first.text
     item, _ = await review.next_item(desk.db, after=low)  # "skip" moves to the next in the same order
