@@ -91,6 +91,8 @@ async def run(args: argparse.Namespace) -> None:
     from bot.services.registry_import import import_file
     from models import Database, ImportBatch, Match, OutboxMessage, Person, SearchRequest, Watermark
 
+    if args.record_min is not None:
+        matching.RECORD_MIN_SCORE = args.record_min
     started = time.perf_counter()
     queries, records, truth, background = generate(
         args.readings, args.searches, args.planted, args.seed, args.registry
@@ -142,7 +144,7 @@ async def run(args: argparse.Namespace) -> None:
 
             settings = load_config(database={"url": url})
             results = []
-            for label in ("cold", "warm"):
+            for label in ("cold",) if args.cold_only else ("cold", "warm"):
                 if label == "warm":  # back to before the pass; the searches keep their stored keys
                     async with db.session() as session:
                         await session.execute(delete(OutboxMessage))
@@ -217,6 +219,8 @@ async def run(args: argparse.Namespace) -> None:
                         f"recall {hits / max(len(truth), 1):.3f}"
                     )
                     print_review_queue(await review.queue_pairs(db), told, truth, args.readings)
+                    if args.explore:
+                        explore(captured, told, truth, args.readings)
                 print(
                     f"{label} pass: {report.seconds:.1f} s — {report.readings:,} readings × {report.searches:,} "
                     f"searches; {report.pairs_scored:,} pairs scored; {report.matches:,} matches "
@@ -249,6 +253,78 @@ def print_review_queue(
     )
 
 
+def explore(
+    captured: list[tuple[int, str, Any]],
+    told: set[tuple[int, str]],
+    truth: set[tuple[int, str]],
+    readings: int,
+) -> None:
+    """What other recording rules and queue orders would give (every pair the pass scored: run with
+    ``--record-min 0`` for the pairs below today's cut-off too)."""
+    from collections import defaultdict
+
+    scored = {(pid, rid) for pid, rid, _ in captured}
+    print(
+        f"  true pairs scored at all (shared a key, surname not weak): {len(truth & scored) / max(len(truth), 1):.3f}"
+    )
+    best: dict[tuple[int, str], Any] = {}
+    for pid, rid, c in captured:
+        if (pid, rid) not in best or c.score > best[(pid, rid)].score:
+            best[(pid, rid)] = c
+
+    def odds(c: Any) -> float:
+        return min(c.alone, 1 - 1e-12) / max(1 - c.alone, 1e-12)
+
+    per_reading: dict[str, float] = defaultdict(float)
+    for (_pid, rid), c in best.items():
+        per_reading[rid] += odds(c)
+
+    def share(pair: tuple[int, str], c: Any) -> float:  # the reading's chance to be this search's man
+        return odds(c) / (1 + per_reading[pair[1]])
+
+    def joint(pair: tuple[int, str], c: Any) -> float:  # both competitions: the registry's and the searches'
+        o = odds(c)
+        rest = o * 100 / max(c.score, 1e-9) - o  # 1 + the registry's competition, from the score
+        return o / (rest + per_reading[pair[1]])
+
+    orders = {
+        "score": lambda pair, c: c.score,
+        "alone": lambda pair, c: c.alone,
+        "share": share,
+        "joint": joint,
+        "engine joint": lambda pair, c: c.joint,
+    }
+    rules = (
+        ("recorded", lambda pair, c: True),
+        ("score >= 20", lambda pair, c: c.score >= 20),
+        ("score>=20|joint>=.1", lambda pair, c: c.score >= 20 or joint(pair, c) >= 0.1),
+        ("score >= 10", lambda pair, c: c.score >= 10),
+        ("score >= 5", lambda pair, c: c.score >= 5),
+        ("score >= 2", lambda pair, c: c.score >= 2),
+        ("alone >= 0.3", lambda pair, c: c.alone >= 0.3),
+        ("alone >= 0.1", lambda pair, c: c.alone >= 0.1),
+        ("joint >= 0.05", lambda pair, c: joint(pair, c) >= 0.05),
+        ("joint >= 0.1", lambda pair, c: joint(pair, c) >= 0.1),
+        ("joint >= 0.2", lambda pair, c: joint(pair, c) >= 0.2),
+        ("share >= 0.1", lambda pair, c: share(pair, c) >= 0.1),
+        ("share >= 0.2", lambda pair, c: share(pair, c) >= 0.2),
+    )
+    for name, keep in rules:
+        for order, key in orders.items():
+            queue = sorted(
+                ((pair, c) for pair, c in best.items() if keep(pair, c) and pair not in told),
+                key=lambda item: -key(*item),
+            )
+            pairs = [pair for pair, _ in queue]
+            fifth = pairs[: max(math.ceil(len(pairs) * 0.2), 1)]
+            reached = told | set(pairs)
+            print(
+                f"  record {name:>19}, by {order:>12}: queue {len(pairs) * 10_000 / max(readings, 1):7,.0f} per 10k; "
+                f"recall {len(truth & reached) / max(len(truth), 1):.3f}; "
+                f"first 20 % {len(set(fifth) & truth) / max(len(fifth), 1):.3f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -259,6 +335,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--registry", type=int, default=100_000, help="readings already in the registry")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--cold-only", action="store_true", help="the first pass only")
+    parser.add_argument("--explore", action="store_true", help="other recording rules and queue orders")
+    parser.add_argument(
+        "--record-min", type=float, help="record pairs from this score (diagnostics; default: the pass's)"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -6,14 +6,16 @@ callbacks are in handlers/cases.py.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from telegram import InlineKeyboardButton, WebAppInfo
 
-from bot.i18n import Translator
+from bot.i18n import Translator, translator
 from bot.services.cases import Author, CaseView, MessageView
+from bot.services.outbox import Button
 from handlers import buttons
 from handlers.turn import ButtonRows, html_lines
 from models import CaseStatus
@@ -41,6 +43,32 @@ class Act(enum.StrEnum):
 
 def button(t: Translator, key: str, act: Act, number: int, **args: object) -> tuple[str, str]:
     return t.plain(key, **args), buttons.CaseButton(act, number).encode()
+
+
+MAX_CAPTION: Final = 800  # a relayed photo's or document's caption (Telegram's limit is 1024)
+TO_VOLUNTEER: Final = "volunteer"
+TO_RELATIVE: Final = "relative"
+
+
+def render_relay(payload: Mapping[str, Any], language: str) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    """A case's relay (bot.services.cases, kind RELAY) in the recipient's language: "the relative
+    writes" (to the claimer, with Answer) or "a volunteer writes" (to the relative, with Reply) above the
+    text; the caption of a copied photo or document is cut to MAX_CAPTION."""
+    t = translator(language)
+    case_id = int(payload["case_id"])
+    if payload.get("to") == TO_VOLUNTEER:
+        key = "case.from_relative_reopened" if payload.get("reopened") else "case.from_relative"
+        header = t(key, id=case_id, name=payload.get("name") or t("case.relative"))
+        label, data = button(t, "case.button.answer", Act.ANSWER, case_id)
+    else:
+        header = t("case.from_volunteer", id=case_id)
+        label, data = button(t, "case.button.reply", Act.REPLY, case_id)
+    text = str(payload.get("text") or "")
+    if payload.get("copy_of"):
+        body = html_lines(header, escape(clip(text, MAX_CAPTION)) if text else None)
+    else:
+        body = html_lines(header, escape(text))
+    return str(body), ((Button(label, data),),)
 
 
 # ------------------------------------------------------------------------------------- views

@@ -24,13 +24,15 @@ message is taken here and not as an answer to the dialogue's current question.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from telegram import ChatMemberUpdated, InlineKeyboardButton, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
@@ -48,9 +50,12 @@ from bot.i18n import Translator, pick_language, translator
 from bot.services import cases, review
 from bot.services.cases import Author, CaseView, Refusal
 from bot.services.dialogue_state import DialogueRecord, clear_dialogue, load_dialogue, save_dialogue
+from bot.services.outbox import deliver_pending
 from bot.services.saved_searches import get_request, list_requests
 from handlers import buttons
 from handlers.case_views import (
+    TO_RELATIVE,
+    TO_VOLUNTEER,
     Act,
     board_button,
     button,
@@ -60,14 +65,16 @@ from handlers.case_views import (
     clip,
     desk_rows,
     desk_text,
+    render_relay,
     soldier_line,
     waited,
 )
 from handlers.groups import HandlerGroup
 from handlers.search import answers
+from handlers.sending import BotApiSender
 from handlers.steps import entry
 from handlers.turn import AmanatContext, ButtonRows, State, Turn, html_lines, keyboard
-from models import CaseStatus
+from models import CaseStatus, OutboxState
 from models.base import utcnow
 from models.db import database_unavailable
 
@@ -80,7 +87,6 @@ COMMANDS: Final = (
 PAGE_SIZE: Final = 5
 CONVERSATION: Final = "cases"  # the per-user row of what the next message is for (compose, answer, note)
 MAX_TEXT: Final = 3500  # a longer message is refused: the framed relay must fit Telegram's 4096
-MAX_CAPTION: Final = 800
 COMPOSE_FOR: Final = timedelta(hours=2)  # an unused "write your message" prompt expires
 PRIVATE: Final = filters.ChatType.PRIVATE
 PATTERN: Final = r"^cs:"  # handlers.buttons.CaseButton
@@ -494,21 +500,37 @@ async def relay(context: AmanatContext, message: Message, case_id: int, content:
         turn.say(turn.t("case.not_allowed"))
 
 
-async def copy_or_send(
-    context: AmanatContext, message: Message, chat_id: int, header: Markup, content: Content, rows: ButtonRows
-) -> int:
-    """The message to ``chat_id`` under ``header``: a text sent anew, a photo or document copied."""
-    if content.kind == "text":
-        return await send(context, chat_id, html_lines(header, escape(content.text)), rows)
-    caption = html_lines(header, escape(clip(content.text, MAX_CAPTION)) if content.text else None)
-    copied = await context.bot.copy_message(
-        chat_id,
-        from_chat_id=message.chat_id,
-        message_id=message.message_id,
-        caption=caption,
-        reply_markup=keyboard(rows),
+async def send_relay(
+    context: AmanatContext, case: CaseView, chat_id: int, payload: dict[str, Any], key: str
+) -> OutboxState:
+    """A relay through the outbox (bot.services.cases: durable, in the case's order), tried at once.
+
+    Where it is afterwards: SENT; PENDING when Telegram refused it for now (5xx, a network error, a 429:
+    the outbox job retries it, in order, with its back-off) or an earlier relay of the case is still
+    waiting; DROPPED (and the recipient marked) when they blocked the bot; FAILED for good."""
+    outbox_id, _ = await cases.queue_relay(context.db, case.id, chat_id, payload, key)
+    await deliver_pending(
+        context.db,
+        BotApiSender(context.bot, background=False),
+        renderers={cases.RELAY: render_relay},
+        limit=20,
+        default_language=context.services.settings.i18n.default_language,
+        max_inline_wait=0.0,  # a 429 is not waited out in the handler: the outbox job sends it later
+        thread=cases.relay_thread(case.id),
+        on_sent=functools.partial(cases.relay_sent, context.db),
     )
-    return copied.message_id
+    state = await cases.relay_state(context.db, outbox_id)
+    if state != OutboxState.SENT:
+        _LOGGER.info("case %s: relay %s to chat %s is %s", case.id, outbox_id, chat_id, state.value)
+    return state
+
+
+def relay_payload(content: Content, message: Message | None, to: str, **extra: Any) -> dict[str, Any]:
+    """What a relay carries: the text, and the author's photo or document to copy (never their name)."""
+    payload: dict[str, Any] = {"to": to, "text": content.text, "kind": content.kind, **extra}
+    if content.kind != "text" and message is not None:
+        payload["copy_of"] = [message.chat_id, message.message_id]
+    return payload
 
 
 async def relay_from_relative(
@@ -537,24 +559,23 @@ async def relay_from_relative(
     assert case.volunteer_id is not None
     if result.before == CaseStatus.CLOSED:  # reopened: the claimer's working copy gets its buttons back
         await refresh_desks(context, case)
-    t = await language(context, case.volunteer_id)
-    key = "case.from_relative_reopened" if result.before == CaseStatus.CLOSED else "case.from_relative"
-    header = t(key, id=case.id, name=case.relative_name or t("case.relative"))
-    try:
-        message_id = await copy_or_send(
-            context,
-            message,
-            case.volunteer_id,
-            header,
-            content,
-            [[button(t, "case.button.answer", Act.ANSWER, case.id)]],
-        )
-    except (Forbidden, BadRequest) as error:
-        _LOGGER.warning("case %s: the claimer %s is not reachable (%s)", case.id, case.volunteer_id, error)
+    payload = relay_payload(
+        content,
+        message,
+        TO_VOLUNTEER,
+        name=case.relative_name,
+        reopened=result.before == CaseStatus.CLOSED,
+    )
+    state = await send_relay(
+        context, case, case.volunteer_id, payload, f"{message.chat_id}:{message.message_id}"
+    )
+    if state == OutboxState.SENT:
+        turn.say(turn.t("case.sent_to_volunteer", id=case.id))
+    elif state == OutboxState.PENDING:
+        turn.say(turn.t("case.relay_queued", id=case.id))
+    else:
+        _LOGGER.warning("case %s: the claimer %s is not reachable", case.id, case.volunteer_id)
         turn.say(turn.t("case.added_new", id=case.id))
-        return
-    await cases.record_post(context.db, case.id, case.volunteer_id, message_id, "relay")
-    turn.say(turn.t("case.sent_to_volunteer", id=case.id))
 
 
 async def relay_from_volunteer(
@@ -582,38 +603,33 @@ async def relay_from_volunteer(
         turn.say(turn.t(key, id=case.id), rows)
         return
     case = result.case
-
-    async def deliver(chat_id: int, header: Markup, rows: ButtonRows) -> int:
-        return await copy_or_send(context, message, chat_id, header, content, rows)
-
-    if not await answer_relative(context, case, deliver):
+    payload = relay_payload(content, message, TO_RELATIVE)
+    state = await relay_to_relative(context, case, payload, f"{message.chat_id}:{message.message_id}")
+    if state in (OutboxState.DROPPED, OutboxState.FAILED):
         turn.say(turn.t("case.relative_blocked", id=case.id))
         return
-    turn.say(
-        turn.t("case.sent_to_relative", id=case.id),
-        [[button(turn.t, "case.button.answer", Act.ANSWER, case.id)]],
-    )
+    key = "case.sent_to_relative" if state == OutboxState.SENT else "case.relay_queued"
+    turn.say(turn.t(key, id=case.id), [[button(turn.t, "case.button.answer", Act.ANSWER, case.id)]])
 
 
-# The volunteer's answer on its way to the relative: (chat id, header, buttons) → the sent message's id.
-AnswerSender = Callable[[int, Markup, ButtonRows], Awaitable[int]]
-
-
-async def answer_relative(context: AmanatContext, case: CaseView, deliver: AnswerSender) -> bool:
+async def relay_to_relative(
+    context: AmanatContext, case: CaseView, payload: dict[str, Any], key: str
+) -> OutboxState:
     """A volunteer's answer to the relative, under "a volunteer writes" in the relative's language with
-    Reply (from the chat or the web board); False (and the relative marked) when they blocked the bot."""
-    t = await language(context, case.person_id)
-    header = t("case.from_volunteer", id=case.id)
-    try:
-        message_id = await deliver(
-            case.person_id, header, [[button(t, "case.button.reply", Act.REPLY, case.id)]]
-        )
-    except Forbidden:
+    Reply; DROPPED (and the relative marked: bot.services.outbox) when they blocked the bot."""
+    state = await send_relay(context, case, case.person_id, payload, key)
+    if state in (OutboxState.DROPPED, OutboxState.FAILED):
         await cases.relative_blocked(context.db, case.person_id)
         _LOGGER.info("case %s: the relative blocked the bot", case.id)
-        return False
-    await cases.record_post(context.db, case.id, case.person_id, message_id, "relay")
-    return True
+    return state
+
+
+async def answer_relative(context: AmanatContext, case: CaseView, text: str) -> bool:
+    """A volunteer's text answer from the web board to the relative (as a relay); False when the relative
+    blocked the bot (True when it is sent, or queued for a retry)."""
+    payload = relay_payload(Content("text", text), None, TO_RELATIVE)
+    state = await relay_to_relative(context, case, payload, f"board:{uuid.uuid4().hex}")
+    return state not in (OutboxState.DROPPED, OutboxState.FAILED)
 
 
 # ------------------------------------------------------------------------------------- buttons

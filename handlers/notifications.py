@@ -4,8 +4,8 @@ The matching pass and the heartbeat queue data (a kind and a JSON payload, bot.s
 person reads is made here at send time, in their current language: `render_match` and
 `render_heartbeat` (`RENDERERS`, by kind) turn a payload into HTML text and buttons.
 
-`BotApiSender` is the outbox's `Sender` (bot.services.outbox): it sends one rendered message with
-`sendMessage` (HTML, inline buttons) and maps Telegram's answers to the outbox's outcomes:
+`BotApiSender` (handlers/sending.py) is the outbox's `Sender` (bot.services.outbox): it sends one rendered
+message with `sendMessage` (HTML, inline buttons; `copyMessage` for a relayed photo or document) and maps Telegram's answers to the outbox's outcomes:
 `Forbidden` (403: the user blocked the bot) → RecipientBlocked, 400 "chat not found" → RecipientUnknown
 (final), `RetryAfter` (429) → RateLimited with Telegram's `retry_after`; anything else propagates and is
 retried with backoff by the outbox.
@@ -21,23 +21,25 @@ Buttons (their data's codecs are in handlers/buttons.py; a forged id reaches onl
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 from markupsafe import Markup
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram import Bot, InlineKeyboardButton, Update
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, ExtBot
 
 from bot.config import Settings
 from bot.i18n import Translator, translator
+from bot.services import cases
 from bot.services.broadcast import FIRST_NOTICE, AppealContent, Soldier
+from bot.services.cases import RELAY
 from bot.services.outbox import (
     Button,
     DeliveryReport,
-    Outgoing,
     Renderer,
     deliver_pending,
 )
@@ -45,10 +47,11 @@ from bot.services.saved_searches import reading_of_match, set_search_paused
 from bot.services.send_budget import open_send_budget
 from handlers import buttons
 from handlers.broadcast import appeal_buttons, soldier_line
+from handlers.case_views import render_relay
 from handlers.groups import HandlerGroup
 from handlers.people import my_searches_view
-from handlers.rate_limiter import BACKGROUND, SharedRateLimiter
-from handlers.sending import bot_api_errors
+from handlers.rate_limiter import SharedRateLimiter
+from handlers.sending import BotApiSender
 from handlers.steps import entry
 from handlers.stories import story_button
 from handlers.turn import AmanatContext, State
@@ -183,55 +186,24 @@ RENDERERS: Final[Mapping[str, Renderer]] = {
     "match": render_match,
     "heartbeat": render_heartbeat,
     FIRST_NOTICE: render_appeal_match,
+    RELAY: render_relay,
 }
 
 
-class BotApiSender:
-    """The outbox's Sender over the Bot API (python-telegram-bot)."""
-
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
-        # Background priority: replies to people who are waiting go first (handlers/rate_limiter.py).
-        self.limited = isinstance(bot, ExtBot) and bot.rate_limiter is not None
-
-    async def send(self, message: Outgoing) -> None:
-        markup = (
-            InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(button.text, callback_data=button.callback_data) for button in row]
-                    for row in message.buttons
-                ]
-            )
-            if message.buttons
-            else None
-        )
-        with bot_api_errors():
-            if self.limited:
-                assert isinstance(self.bot, ExtBot)
-                await self.bot.send_message(
-                    message.chat_id,
-                    message.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    disable_web_page_preview=True,
-                    rate_limit_args=BACKGROUND,
-                )
-            else:
-                await self.bot.send_message(
-                    message.chat_id,
-                    message.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    disable_web_page_preview=True,
-                )
-
-
 async def deliver_due(
-    db: Database, bot: Bot, settings: Settings, *, rounds: int = 1000, chat_id: int | None = None
+    db: Database,
+    bot: Bot,
+    settings: Settings,
+    *,
+    rounds: int = 1000,
+    chat_id: int | None = None,
+    now: datetime | None = None,
 ) -> DeliveryReport:
     """Deliver everything due now (to `chat_id` only, when given), in batches, until nothing due is left
-    (or `rounds` batches)."""
+    (or `rounds` batches). A case's relays sent are recorded as the case's posts (bot.services.cases).
+    `now`: the clock (a test's later tick)."""
     sender = BotApiSender(bot)
+    on_sent = functools.partial(cases.relay_sent, db)
     total = DeliveryReport()
     for _ in range(rounds):
         report = await deliver_pending(
@@ -241,6 +213,8 @@ async def deliver_due(
             limit=DELIVERY_BATCH,
             default_language=settings.i18n.default_language,
             chat_id=chat_id,
+            now=now,
+            on_sent=on_sent,
         )
         total.claimed += report.claimed
         total.sent += report.sent

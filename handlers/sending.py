@@ -3,7 +3,8 @@
 403 (the user blocked the bot, or deleted their account: "user is deactivated") → RecipientBlocked;
 400 "chat not found" → RecipientUnknown (final; both senders mark the person inactive for either);
 429 → RateLimited with Telegram's `retry_after`; anything else propagates (the caller retries it with a
-back-off). Used by the outbox's sender (handlers/notifications.py) and the appeals' (handlers/broadcast.py).
+back-off). Used by the outbox's sender (`BotApiSender`, here: the notifications' job and a case's relays)
+and the appeals' (handlers/broadcast.py).
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
+from telegram.ext import ExtBot
 
-from bot.services.outbox import RateLimited, RecipientBlocked, RecipientUnknown
+from bot.services.outbox import Outgoing, RateLimited, RecipientBlocked, RecipientUnknown
+from handlers.rate_limiter import BACKGROUND
 
 
 def _seconds(value: int | timedelta) -> float:
@@ -39,3 +45,51 @@ def bot_api_errors() -> Iterator[None]:
             warnings.simplefilter("ignore")
             retry_after = error.retry_after
         raise RateLimited(_seconds(retry_after)) from error
+
+
+class BotApiSender:
+    """The outbox's Sender over the Bot API (python-telegram-bot): ``sendMessage``, or ``copyMessage``
+    with the text as the caption when the message copies one (a relayed photo or document).
+
+    ``background``: at the shared sending budget's background priority (the notifications' job); False for
+    a relay sent while its author waits for "sent" (handlers/cases.py)."""
+
+    def __init__(self, bot: Bot, *, background: bool = True) -> None:
+        self.bot = bot
+        # Background priority: replies to people who are waiting go first (handlers/rate_limiter.py).
+        self.limited = background and isinstance(bot, ExtBot) and bot.rate_limiter is not None
+
+    async def send(self, message: Outgoing) -> int:
+        markup = (
+            InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(button.text, callback_data=button.callback_data) for button in row]
+                    for row in message.buttons
+                ]
+            )
+            if message.buttons
+            else None
+        )
+        extra: dict[str, Any] = {"rate_limit_args": BACKGROUND} if self.limited else {}
+        with bot_api_errors():
+            if message.copy_of is not None:
+                from_chat_id, message_id = message.copy_of
+                copied = await self.bot.copy_message(
+                    message.chat_id,
+                    from_chat_id=from_chat_id,
+                    message_id=message_id,
+                    caption=message.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    **extra,
+                )
+                return copied.message_id
+            sent = await self.bot.send_message(
+                message.chat_id,
+                message.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+                **extra,
+            )
+            return sent.message_id

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from markupsafe import Markup, escape
 from telegram.ext import Application
 
 from bot.i18n import pick_language, translator
@@ -29,12 +28,11 @@ from handlers.cases import (
     announce_release,
     answer_relative,
     lost_claim,
-    send,
 )
 from handlers.moderation import approve_story, decline_story, open_question_case
 from handlers.review import tell_relative as tell_reviewed
 from handlers.stories import storage_of
-from handlers.turn import AmanatContext, ButtonRows, html_lines
+from handlers.turn import AmanatContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,11 +86,7 @@ class BoardActions:
         result = await cases.add_message(context.db, case_id, Author.VOLUNTEER, volunteer_id, text)
         if isinstance(result, Refusal):
             return result, False
-
-        async def deliver(chat_id: int, header: Markup, rows: ButtonRows) -> int:
-            return await send(context, chat_id, html_lines(header, escape(text)), rows)
-
-        delivered = await answer_relative(context, result.case, deliver)
+        delivered = await answer_relative(context, result.case, text)
         _LOGGER.info("case %s answered by %s on the web board", case_id, volunteer_id)
         return result, delivered
 

@@ -59,6 +59,12 @@ class Match(Base):
     request_id: Mapped[int] = mapped_column(BigId, ForeignKey("search_requests.id", ondelete="CASCADE"))
     reading_pk: Mapped[int] = mapped_column(BigId, ForeignKey("readings.id", ondelete="CASCADE"), index=True)
     score: Mapped[float] = mapped_column(Float)
+    # The engine's chance (0-1) that the reading is the man against "he is not in the registry" alone
+    # (`Candidate.alone`, the notification rule's). None for matches recorded before it was kept.
+    alone: Mapped[float | None] = mapped_column(Float)
+    # The chance against the registry's other readings AND the other saved searches the reading fits
+    # (`Candidate.joint`): the review queue's order. None for matches recorded before it was kept.
+    joint: Mapped[float | None] = mapped_column(Float)
     strong: Mapped[bool] = mapped_column(default=False)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     notification: Mapped[NotificationState] = mapped_column(
@@ -96,8 +102,14 @@ class OutboxMessage(Base):
     # While "sending": the process that claimed it (bot.services.locks.process_identity), so a claim of a
     # process that died is taken over at once instead of after its lease.
     claimed_by: Mapped[str | None] = mapped_column(String(200))
+    # Messages of one thread (e.g. "case:12", a case's relays) are sent one after another in id order: one
+    # waits while an earlier one of its thread is still pending or being sent.
+    thread: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_state_next", "state", "next_attempt_at"),
+        Index("ix_outbox_thread", "thread", "id"),
+    )
 
 
 class SearchLogEntry(Base):

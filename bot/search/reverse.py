@@ -356,6 +356,10 @@ class ReverseMatch:
     # The chance (0-1) that the reading is the man against "he is not in the registry" alone, without the
     # competition of the registry's other readings (a second reading of the same man halves ``score``).
     alone: float
+    # The chance (0-1) against both competitions a volunteer faces: the registry's other readings for this
+    # search (as ``score``) and the other saved searches this reading fits (a reading that fits ten
+    # relatives' searches equally cannot be told to be any one of theirs).
+    joint: float = 0.0
 
 
 class ReverseIndex:
@@ -477,9 +481,15 @@ class ReverseIndex:
         return codes[inverse.reshape(-1)]
 
     def match(
-        self, readings: Sequence[NewReading], *, total: int, min_score: float = 0.0
+        self,
+        readings: Sequence[NewReading],
+        *,
+        total: int,
+        min_score: float = 0.0,
+        min_joint: float = math.inf,
     ) -> tuple[list[ReverseMatch], int]:
-        """Scored pairs at ``min_score`` (0-100) or above, and how many pairs were scored.
+        """Scored pairs at ``min_score`` (0-100) or above, or with ``joint`` at ``min_joint`` (0-1) or
+        above, and how many pairs were scored.
 
         ``total`` is the size of the registry the new readings are part of.
         """
@@ -525,11 +535,14 @@ class ReverseIndex:
         denominator = math.exp(-offset) + self._competition[searches] + extra[searches]
         chances = own / denominator
         alone = own / (math.exp(-offset) + own)
+        # the other saved searches that this reading fits compete for it too
+        fits = np.bincount(reading_numbers, weights=own, minlength=len(readings))
+        joint = own / (denominator + fits[reading_numbers] - own)
         kept: list[ReverseMatch] = []
-        for k in np.flatnonzero(chances * 100.0 >= min_score - 0.05).tolist():
+        for k in np.flatnonzero((chances * 100.0 >= min_score - 0.05) | (joint >= min_joint)).tolist():
             index, number = int(searches[k]), int(reading_numbers[k])
             score = round(100.0 * float(chances[k]), 1)
-            if score < min_score:
+            if score < min_score and joint[k] < min_joint:
                 continue
             search_profile, reading_profile = self._profiles[index], profiles[number]
             assert search_profile is not None and reading_profile is not None
@@ -542,6 +555,7 @@ class ReverseIndex:
                     strong=bool(chances[k] >= model.strong_cutoff),
                     reasons=tuple(v.reason for v in verdicts if v.reason is not None),
                     alone=float(alone[k]),
+                    joint=float(joint[k]),
                 )
             )
         return kept, int(searches.size)

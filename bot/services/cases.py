@@ -20,7 +20,19 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy import case as when_then
 
 from bot.config import RolesConfig
-from models import Case, CaseEvent, CaseMessage, CasePost, CaseStatus, Database, Person, Role
+from bot.services.outbox import enqueue
+from models import (
+    Case,
+    CaseEvent,
+    CaseMessage,
+    CasePost,
+    CaseStatus,
+    Database,
+    OutboxMessage,
+    OutboxState,
+    Person,
+    Role,
+)
 from models.base import utcnow
 
 OPEN_STATUSES: tuple[CaseStatus, ...] = (CaseStatus.NEW, CaseStatus.CLAIMED, CaseStatus.ANSWERED)
@@ -295,6 +307,55 @@ async def record_post(db: Database, case_id: int, chat_id: int, message_id: int,
         ).scalar_one_or_none()
         if exists is None and await session.get(Case, case_id) is not None:
             session.add(CasePost(case_id=case_id, chat_id=chat_id, message_id=message_id, kind=kind))
+
+
+# ------------------------------------------------------------------------------------- relays
+#
+# A message in a case, from the relative to the claimer or back, goes through the outbox (kind RELAY, in
+# the thread "case:<id>"): Telegram refusing it for a moment (5xx, a network error, 429) retries it with
+# the outbox's back-off instead of losing it, and a case's relays arrive in the order they were written.
+# The payload is data (the text, whether it copies a photo or a document, who it goes to); the words
+# around it are made at send time in the recipient's language (handlers/case_views.py `render_relay`).
+
+RELAY = "relay"
+
+
+def relay_thread(case_id: int) -> str:
+    return f"case:{case_id}"
+
+
+async def queue_relay(
+    db: Database, case_id: int, chat_id: int, payload: dict[str, Any], key: str
+) -> tuple[int, bool]:
+    """Queue a relay to ``chat_id``; ``key`` names its source once (the author's Telegram message), so a
+    message handled twice is relayed once. (its outbox id, whether it was new)."""
+    dedup_key = f"relay:{case_id}:{key}"[:128]
+    async with db.session() as session:
+        new = await enqueue(
+            session,
+            chat_id=chat_id,
+            kind=RELAY,
+            dedup_key=dedup_key,
+            payload={**payload, "case_id": case_id},
+            thread=relay_thread(case_id),
+        )
+        outbox_id = await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key))
+    assert outbox_id is not None
+    return int(outbox_id), new
+
+
+async def relay_state(db: Database, outbox_id: int) -> OutboxState:
+    """Where a queued relay is: sent, pending (Telegram refused it for now: retried), dropped or failed."""
+    async with db.session() as session:
+        state = await session.scalar(select(OutboxMessage.state).where(OutboxMessage.id == outbox_id))
+    return OutboxState(state) if state is not None else OutboxState.DROPPED
+
+
+async def relay_sent(db: Database, message: OutboxMessage, sent_id: int | None) -> None:
+    """The outbox sent a message: a relay's copy is recorded as the case's post (a reply to it reaches the
+    case, and /forget erases it)."""
+    if message.kind == RELAY and sent_id is not None:
+        await record_post(db, int(message.payload["case_id"]), message.chat_id, sent_id, "relay")
 
 
 async def forget_posts(db: Database, case_id: int, kinds: Iterable[str], chat_id: int | None = None) -> None:

@@ -4,8 +4,10 @@ The man is named by his registry reading's id, or described in words (:func:`rea
 the readings that fit, as a relative's search would).
 
 The matching pass pairs every new reading with the saved searches that fit it (``matches``, whatever it
-did with them: announced, queued for review, or recorded only). :func:`family_of` lists those pairs for
-one reading, best score first, with what a volunteer may see of each search: what the relative wrote
+did with them: announced, queued for review, or recorded only); but a reading imported before a relative
+saved their search was never paired with it. So :func:`family_of` first runs the engine's reverse match
+of the reading against every active saved search, now (``matching.match_reading_now``, the pass's own
+matcher, which records the pairs it finds as the pass would), then lists the pairs of that reading, best score first, with what a volunteer may see of each search: what the relative wrote
 about the soldier, the region, since when they have been searching — never who they are (no person id,
 name, username, nor the "who waited at home" field). Searches that are deleted or paused, or whose
 relative blocked the bot, are left out; pairs a volunteer judged "not him" too.
@@ -20,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.search import Query
+from bot.services import matching
 from bot.services.query_text import parse_query_text
 from bot.services.registry_search import ReadingView, RegistrySearch
 from models import Database, Match, MatchReview, Person, Reading, RequestStatus, SearchRequest
@@ -70,6 +73,9 @@ async def family_of(
     reading = await registry.get(reading_id)
     if reading is None:
         return None, []
+    stored = await matching.reading_for_matching(db, reading_id)
+    if stored is not None:
+        await matching.match_reading_now(db, stored, registry=registry)
     async with db.session() as session:
         rows = await session.execute(
             select(Match, SearchRequest)

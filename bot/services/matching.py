@@ -84,8 +84,15 @@ WATERMARK = "matching"  # the last import batch whose readings are all matched
 POSITION = "matching.position"  # within the next batch: the highest reading id already matched (0: none)
 # Stamped at the end of every pass (value: the readings it matched), for /healthz and /metrics.
 LAST_PASS = "matching.last_pass"
-# Scores are 0-100 (about the probability, in percent, that the reading is the man).
+# Scores are 0-100 (about the probability, in percent, that the reading is the man). A pair is recorded
+# (and, unless announced, waits in the volunteers' review queue: bot.services.review) when its score is
+# at least RECORD_MIN_SCORE, or when its chance against both the registry's other readings and the other
+# saved searches the reading fits (`Candidate.joint`) is at least RECORD_MIN_JOINT: the true pairs a noisy
+# query leaves below 20 that a volunteer can still tell apart; a low pair that many searches or readings
+# fit as well is not recorded (nobody could say which is the man). Chosen on bench/matching.py's seed
+# 90001 (bench/README.md "Notifications"), reported on seed 31337.
 RECORD_MIN_SCORE = 20.0
+RECORD_MIN_JOINT = 0.05
 # A match is announced when, against "he is not in the registry" alone (`Candidate.alone`, before the
 # competition of the registry's other readings, so a second reading of the same man is announced too),
 # its chance is at least this. Chosen on a full-size run (10,000 x 100,000) of bench/matching.py's dev
@@ -148,6 +155,9 @@ class Candidate:
     # The chance (0-1) that the reading is the man against "he is not in the registry" alone, without the
     # competition of the registry's other readings (a second reading of the same man halves `score`).
     alone: float = 0.0
+    # The chance against the registry's other readings and the other saved searches the reading fits
+    # (`bot.search.ReverseMatch.joint`).
+    joint: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -212,8 +222,10 @@ class SavedSearchIndex:
         return found
 
     def match(self, readings: Sequence[NewReading], *, total: int) -> tuple[list[Candidate], int]:
-        """Scored pairs above RECORD_MIN_SCORE, and how many pairs were scored."""
-        found, scored = self.engine.match(readings, total=total, min_score=RECORD_MIN_SCORE)
+        """Scored pairs to record (RECORD_MIN_SCORE, RECORD_MIN_JOINT), and how many pairs were scored."""
+        found, scored = self.engine.match(
+            readings, total=total, min_score=RECORD_MIN_SCORE, min_joint=RECORD_MIN_JOINT
+        )
         return [
             Candidate(
                 search_index=m.search,
@@ -222,6 +234,7 @@ class SavedSearchIndex:
                 strong=m.strong,
                 reasons=[[reason.code, dict(reason.args)] for reason in m.reasons],
                 alone=m.alone,
+                joint=m.joint,
             )
             for m in found
         ], scored
@@ -357,7 +370,9 @@ def choose_notifications(
     """The (search index, reading pk) pairs that deserve a message; see the module docstring."""
     per_search: dict[int, list[Candidate]] = defaultdict(list)
     for candidate in candidates:
-        if candidate.alone >= NOTIFY_MIN_ALONE:
+        # the rule was chosen among pairs at RECORD_MIN_SCORE or above: one recorded below it for the
+        # review queue (RECORD_MIN_JOINT) is never announced, whatever its `alone`
+        if candidate.alone >= NOTIFY_MIN_ALONE and candidate.score >= RECORD_MIN_SCORE:
             per_search[candidate.search_index].append(candidate)
     best: list[Candidate] = []
     for group in per_search.values():
@@ -421,6 +436,8 @@ async def _record_chunk(
                     "request_id": index.ids[c.search_index],
                     "reading_pk": c.reading_pk,
                     "score": c.score,
+                    "alone": round(c.alone, 6),
+                    "joint": round(c.joint, 6),
                     "strong": c.strong,
                     "reasons": c.reasons,
                     "notification": (
@@ -694,6 +711,28 @@ class SearchFit:
     candidate: Candidate
 
 
+async def _saved_search_index(
+    db: Database, registry: RegistrySearch | None, search_ids: Collection[int] | None = None
+) -> tuple[SavedSearchIndex, int] | None:
+    """The active saved searches (all, or those of `search_ids`) indexed in reverse as the pass indexes
+    them, and the registry's size; None when there are none. The registry is held in memory only when
+    some search's sums must be counted again (as in the pass)."""
+    searches = await load_active_searches(db, search_ids)
+    if not searches:
+        return None
+    total, upto = await _registry_size(db)
+    if any(not sums_are_fresh(search.derived, total) for search in searches):
+        async with _registry_in_memory(db, registry) as memory:
+            index = await asyncio.to_thread(
+                SavedSearchIndex, searches, total=total, registry=memory, upto=upto
+            )
+    else:
+        index = await asyncio.to_thread(SavedSearchIndex, searches, total=total, registry=None, upto=upto)
+    if index.stale:
+        await _store_search_keys(db, index.stale)
+    return index, total
+
+
 async def searches_matching(
     db: Database,
     readings: Sequence[NewReading],
@@ -705,16 +744,65 @@ async def searches_matching(
     (`choose_notifications`), strongest first: the engine run in reverse, as the pass runs it, for a few
     readings (an appeal's soldier against every search; a search just saved against the open appeals).
     Each fit's `candidate.reading_pk` is the pk of its reading in `readings` (distinct pks, please)."""
-    searches = await load_active_searches(db, search_ids)
-    if not searches or not readings:
+    if not readings:
         return []
-    total, upto = await _registry_size(db)
-    async with _registry_in_memory(db, registry) as memory:
-        index = SavedSearchIndex(searches, total=total, registry=memory, upto=upto)
-    if index.stale:
-        await _store_search_keys(db, index.stale)
+    built = await _saved_search_index(db, registry, search_ids)
+    if built is None:
+        return []
+    index, total = built
     candidates, _ = index.match(readings, total=total)
     chosen = choose_notifications(candidates, lambda i: index.person_ids[i])
     fits = [c for c in candidates if (c.search_index, c.reading_pk) in chosen]
     fits.sort(key=lambda c: (not c.strong, -c.score, c.search_index))
     return [SearchFit(index.searches[c.search_index], index.summary(c.search_index), c) for c in fits]
+
+
+async def reading_for_matching(db: Database, reading_id: str) -> NewReading | None:
+    """A registry reading (by its id) with its stored keys, as the pass matches it; None: no such reading."""
+    async with db.session() as session:
+        row = await session.scalar(select(Reading).where(Reading.reading_id == reading_id).limit(1))
+        if row is None:
+            return None
+        keys = await session.scalars(select(ReadingKey.key).where(ReadingKey.reading_pk == row.id))
+        return NewReading(row.id, row.reading_id, row, frozenset(keys))
+
+
+async def match_reading_now(
+    db: Database, reading: NewReading, *, registry: RegistrySearch | None = None, now: datetime | None = None
+) -> int:
+    """One reading against every active saved search at request time (/family): a reading imported before
+    a relative saved their search was never paired with it by a pass. The engine's reverse match, as the
+    pass runs it; its pairs are recorded as the pass records them (insert-or-ignore on the pair), announced
+    to nobody ("skipped", as the pass records a reading older than the search: they wait in the review
+    queue). How many pairs were new."""
+    built = await _saved_search_index(db, registry)
+    if built is None:
+        return 0
+    index, total = built
+    candidates, _ = await asyncio.to_thread(index.match, [reading], total=total)
+    if not candidates:
+        return 0
+    async with db.session() as session:
+        candidates = await _still_there(session, index, candidates)
+        if not candidates:
+            return 0
+        statement = (
+            _insert(session)(Match)
+            .on_conflict_do_nothing(index_elements=[Match.request_id, Match.reading_pk])
+            .returning(Match.id)
+        )
+        rows = [
+            {
+                "request_id": index.ids[c.search_index],
+                "reading_pk": c.reading_pk,
+                "score": c.score,
+                "alone": round(c.alone, 6),
+                "joint": round(c.joint, 6),
+                "strong": c.strong,
+                "reasons": c.reasons,
+                "notification": NotificationState.SKIPPED,
+                "created_at": now or utcnow(),
+            }
+            for c in candidates
+        ]
+        return len((await session.execute(statement, rows)).all())

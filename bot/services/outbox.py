@@ -10,6 +10,10 @@ queued once and a crash cannot lose it. `deliver_pending` then sends:
                           |--429--> wait `retry_after`, send again (or back to pending until then)
                           |--error--> pending again after an exponential backoff; failed after MAX_ATTEMPTS
 
+Messages of one `thread` (a case's relays: "case:<id>") go out in the order they were queued: one is not
+tried while an earlier one of its thread is pending or being sent (a relay waiting out a 5xx holds the
+ones written after it), and a dropped or failed one lets the next go.
+
 Messages are claimed ONE AT A TIME, just before each is sent: one conditional UPDATE that commits before
 the message is sent, so two senders (the bot's job and `amanat match` in another process) never take the
 same message, and a sender that dies holds no more than the message it was sending. A claim carries the
@@ -35,10 +39,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.services.faults import fault_point
 from bot.services.locks import holder_is_dead, process_identity
@@ -91,12 +96,21 @@ class Outgoing:
     chat_id: int
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    # (chat id, message id) of a message to copy with `text` as its caption (a relayed photo or document;
+    # the payload's "copy_of"), instead of sending `text` as a new message.
+    copy_of: tuple[int, int] | None = None
 
 
 class Sender(Protocol):
-    """Sends one message; raises RecipientBlocked, RateLimited, or any other exception on failure."""
+    """Sends one message and gives its message id (None when it cannot tell); raises RecipientBlocked,
+    RateLimited, or any other exception on failure."""
 
-    async def send(self, message: Outgoing) -> None: ...
+    async def send(self, message: Outgoing) -> int | None: ...
+
+
+# Told of each message Telegram accepted, with the id of the message sent (e.g. a case's relays are
+# recorded as the case's posts, so a reply to them reaches the case).
+SentHook = Callable[[OutboxMessage, int | None], Awaitable[None]]
 
 
 # A renderer turns a stored payload into the message text and buttons, in one language.
@@ -135,12 +149,21 @@ async def enqueue(
     dedup_key: str,
     payload: Mapping[str, Any],
     now: datetime | None = None,
+    thread: str | None = None,
 ) -> bool:
     """Queue a message in the caller's transaction; False if one with `dedup_key` was already queued."""
     return bool(
         await enqueue_many(
             session,
-            [{"chat_id": chat_id, "kind": kind, "dedup_key": dedup_key, "payload": dict(payload)}],
+            [
+                {
+                    "chat_id": chat_id,
+                    "kind": kind,
+                    "dedup_key": dedup_key,
+                    "payload": dict(payload),
+                    "thread": thread,
+                }
+            ],
             now=now,
         )
     )
@@ -149,12 +172,20 @@ async def enqueue(
 async def enqueue_many(
     session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, now: datetime | None = None
 ) -> int:
-    """Queue many messages (dicts of chat_id, kind, dedup_key, payload); returns how many were new."""
+    """Queue many messages (dicts of chat_id, kind, dedup_key, payload, optionally thread); returns how
+    many were new."""
     if not rows:
         return 0
     when = now or utcnow()
     values = [
-        {**row, "state": OutboxState.PENDING, "attempts": 0, "next_attempt_at": when, "created_at": when}
+        {
+            "thread": None,
+            **row,
+            "state": OutboxState.PENDING,
+            "attempts": 0,
+            "next_attempt_at": when,
+            "created_at": when,
+        }
         for row in rows
     ]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
@@ -178,21 +209,39 @@ def _due() -> Any:
     return or_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.state == OutboxState.SENDING)
 
 
+def _first_of_thread() -> Any:
+    """Not held back by its thread: no thread, or no earlier message of it still pending or sending."""
+    earlier = aliased(OutboxMessage)
+    return or_(
+        OutboxMessage.thread.is_(None),
+        ~exists(
+            select(earlier.id).where(
+                earlier.thread == OutboxMessage.thread,
+                earlier.id < OutboxMessage.id,
+                earlier.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+            )
+        ),
+    )
+
+
 async def _candidates(
-    db: Database, limit: int, now: datetime, chat_id: int | None = None
+    db: Database, limit: int, now: datetime, chat_id: int | None = None, thread: str | None = None
 ) -> list[tuple[int, str | None]]:
     """Up to `limit` messages to try now, oldest first, as (id, the dead holder whose claim is taken);
-    only those to `chat_id` when it is given (the offline console delivers to its own chat only).
+    only those to `chat_id` when it is given (the offline console delivers to its own chat only), of
+    `thread` when it is given (a case's relays, sent at once by the handler that queued one).
 
     Read only: each is claimed on its own just before it is sent (`_claim_one`). A message "sending" for a
     process of this host that died is due at once, not when its lease runs out.
     """
     only = [OutboxMessage.chat_id == chat_id] if chat_id is not None else []
+    if thread is not None:
+        only.append(OutboxMessage.thread == thread)
     async with db.session() as session:
         ids = (
             await session.scalars(
                 select(OutboxMessage.id)
-                .where(_due(), OutboxMessage.next_attempt_at <= now, *only)
+                .where(_due(), OutboxMessage.next_attempt_at <= now, _first_of_thread(), *only)
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(limit)
             )
@@ -222,6 +271,7 @@ async def _claim_one(
             condition,
             and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.claimed_by == dead_holder),
         )
+    condition = and_(condition, _first_of_thread())
     async with db.session() as session:
         return (
             await session.scalars(
@@ -317,12 +367,15 @@ async def deliver_pending(
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     max_inline_wait: float = MAX_INLINE_WAIT,
     chat_id: int | None = None,
+    thread: str | None = None,
+    on_sent: SentHook | None = None,
 ) -> DeliveryReport:
-    """Send up to `limit` due messages (to `chat_id` only, when given), oldest first, each rendered by
-    its kind's renderer and sent by `sender`, and record each outcome; see the module docstring."""
+    """Send up to `limit` due messages (to `chat_id` only, of `thread` only, when given), oldest first,
+    each rendered by its kind's renderer and sent by `sender`, and record each outcome (`on_sent` is told
+    of each message sent); see the module docstring."""
     report = DeliveryReport()
     started = now or utcnow()
-    candidates = await _candidates(db, limit, started, chat_id)
+    candidates = await _candidates(db, limit, started, chat_id, thread)
     if not candidates:
         return report
     people: dict[int, tuple[bool, str | None]] = {}
@@ -364,12 +417,19 @@ async def deliver_pending(
             report.failed += 1
             report.errors.append(error)
             continue
-        outgoing = Outgoing(chat_id=message.chat_id, text=text, buttons=buttons)
+        copy_of = message.payload.get("copy_of")
+        outgoing = Outgoing(
+            chat_id=message.chat_id,
+            text=text,
+            buttons=buttons,
+            copy_of=(int(copy_of[0]), int(copy_of[1])) if copy_of else None,
+        )
+        sent_id: int | None = None
         waits = 0
         resume_at: datetime | None = None  # set when Telegram asked for a pause longer than we wait inline
         while True:
             try:
-                await sender.send(outgoing)
+                sent_id = await sender.send(outgoing)
             except RecipientBlocked as exc:
                 log.info("chat %s blocked the bot; dropping what is owed to it", message.chat_id)
                 blocked.add(message.chat_id)
@@ -434,6 +494,8 @@ async def deliver_pending(
                 fault_point("after-send")
                 await _finish(db, message.id, state=OutboxState.SENT, sent_at=now or utcnow())
                 report.sent += 1
+                if on_sent is not None:
+                    await on_sent(message, sent_id)
             break
         if resume_at is not None:  # flood control: the rest waits, untried, until Telegram allows sending
             rest = [other for other, _ in candidates[position + 1 :]]

@@ -1,9 +1,13 @@
 """The volunteers' review queue: recorded matches the relative was not told about, most likely first.
 
 The matching pass tells a relative only of a reading it is nearly sure of; every other pair it records
-(score ≥ ``RECORD_MIN_SCORE``) is marked "skipped". Those wait here for a person: ordered by the engine's
-score (its probability, in percent, that the reading is the man), then by match id, and shown one at a
-time. A verdict is stored once per match (a unique row, so two volunteers deciding at the same instant
+(bot.services.matching: score ≥ ``RECORD_MIN_SCORE``, or a chance against the registry's other readings
+and the other searches the reading fits ≥ ``RECORD_MIN_JOINT``) is marked "skipped". Those wait here for
+a person, most likely first: ordered by that chance (``Match.joint``: a reading that fits a common
+surname's many readings, or many relatives' searches, as well cannot be told apart and sinks), then by
+match id, and shown one at a time. On bench/matching.py at full size it put more true pairs in the
+queue's first fifth than the score or the chance against "not in the registry" alone (``Match.alone``,
+which the notification rule uses); see bench/README.md. A verdict is stored once per match (a unique row, so two volunteers deciding at the same instant
 cannot both win): "likely" means the relative is told, once; "not" means the pair is never shown again.
 "Skip" stores nothing: the next item is the one after it in the same order (a cursor, not a state).
 Only matches of active searches of people who have not blocked the bot are queued.
@@ -50,6 +54,12 @@ class ReviewItem:
     search: dict[str, Any]
     reading: ReadingView
     reading_pk: int
+
+
+def _likelihood() -> Any:
+    """The queue's order: the chance against the registry's other readings and the other saved searches
+    the reading fits (``Match.joint``; the score / 100 for matches recorded before it was kept)."""
+    return func.coalesce(Match.joint, Match.score / 100.0)
 
 
 def _queue_condition() -> Any:
@@ -110,15 +120,15 @@ async def next_item(db: Database, after: int | None = None) -> tuple[ReviewItem 
     async with db.session() as session:
         statement = _queue_select(Match, SearchRequest, Reading).join(Reading, Reading.id == Match.reading_pk)
         if after is not None:
-            previous = await session.get(Match, after)
+            previous = await session.scalar(select(_likelihood()).where(Match.id == after))
             if previous is not None:
                 statement = statement.where(
                     or_(
-                        Match.score < previous.score,
-                        and_(Match.score == previous.score, Match.id > previous.id),
+                        _likelihood() < previous,
+                        and_(_likelihood() == previous, Match.id > after),
                     )
                 )
-        row = (await session.execute(statement.order_by(Match.score.desc(), Match.id).limit(1))).first()
+        row = (await session.execute(statement.order_by(_likelihood().desc(), Match.id).limit(1))).first()
         total = int(await session.scalar(_queue_select(func.count(Match.id))) or 0)
         if row is None:
             return None, total
@@ -131,7 +141,7 @@ async def queue_pairs(db: Database) -> list[tuple[int, str, float]]:
         rows = await session.execute(
             _queue_select(SearchRequest.person_id, Reading.reading_id, Match.score)
             .join(Reading, Reading.id == Match.reading_pk)
-            .order_by(Match.score.desc(), Match.id)
+            .order_by(_likelihood().desc(), Match.id)
         )
         return [(int(pid), str(rid), float(score)) for pid, rid, score in rows]
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.services import matching
 from bot.services.registry_import import import_file
-from models import Case
+from models import Case, Match
 
 FOUND = "KLG-2019-0001"
 FOUNDING_READING = (
@@ -76,6 +76,32 @@ async def test_family_of_the_founding_case(desk: Desk, tmp_path: Path) -> None:
     assert seen[GROUP][-1].text.startswith("✅ Обращение №1 взял(а) Ержан")
     assert any("Переписка" in m.text and FOUND in m.text for m in seen[ERZHAN])
     assert seen[OLGA] == []
+
+
+async def test_family_finds_a_search_saved_after_the_reading(desk: Desk, tmp_path: Path) -> None:
+    """The unit's reading is imported and matched first; the relative saves their search later, so no
+    matching pass ever pairs them: /family matches the reading against the saved searches when asked."""
+    assert desk.db is not None
+    csv = tmp_path / "found.csv"
+    csv.write_text(FOUNDING_READING, encoding="utf-8")
+    await import_file(desk.db, csv)
+    await matching.run_matching_pass(desk.db, desk.settings())
+    await desk.consented(desk.relative)
+    results = (await desk.say(desk.relative, "/search Лехкодымов Емельян 1904 Туркестанская обл."))[RELATIVE][
+        -1
+    ]
+    await desk.press(desk.relative, results, "🔔 Сохранить поиск")
+    async with desk.db.session() as session:
+        assert (await session.execute(select(Match))).scalars().all() == []  # no pass paired them
+
+    listing = (await desk.say(desk.erzhan, f"/family {FOUND}"))[ERZHAN][-1]
+    assert "1. " in listing.text and "Лехкодымов Емельян" in listing.text and "Туркестанская" in listing.text
+    assert str(RELATIVE) not in listing.html
+    seen = await desk.press(desk.erzhan, listing, "📨 Связаться с семьёй 1")
+    [offer] = seen[RELATIVE]
+    assert "Поисковый отряд нашёл человека" in offer.text and FOUND in offer.text
+    again = (await desk.say(desk.erzhan, f"/family {FOUND}"))[ERZHAN][-1]  # asked twice: listed once
+    assert again.text.count("Лехкодымов Емельян") == 1
 
 
 async def test_a_family_that_declines_gets_no_case(desk: Desk, tmp_path: Path) -> None:

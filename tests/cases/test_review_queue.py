@@ -5,8 +5,9 @@ the same instant), "not him" hides the pair for good, "skip" moves on; only volu
 from __future__ import annotations
 
 from cases_harness import ERZHAN, GROUP, OLGA, RELATIVE, STRANGER, Desk
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bot.services import review
 from bot.services.people import give_consent
 from models import Match, MatchReview, NotificationState, Reading, SearchRequest
 
@@ -115,3 +116,20 @@ async def test_skip_shows_the_next_and_keeps_the_pair(desk: Desk) -> None:
     assert desk.api.messages(RELATIVE) == []
     forged = await desk.act(desk.api.press_data(desk.erzhan, again.message_id, "rv:x:1"))
     assert forged[RELATIVE] == [] and desk.toast(desk.erzhan) == "Я не понимаю эту кнопку."
+
+
+async def test_the_queue_goes_by_the_chance_against_other_readings_and_searches(desk: Desk) -> None:
+    """The queue is ordered by the engine's chance against the registry's other readings and the other
+    saved searches the reading fits (`joint`), not by the score; a match recorded before `joint` was kept
+    goes by score / 100."""
+    low, high = await record_matches(desk)
+    assert desk.db is not None
+    async with desk.db.session() as session:
+        await session.execute(update(Match).where(Match.id == low).values(joint=0.5, alone=0.6))
+        await session.execute(update(Match).where(Match.id == high).values(joint=0.4, alone=0.99))
+    first = (await desk.say(desk.erzhan, "/review"))[ERZHAN][-1]
+    assert "KZ-2010-0342" in first.text and "ждут проверки: 2" in first.text
+    item, _ = await review.next_item(desk.db, after=low)  # "skip" moves to the next in the same order
+    assert item is not None and item.match_id == high
+    item, _ = await review.next_item(desk.db, after=high)
+    assert item is None
