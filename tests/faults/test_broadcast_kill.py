@@ -108,6 +108,7 @@ async def _holder_of_lock(db: Database, name: str, processes: list[subprocess.Po
             text(
                 "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                 "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND l.classid::bigint = :high AND l.objid::bigint = :low"
             ),
             {"high": key >> 32, "low": key & 0xFFFF_FFFF},
