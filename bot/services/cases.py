@@ -139,6 +139,15 @@ async def _view(session: Any, case: Case) -> CaseView:
     )
 
 
+async def _moved(session: Any, case_id: int, before: CaseStatus, moved: bool) -> Change | Refusal:
+    """The case as a move left it, or TAKEN when another change came first (the move found it changed)."""
+    if not moved:
+        return Refusal.TAKEN
+    case = await _load(session, case_id)
+    assert case is not None
+    return Change(await _view(session, case), before)
+
+
 async def _move(
     session: Any,
     case_id: int,
@@ -488,11 +497,7 @@ async def release(db: Database, case_id: int, volunteer_id: int) -> Change | Ref
             waiting_since=utcnow(),
             reminded_at=None,
         )
-        if not moved:
-            return Refusal.TAKEN
-        case = await _load(session, case_id)
-        assert case is not None
-        return Change(await _view(session, case), before)
+        return await _moved(session, case_id, before, moved)
 
 
 async def close(
@@ -524,11 +529,7 @@ async def close(
             closed_at=utcnow(),
             waiting_since=None,
         )
-        if not moved:
-            return Refusal.TAKEN
-        case = await _load(session, case_id)
-        assert case is not None
-        return Change(await _view(session, case), before)
+        return await _moved(session, case_id, before, moved)
 
 
 async def add_message(
