@@ -84,7 +84,7 @@ from bot.services.story_export import StoryExportError, StoryExportReport, expor
 from bot.services.story_store import open_story_store
 from handlers.notifications import deliver_all_via_bot_api
 from models import BatchState, Database, DeliveryState
-from models.db import connection_problem
+from models.db import connection_problem, join_sqlite_workers
 
 T = TypeVar("T")
 log = logging.getLogger("amanat")
@@ -130,10 +130,24 @@ def _startup_errors() -> Iterator[None]:
         _fail(problem, code=2)
 
 
+async def _settled(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``coroutine``; when it fails, SQLite's worker threads are let finish while the loop still runs.
+
+    aiosqlite closes a connection that failed to open from its own thread, which then hands the result
+    back to the event loop: leaving ``asyncio.run`` first makes that thread print a traceback about a
+    closed loop under the one line the administrator should read.
+    """
+    try:
+        return await coroutine
+    except Exception:
+        await asyncio.to_thread(join_sqlite_workers, 2.0)
+        raise
+
+
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; a known start-up failure is one line on stderr and exit code 2."""
     with _startup_errors():
-        return asyncio.run(coroutine)
+        return asyncio.run(_settled(coroutine))
     raise AssertionError("unreachable")  # _startup_errors exits or re-raises
 
 

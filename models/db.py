@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -99,6 +101,14 @@ def connection_problem(error: BaseException, url: str) -> str | None:
     if any(isinstance(item, TimeoutError | socket.timeout) for item in chain):
         return f"PostgreSQL at {where} does not answer (timed out): check the host, port and firewall"
     return None
+
+
+def join_sqlite_workers(timeout: float) -> None:
+    """Wait up to ``timeout`` seconds in all for aiosqlite's worker threads that are finishing."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.endswith("(_connection_worker_thread)") and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def database_unavailable(error: BaseException) -> bool:
