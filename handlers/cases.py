@@ -37,7 +37,6 @@ from telegram import ChatMemberUpdated, InlineKeyboardButton, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -438,8 +437,7 @@ async def on_private_message(update: Update, context: AmanatContext) -> None:
         await take_message(context, message, route)
         return context.turn.state
 
-    await entry(act, needs_consent=False)(update, context)
-    raise ApplicationHandlerStop
+    await entry(act, needs_consent=False, final=True)(update, context)
 
 
 async def take_message(context: AmanatContext, message: Message, route: Route) -> None:
@@ -637,8 +635,7 @@ async def answer_relative(context: AmanatContext, case: CaseView, text: str) -> 
 
 async def on_button(update: Update, context: AmanatContext) -> None:
     """A case button anywhere (the volunteers' group or a private chat)."""
-    await entry(press, needs_consent=False)(update, context)
-    raise ApplicationHandlerStop
+    await entry(press, needs_consent=False, final=True)(update, context)
 
 
 async def press(update: Update, context: AmanatContext) -> State:
@@ -995,10 +992,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     through to the dialogue untouched. A handled update stops there."""
     application.add_handler(CallbackQueryHandler(on_button, pattern=PATTERN), CASES_GROUP)
     application.add_handler(
-        CommandHandler("ask", stop_after(entry(ask_command)), filters=PRIVATE), CASES_GROUP
+        CommandHandler("ask", entry(ask_command, final=True), filters=PRIVATE), CASES_GROUP
     )
     application.add_handler(
-        CommandHandler("cases", stop_after(entry(cases_command, needs_consent=False)), filters=PRIVATE),
+        CommandHandler("cases", entry(cases_command, needs_consent=False, final=True), filters=PRIVATE),
         CASES_GROUP,
     )
     application.add_handler(
@@ -1008,12 +1005,3 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_private_message),
         CASES_GROUP,
     )
-
-
-def stop_after(callback: Any) -> Any:
-    async def handle(update: Update, context: AmanatContext) -> None:
-        await callback(update, context)
-        raise ApplicationHandlerStop
-
-    handle.__name__ = getattr(callback, "__name__", "handle")
-    return handle

@@ -53,7 +53,7 @@ from handlers.search import (
 )
 from handlers.start import choose_language, consent, show_help, show_languages, start
 from handlers.steps import entry, run_step, store_for
-from handlers.turn import AmanatContext, HandlerCallback, State, StateCallback, services_of
+from handlers.turn import AmanatContext, State, StateCallback, services_of
 
 # The commands of the relative's dialogue, in the order the command menu shows them.
 COMMANDS: Final = ("search", "my", "language", "help", "forget", "cancel", "start")
@@ -286,20 +286,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add the relative's dialogue (group DIALOGUE) and the answer to unknown input (group UNKNOWN)."""
     application.add_handler(relative_dialogue(store_for(services_of(application))), HandlerGroup.DIALOGUE)
     application.add_handler(
-        MessageHandler(A_COMMAND, _stop_after(entry(on_unknown_command))), HandlerGroup.UNKNOWN
+        MessageHandler(A_COMMAND, entry(on_unknown_command, final=True)), HandlerGroup.UNKNOWN
     )
     application.add_handler(
-        CallbackQueryHandler(_stop_after(entry(on_unknown_button, needs_consent=False))), HandlerGroup.UNKNOWN
+        CallbackQueryHandler(entry(on_unknown_button, needs_consent=False, final=True)), HandlerGroup.UNKNOWN
     )
-
-
-def _stop_after(callback: HandlerCallback) -> HandlerCallback:
-    """Run ``callback``, then stop: no later handler answers the same update."""
-
-    async def handle(update: Update, context: AmanatContext) -> None:
-        await callback(update, context)
-        raise ApplicationHandlerStop
-
-    handle.__name__ = callback.__name__
-    handle.__doc__ = callback.__doc__
-    return handle

@@ -20,7 +20,7 @@ from typing import Any, Final
 from markupsafe import Markup
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import Translator
 from bot.services import cases, review
@@ -248,17 +248,9 @@ async def tell_volunteer(context: AmanatContext, volunteer: int, text: str) -> N
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """/family and "Contact this family", in the cases' group (a handled update stops there)."""
 
-    async def on_command(update: Update, context: AmanatContext) -> None:
-        await entry(family_command, needs_consent=False)(update, context)
-        raise ApplicationHandlerStop
-
-    async def on_button(update: Update, context: AmanatContext) -> None:
-        await entry(contact_press, needs_consent=False)(update, context)
-        raise ApplicationHandlerStop
-
-    async def on_answer(update: Update, context: AmanatContext) -> None:
-        await entry(answer_press, needs_consent=False)(update, context)
-        raise ApplicationHandlerStop
+    on_command = entry(family_command, needs_consent=False, final=True)
+    on_button = entry(contact_press, needs_consent=False, final=True)
+    on_answer = entry(answer_press, needs_consent=False, final=True)
 
     application.add_handler(
         CommandHandler("family", on_command, filters=filters.ChatType.PRIVATE), CASES_GROUP

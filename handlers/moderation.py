@@ -27,7 +27,6 @@ from telegram import InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -49,7 +48,6 @@ from handlers.stories import (
     consent_text,
     send_file_kwargs,
     soldier_of,
-    stop_after,
     storage_of,
 )
 from handlers.turn import AmanatContext, State, Turn, html_lines, split_message
@@ -133,8 +131,7 @@ async def moderate_command(update: Update, context: AmanatContext) -> State:
 
 
 async def on_button(update: Update, context: AmanatContext) -> None:
-    await entry(press, needs_consent=False)(update, context)
-    raise ApplicationHandlerStop
+    await entry(press, needs_consent=False, final=True)(update, context)
 
 
 async def press(update: Update, context: AmanatContext) -> State:
@@ -257,8 +254,7 @@ async def on_private_message(update: Update, context: AmanatContext) -> None:
         await take_text(context, message, record)
         return context.turn.state
 
-    await entry(act, needs_consent=False)(update, context)
-    raise ApplicationHandlerStop
+    await entry(act, needs_consent=False, final=True)(update, context)
 
 
 async def on_cancel(update: Update, context: AmanatContext) -> None:
@@ -275,8 +271,7 @@ async def on_cancel(update: Update, context: AmanatContext) -> None:
         context.turn.say(context.turn.t("moderate.cancelled"))
         return context.turn.state
 
-    await entry(act, needs_consent=False)(update, context)
-    raise ApplicationHandlerStop
+    await entry(act, needs_consent=False, final=True)(update, context)
 
 
 async def take_text(context: AmanatContext, message: Message, record: DialogueRecord) -> None:
@@ -325,7 +320,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     group = HandlerGroup.MODERATION
     application.add_handler(CallbackQueryHandler(on_button, pattern=PATTERN), group)
     application.add_handler(
-        CommandHandler("moderate", stop_after(entry(moderate_command, needs_consent=False)), filters=PRIVATE),
+        CommandHandler("moderate", entry(moderate_command, needs_consent=False, final=True), filters=PRIVATE),
         group,
     )
     application.add_handler(CommandHandler("cancel", on_cancel, filters=PRIVATE), group)

@@ -20,7 +20,7 @@ from typing import Any, Final
 from markupsafe import Markup
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import Translator
 from bot.services import cases, review
@@ -209,13 +209,8 @@ async def tell_relative(context: AmanatContext, item: ReviewItem) -> None:
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """/review and its buttons, in the cases' group (before the dialogue; a handled update stops)."""
 
-    async def on_command(update: Update, context: AmanatContext) -> None:
-        await entry(review_command, needs_consent=False)(update, context)
-        raise ApplicationHandlerStop
-
-    async def on_button(update: Update, context: AmanatContext) -> None:
-        await entry(press, needs_consent=False)(update, context)
-        raise ApplicationHandlerStop
+    on_command = entry(review_command, needs_consent=False, final=True)
+    on_button = entry(press, needs_consent=False, final=True)
 
     application.add_handler(
         CommandHandler("review", on_command, filters=filters.ChatType.PRIVATE), CASES_GROUP

@@ -20,6 +20,7 @@ import logging
 
 from telegram import Update
 from telegram.error import BadRequest, NetworkError
+from telegram.ext import ApplicationHandlerStop
 
 from bot.i18n import translator
 from handlers import views
@@ -110,13 +111,19 @@ async def answer_failure(
         _LOGGER.warning("could not tell the user about the error: %s", type(reply_error).__name__)
 
 
-def entry(callback: StateCallback, *, needs_consent: bool = True) -> HandlerCallback:
-    """Wrap a state callback into a PTB handler callback that runs it as one step."""
+def entry(callback: StateCallback, *, needs_consent: bool = True, final: bool = False) -> HandlerCallback:
+    """Wrap a state callback into a PTB handler callback that runs it as one step.
+
+    ``final``: the update stops there (ApplicationHandlerStop), so that no handler of a later group (the
+    relative's dialogue, the answer to unknown input) answers it again.
+    """
 
     async def handle(update: Update, context: AmanatContext) -> None:
         await run_step(
             update, context, callback, store=store_for(context.services), needs_consent=needs_consent
         )
+        if final:
+            raise ApplicationHandlerStop
 
     handle.__name__ = getattr(callback, "__name__", "handle")
     handle.__doc__ = callback.__doc__

@@ -28,7 +28,6 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -214,8 +213,7 @@ async def on_private_message(update: Update, context: AmanatContext) -> None:
         await take_message(context, message, record)
         return context.turn.state
 
-    await entry(act, needs_consent=False)(update, context)
-    raise ApplicationHandlerStop
+    await entry(act, needs_consent=False, final=True)(update, context)
 
 
 def abandoned(record: DialogueRecord) -> bool:
@@ -241,8 +239,7 @@ async def on_cancel(update: Update, context: AmanatContext) -> None:
         await cancel(context, context.turn, record)
         return context.turn.state
 
-    await entry(act, needs_consent=False)(update, context)
-    raise ApplicationHandlerStop
+    await entry(act, needs_consent=False, final=True)(update, context)
 
 
 async def cancel(context: AmanatContext, turn: Turn, record: DialogueRecord) -> None:
@@ -457,8 +454,7 @@ def confirm_rows(t: Translator, story_id: int) -> ButtonRows:
 
 async def on_button(update: Update, context: AmanatContext) -> None:
     """A story button, the family's or a volunteer's."""
-    await entry(press, needs_consent=False)(update, context)
-    raise ApplicationHandlerStop
+    await entry(press, needs_consent=False, final=True)(update, context)
 
 
 async def press(update: Update, context: AmanatContext) -> State:
@@ -630,17 +626,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add the family's side of the memory book in group STORIES (after the cases, before the dialogue)."""
     group = HandlerGroup.STORIES
     application.add_handler(CallbackQueryHandler(on_button, pattern=PATTERN), group)
-    application.add_handler(CommandHandler("story", stop_after(entry(story_command)), filters=PRIVATE), group)
+    application.add_handler(CommandHandler("story", entry(story_command, final=True), filters=PRIVATE), group)
     application.add_handler(CommandHandler("cancel", on_cancel, filters=PRIVATE), group)
     application.add_handler(
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_private_message), group
     )
-
-
-def stop_after(callback: Any) -> Any:
-    async def handle(update: Update, context: AmanatContext) -> None:
-        await callback(update, context)
-        raise ApplicationHandlerStop
-
-    handle.__name__ = getattr(callback, "__name__", "handle")
-    return handle
