@@ -12,9 +12,12 @@ outbox         OUTBOX_INTERVAL seconds             delivers due notifications wi
                                                    API connection (its rate limiter included)
 heartbeat      HEARTBEAT_CHECK seconds, when       queues "we keep looking" for relatives whose
                `matching.heartbeat_days` > 0       last one is `heartbeat_days` old
-cases          CASES_CHECK seconds, when           re-posts cases unclaimed for that long and
-               `cases.remind_after_hours` > 0      reminds claimers, once per period (the
-                                                   watermark is each case's `reminded_at`)
+cases          CASES_CHECK seconds                 posts the cards that reached no volunteer when
+                                                   their case opened; when
+                                                   `cases.remind_after_hours` > 0, re-posts cases
+                                                   unclaimed for that long and reminds claimers,
+                                                   once per period (the watermark is each case's
+                                                   `reminded_at`)
 broadcast      BROADCAST_INTERVAL seconds          sends the appeals marked to be sent, at
                                                    `broadcast.rate_per_second` (one process per
                                                    appeal: bot.services.broadcast)
@@ -56,7 +59,7 @@ def _job_failed(what: str, error: Exception) -> None:
 
 OUTBOX_INTERVAL: Final = 5.0
 HEARTBEAT_CHECK: Final = 3600.0
-CASES_CHECK: Final = 600.0
+CASES_CHECK: Final = 60.0
 FIRST_MATCHING_DELAY: Final = 5.0
 BROADCAST_INTERVAL: Final = 2.0
 
@@ -122,7 +125,8 @@ async def broadcast_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 
 async def cases_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
-    """Re-post cases nobody claimed and remind claimers whose case waits for them (handlers/cases.py)."""
+    """Post cards that reached no volunteer, re-post cases nobody claimed, remind claimers whose case
+    waits for them (handlers/cases.py)."""
     assert isinstance(context, AmanatContext)
     try:
         sent = await send_reminders(context)
@@ -167,5 +171,4 @@ def register_jobs(
     )
     if settings.matching.heartbeat_days > 0:
         queue.run_repeating(heartbeat_job, interval=HEARTBEAT_CHECK, first=60.0, name="heartbeat", data=data)
-    if settings.cases.remind_after_hours > 0:
-        queue.run_repeating(cases_job, interval=CASES_CHECK, first=30.0, name="cases", data=data)
+    queue.run_repeating(cases_job, interval=CASES_CHECK, first=30.0, name="cases", data=data)

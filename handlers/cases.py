@@ -34,7 +34,7 @@ from typing import Any, Final
 
 from markupsafe import Markup
 from telegram import ChatMemberUpdated, InlineKeyboardButton, Message, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -151,7 +151,7 @@ async def post_to_volunteers(context: AmanatContext, case: CaseView, *, again: b
             text = html_lines(t("case.still_waiting"), text)
         try:
             message_id = await send(context, chat_id, text, card_rows(t, case))
-        except (Forbidden, BadRequest) as error:
+        except TelegramError as error:  # the case stays; the cases job posts a card that reached nobody
             _LOGGER.warning("case %s not posted to chat %s: %s", case.id, chat_id, type(error).__name__)
             continue
         await cases.record_post(context.db, case.id, chat_id, message_id, "board")
@@ -957,12 +957,16 @@ async def on_member_update(update: Update, context: AmanatContext) -> None:
 
 
 async def send_reminders(context: AmanatContext) -> int:
-    """The reminder job: re-post cases unclaimed for ``cases.remind_after_hours`` and remind claimers
-    whose case waited that long for their answer; each case once per period. How many were sent."""
+    """The cases job: post the cards that failed to reach the volunteers when their case opened; re-post
+    cases unclaimed for ``cases.remind_after_hours`` and remind claimers whose case waited that long for
+    their answer, each case once per period (0 hours: no reminders). How many messages were sent."""
+    sent = 0
+    for case in await cases.unposted_cases(context.db):
+        _LOGGER.info("case %s: its card had reached no volunteer, posted now", case.id)
+        sent += await post_to_volunteers(context, case)
     hours = context.services.settings.cases.remind_after_hours
     if hours <= 0:
-        return 0
-    sent = 0
+        return sent
     for reminder in await cases.due_reminders(context.db, timedelta(hours=hours)):
         case = reminder.case
         if reminder.kind == "unclaimed":

@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy import case as when_then
@@ -691,6 +691,38 @@ async def list_cases(
 class Reminder:
     case: CaseView
     kind: str  # "unclaimed" (re-post to the volunteers) or "unanswered" (remind the claimer)
+
+
+UNPOSTED_GRACE: Final = timedelta(minutes=1)  # a case being opened right now is not "unposted" yet
+UNPOSTED_RETRY: Final = timedelta(minutes=10)  # a card that failed again is tried this much later
+
+
+async def unposted_cases(db: Database, *, now: datetime | None = None) -> list[CaseView]:
+    """New cases whose card reached no volunteer (the Bot API failed while they opened), to post now.
+
+    Each is marked (``reminded_at``) in the same update that selects it, so that of several bot processes
+    one posts it; one that fails again comes back after :data:`UNPOSTED_RETRY`."""
+    now = now or utcnow()
+    posted = select(CasePost.id).where(CasePost.case_id == Case.id, CasePost.kind == "board").exists()
+    due = (
+        Case.status == CaseStatus.NEW,
+        Case.created_at <= now - UNPOSTED_GRACE,
+        ~posted,
+        or_(Case.reminded_at.is_(None), Case.reminded_at <= now - UNPOSTED_RETRY),
+    )
+    found: list[CaseView] = []
+    async with db.session() as session:
+        rows = (await session.execute(select(Case).where(*due).order_by(Case.id).limit(200))).scalars().all()
+        for case in rows:
+            marked = await session.execute(
+                update(Case)
+                .where(Case.id == case.id, *due)
+                .values(reminded_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if marked.rowcount == 1:  # type: ignore[attr-defined]
+                found.append(await _view(session, case))
+    return found
 
 
 async def due_reminders(db: Database, period: timedelta, *, now: datetime | None = None) -> list[Reminder]:

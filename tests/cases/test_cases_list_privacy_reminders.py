@@ -130,3 +130,29 @@ async def test_a_reminder_fires_once_per_period(desk: Desk) -> None:
     assert await send_reminders(context) == 1
     stored = await cases.get_case(desk.db, 1)
     assert stored is not None and stored.status == CaseStatus.NEW
+
+
+async def test_a_card_that_failed_to_post_reaches_the_volunteers_later_and_once(desk: Desk) -> None:
+    """Telegram fails while the case opens: the relative still gets its number (and does not ask twice),
+    and the cases job posts the card a minute later, once, even when it runs again."""
+    assert desk.app is not None and desk.db is not None
+    context = AmanatContext(desk.app)
+    await desk.consented(desk.relative)
+    desk.api.fail_next(GROUP, 500)
+    seen = await desk.say(desk.relative, "/ask Ищу деда, помогите")
+    assert "обращение №1" in seen[RELATIVE][-1].text
+    assert not seen.get(GROUP)
+
+    assert await send_reminders(context) == 0  # a case opening right now is not "unposted" yet
+    async with desk.db.session() as session:
+        await session.execute(
+            update(Case).where(Case.id == 1).values(created_at=utcnow() - timedelta(minutes=2))
+        )
+    assert await send_reminders(context) == 1
+    [card] = desk.api.new_messages(GROUP)
+    assert "№1" in card.text and card.button_texts() == ["✋ Взять"]
+    assert not card.text.startswith("⏰")  # its first posting, not a reminder
+    assert await send_reminders(context) == 0
+    assert desk.api.new_messages(GROUP) == []
+    taken = await desk.press(desk.erzhan, card, "✋ Взять")
+    assert "Ержан" in taken[GROUP][-1].text
