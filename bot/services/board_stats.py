@@ -19,8 +19,9 @@ so the first request after an import is cheap too. The families told per region 
 matches' readings only (grouped in SQL the same way) and kept likewise, with the stamp of the told matches
 (:func:`told_stamp`) beside the registry's.
 
-Plain data only; the board (bot.board) makes the charts. Week buckets are one ``SUM(CASE …)`` per week in
-one scan per table, the same SQL on SQLite and PostgreSQL.
+Plain data only; the board (bot.board) makes the charts. Each week's count is a range of an index
+(``COUNT(*) … WHERE at >= monday AND at < next monday``, twelve scalar subqueries in one statement),
+the same SQL on SQLite and PostgreSQL; the medians' differences are taken in SQL, per case.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import orjson
 from sqlalchemy import case as when_then
 from sqlalchemy import func, select
 
-from bot.services.statistics import AppealCounts, admin_stats
+from bot.services.statistics import AppealCounts, case_counts, latest_appeals
 from models import (
     Case,
     CaseEvent,
@@ -89,34 +90,45 @@ def week_starts(now: datetime, weeks: int = WEEKS) -> list[datetime]:
 
 
 async def _weekly(session: Any, column: Any, starts: list[datetime], *where: Any) -> list[int]:
+    """One count per week in one round trip: a scalar subquery per week, each a range of ``column``'s
+    index (migration 0011), so the database reads index entries only, never the rows."""
     ends = [*starts[1:], starts[-1] + timedelta(weeks=1)]
-    sums = [
-        func.sum(when_then((column >= start, when_then((column < end, 1), else_=0)), else_=0))
+    counts = [
+        select(func.count()).where(column >= start, column < end, *where).scalar_subquery()
         for start, end in zip(starts, ends, strict=True)
     ]
-    row = (await session.execute(select(*sums).where(column >= starts[0], *where))).one()
+    row = (await session.execute(select(*counts))).one()
     return [int(value or 0) for value in row]
 
 
-def _seconds(later: datetime, earlier: datetime) -> float:
-    return (later - earlier).total_seconds()
+def _epoch(column: Any, sqlite: bool) -> Any:
+    """Seconds since the epoch of a timestamp column, in SQL (SQLite keeps text, PostgreSQL timestamptz)."""
+    return func.julianday(column) * 86400.0 if sqlite else func.extract("epoch", column)
 
 
-async def _case_medians(session: Any, since: datetime) -> tuple[float | None, float | None]:
-    """Median opening → first claim, and first claim → first answer, of cases opened since ``since``."""
-    firsts: dict[int, dict[str, datetime]] = defaultdict(dict)
+async def _case_medians(session: Any, since: datetime, *, sqlite: bool) -> tuple[float | None, float | None]:
+    """Median opening → first claim, and first claim → first answer, of cases opened since ``since``.
+
+    The database takes each case's first time in each status and the two differences, so one row of two
+    numbers per case comes back (no timestamps to parse)."""
+
+    def first(status: str) -> Any:
+        return func.min(when_then((CaseEvent.to_status == status, _epoch(CaseEvent.at, sqlite))))
+
+    opened, claimed, answered = first("new"), first("claimed"), first("answered")
     rows = await session.execute(
-        select(CaseEvent.case_id, CaseEvent.to_status, func.min(CaseEvent.at))
+        select(claimed - opened, answered - claimed)
         .join(Case, Case.id == CaseEvent.case_id)
         .where(Case.created_at >= since, CaseEvent.to_status.in_(["new", "claimed", "answered"]))
-        .group_by(CaseEvent.case_id, CaseEvent.to_status)
+        .group_by(CaseEvent.case_id)
     )
-    for case_id, status, at in rows:
-        firsts[case_id][status] = at if at.tzinfo is not None else at.replace(tzinfo=since.tzinfo)
-    claims = [_seconds(f["claimed"], f["new"]) for f in firsts.values() if "claimed" in f and "new" in f]
-    answers = [
-        _seconds(f["answered"], f["claimed"]) for f in firsts.values() if "answered" in f and "claimed" in f
-    ]
+    claims: list[float] = []
+    answers: list[float] = []
+    for to_claim, to_answer in rows:
+        if to_claim is not None:
+            claims.append(float(to_claim))
+        if to_answer is not None:
+            answers.append(float(to_answer))
     return (
         statistics.median(claims) if claims else None,
         statistics.median(answers) if answers else None,
@@ -251,14 +263,15 @@ async def board_stats(db: Database, *, now: datetime | None = None, regions: boo
                 session, Match.created_at, starts, Match.notification == NotificationState.QUEUED
             ),
         }
-        median_claim, median_answer = await _case_medians(session, starts[0])
-    overview = await admin_stats(db)
+        median_claim, median_answer = await _case_medians(session, starts[0], sqlite=db.is_sqlite)
+        cases = await case_counts(session)
+        appeals = await latest_appeals(session)
     return BoardStats(
         weeks=[start.date().isoformat() for start in starts],
         weekly=weekly,
-        cases=overview.cases,
+        cases=cases,
         median_claim_seconds=median_claim,
         median_answer_seconds=median_answer,
-        appeals=overview.appeals,
+        appeals=appeals,
         regions=await region_counts(db) if regions else [],
     )

@@ -1,5 +1,5 @@
-"""The board's queries on SQLite and on PostgreSQL: the case filters and their counts, and the weekly
-statistics with the medians (one SUM(CASE …) per week, the same SQL on both)."""
+"""The board's queries on SQLite and on PostgreSQL: the case filters and their counts, the weekly
+statistics (a count of an index range per week) with the medians (taken in SQL, the same on both)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy import select, update
 
 import bot
@@ -27,6 +28,7 @@ from bot.services.registry_import import import_file
 from bot.services.roles import standing_of
 from models import (
     Case,
+    CaseEvent,
     Database,
     Match,
     NotificationState,
@@ -99,6 +101,18 @@ async def test_weekly_statistics_and_the_medians(any_db: Database) -> None:
     assert stats.cases == {"answered": 1}
     assert stats.median_claim_seconds is not None and stats.median_answer_seconds is not None
     assert 0 <= stats.median_answer_seconds < 60
+    # The differences are taken in SQL (SQLite's text times, PostgreSQL's timestamptz): exact seconds.
+    times = {"new": now - timedelta(hours=3), "claimed": now - timedelta(hours=1), "answered": now}
+    async with any_db.session() as session:
+        for status, at in times.items():
+            await session.execute(
+                update(CaseEvent)
+                .where(CaseEvent.case_id == case.id, CaseEvent.to_status == status)
+                .values(at=at)
+            )
+    stats = await board_stats(any_db, now=now)
+    assert stats.median_claim_seconds == pytest.approx(7200, abs=0.01)
+    assert stats.median_answer_seconds == pytest.approx(3600, abs=0.01)
 
 
 async def test_standing_agrees_with_the_bots_roles(any_db: Database) -> None:
