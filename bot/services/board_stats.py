@@ -22,11 +22,20 @@ matches' readings only (grouped in SQL the same way) and kept likewise, with the
 Plain data only; the board (bot.board) makes the charts. Each week's count is a range of an index
 (``COUNT(*) … WHERE at >= monday AND at < next monday``, twelve scalar subqueries in one statement),
 the same SQL on SQLite and PostgreSQL; the medians' differences are taken in SQL, per case.
+
+**The snapshot.** The board never computes these inside a request: :func:`refresh_snapshot` (the bot's
+JobQueue, at start and every ``web.stats_refresh_seconds``; bot.jobs) computes them and keeps them in
+``registry_meta`` (:data:`SNAPSHOT_META`) with the time they were taken, and ``/api/stats`` serves
+:func:`read_snapshot` (one row by its key) with that time. Several bot processes on one database share
+it: a process whose tick finds the snapshot younger than ``fresh_for`` does nothing, and the one that
+finds it stale computes it under a job lock (bot.services.locks), so about one computation per period
+is made, whichever process makes it, and another takes over when that process stops.
 """
 
 from __future__ import annotations
 
 import statistics
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +45,7 @@ import orjson
 from sqlalchemy import case as when_then
 from sqlalchemy import func, select
 
+from bot.services.locks import job_lock
 from bot.services.statistics import AppealCounts, case_counts, latest_appeals
 from models import (
     Case,
@@ -56,6 +66,8 @@ WEEKS: Final = 12
 REGIONS_SHOWN: Final = 15
 REGIONS_META: Final = "board_regions"  # registry_meta: {"stamp": …, "regions": {id: [readings, label]}}
 FAMILIES_META: Final = "board_region_families"  # registry_meta: {"stamp": …, "families": {id: count}}
+SNAPSHOT_META: Final = "board_stats"  # registry_meta: {"at": ISO time, "seconds": …, "stats": {…}}
+SNAPSHOT_LOCK: Final = "board_stats"  # the job lock of the one process computing it
 
 
 async def record_search(db: Database, found: int) -> None:
@@ -81,6 +93,50 @@ class BoardStats:
     median_answer_seconds: float | None
     appeals: list[AppealCounts]
     regions: list[RegionCount] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data (what the snapshot keeps and the board's /api/stats answers)."""
+        return {
+            "weeks": self.weeks,
+            "weekly": self.weekly,
+            "cases": self.cases,
+            "median_claim_seconds": self.median_claim_seconds,
+            "median_answer_seconds": self.median_answer_seconds,
+            "appeals": [
+                {"id": a.id, "status": a.status, "counts": a.counts, "left": a.left} for a in self.appeals
+            ],
+            "regions": [
+                {"region": r.region, "label": r.label, "readings": r.readings, "families": r.families}
+                for r in self.regions
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BoardStats:
+        return cls(
+            weeks=[str(week) for week in data["weeks"]],
+            weekly={name: [int(n) for n in counts] for name, counts in data["weekly"].items()},
+            cases={str(status): int(n) for status, n in data["cases"].items()},
+            median_claim_seconds=data["median_claim_seconds"],
+            median_answer_seconds=data["median_answer_seconds"],
+            appeals=[
+                AppealCounts(int(a["id"]), str(a["status"]), {str(k): int(v) for k, v in a["counts"].items()})
+                for a in data["appeals"]
+            ],
+            regions=[
+                RegionCount(str(r["region"]), str(r["label"]), int(r["readings"]), int(r["families"]))
+                for r in data["regions"]
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    """The statistics as they were at ``at`` (when their computation began), and how long it took."""
+
+    at: datetime
+    seconds: float
+    stats: BoardStats
 
 
 def week_starts(now: datetime, weeks: int = WEEKS) -> list[datetime]:
@@ -275,3 +331,46 @@ async def board_stats(db: Database, *, now: datetime | None = None, regions: boo
         appeals=appeals,
         regions=await region_counts(db) if regions else [],
     )
+
+
+async def read_snapshot(db: Database) -> StatsSnapshot | None:
+    """The kept statistics (one row by its key), or None before the first refresh."""
+    async with db.session() as session:
+        stored = await session.scalar(select(RegistryMeta.value).where(RegistryMeta.name == SNAPSHOT_META))
+    if not stored:
+        return None
+    try:
+        data = orjson.loads(stored)
+        return StatsSnapshot(
+            at=datetime.fromisoformat(data["at"]),
+            seconds=float(data["seconds"]),
+            stats=BoardStats.from_json(data["stats"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):  # kept by another version: made again
+        return None
+
+
+async def _snapshot_age(db: Database, now: datetime) -> float | None:
+    snapshot = await read_snapshot(db)
+    return None if snapshot is None else (now - snapshot.at).total_seconds()
+
+
+async def refresh_snapshot(db: Database, *, fresh_for: float = 0.0) -> StatsSnapshot | None:
+    """Compute the statistics and keep them as the snapshot; the new snapshot, or None when nothing was
+    done: the kept one is younger than ``fresh_for`` seconds (another process made it), or another
+    process is making it now (its job lock is taken; its snapshot will do)."""
+    if fresh_for > 0 and ((age := await _snapshot_age(db, utcnow())) is not None and age < fresh_for):
+        return None
+    async with job_lock(db, SNAPSHOT_LOCK) as lock:
+        if not lock.acquired:
+            return None
+        now = utcnow()
+        if fresh_for > 0 and ((age := await _snapshot_age(db, now)) is not None and age < fresh_for):
+            return None  # made while this process waited for the lock
+        began = time.perf_counter()
+        stats = await board_stats(db, now=now)
+        snapshot = StatsSnapshot(at=now, seconds=time.perf_counter() - began, stats=stats)
+        value = {"at": now.isoformat(), "seconds": round(snapshot.seconds, 4), "stats": stats.to_json()}
+        async with db.session() as session:
+            await session.merge(RegistryMeta(name=SNAPSHOT_META, value=orjson.dumps(value).decode()))
+    return snapshot

@@ -1,9 +1,11 @@
 """The board's queries on SQLite and on PostgreSQL: the case filters and their counts, the weekly
-statistics (a count of an index range per week) with the medians (taken in SQL, the same on both)."""
+statistics (a count of an index range per week) with the medians (taken in SQL, the same on both), and
+the statistics' snapshot that several processes share."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,13 +18,17 @@ from bot.config import Settings
 from bot.services import cases
 from bot.services.board_stats import (
     REGIONS_META,
+    SNAPSHOT_LOCK,
     board_stats,
+    read_snapshot,
     record_search,
+    refresh_snapshot,
     region_counts,
     registry_stamp,
     week_starts,
 )
 from bot.services.cases import Author, BoardFilter
+from bot.services.locks import job_lock
 from bot.services.people import give_consent
 from bot.services.registry_import import import_file
 from bot.services.roles import standing_of
@@ -113,6 +119,29 @@ async def test_weekly_statistics_and_the_medians(any_db: Database) -> None:
     stats = await board_stats(any_db, now=now)
     assert stats.median_claim_seconds == pytest.approx(7200, abs=0.01)
     assert stats.median_answer_seconds == pytest.approx(3600, abs=0.01)
+
+
+async def test_one_process_makes_the_snapshot_and_the_others_read_it(
+    any_db_url: str, make_db: Callable[[str], Awaitable[Database]]
+) -> None:
+    """Two bot processes on one database: a tick that finds the snapshot fresh, or being made by the
+    other (its job lock taken), does nothing; a stale one is made again, by whichever process ticks."""
+    first, second = await make_db(any_db_url), await make_db(any_db_url)
+    assert await read_snapshot(first) is None
+    made = await refresh_snapshot(first, fresh_for=60)
+    assert made is not None and made.seconds > 0 and made.stats.cases == {}
+    assert await refresh_snapshot(second, fresh_for=60) is None  # fresh: the other process's tick skips
+    seen = await read_snapshot(second)
+    assert seen is not None and seen.at == made.at and seen.stats == made.stats
+    async with job_lock(first, SNAPSHOT_LOCK) as making:  # the first process is making it now
+        assert making.acquired
+        assert await refresh_snapshot(second) is None
+    await give_consent(second, RELATIVE, "ru", first_name="Алия")
+    await cases.open_case(second, RELATIVE, text="помогите", search={"surname": "Легкодымов"})
+    again = await refresh_snapshot(second, fresh_for=0)  # stale for this tick: made again
+    assert again is not None and again.at > made.at and again.stats.cases == {"new": 1}
+    kept = await read_snapshot(first)
+    assert kept is not None and kept.at == again.at and kept.stats.weekly["new_users"][-1] == 1
 
 
 async def test_standing_agrees_with_the_bots_roles(any_db: Database) -> None:
