@@ -165,22 +165,34 @@ def _epoch(column: Any, sqlite: bool) -> Any:
 async def _case_medians(session: Any, since: datetime, *, sqlite: bool) -> tuple[float | None, float | None]:
     """Median opening → first claim, and first claim → first answer, of cases opened since ``since``.
 
-    The database takes each case's first time in each status and the two differences, so one row of two
-    numbers per case comes back (no timestamps to parse)."""
+    The database takes each case's first time in each status and the two differences; PostgreSQL also
+    takes the medians (``percentile_cont(0.5)``, one row back), SQLite returns two numbers per case and
+    Python takes them (no timestamps to parse either way)."""
 
     def first(status: str) -> Any:
         return func.min(when_then((CaseEvent.to_status == status, _epoch(CaseEvent.at, sqlite))))
 
     opened, claimed, answered = first("new"), first("claimed"), first("answered")
-    rows = await session.execute(
-        select(claimed - opened, answered - claimed)
+    per_case = (
+        select((claimed - opened).label("claim"), (answered - claimed).label("answer"))
         .join(Case, Case.id == CaseEvent.case_id)
         .where(Case.created_at >= since, CaseEvent.to_status.in_(["new", "claimed", "answered"]))
         .group_by(CaseEvent.case_id)
     )
+    if not sqlite:
+        diffs = per_case.subquery()
+        claim, answer = (
+            await session.execute(
+                select(
+                    func.percentile_cont(0.5).within_group(diffs.c.claim),
+                    func.percentile_cont(0.5).within_group(diffs.c.answer),
+                )
+            )
+        ).one()
+        return (None if claim is None else float(claim), None if answer is None else float(answer))
     claims: list[float] = []
     answers: list[float] = []
-    for to_claim, to_answer in rows:
+    for to_claim, to_answer in await session.execute(per_case):
         if to_claim is not None:
             claims.append(float(to_claim))
         if to_answer is not None:
