@@ -33,7 +33,7 @@ from bot.board.api import BoardApi
 from bot.config import WEBHOOK_SECRET_MISSING, Settings
 from bot.database import open_database
 from bot.i18n import LANGUAGES, translator
-from bot.jobs import register_jobs
+from bot.jobs import register_board_stats, register_jobs
 from bot.logs import cap_library_loggers, setup_logging
 from bot.monitoring import Monitoring
 from bot.services.registry_search import RegistrySearch, StoredRegistry
@@ -317,6 +317,8 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         await db.dispose()
         raise
     register_jobs(application, settings, db)  # matching, the outbox sender, the heartbeat
+    if settings.web.port:
+        register_board_stats(application, settings, db)  # the snapshot /api/stats serves
     stop_event = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):  # a service manager's stop is a clean stop

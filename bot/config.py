@@ -251,6 +251,9 @@ class WebConfig(BaseModel):
     public_url: str = ""
     # How long a Mini App's signed initData is accepted after Telegram made it.
     init_data_max_age_hours: float = Field(default=24, gt=0)
+    # How often the administrators' statistics are computed in the background (bot.jobs); /api/stats
+    # serves the latest, with its time. Several processes on one database compute it about once a period.
+    stats_refresh_seconds: float = Field(default=60, gt=0)
 
     @field_validator("public_url")
     @classmethod

@@ -21,6 +21,10 @@ cases          CASES_CHECK seconds                 posts the cards that reached 
 broadcast      BROADCAST_INTERVAL seconds          sends the appeals marked to be sent, at
                                                    `broadcast.rate_per_second` (one process per
                                                    appeal: bot.services.broadcast)
+board_stats    `web.stats_refresh_seconds`, at     the administrators' statistics snapshot that
+               start too, when the web server is   /api/stats serves (bot.services.board_stats):
+               on (`web.port` > 0)                 made by whichever process finds it stale, under
+                                                   a job lock; the others only read its time
 =============  ==================================  ==============================================
 
 A job that fails logs the error and runs again at its next tick; nothing it did is lost.
@@ -35,6 +39,7 @@ from sqlalchemy.exc import DBAPIError
 from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
+from bot.services.board_stats import refresh_snapshot
 from bot.services.heartbeat import queue_heartbeats
 from bot.services.matching import run_matching_pass
 from bot.services.registry_search import RegistrySearch
@@ -62,6 +67,8 @@ HEARTBEAT_CHECK: Final = 3600.0
 CASES_CHECK: Final = 60.0
 FIRST_MATCHING_DELAY: Final = 5.0
 BROADCAST_INTERVAL: Final = 2.0
+FIRST_STATS_DELAY: Final = 1.0
+STATS_FRESH_SHARE: Final = 0.8  # a snapshot younger than this share of the period is left as it is
 
 
 def _job_data(context: CallbackContext[Any, Any, Any, Any]) -> tuple[Database, Settings]:
@@ -124,6 +131,20 @@ async def broadcast_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
         _job_failed("broadcast failed; it runs again at the next tick", error)
 
 
+async def board_stats_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Refresh the board's statistics snapshot when it is stale (another process may have just made it)."""
+    db, settings = _job_data(context)
+    interval = settings.web.stats_refresh_seconds
+    try:
+        # Stale a little before a whole period: this process's next tick, not the one after, remakes it.
+        snapshot = await refresh_snapshot(db, fresh_for=interval * STATS_FRESH_SHARE)
+    except Exception as error:
+        _job_failed("board statistics failed; they are made again at the next tick", error)
+        return
+    if snapshot is not None:
+        log.info("board statistics refreshed in %.3f s", snapshot.seconds)
+
+
 async def cases_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """Post cards that reached no volunteer, re-post cases nobody claimed, remind claimers whose case
     waits for them (handlers/cases.py)."""
@@ -145,7 +166,7 @@ def register_jobs(
     first_matching: float = FIRST_MATCHING_DELAY,
 ) -> None:
     """Schedule the matching pass (first after `first_matching` s), the outbox sender, the heartbeat and
-    the broadcaster."""
+    the broadcaster (the board's statistics: :func:`register_board_stats`, where the board is served)."""
     queue = application.job_queue
     if queue is None:
         raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
@@ -172,3 +193,24 @@ def register_jobs(
     if settings.matching.heartbeat_days > 0:
         queue.run_repeating(heartbeat_job, interval=HEARTBEAT_CHECK, first=60.0, name="heartbeat", data=data)
     queue.run_repeating(cases_job, interval=CASES_CHECK, first=30.0, name="cases", data=data)
+
+
+def register_board_stats(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    settings: Settings,
+    db: Database,
+    *,
+    first: float = FIRST_STATS_DELAY,
+) -> None:
+    """Schedule the board's statistics snapshot: at start (after ``first`` s), then every
+    ``web.stats_refresh_seconds``."""
+    queue = application.job_queue
+    if queue is None:
+        raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
+    queue.run_repeating(
+        board_stats_job,
+        interval=settings.web.stats_refresh_seconds,
+        first=first,
+        name="board_stats",
+        data=(db, settings),
+    )

@@ -39,7 +39,7 @@ class SearchRequest(Base):
     )
     # Search keys of the request (same engine as readings), for matching new readings in reverse.
     derived: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # per week (the board)
     checked_readings: Mapped[int] = mapped_column(default=0)
     last_heartbeat_at: Mapped[datetime | None]
 
@@ -72,7 +72,11 @@ class Match(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (UniqueConstraint("request_id", "reading_pk", name="uq_matches_request_reading"),)
+    __table_args__ = (
+        UniqueConstraint("request_id", "reading_pk", name="uq_matches_request_reading"),
+        # Matches found and told per week (the board): counted from the index alone.
+        Index("ix_matches_created_notification", "created_at", "notification"),
+    )
 
 
 class OutboxState(enum.StrEnum):

@@ -18,7 +18,9 @@ statistics.
 ``POST /api/cases/<id>/close`` {note?}     closes it (the relative is told, as in the chat)
 ``GET  /api/review?after=<match id>``      the review queue, one pair at a time, and how many wait
 ``POST /api/review/<match id>`` {verdict}  "likely" (the relative is told once) or "not"
-``GET  /api/stats``                        the administrators' charts (bot.services.board_stats)
+``GET  /api/stats``                        the administrators' charts: the latest snapshot, made in
+                                           the background (bot.services.board_stats), with its time
+                                           (``as_of``; null before the first one)
 ``GET  /api/stories?after=<story id>``     the memory book's moderation queue, one pending story at a
                                            time (as /moderate shows it), and how many wait
 ``GET  /api/stories/<id>/files/<item>``    a file of the story (its photo or PDF, from the bot's story
@@ -40,7 +42,6 @@ they hold nothing but the interface.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,7 +55,7 @@ from bot.board.init_data import InitDataRejected, WebAppUser, check_init_data
 from bot.config import Settings
 from bot.i18n import LANGUAGES, pick_language, read_catalog
 from bot.services import cases, roles, stories
-from bot.services.board_stats import BoardStats, board_stats
+from bot.services.board_stats import read_snapshot
 from bot.services.cases import BoardFilter, CaseView, Change, MessageView, Refusal
 from bot.services.review import ReviewItem, Verdict, next_item
 from bot.services.story_files import StoreError
@@ -71,7 +72,6 @@ __all__ = ["STATIC_DIR", "BoardApi", "board_strings"]
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 PAGE_SIZE: Final = 50
 MAX_NOTE: Final = 1000
-STATS_TTL_SECONDS: Final = 60.0  # the statistics (the registry by region reads every reading) are cached
 SCHEME: Final = "tma "
 SOLDIER_FIELDS: Final = (
     "surname",
@@ -135,7 +135,6 @@ class BoardApi:
         self._token = token
         self.actions = actions
         self.max_age_seconds = settings.web.init_data_max_age_hours * 3600
-        self._stats: tuple[float, BoardStats] | None = None
         self._strings = {
             lang: orjson.dumps({"lang": lang, "strings": board_strings(lang)}) for lang in LANGUAGES
         }
@@ -383,26 +382,15 @@ class BoardApi:
         return _json({"decided": decided.match_id, "verdict": verdict.value})
 
     async def _stats_json(self, _request: web.Request, _viewer: Viewer) -> web.Response:
-        cached = self._stats
-        if cached is None or time.monotonic() - cached[0] > STATS_TTL_SECONDS:
-            cached = (time.monotonic(), await board_stats(self.db))
-            self._stats = cached
-        stats = cached[1]
+        # Never computed here: the background job keeps a snapshot (bot.jobs, board_stats.refresh_snapshot).
+        snapshot = await read_snapshot(self.db)
+        if snapshot is None:  # before the first refresh after the very first start: the page asks again
+            return _json({"as_of": None, "refresh_seconds": self.settings.web.stats_refresh_seconds})
         return _json(
             {
-                "weeks": stats.weeks,
-                "weekly": stats.weekly,
-                "cases": stats.cases,
-                "median_claim_seconds": stats.median_claim_seconds,
-                "median_answer_seconds": stats.median_answer_seconds,
-                "appeals": [
-                    {"id": a.id, "status": a.status, "counts": a.counts, "left": a.left}
-                    for a in stats.appeals
-                ],
-                "regions": [
-                    {"region": r.region, "label": r.label, "readings": r.readings, "families": r.families}
-                    for r in stats.regions
-                ],
+                "as_of": _iso(snapshot.at),
+                "refresh_seconds": self.settings.web.stats_refresh_seconds,
+                **snapshot.stats.to_json(),
             }
         )
 

@@ -19,13 +19,23 @@ so the first request after an import is cheap too. The families told per region 
 matches' readings only (grouped in SQL the same way) and kept likewise, with the stamp of the told matches
 (:func:`told_stamp`) beside the registry's.
 
-Plain data only; the board (bot.board) makes the charts. Week buckets are one ``SUM(CASE …)`` per week in
-one scan per table, the same SQL on SQLite and PostgreSQL.
+Plain data only; the board (bot.board) makes the charts. Each week's count is a range of an index
+(``COUNT(*) … WHERE at >= monday AND at < next monday``, twelve scalar subqueries in one statement),
+the same SQL on SQLite and PostgreSQL; the medians' differences are taken in SQL, per case.
+
+**The snapshot.** The board never computes these inside a request: :func:`refresh_snapshot` (the bot's
+JobQueue, at start and every ``web.stats_refresh_seconds``; bot.jobs) computes them and keeps them in
+``registry_meta`` (:data:`SNAPSHOT_META`) with the time they were taken, and ``/api/stats`` serves
+:func:`read_snapshot` (one row by its key) with that time. Several bot processes on one database share
+it: a process whose tick finds the snapshot younger than ``fresh_for`` does nothing, and the one that
+finds it stale computes it under a job lock (bot.services.locks), so about one computation per period
+is made, whichever process makes it, and another takes over when that process stops.
 """
 
 from __future__ import annotations
 
 import statistics
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,7 +45,8 @@ import orjson
 from sqlalchemy import case as when_then
 from sqlalchemy import func, select
 
-from bot.services.statistics import AppealCounts, admin_stats
+from bot.services.locks import job_lock
+from bot.services.statistics import AppealCounts, case_counts, latest_appeals
 from models import (
     Case,
     CaseEvent,
@@ -55,6 +66,8 @@ WEEKS: Final = 12
 REGIONS_SHOWN: Final = 15
 REGIONS_META: Final = "board_regions"  # registry_meta: {"stamp": …, "regions": {id: [readings, label]}}
 FAMILIES_META: Final = "board_region_families"  # registry_meta: {"stamp": …, "families": {id: count}}
+SNAPSHOT_META: Final = "board_stats"  # registry_meta: {"at": ISO time, "seconds": …, "stats": {…}}
+SNAPSHOT_LOCK: Final = "board_stats"  # the job lock of the one process computing it
 
 
 async def record_search(db: Database, found: int) -> None:
@@ -81,6 +94,50 @@ class BoardStats:
     appeals: list[AppealCounts]
     regions: list[RegionCount] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data (what the snapshot keeps and the board's /api/stats answers)."""
+        return {
+            "weeks": self.weeks,
+            "weekly": self.weekly,
+            "cases": self.cases,
+            "median_claim_seconds": self.median_claim_seconds,
+            "median_answer_seconds": self.median_answer_seconds,
+            "appeals": [
+                {"id": a.id, "status": a.status, "counts": a.counts, "left": a.left} for a in self.appeals
+            ],
+            "regions": [
+                {"region": r.region, "label": r.label, "readings": r.readings, "families": r.families}
+                for r in self.regions
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BoardStats:
+        return cls(
+            weeks=[str(week) for week in data["weeks"]],
+            weekly={name: [int(n) for n in counts] for name, counts in data["weekly"].items()},
+            cases={str(status): int(n) for status, n in data["cases"].items()},
+            median_claim_seconds=data["median_claim_seconds"],
+            median_answer_seconds=data["median_answer_seconds"],
+            appeals=[
+                AppealCounts(int(a["id"]), str(a["status"]), {str(k): int(v) for k, v in a["counts"].items()})
+                for a in data["appeals"]
+            ],
+            regions=[
+                RegionCount(str(r["region"]), str(r["label"]), int(r["readings"]), int(r["families"]))
+                for r in data["regions"]
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    """The statistics as they were at ``at`` (when their computation began), and how long it took."""
+
+    at: datetime
+    seconds: float
+    stats: BoardStats
+
 
 def week_starts(now: datetime, weeks: int = WEEKS) -> list[datetime]:
     """The Mondays (00:00 UTC) of the last ``weeks`` weeks, oldest first, this week last."""
@@ -89,34 +146,57 @@ def week_starts(now: datetime, weeks: int = WEEKS) -> list[datetime]:
 
 
 async def _weekly(session: Any, column: Any, starts: list[datetime], *where: Any) -> list[int]:
+    """One count per week in one round trip: a scalar subquery per week, each a range of ``column``'s
+    index (migration 0011), so the database reads index entries only, never the rows."""
     ends = [*starts[1:], starts[-1] + timedelta(weeks=1)]
-    sums = [
-        func.sum(when_then((column >= start, when_then((column < end, 1), else_=0)), else_=0))
+    counts = [
+        select(func.count()).where(column >= start, column < end, *where).scalar_subquery()
         for start, end in zip(starts, ends, strict=True)
     ]
-    row = (await session.execute(select(*sums).where(column >= starts[0], *where))).one()
+    row = (await session.execute(select(*counts))).one()
     return [int(value or 0) for value in row]
 
 
-def _seconds(later: datetime, earlier: datetime) -> float:
-    return (later - earlier).total_seconds()
+def _epoch(column: Any, sqlite: bool) -> Any:
+    """Seconds since the epoch of a timestamp column, in SQL (SQLite keeps text, PostgreSQL timestamptz)."""
+    return func.julianday(column) * 86400.0 if sqlite else func.extract("epoch", column)
 
 
-async def _case_medians(session: Any, since: datetime) -> tuple[float | None, float | None]:
-    """Median opening → first claim, and first claim → first answer, of cases opened since ``since``."""
-    firsts: dict[int, dict[str, datetime]] = defaultdict(dict)
-    rows = await session.execute(
-        select(CaseEvent.case_id, CaseEvent.to_status, func.min(CaseEvent.at))
+async def _case_medians(session: Any, since: datetime, *, sqlite: bool) -> tuple[float | None, float | None]:
+    """Median opening → first claim, and first claim → first answer, of cases opened since ``since``.
+
+    The database takes each case's first time in each status and the two differences; PostgreSQL also
+    takes the medians (``percentile_cont(0.5)``, one row back), SQLite returns two numbers per case and
+    Python takes them (no timestamps to parse either way)."""
+
+    def first(status: str) -> Any:
+        return func.min(when_then((CaseEvent.to_status == status, _epoch(CaseEvent.at, sqlite))))
+
+    opened, claimed, answered = first("new"), first("claimed"), first("answered")
+    per_case = (
+        select((claimed - opened).label("claim"), (answered - claimed).label("answer"))
         .join(Case, Case.id == CaseEvent.case_id)
         .where(Case.created_at >= since, CaseEvent.to_status.in_(["new", "claimed", "answered"]))
-        .group_by(CaseEvent.case_id, CaseEvent.to_status)
+        .group_by(CaseEvent.case_id)
     )
-    for case_id, status, at in rows:
-        firsts[case_id][status] = at if at.tzinfo is not None else at.replace(tzinfo=since.tzinfo)
-    claims = [_seconds(f["claimed"], f["new"]) for f in firsts.values() if "claimed" in f and "new" in f]
-    answers = [
-        _seconds(f["answered"], f["claimed"]) for f in firsts.values() if "answered" in f and "claimed" in f
-    ]
+    if not sqlite:
+        diffs = per_case.subquery()
+        claim, answer = (
+            await session.execute(
+                select(
+                    func.percentile_cont(0.5).within_group(diffs.c.claim),
+                    func.percentile_cont(0.5).within_group(diffs.c.answer),
+                )
+            )
+        ).one()
+        return (None if claim is None else float(claim), None if answer is None else float(answer))
+    claims: list[float] = []
+    answers: list[float] = []
+    for to_claim, to_answer in await session.execute(per_case):
+        if to_claim is not None:
+            claims.append(float(to_claim))
+        if to_answer is not None:
+            answers.append(float(to_answer))
     return (
         statistics.median(claims) if claims else None,
         statistics.median(answers) if answers else None,
@@ -251,14 +331,58 @@ async def board_stats(db: Database, *, now: datetime | None = None, regions: boo
                 session, Match.created_at, starts, Match.notification == NotificationState.QUEUED
             ),
         }
-        median_claim, median_answer = await _case_medians(session, starts[0])
-    overview = await admin_stats(db)
+        median_claim, median_answer = await _case_medians(session, starts[0], sqlite=db.is_sqlite)
+        cases = await case_counts(session)
+        appeals = await latest_appeals(session)
     return BoardStats(
         weeks=[start.date().isoformat() for start in starts],
         weekly=weekly,
-        cases=overview.cases,
+        cases=cases,
         median_claim_seconds=median_claim,
         median_answer_seconds=median_answer,
-        appeals=overview.appeals,
+        appeals=appeals,
         regions=await region_counts(db) if regions else [],
     )
+
+
+async def read_snapshot(db: Database) -> StatsSnapshot | None:
+    """The kept statistics (one row by its key), or None before the first refresh."""
+    async with db.session() as session:
+        stored = await session.scalar(select(RegistryMeta.value).where(RegistryMeta.name == SNAPSHOT_META))
+    if not stored:
+        return None
+    try:
+        data = orjson.loads(stored)
+        return StatsSnapshot(
+            at=datetime.fromisoformat(data["at"]),
+            seconds=float(data["seconds"]),
+            stats=BoardStats.from_json(data["stats"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):  # kept by another version: made again
+        return None
+
+
+async def _snapshot_age(db: Database, now: datetime) -> float | None:
+    snapshot = await read_snapshot(db)
+    return None if snapshot is None else (now - snapshot.at).total_seconds()
+
+
+async def refresh_snapshot(db: Database, *, fresh_for: float = 0.0) -> StatsSnapshot | None:
+    """Compute the statistics and keep them as the snapshot; the new snapshot, or None when nothing was
+    done: the kept one is younger than ``fresh_for`` seconds (another process made it), or another
+    process is making it now (its job lock is taken; its snapshot will do)."""
+    if fresh_for > 0 and ((age := await _snapshot_age(db, utcnow())) is not None and age < fresh_for):
+        return None
+    async with job_lock(db, SNAPSHOT_LOCK) as lock:
+        if not lock.acquired:
+            return None
+        now = utcnow()
+        if fresh_for > 0 and ((age := await _snapshot_age(db, now)) is not None and age < fresh_for):
+            return None  # made while this process waited for the lock
+        began = time.perf_counter()
+        stats = await board_stats(db, now=now)
+        snapshot = StatsSnapshot(at=now, seconds=time.perf_counter() - began, stats=stats)
+        value = {"at": now.isoformat(), "seconds": round(snapshot.seconds, 4), "stats": stats.to_json()}
+        async with db.session() as session:
+            await session.merge(RegistryMeta(name=SNAPSHOT_META, value=orjson.dumps(value).decode()))
+    return snapshot

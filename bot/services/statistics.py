@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Appeal, AppealDelivery, Case, Database, DeliveryState, MatchReview, Person
 
@@ -55,12 +56,7 @@ async def admin_stats(db: Database) -> AdminStats:
             on, off = people.get(language or "", (0, 0))
             people[language or ""] = (on + count, off) if active else (on, off + count)
         reviewed = int(await session.scalar(select(func.count()).select_from(MatchReview)) or 0)
-        cases = {
-            str(status): int(count)
-            for status, count in await session.execute(
-                select(Case.status, func.count()).group_by(Case.status)
-            )
-        }
+        cases = await case_counts(session)
         waits = [
             (_aware(claimed) - _aware(created)).total_seconds()
             for created, claimed in await session.execute(
@@ -68,23 +64,35 @@ async def admin_stats(db: Database) -> AdminStats:
             )
             if claimed is not None
         ]
-        latest = list(
-            await session.execute(
-                select(Appeal.id, Appeal.status).order_by(Appeal.id.desc()).limit(APPEALS_SHOWN)
-            )
-        )
-        counts: dict[int, dict[str, int]] = {appeal_id: {} for appeal_id, _ in latest}
-        if counts:
-            for appeal_id, state, count in await session.execute(
-                select(AppealDelivery.appeal_id, AppealDelivery.state, func.count())
-                .where(AppealDelivery.appeal_id.in_(list(counts)))
-                .group_by(AppealDelivery.appeal_id, AppealDelivery.state)
-            ):
-                counts[appeal_id][str(state)] = int(count)
+        appeals = await latest_appeals(session)
     return AdminStats(
         people=dict(sorted(people.items())),
         reviewed=reviewed,
         cases=cases,
         median_claim_seconds=statistics.median(waits) if waits else None,
-        appeals=[AppealCounts(appeal_id, str(status), counts[appeal_id]) for appeal_id, status in latest],
+        appeals=appeals,
     )
+
+
+async def case_counts(session: AsyncSession) -> dict[str, int]:
+    """Cases by status (one pass of the status index)."""
+    return {
+        str(status): int(count)
+        for status, count in await session.execute(select(Case.status, func.count()).group_by(Case.status))
+    }
+
+
+async def latest_appeals(session: AsyncSession, shown: int = APPEALS_SHOWN) -> list[AppealCounts]:
+    """The ``shown`` latest appeals with their delivery counts by state."""
+    latest = list(
+        await session.execute(select(Appeal.id, Appeal.status).order_by(Appeal.id.desc()).limit(shown))
+    )
+    counts: dict[int, dict[str, int]] = {appeal_id: {} for appeal_id, _ in latest}
+    if counts:
+        for appeal_id, state, count in await session.execute(
+            select(AppealDelivery.appeal_id, AppealDelivery.state, func.count())
+            .where(AppealDelivery.appeal_id.in_(list(counts)))
+            .group_by(AppealDelivery.appeal_id, AppealDelivery.state)
+        ):
+            counts[appeal_id][str(state)] = int(count)
+    return [AppealCounts(appeal_id, str(status), counts[appeal_id]) for appeal_id, status in latest]

@@ -8,8 +8,10 @@ port, all against the real database and the Bot API stand-in over real HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,6 +21,8 @@ from sqlalchemy import select
 from bot.board.api import BoardApi
 from bot.board.init_data import sign_init_data
 from bot.config import Settings
+from bot.jobs import register_board_stats
+from bot.services.board_stats import refresh_snapshot
 from bot.services.people import give_consent
 from bot.web import WebServer
 from botapi_standin import SimUser
@@ -68,6 +72,31 @@ class BoardDesk(Desk):
             await self.web.stop()
         await super().stop()
         self._storage.cleanup()
+
+    async def refresh_stats(self) -> None:
+        """Make the statistics snapshot now, as the bot's background job does (/api/stats serves it)."""
+        assert self.db is not None
+        assert await refresh_snapshot(self.db) is not None
+
+    def run_stats_job(self, every: float) -> None:
+        """Schedule the bot's own statistics job on the running bot, every ``every`` seconds from now."""
+        assert self.app is not None and self.db is not None
+        settings = self.settings()
+        settings.web.stats_refresh_seconds = every
+        register_board_stats(self.app, settings, self.db, first=0.0)
+
+    async def stats_when(self, condition: Callable[[dict[str, Any]], bool], timeout: float = 20.0) -> Any:
+        """The administrator's /api/stats answer once ``condition`` holds for it (asked again meanwhile)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            status, stats = await self.call("GET", "/api/stats", self.admin)
+            assert status == 200
+            if condition(stats):
+                return stats
+            if loop.time() > deadline:
+                raise TimeoutError(f"the statistics never met the condition: {stats}")
+            await asyncio.sleep(0.05)
 
     @property
     def web_url(self) -> str:

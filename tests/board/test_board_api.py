@@ -9,8 +9,12 @@ reaches the relative over the Bot API, bad input changes nothing, and closing te
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.services import cases
+from bot.services.board_stats import read_snapshot
 from bot.services.people import give_consent
+from models.base import utcnow
 from tests.board.board_harness import ADMIN, PUBLIC_URL, BoardDesk, record_matches
 from tests.cases.cases_harness import GROUP, OLGA, RELATIVE
 
@@ -134,12 +138,37 @@ async def test_the_administrators_statistics(board: BoardDesk) -> None:
     await open_case(board)
     await board.call("POST", "/api/cases/1/claim", board.olga)
     await board.call("POST", "/api/cases/1/answer", board.olga, json={"text": "Здравствуйте"})
+    # Before the first snapshot (the bot makes it in the background, at start) the page is asked to wait.
     status, stats = await board.call("GET", "/api/stats", board.admin)
-    assert status == 200 and len(stats["weeks"]) == 12
+    assert status == 200 and stats["as_of"] is None and "cases" not in stats
+    await board.refresh_stats()
+    status, stats = await board.call("GET", "/api/stats", board.admin)
+    assert status == 200 and stats["as_of"] and len(stats["weeks"]) == 12
     assert stats["weekly"]["searches"][-1] == 1 and stats["weekly"]["new_users"][-1] == 1
     assert stats["cases"] == {"answered": 1}
     assert stats["median_claim_seconds"] >= 0 and stats["median_answer_seconds"] >= 0
     assert stats["regions"] and all(r["readings"] > 0 and r["label"] for r in stats["regions"])
+
+
+async def test_the_statistics_are_the_background_snapshot_with_its_time(board: BoardDesk) -> None:
+    """/api/stats serves the kept snapshot (never computes it); a change shows after the next refresh."""
+    assert board.db is not None
+    await board.refresh_stats()
+    status, before = await board.call("GET", "/api/stats", board.admin)
+    snapshot = await read_snapshot(board.db)
+    assert status == 200 and snapshot is not None
+    assert before["as_of"] == snapshot.at.isoformat(timespec="seconds") and before["cases"] == {}
+    assert datetime.fromisoformat(before["as_of"]) <= utcnow()
+    await open_case(board)
+    status, same = await board.call("GET", "/api/stats", board.admin)
+    assert same == before  # the request did not compute anything: the case waits for the next refresh
+
+    board.run_stats_job(every=0.2)  # the bot's own job, as `amanat run` schedules it (every minute)
+    after = await board.stats_when(lambda stats: stats["cases"] == {"new": 1})
+    assert datetime.fromisoformat(after["as_of"]) >= datetime.fromisoformat(before["as_of"])
+    assert after["weekly"]["searches"][-1] == 1
+    kept = await read_snapshot(board.db)
+    assert kept is not None and kept.at > snapshot.at and kept.stats.cases == {"new": 1}
 
 
 async def test_the_page_and_its_strings_are_served(board: BoardDesk) -> None:

@@ -208,7 +208,14 @@ async def test_the_administrator_sees_the_charts_and_switches_to_kazakh(
     await open_case(board)
     await board.call("POST", "/api/cases/1/claim", board.olga)
     page = await open_page(browser, board_url(board, board.admin, tab="stats"), width=1280, height=900)
+    # Before the first snapshot the page says the statistics are being prepared, and asks again.
+    await page.locator("#stats-waiting").wait_for()
+    await board.refresh_stats()  # the bot's background job, as at start
     await shows(page, 'canvas[data-chart="weekly"]')
+    as_of = await page.locator("#stats-as-of").get_attribute("data-as-of")
+    assert as_of is not None
+    expected = f"Деректер {as_of[:10]} {as_of[11:16]} UTC жағдайы бойынша"
+    assert await page.locator("#stats-as-of").inner_text() == expected
     points = await page.evaluate(
         """() => [...document.querySelectorAll('canvas[data-chart]')].map((canvas) => {
             const chart = Chart.getChart(canvas);

@@ -1,13 +1,16 @@
-"""The board's queries on SQLite and on PostgreSQL: the case filters and their counts, and the weekly
-statistics with the medians (one SUM(CASE …) per week, the same SQL on both)."""
+"""The board's queries on SQLite and on PostgreSQL: the case filters and their counts, the weekly
+statistics (a count of an index range per week) with the medians (taken in SQL, the same on both), and
+the statistics' snapshot that several processes share."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy import select, update
 
 import bot
@@ -15,18 +18,23 @@ from bot.config import Settings
 from bot.services import cases
 from bot.services.board_stats import (
     REGIONS_META,
+    SNAPSHOT_LOCK,
     board_stats,
+    read_snapshot,
     record_search,
+    refresh_snapshot,
     region_counts,
     registry_stamp,
     week_starts,
 )
 from bot.services.cases import Author, BoardFilter
+from bot.services.locks import job_lock
 from bot.services.people import give_consent
 from bot.services.registry_import import import_file
 from bot.services.roles import standing_of
 from models import (
     Case,
+    CaseEvent,
     Database,
     Match,
     NotificationState,
@@ -99,6 +107,53 @@ async def test_weekly_statistics_and_the_medians(any_db: Database) -> None:
     assert stats.cases == {"answered": 1}
     assert stats.median_claim_seconds is not None and stats.median_answer_seconds is not None
     assert 0 <= stats.median_answer_seconds < 60
+    # The differences are taken in SQL (SQLite's text times, PostgreSQL's timestamptz), and the median of
+    # two cases is the mean of the two (Python's on SQLite, percentile_cont on PostgreSQL): exact seconds.
+    second = await cases.open_case(any_db, OTHER, text="помогите", search={"surname": "Иванов"})
+    await cases.claim(any_db, second.id, ME)
+    await cases.add_message(any_db, second.id, Author.VOLUNTEER, ME, "ответ")
+    times = {
+        case.id: {"new": now - timedelta(hours=3), "claimed": now - timedelta(hours=1), "answered": now},
+        second.id: {
+            "new": now - timedelta(hours=5),
+            "claimed": now - timedelta(hours=4),
+            "answered": now - timedelta(hours=1),
+        },
+    }
+    async with any_db.session() as session:
+        for case_id, at_status in times.items():
+            for status, at in at_status.items():
+                await session.execute(
+                    update(CaseEvent)
+                    .where(CaseEvent.case_id == case_id, CaseEvent.to_status == status)
+                    .values(at=at)
+                )
+    stats = await board_stats(any_db, now=now)
+    assert stats.median_claim_seconds == pytest.approx((7200 + 3600) / 2, abs=0.01)
+    assert stats.median_answer_seconds == pytest.approx((3600 + 10800) / 2, abs=0.01)
+
+
+async def test_one_process_makes_the_snapshot_and_the_others_read_it(
+    any_db_url: str, make_db: Callable[[str], Awaitable[Database]]
+) -> None:
+    """Two bot processes on one database: a tick that finds the snapshot fresh, or being made by the
+    other (its job lock taken), does nothing; a stale one is made again, by whichever process ticks."""
+    first, second = await make_db(any_db_url), await make_db(any_db_url)
+    assert await read_snapshot(first) is None
+    made = await refresh_snapshot(first, fresh_for=60)
+    assert made is not None and made.seconds > 0 and made.stats.cases == {}
+    assert await refresh_snapshot(second, fresh_for=60) is None  # fresh: the other process's tick skips
+    seen = await read_snapshot(second)
+    assert seen is not None and seen.at == made.at and seen.stats == made.stats
+    async with job_lock(first, SNAPSHOT_LOCK) as making:  # the first process is making it now
+        assert making.acquired
+        assert await refresh_snapshot(second) is None
+    await give_consent(second, RELATIVE, "ru", first_name="Алия")
+    await cases.open_case(second, RELATIVE, text="помогите", search={"surname": "Легкодымов"})
+    again = await refresh_snapshot(second, fresh_for=0)  # stale for this tick: made again
+    assert again is not None and again.at > made.at and again.stats.cases == {"new": 1}
+    kept = await read_snapshot(first)
+    assert kept is not None and kept.at == again.at and kept.stats.weekly["new_users"][-1] == 1
 
 
 async def test_standing_agrees_with_the_bots_roles(any_db: Database) -> None:

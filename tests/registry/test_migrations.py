@@ -130,3 +130,50 @@ async def test_reading_keys_survive_the_move_to_reading_order_and_back(any_db_ur
         assert await keys() == before
     finally:
         await database.dispose()
+
+
+async def test_the_boards_weekly_counts_read_indexes_after_0011(any_db_url: str) -> None:
+    """0011 indexes what the administrators' board counts per week (bot.services.board_stats), so each
+    week is a range of an index on SQLite and PostgreSQL; down to 0010 they go, and up again."""
+    from alembic import command
+
+    wanted = {
+        "people": ("ix_people_consent_at", ["consent_at"]),
+        "search_requests": ("ix_search_requests_created_at", ["created_at"]),
+        "matches": ("ix_matches_created_notification", ["created_at", "notification"]),
+    }
+    database = Database(any_db_url)
+
+    async def migrate(verb: str, revision: str) -> None:
+        def run(connection: Connection) -> None:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = connection
+            getattr(command, verb)(cfg, revision)
+
+        async with database.engine.begin() as connection:
+            await connection.run_sync(run)
+
+    async def present() -> dict[str, dict[str, list[str]]]:
+        def read(connection: Connection) -> dict[str, dict[str, list[str]]]:
+            found = inspect(connection)
+            return {
+                table: {str(ix["name"]): list(ix["column_names"]) for ix in found.get_indexes(table)}
+                for table in wanted
+            }
+
+        async with database.engine.connect() as connection:
+            return await connection.run_sync(read)
+
+    try:
+        await database.upgrade()
+        indexes = await present()
+        for table, (name, columns) in wanted.items():
+            assert indexes[table].get(name) == columns, (table, indexes[table])
+        await migrate("downgrade", "0010")
+        indexes = await present()
+        assert not any(name in indexes[table] for table, (name, _) in wanted.items())
+        await migrate("upgrade", "head")
+        indexes = await present()
+        assert all(indexes[table].get(name) == columns for table, (name, columns) in wanted.items())
+    finally:
+        await database.dispose()

@@ -519,6 +519,12 @@
     let s;
     try { s = await api("GET", "/api/stats"); } catch (error) { return show(el("p", { class: "warn", text: errorText(error) })); }
     if (!state.view || state.view.kind !== "stats") return;
+    if (!s.as_of) { // the first snapshot is being made in the background: polling asks again
+      state.view.waiting = true;
+      return show(el("p", { class: "hint", id: "stats-waiting", text: S("board.stats.preparing") }));
+    }
+    const asOf = el("p", { class: "meta", id: "stats-as-of", "data-as-of": s.as_of,
+      text: S("board.stats.as_of", { time: s.as_of.slice(0, 16).replace("T", " ") + " UTC" }) });
     const weeks = s.weeks.map((w) => w.slice(8, 10) + "." + w.slice(5, 7)); // each week's Monday, dd.mm
     const [weeklyBox, weeklyCanvas] = chartBox(S("board.stats.weekly"), "weekly");
     const [matchBox, matchCanvas] = chartBox(S("board.stats.matches"), "matches");
@@ -528,7 +534,7 @@
     casesBox.append(
       el("p", { class: "meta", "data-median": "claim", text: S("board.stats.median_claim", { time: duration(s.median_claim_seconds) }) }),
       el("p", { class: "meta", "data-median": "answer", text: S("board.stats.median_answer", { time: duration(s.median_answer_seconds) }) }));
-    show(el("div", { class: "stats-grid" }, weeklyBox, matchBox, casesBox, appealsBox, regionsBox));
+    show(asOf, el("div", { class: "stats-grid" }, weeklyBox, matchBox, casesBox, appealsBox, regionsBox));
     chart(weeklyCanvas, { type: "line", data: { labels: weeks, datasets: [
       { label: S("board.stats.new_users"), data: s.weekly.new_users, tension: 0.25 },
       { label: S("board.stats.searches"), data: s.weekly.searches, tension: 0.25 },
@@ -565,6 +571,7 @@
     if (document.hidden || busy() || !state.view) return;
     if (state.view.kind === "list" && !state.view.more) openList();
     else if (state.view.kind === "case") openCase(state.view.id);
+    else if (state.view.kind === "stats" && state.view.waiting) openStats();
   }
 
   async function start() {
