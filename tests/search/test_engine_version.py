@@ -22,7 +22,10 @@ from bot.services.registry_search import record_of_reading
 from models import Database, Reading, ReadingKey
 from tests.amanat_process import amanat_env, run
 
-DIGESTS = {"1.2": "2500ab66dcf2b8ff61779f92b64c79e144419a5bcb8fb770e9538308a85cde29"}
+DIGESTS = {
+    "1.2": "2500ab66dcf2b8ff61779f92b64c79e144419a5bcb8fb770e9538308a85cde29",
+    "1.3": "5587eb6913d26db131232e22c2154f1f69b790db6f74b33d3733040bdf978b4f",
+}
 
 
 def stored_digest() -> str:
