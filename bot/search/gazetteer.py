@@ -133,6 +133,7 @@ REGIONS: dict[str, tuple[str, ...]] = {
         "семипалат",
         "семеи",
         "абаиск",
+        "абаи",
         "риддер",
         "лениногорск",
         "заисан",
@@ -204,11 +205,30 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "by-vitebsk": ("витебск", "вицебск"),
     "by-gomel": ("гомел",),
     "by-mogilev": ("могилев", "магилев"),
-    "uz-tashkent": ("ташкент",),
+    # The Central Asian republics' oblasts of 1941–45 and today's names (viloyat, oblus, welaýat, вилоят),
+    # as their own people write them (Toshkent, Чүй, Daşoguz) and in Russian. Мары is left out: folded it
+    # is Марийская АССР too.
+    "uz-tashkent": ("ташкент", "тошкент"),
     "uz-samarkand": ("самарканд",),
-    "uz-fergana": ("фергана", "андижан", "наманган", "коканд"),
-    "kg-frunze": ("фрунзе", "бишкек", "пишпек", "киргиз"),
-    "tj-dushanbe": ("сталинабад", "душанбе", "таджик"),
+    "uz-fergana": ("фергана", "фаргона", "андижан", "андижон", "наманган", "коканд", "кукон"),
+    "uz-bukhara": ("бухар", "бухоро"),
+    "uz-khorezm": ("хорезм", "хоразм", "ургенч"),
+    "uz-kashkadarya": ("кашкадар", "карши"),
+    "uz-surkhandarya": ("сурхандар", "сурхондар", "термез"),
+    "uz-karakalpakstan": ("каракалпак", "коракалпок", "нукус"),
+    "kg-frunze": ("фрунзе", "бишкек", "пишпек", "киргиз", "чуи"),
+    "kg-issykkul": ("исикул", "исикол", "пржевалск", "каракол"),
+    "kg-osh": ("ошск", "жалалабад"),
+    "kg-tianshan": ("таншан",),
+    "tm-ashgabat": ("ашхабад", "ашгабат", "полторацк", "ахал"),
+    "tm-mary": ("мерв",),
+    "tm-dashoguz": ("ташауз", "дашогуз", "дашховуз"),
+    "tm-lebap": ("чаржоу", "чаржуи", "лебап", "туркменабат"),
+    "tm-balkan": ("красноводск", "туркменбаши"),
+    "tj-dushanbe": ("сталинабад", "душанбе", "таджик", "республиканскогоподчинен", "нохиахоитобе"),
+    "tj-leninabad": ("ленинабад", "согд", "сугд", "худжанд", "хужанд", "ходжент"),
+    "tj-kulyab": ("кулаб", "хатлон", "кургантуб", "бохтар"),
+    "tj-garm": ("гармск",),
 }
 
 # The districts (районы) of the Kazakh SSR of 1941–45 and of today, by the region they lie in: (the name,
@@ -307,6 +327,16 @@ _GENERIC = frozenset(
         "обл.",
         "облысы",
         "облисы",
+        "облусу",
+        "велаят",
+        "велаяты",
+        "welaýaty",
+        "velayat",
+        "вилоят",
+        "вилояти",
+        "viloyati",
+        "районы",
+        "rayony",
         "край",
         "АССР",
         "ССР",
@@ -376,7 +406,7 @@ _STEMS: list[tuple[str, str]] = sorted(
     | {(_district_stem(*pair), region) for region, pairs in DISTRICTS.items() for pair in pairs},
     key=lambda p: (-len(p[0]), p[0]),
 )
-_WORD = re.compile(r"[\w'’-]+", re.UNICODE)
+_WORD = re.compile(r"[\w'’ʻʼ\u0300-\u036f-]+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -543,22 +573,31 @@ def where_in(text: str, word: str) -> str:
 # Words that make the word before them name a region (an oblast, a republic) rather than a place in it,
 # and words that make it name a district.
 _REGION_MARKERS = (
-    "обл", "облыс", "облус", "oblys", "oblast", "viloyat", "welayat", "welaýat", "край", "krai", "kray",
-    "асср", "республик", "respublik", "губерн",
+    "обл", "облыс", "облус", "obl", "oblys", "oblast", "viloyat", "welayat", "welaýat", "край", "krai", "kray",
+    "асср", "республик", "respublik", "губерн", "велаят", "вилоят",
 )  # fmt: skip
 _DISTRICT_MARKERS = ("р-н", "район", "ауданы", "audany", "raion", "rayon", "tuman", "тумани")
-_ADJECTIVE = re.compile(r"(?:ская|ской|ский|ское|ська|ський|ая|ый|ий|skaya|skaia|skaja)$")
+_ADJECTIVE = re.compile(
+    r"(?:ская|ской|ский|ское|ська|ський|ая|ый|ий|skaya|skaia|skaja|skai|skiy|skii|skij|skiĭ|skyi)$"
+)
+
+
+_BEFORE_REGION = re.compile(r"(?:республик\w*|респ\.?|respublik\w*|republic\w*|respoublik\w*)\s*$")
 
 
 @lru_cache(maxsize=20_000)
 def names_a_place_within(text: str, word: str) -> bool:
     """True when ``word`` of the place ``text`` names a district, a town or a village (Баянаул, г. Чимкент,
-    Сайрамский р-н) rather than a region itself (Туркестанская обл., Түркістан облысы)."""
+    Сайрамский р-н) rather than a region itself (Туркестанская обл., Түркістан облысы, Республика
+    Татарстан)."""
     lower, w = text.lower(), word.lower()
     at = lower.find(w)
     after = lower[at + len(w) :].lstrip(" ,.") if at >= 0 else ""
     if after.startswith(_DISTRICT_MARKERS):
         return True
-    if after.startswith(_REGION_MARKERS) or any(m in w for m in _REGION_MARKERS):
+    segment_after = re.split(r"[,;]", lower[at + len(w) :], maxsplit=1)[0] if at >= 0 else ""
+    if any(m in segment_after for m in _REGION_MARKERS) or any(m in w for m in _REGION_MARKERS):
+        return False
+    if at >= 0 and _BEFORE_REGION.search(lower[:at]):
         return False
     return _ADJECTIVE.search(w) is None

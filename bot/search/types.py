@@ -14,7 +14,8 @@ from dataclasses import dataclass
 # first and last letters and length), and the gazetteer knows the Kazakh SSR's districts (a district is
 # stored as its region). 1.3: a district, town or village the gazetteer knows is stored as a place too,
 # so two districts of one oblast agree only partly; a district named like another oblast (Свердловский
-# р-н of Джамбулская обл.) no longer names that oblast. Readings of another version are derived again
+# р-н of Джамбулская обл.) no longer names that oblast; the Central Asian republics' oblasts are known.
+# Readings of another version are derived again
 # (`amanat db upgrade`, or as the index loads).
 ENGINE_VERSION = "1.3"
 # A saved search's stored keys, profile and registry sums come from the query side, which can change while

@@ -564,3 +564,41 @@ def test_a_renamed_oblast_of_the_rsfsr_or_ukraine_agrees_with_todays_name(then: 
     top = _top(reg, Query("Сидоренков", "Яков", birth_year=1911, birthplace=today))
     assert top.reading_id == "o"
     assert "place_historical" in {r.code for r in top.reasons}
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("Дашогузский велаят", "Ташаузская обл., Куня-Ургенчский р-н"),
+        ("Daşoguz welaýaty", "Ташаузская обл."),
+        ("Toshkent viloyati", "Ташкентская обл."),
+        ("Чүй облусу", "Фрунзенская обл."),
+        ("Вилояти Хатлон", "Кулябская обл."),
+        ("Согдийская обл.", "Ленинабадская обл."),
+        ("Районы республиканского подчинения", "Сталинабадская обл."),
+        ("Абай облысы", "Семипалатинская обл."),
+    ],
+)
+def test_central_asian_oblasts_are_known_by_todays_names(typed: str, written: str) -> None:
+    """The oblasts of the Uzbek, Kyrgyz, Tajik and Turkmen SSRs under today's names, as their people write them."""
+    reg = Registry()
+    reg.add([Record("c", "Атаев", "Аман", None, "1917", written)])
+    reasons = {r.code for r in _top(reg, Query("Атаев", "Аман", birthplace=typed)).reasons}
+    assert reasons & {"place_historical", "place_same", "place_within"}
+
+
+@pytest.mark.parametrize("typed", ["Республика Татарстан", "Respublika Tatarstan", "Zhambylskai͡a obl."])
+def test_a_region_named_with_its_kind_before_it_or_in_latin_is_a_region_not_a_place_in_it(typed: str) -> None:
+    """ "Республика Татарстан" names the republic (not a town in it), so a reading of one of its districts
+    agrees fully, as it does for "Zhambylskai͡a obl." against a district of Джамбулская обл."""
+    reg = Registry()
+    reg.add(
+        [
+            Record("t", "Сабиров", "Ильдар", None, "1917", "Татарская АССР, Чистопольский р-н"),
+            Record("z", "Сабиров", "Ильдар", None, "1917", "Джамбулская обл., Меркенский р-н"),
+        ]
+    )
+    found = reg.search(Query("Сабиров", "Ильдар", birthplace=typed))
+    codes = {r.code for m in found for r in m.reasons}
+    assert "place_region" not in codes
+    assert codes & {"place_historical", "place_same"}

@@ -24,7 +24,7 @@ from tests.amanat_process import amanat_env, run
 
 DIGESTS = {
     "1.2": "2500ab66dcf2b8ff61779f92b64c79e144419a5bcb8fb770e9538308a85cde29",
-    "1.3": "5587eb6913d26db131232e22c2154f1f69b790db6f74b33d3733040bdf978b4f",
+    "1.3": "58c1defc383d084856497adf726335521f7f8f1574fd57f12cc7f62a0077f558",
 }
 
 
