@@ -173,8 +173,8 @@ def compare_places(q: PlaceProfile | None, r: PlaceProfile | None) -> tuple[str,
     """(category, (record's wording, query's wording) of the shared place, region or village).
 
     ``same``: the same district, town or village, or the same region where one side names no place
-    within it; ``partial``: two different places the gazetteer knows within one region (two districts of
-    one oblast); ``differs``: different regions.
+    within it; ``partial``: two different places within one region (two districts of one oblast, two
+    villages); ``differs``: different regions.
     """
     if q is None or r is None:
         return "unknown", None
@@ -193,6 +193,8 @@ def compare_places(q: PlaceProfile | None, r: PlaceProfile | None) -> tuple[str,
                 r_in = [w for key, w in r.places if place_region(key) == q_region]
                 if q_in and r_in:
                     return "partial", (r_in[0], q_in[0])
+                if q.words and r.words:  # two villages (a district the gazetteer does not know may be
+                    return "partial", (r_word, q_word)  # an old name of a known one: not compared)
                 return "same", (r_word, q_word)
     if q.regions and r.regions:
         return "differs", (r.regions[0][1], q.regions[0][1])

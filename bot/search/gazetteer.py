@@ -337,6 +337,9 @@ _GENERIC = frozenset(
         "viloyati",
         "районы",
         "rayony",
+        "ҷумҳурӣ",
+        "ҷумҳурии",
+        "kraĭ",
         "край",
         "АССР",
         "ССР",
@@ -574,15 +577,17 @@ def where_in(text: str, word: str) -> str:
 # and words that make it name a district.
 _REGION_MARKERS = (
     "обл", "облыс", "облус", "obl", "oblys", "oblast", "viloyat", "welayat", "welaýat", "край", "krai", "kray",
-    "асср", "республик", "respublik", "губерн", "велаят", "вилоят",
+    "асср", "республик", "respublik", "губерн", "велаят", "вилоят", "kraĭ", "ноҳия",
 )  # fmt: skip
 _DISTRICT_MARKERS = ("р-н", "район", "ауданы", "audany", "raion", "rayon", "tuman", "тумани")
 _ADJECTIVE = re.compile(
-    r"(?:ская|ской|ский|ское|ська|ський|ая|ый|ий|skaya|skaia|skaja|skai|skiy|skii|skij|skiĭ|skyi)$"
+    r"(?:ская|ской|ский|ское|ська|ський|ая|ый|ий|skaya|skaia|skaja|skai|skiy|skii|skij|skiĭ|skyi|sky)$"
 )
 
 
-_BEFORE_REGION = re.compile(r"(?:республик\w*|респ\.?|respublik\w*|republic\w*|respoublik\w*)\s*$")
+_BEFORE_REGION = re.compile(
+    r"(?:республик\w*|респ\.?|respublik\w*|republic\w*|respoublik\w*|вилояти|viloyati)\s*$"
+)
 
 
 @lru_cache(maxsize=20_000)

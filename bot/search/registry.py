@@ -84,7 +84,7 @@ def _place_categories(q: PlaceProfile | None, values: Sequence[Any]) -> list[str
         r = value[0] if value else None
         if r is None:
             found.append("unknown")
-        elif q.places and r.places:  # a district on both sides: the same one, or two of one region
+        elif (q.places and r.places) or (q.words and r.words):  # the same place within, or two of one region
             found.append(compare_places(q, r)[0])
         elif any(region in q_regions for region, _ in r.regions) or any(w in similar for w in r.words):
             found.append("same")

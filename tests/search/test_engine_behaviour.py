@@ -602,3 +602,28 @@ def test_a_region_named_with_its_kind_before_it_or_in_latin_is_a_region_not_a_pl
     codes = {r.code for m in found for r in m.reasons}
     assert "place_region" not in codes
     assert codes & {"place_historical", "place_same"}
+
+
+def test_two_villages_of_one_oblast_agree_only_partly() -> None:
+    """The family lived in с. Торайгыр: a namesake whose family lived in another village of the same oblast
+    agrees less than the one of Торайгыр (before, both were "the same place")."""
+    reg = Registry()
+    reg.add(
+        [
+            Record(
+                "other",
+                "Сатпаев",
+                "Ахмет",
+                None,
+                "1910",
+                None,
+                family_address="Павлодарская обл., с. Жанажол",
+            ),
+            Record(
+                "his", "Сатпаев", "Ахмет", None, "1910", None, family_address="Павлодарская обл., с. Торайгыр"
+            ),
+        ]
+    )
+    found = reg.search(Query("Сатпаев", "Ахмет", family_place="Павлодар облысы, Торайгыр ауылы"))
+    assert _ids(found)[0] == "his"
+    assert found[0].score > found[1].score
