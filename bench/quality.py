@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import statistics
 import sys
 import time
@@ -199,9 +200,11 @@ def blocking_report(bench: Benchmark, registry: Registry) -> str:
 # ------------------------------------------------------------------------------------------ fitting
 
 
-def fit(bench: Benchmark, registry: Registry) -> str:
+def fit(bench: Benchmark, registry: Registry, fields: Sequence[str] = ()) -> str:
     """Fits ln m and u per category, the prior, the temperature and the strong cut-off on DEV.
 
+    With ``fields``, only the categories those fields' tables lack are fitted (a category new to the
+    comparators); every other number, the prior, the temperature and the cut-off stay as fitted before.
     Returns the text of bot/search/weights.py.
     """
     present_cases = 0
@@ -232,11 +235,20 @@ def fit(bench: Benchmark, registry: Registry) -> str:
     ln_m: dict[str, dict[str, float]] = {}
     u: dict[str, dict[str, float]] = {}
     for f in FIELDS:
-        categories = list(fitted.LN_M[f])
+        if fields and f not in fields:
+            ln_m[f], u[f] = dict(fitted.LN_M[f]), dict(fitted.U[f])
+            continue
+        categories = list(dict.fromkeys([*fitted.LN_M[f], *sorted(m_counts[f]), *sorted(u_counts[f])]))
         ln_m[f] = {c: round(math.log((m_counts[f][c] + 0.5) / (present_cases + 1)), 3) for c in categories}
         u[f] = {c: round((u_counts[f][c] + 0.5) / (u_rows + 1), 5) for c in categories}
-    u["surname"] = {c: 1.0 for c in fitted.LN_M["surname"]}
+        if fields:  # keep what was fitted; add the new categories
+            ln_m[f] = {c: fitted.LN_M[f].get(c, ln_m[f][c]) for c in categories}
+            u[f] = {c: fitted.U[f].get(c, u[f][c]) for c in categories}
+    u["surname"] = {c: 1.0 for c in ln_m["surname"]}
     total = len(registry)
+    if fields:
+        prior, temperature, cutoff = fitted.PRIOR, fitted.TEMPERATURE, fitted.STRONG_CUTOFF
+        return _weights_text(bench.seed, ln_m, u, prior, temperature, cutoff, fields)
     draft = Model(ln_m, u, 0.0, 1.0, 1.0)
     scored: list[tuple[bool, list[float], list[bool]]] = []
     for present, rows, truths in per_case:
@@ -280,6 +292,26 @@ def fit(bench: Benchmark, registry: Registry) -> str:
     print(
         f"fitted: prior {prior}, temperature {temperature}, strong cut-off {cutoff} (true strong {true_share:.3f})"
     )
+    return _weights_text(bench.seed, ln_m, u, prior, temperature, cutoff, fields)
+
+
+def _weights_text(
+    seed: int,
+    ln_m: dict[str, dict[str, float]],
+    u: dict[str, dict[str, float]],
+    prior: float,
+    temperature: float,
+    cutoff: float,
+    fields: Sequence[str],
+) -> str:
+    refitted = ""
+    if fields:
+        before = re.search(r"\(seed (\d+)\)", fitted.__doc__ or "")
+        refitted = (
+            f"\nThe categories new to {', '.join(fields)} fitted on seed {seed} (``--fields``); every other"
+            " number as before."
+        )
+        seed = int(before.group(1)) if before else seed
 
     def table_text(name: str, table: dict[str, dict[str, float]]) -> str:
         lines = [f"{name}: dict[str, dict[str, float]] = {{"]
@@ -291,7 +323,7 @@ def fit(bench: Benchmark, registry: Registry) -> str:
 
     return f'''"""The fitted model: ln m and u per field and agreement category, and the calibration.
 
-Written by ``python -m bench.quality --fit`` on a DEV set only (seed {bench.seed}); do not edit by hand.
+Written by ``python -m bench.quality --fit`` on a DEV set only (seed {seed}); do not edit by hand.{refitted}
 ``LN_M[field][category]`` is ln P(category | the reading is the man); ``U`` is the share of a category
 among candidates that are other men (for the surname the engine counts the registry's readings in each category instead, the term-frequency
 adjustment). ``PRIOR`` and ``TEMPERATURE`` turn the summed log-odds into a probability with "the man is
@@ -325,6 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fit", action="store_true", help="fit weights on DEV and write bot/search/weights.py"
     )
+    parser.add_argument(
+        "--fields",
+        default="",
+        help="with --fit: fit only the categories these fields' tables lack (comma-separated, e.g. place)",
+    )
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument(
         "--reliability", action="store_true", help="print predicted against observed by decile"
@@ -344,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(built in {time.perf_counter() - started:.1f} s)"
     )
     if args.fit:
-        text = fit(bench, registry)
+        text = fit(bench, registry, [f for f in args.fields.split(",") if f])
         Path(__file__).resolve().parent.parent.joinpath("bot/search/weights.py").write_text(
             text, encoding="utf-8"
         )

@@ -2,7 +2,8 @@
 
 Surnames (exact, phonetic, wildcard-aligned, one or two edits, weak), first names (exact, variant,
 initial, similar, differs), patronymics, birth years (exact, range, pattern, near, far), places (the same
-region after historical renamings, or a similar word) and the relative's name.
+place or region after historical renamings, a similar word, or two districts of one
+region) and the relative's name.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-from bot.search.gazetteer import PlaceProfile
+from bot.search.gazetteer import PlaceProfile, place_region, same_place
 from bot.search.names import name_group, patronymic_stem
 from bot.search.notation import YearReading
 from bot.search.profiles import NameForms
@@ -169,16 +170,31 @@ def compare_years(q: YearReading | None, r: YearReading | None) -> tuple[str, in
 
 
 def compare_places(q: PlaceProfile | None, r: PlaceProfile | None) -> tuple[str, tuple[str, str] | None]:
-    """(category, (record's wording, query's wording) of the shared region or village)."""
+    """(category, (record's wording, query's wording) of the shared place, region or village).
+
+    ``same``: the same district, town or village, or the same region where one side names no place
+    within it; ``partial``: two different places within one region (two districts of one oblast, two
+    villages); ``differs``: different regions.
+    """
     if q is None or r is None:
         return "unknown", None
-    for q_region, q_word in q.regions:
-        for r_region, r_word in r.regions:
-            if q_region == r_region:
+    for q_key, q_word in q.places:
+        for r_key, r_word in r.places:
+            if same_place(q_key, r_key):
                 return "same", (r_word, q_word)
     for q_word in q.words:
         for r_word in r.words:
             if len(q_word) >= 5 and Levenshtein.normalized_similarity(q_word, r_word) >= 0.85:
+                return "same", (r_word, q_word)
+    for q_region, q_word in q.regions:
+        for r_region, r_word in r.regions:
+            if q_region == r_region:
+                q_in = [w for key, w in q.places if place_region(key) == q_region]
+                r_in = [w for key, w in r.places if place_region(key) == q_region]
+                if q_in and r_in:
+                    return "partial", (r_in[0], q_in[0])
+                if q.words and r.words:  # two villages (a district the gazetteer does not know may be
+                    return "partial", (r_word, q_word)  # an old name of a known one: not compared)
                 return "same", (r_word, q_word)
     if q.regions and r.regions:
         return "differs", (r.regions[0][1], q.regions[0][1])

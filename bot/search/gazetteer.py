@@ -14,9 +14,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
+
 from bot.search.spelling import fold, fold_variants
 
-__all__ = ["DISTRICTS", "REGIONS", "PlaceProfile", "names_a_place_within", "place_profile"]
+__all__ = [
+    "DISTRICTS",
+    "REGIONS",
+    "PlaceProfile",
+    "names_a_place_within",
+    "place_profile",
+    "place_region",
+    "same_place",
+    "segment_naming",
+    "where_in",
+]
 
 # region id: stems of its names (historical and today's, Russian and Kazakh), its centre and big towns.
 REGIONS: dict[str, tuple[str, ...]] = {
@@ -121,6 +133,7 @@ REGIONS: dict[str, tuple[str, ...]] = {
         "семипалат",
         "семеи",
         "абаиск",
+        "абаи",
         "риддер",
         "лениногорск",
         "заисан",
@@ -192,11 +205,30 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "by-vitebsk": ("витебск", "вицебск"),
     "by-gomel": ("гомел",),
     "by-mogilev": ("могилев", "магилев"),
-    "uz-tashkent": ("ташкент",),
+    # The Central Asian republics' oblasts of 1941–45 and today's names (viloyat, oblus, welaýat, вилоят),
+    # as their own people write them (Toshkent, Чүй, Daşoguz) and in Russian. Мары is left out: folded it
+    # is Марийская АССР too.
+    "uz-tashkent": ("ташкент", "тошкент"),
     "uz-samarkand": ("самарканд",),
-    "uz-fergana": ("фергана", "андижан", "наманган", "коканд"),
-    "kg-frunze": ("фрунзе", "бишкек", "пишпек", "киргиз"),
-    "tj-dushanbe": ("сталинабад", "душанбе", "таджик"),
+    "uz-fergana": ("фергана", "фаргона", "андижан", "андижон", "наманган", "коканд", "кукон"),
+    "uz-bukhara": ("бухар", "бухоро"),
+    "uz-khorezm": ("хорезм", "хоразм", "ургенч"),
+    "uz-kashkadarya": ("кашкадар", "карши"),
+    "uz-surkhandarya": ("сурхандар", "сурхондар", "термез"),
+    "uz-karakalpakstan": ("каракалпак", "коракалпок", "нукус"),
+    "kg-frunze": ("фрунзе", "бишкек", "пишпек", "киргиз", "чуи"),
+    "kg-issykkul": ("исикул", "исикол", "пржевалск", "каракол"),
+    "kg-osh": ("ошск", "жалалабад"),
+    "kg-tianshan": ("таншан",),
+    "tm-ashgabat": ("ашхабад", "ашгабат", "полторацк", "ахал"),
+    "tm-mary": ("мерв",),
+    "tm-dashoguz": ("ташауз", "дашогуз", "дашховуз"),
+    "tm-lebap": ("чаржоу", "чаржуи", "лебап", "туркменабат"),
+    "tm-balkan": ("красноводск", "туркменбаши"),
+    "tj-dushanbe": ("сталинабад", "душанбе", "таджик", "республиканскогоподчинен", "нохиахоитобе"),
+    "tj-leninabad": ("ленинабад", "согд", "сугд", "худжанд", "хужанд", "ходжент"),
+    "tj-kulyab": ("кулаб", "хатлон", "кургантуб", "бохтар"),
+    "tj-garm": ("гармск",),
 }
 
 # The districts (районы) of the Kazakh SSR of 1941–45 and of today, by the region they lie in: (the name,
@@ -295,6 +327,19 @@ _GENERIC = frozenset(
         "обл.",
         "облысы",
         "облисы",
+        "облусу",
+        "велаят",
+        "велаяты",
+        "welaýaty",
+        "velayat",
+        "вилоят",
+        "вилояти",
+        "viloyati",
+        "районы",
+        "rayony",
+        "ҷумҳурӣ",
+        "ҷумҳурии",
+        "kraĭ",
         "край",
         "АССР",
         "ССР",
@@ -364,25 +409,35 @@ _STEMS: list[tuple[str, str]] = sorted(
     | {(_district_stem(*pair), region) for region, pairs in DISTRICTS.items() for pair in pairs},
     key=lambda p: (-len(p[0]), p[0]),
 )
-_WORD = re.compile(r"[\w'’-]+", re.UNICODE)
+_WORD = re.compile(r"[\w'’ʻʼ\u0300-\u036f-]+", re.UNICODE)
 
 
 @dataclass(frozen=True)
 class PlaceProfile:
-    """The regions a place text names (with the word that named each) and its other words, folded."""
+    """The regions a place text names (with the word that named each), its other words, folded, and the
+    places within a region it names that the gazetteer knows (districts, towns)."""
 
     regions: tuple[tuple[str, str], ...]  # (region id, the word as written)
     words: tuple[str, ...]  # folded words that named no region (villages, raions), 4+ letters
+    places: tuple[tuple[str, str], ...] = ()  # (place key, the word as written): Баянаульский р-н, г. Чимкент
 
     def to_json(self) -> list[Any]:
         """A JSON-able form read back by :meth:`from_json`."""
-        return [[list(r) for r in self.regions], list(self.words)]
+        data: list[Any] = [[list(r) for r in self.regions], list(self.words)]
+        if self.places:
+            data.append([list(p) for p in self.places])
+        return data
 
     @staticmethod
     def from_json(data: list[Any]) -> PlaceProfile:
         """Reads the form written by :meth:`to_json`."""
-        regions, words = data
-        return PlaceProfile(tuple((str(a), str(b)) for a, b in regions), tuple(str(w) for w in words))
+        regions, words = data[0], data[1]
+        places = data[2] if len(data) > 2 else []
+        return PlaceProfile(
+            tuple((str(a), str(b)) for a, b in regions),
+            tuple(str(w) for w in words),
+            tuple((str(a), str(b)) for a, b in places),
+        )
 
 
 _BY_HEAD: dict[str, list[tuple[str, str]]] = {}
@@ -390,23 +445,72 @@ for _stem, _region in _STEMS:  # longest first within each head, as in _STEMS
     _BY_HEAD.setdefault(_stem[:3], []).append((_stem, _region))
 
 
+_REGION_OF_STEM: dict[str, str] = {}
+for _stem, _region in _STEMS:
+    _REGION_OF_STEM.setdefault(_stem, _region)
+
+
 @lru_cache(maxsize=100_000)
-def _region_of(folded: str) -> tuple[str, int] | None:
-    """(region, length of the stem that named it) for a folded word, or None."""
+def _region_of(folded: str) -> tuple[str, str] | None:
+    """(region, the stem that named it) for a folded word, or None."""
     if len(folded) < 3:
         return None
     for stem, region in _BY_HEAD.get(folded[:3], ()):
         if folded.startswith(stem) and (len(stem) >= 4 or len(folded) <= len(stem) + 4):
-            return region, len(stem)
+            return region, stem
     return None
+
+
+# One place under two names (a renaming, or the Kazakh and the Russian spelling far apart): the first
+# name's stem stands for all. Spellings a letter apart (Баянаул, Баянауыл) need no entry: see same_place.
+_SAME_PLACE: tuple[tuple[str, ...], ...] = (
+    ("Качиры", "Теренколь"), ("Кургальджино", "Коргалжын"), ("Щучинск", "Бурабай"),
+    ("Кармакчи", "Кармакшы"), ("Джувалы", "Жуалы"), ("Хобдинский", "Кобдинский"),
+    ("Аулие-Ата", "Джамбул", "Тараз", "Мирзоян"), ("Верный", "Алма-Ата", "Алматы"),
+    ("Гурьев", "Атырау"), ("Уральск", "Орал"), ("Семипалатинск", "Семей"),
+    ("Усть-Каменогорск", "Оскемен"), ("Акмолинск", "Целиноград", "Астана", "Нур-Султан"),
+    ("Петропавловск", "Кызылжар"), ("Кокчетав", "Кокшетау"), ("Лениногорск", "Риддер"),
+    ("Перовск", "Кзыл-Орда"), ("Джезказган", "Жезказган"), ("Челкар", "Шалкар"),
+    ("Аягуз", "Аягоз"), ("Чимкент", "Шымкент"), ("Отрар", "Отырар"), ("Тюлькубас", "Тулкибас"),
+)  # fmt: skip
+_CANONICAL: dict[str, str] = {}
+for _names in _SAME_PLACE:
+    _stems = [found[1] for found in (_region_of(fold(n)) for n in _names) if found is not None]
+    for _other in _stems[1:]:
+        _CANONICAL.setdefault(_other, _stems[0])
+
+
+def _place_key(stem: str) -> str:
+    return _CANONICAL.get(stem, stem)
+
+
+def place_region(key: str) -> str | None:
+    """The region a place key lies in."""
+    return _REGION_OF_STEM.get(key)
+
+
+def same_place(a: str, b: str) -> bool:
+    """True when two place keys (the stems of a district, a town or a village) name one place: the same
+    key, or two spellings of it a letter or so apart in one region (Баянаул, Баянауыл)."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5 or _REGION_OF_STEM.get(a) != _REGION_OF_STEM.get(b):
+        return False
+    return Levenshtein.normalized_similarity(a, b) >= 0.8
 
 
 @lru_cache(maxsize=100_000)
 def place_profile(text: str) -> PlaceProfile:
-    """Reduces a place text (any script, any era) to its regions and remaining words."""
+    """Reduces a place text (any script, any era) to its regions, its places within them and its
+    remaining words.
+
+    A word that names a district, a town or a village (Баянаульский р-н, г. Чимкент) names its region and
+    is kept as a place; when the text names a region itself and the place lies in another one (Свердловский
+    р-н of Джамбулская обл. is not Свердловская обл.), the region wins and the word is kept as a word.
+    """
     raw_words = _WORD.findall(text or "")
     folded_words = [fold(w) for w in raw_words]
-    regions: list[tuple[str, str]] = []
+    named: list[tuple[str, str, str, str]] = []  # (region, stem, the word as written, its fold)
     words: list[str] = []
     used: set[int] = set()
     for i, folded in enumerate(folded_words):
@@ -421,37 +525,84 @@ def place_profile(text: str) -> PlaceProfile:
         if i + 1 < len(folded_words):
             # "Южно Казахстанская", "Нижний Новгород" written as two words.
             pair = _region_of(folded + folded_words[i + 1])
-            if pair is not None and pair[1] > len(folded):
+            if pair is not None and len(pair[1]) > len(folded):
                 found = pair
                 used.add(i + 1)
                 raw = raw_words[i] + " " + raw_words[i + 1]
         if found is not None:
-            if all(r != found[0] for r, _ in regions):
-                regions.append((found[0], raw))
+            named.append((found[0], found[1], raw, folded))
         elif len(folded) >= 4:
             words.append(folded)
-    return PlaceProfile(tuple(regions), tuple(dict.fromkeys(words)))
+    within = [names_a_place_within(text, raw) for _, _, raw, _ in named]
+    stated = {region for (region, *_), inside in zip(named, within, strict=True) if not inside}
+    regions: list[tuple[str, str]] = []
+    places: list[tuple[str, str]] = []
+    for (region, stem, raw, folded), inside in zip(named, within, strict=True):
+        if inside and stated and region not in stated:
+            if len(folded) >= 4:
+                words.append(folded)
+            continue
+        if inside:
+            places.append((_place_key(stem), raw))
+        if all(r != region for r, _ in regions):
+            regions.append((region, raw))
+    return PlaceProfile(tuple(regions), tuple(dict.fromkeys(words)), tuple(dict.fromkeys(places)))
+
+
+_SEGMENT = re.compile(r"[^,]+")
+
+
+def segment_naming(text: str, word: str) -> str:
+    """The comma-separated segment of a place text that names ``word`` ("Баянаульский р-н")."""
+    lower = word.lower()
+    return next((s.strip() for s in re.split(r"[,;]", text or "") if lower in s.lower()), word)
+
+
+def where_in(text: str, word: str) -> str:
+    """The part of a place text from the segment naming ``word`` outwards, smallest first: "Баянаульский
+    р-н, Павлодарская обл." for ``Баянаульский`` in "Павлодарская обл., Баянаульский р-н, с. Торайгыр".
+    Of texts joined by ";" (a birthplace and a draft office), only the one naming ``word``."""
+    lower = word.lower()
+    part = next((p for p in (text or "").split(";") if lower in p.lower()), None)
+    if part is None:
+        return text
+    segments = [s.strip() for s in _SEGMENT.findall(part) if s.strip()]
+    at = next(i for i, s in enumerate(segments) if lower in s.lower())
+    if any(m in segments[0].lower() for m in _REGION_MARKERS):  # written largest first: turn it round
+        return ", ".join(reversed(segments[: at + 1]))
+    return ", ".join(segments[at:])
 
 
 # Words that make the word before them name a region (an oblast, a republic) rather than a place in it,
 # and words that make it name a district.
 _REGION_MARKERS = (
-    "обл", "облыс", "облус", "oblys", "oblast", "viloyat", "welayat", "welaýat", "край", "krai", "kray",
-    "асср", "республик", "respublik", "губерн",
+    "обл", "облыс", "облус", "obl", "oblys", "oblast", "viloyat", "welayat", "welaýat", "край", "krai", "kray",
+    "асср", "республик", "respublik", "губерн", "велаят", "вилоят", "kraĭ", "ноҳия",
 )  # fmt: skip
 _DISTRICT_MARKERS = ("р-н", "район", "ауданы", "audany", "raion", "rayon", "tuman", "тумани")
-_ADJECTIVE = re.compile(r"(?:ская|ской|ский|ское|ська|ський|ая|ый|ий|skaya|skaia|skaja)$")
+_ADJECTIVE = re.compile(
+    r"(?:ская|ской|ский|ское|ська|ський|ая|ый|ий|skaya|skaia|skaja|skai|skiy|skii|skij|skiĭ|skyi|sky)$"
+)
+
+
+_BEFORE_REGION = re.compile(
+    r"(?:республик\w*|респ\.?|respublik\w*|republic\w*|respoublik\w*|вилояти|viloyati)\s*$"
+)
 
 
 @lru_cache(maxsize=20_000)
 def names_a_place_within(text: str, word: str) -> bool:
     """True when ``word`` of the place ``text`` names a district, a town or a village (Баянаул, г. Чимкент,
-    Сайрамский р-н) rather than a region itself (Туркестанская обл., Түркістан облысы)."""
+    Сайрамский р-н) rather than a region itself (Туркестанская обл., Түркістан облысы, Республика
+    Татарстан)."""
     lower, w = text.lower(), word.lower()
     at = lower.find(w)
     after = lower[at + len(w) :].lstrip(" ,.") if at >= 0 else ""
     if after.startswith(_DISTRICT_MARKERS):
         return True
-    if after.startswith(_REGION_MARKERS) or any(m in w for m in _REGION_MARKERS):
+    segment_after = re.split(r"[,;]", lower[at + len(w) :], maxsplit=1)[0] if at >= 0 else ""
+    if any(m in segment_after for m in _REGION_MARKERS) or any(m in w for m in _REGION_MARKERS):
+        return False
+    if at >= 0 and _BEFORE_REGION.search(lower[:at]):
         return False
     return _ADJECTIVE.search(w) is None

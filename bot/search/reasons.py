@@ -37,6 +37,7 @@ REASON_CODES: dict[str, str] = {
     "place_same": "the same place: {place}",
     "place_historical": "{old} is today's {new}",
     "place_within": "{place} is in {found}",
+    "place_region": "in the same region: {place} and {found}",
     "place_differs": "another place: {found}",
     "relative_same": "the same relative: {found}",
     "family_place_same": "the family lived in the same place: {place}",

@@ -16,7 +16,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from bot.search.comparators import PHONETIC_SIMILARITY
+from bot.search.comparators import PHONETIC_SIMILARITY, compare_places
 from bot.search.gazetteer import PlaceProfile
 from bot.search.keys import (
     combine_keys,
@@ -84,6 +84,8 @@ def _place_categories(q: PlaceProfile | None, values: Sequence[Any]) -> list[str
         r = value[0] if value else None
         if r is None:
             found.append("unknown")
+        elif (q.places and r.places) or (q.words and r.words):  # the same place within, or two of one region
+            found.append(compare_places(q, r)[0])
         elif any(region in q_regions for region, _ in r.regions) or any(w in similar for w in r.words):
             found.append("same")
         elif q.regions and r.regions:

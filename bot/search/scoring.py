@@ -22,7 +22,7 @@ from bot.search.comparators import (
     compare_surnames,
     compare_years,
 )
-from bot.search.gazetteer import PlaceProfile, names_a_place_within
+from bot.search.gazetteer import PlaceProfile, names_a_place_within, segment_naming, where_in
 from bot.search.notation import YearReading
 from bot.search.profiles import Derived, NameForms, Profile, query_profile, record_profile
 from bot.search.spelling import fold
@@ -36,7 +36,7 @@ AGREES: dict[str, frozenset[str]] = {
     "name": frozenset({"exact", "variant", "initial", "similar"}),
     "patronymic": frozenset({"exact", "initial", "similar"}),
     "year": frozenset({"exact", "pattern", "range", "near1", "near2"}),
-    "place": frozenset({"same"}),
+    "place": frozenset({"same", "partial"}),
     "family": frozenset({"same"}),
     "relative": frozenset({"same"}),
 }
@@ -76,6 +76,14 @@ def _surname_reason(q: NameForms, r: NameForms, category: str, from_declined: bo
         "wildcard": "surname_wildcard",
     }.get(category, "surname_typo")
     return Reason(code, args)
+
+
+def _one_name(old: str, new: str) -> bool:
+    """True when two words name a place by one name in two forms (Павлодарская, Павлодар), not by a
+    renaming (Гурьевская, Атырау)."""
+    a, b = fold(old), fold(new)
+    short, long = sorted((a, b), key=len)
+    return long.startswith(short)
 
 
 class QueryScorer:
@@ -181,15 +189,19 @@ class QueryScorer:
             old, new = words
             if category == "differs":
                 reason = Reason("place_differs", {"found": old, "query": new})
+            elif category == "partial":
+                # two districts of one oblast: say where the reading's is, and that it is the same oblast
+                place = segment_naming(self.q.place_raw, new) if field_name == "place" else new
+                reason = Reason("place_region", {"place": place, "found": where_in(raw, old) if raw else old})
             elif field_name == "family":
                 reason = Reason("family_place_same", {"place": old})
             elif fold(old) != fold(new) and raw and names_a_place_within(self.q.place_raw, new):
                 # the relative remembers the district or the village: say where the reading has it
-                reason = Reason("place_within", {"place": new, "found": raw})
-            elif fold(old) != fold(new) and any(region for region, _ in (r.regions if r else ())):
+                reason = Reason("place_within", {"place": new, "found": where_in(raw, old)})
+            elif not _one_name(old, new) and any(region for region, _ in (r.regions if r else ())):
                 reason = Reason("place_historical", {"old": old, "new": new})
             else:
-                reason = Reason("place_same", {"place": old})
+                reason = Reason("place_same", {"place": where_in(raw, old) if raw else old})
         return Verdict(category, reason)
 
     def place(self, r: PlaceProfile | None, raw: str = "") -> Verdict:

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 # gazetteer's stems are names as written (Баянаул), so such a district is stored as its region, not as a
 # place word. 1.2: a surname with two or more unreadable letters (Бо?о?ин) is keyed by its shape too (its
 # first and last letters and length), and the gazetteer knows the Kazakh SSR's districts (a district is
-# stored as its region). Readings of another version are derived again (`amanat db upgrade`, or as the
-# index loads).
-ENGINE_VERSION = "1.2"
+# stored as its region). 1.3: a district, town or village the gazetteer knows is stored as a place too,
+# so two districts of one oblast agree only partly; a district named like another oblast (Свердловский
+# р-н of Джамбулская обл.) no longer names that oblast; the Central Asian republics' oblasts are known.
+# Readings of another version are derived again
+# (`amanat db upgrade`, or as the index loads).
+ENGINE_VERSION = "1.3"
 # A saved search's stored keys, profile and registry sums come from the query side, which can change while
 # the readings' stored data stays the same: a change of this version derives saved searches again (the
 # matching job does it on its next pass) and leaves the readings alone. It includes ENGINE_VERSION.

@@ -402,16 +402,68 @@ def test_kind6_kazakh_in_latin_letters_and_todays_vowels(
     assert _top(damaged_registry, query).reading_id == reading_id
 
 
-@pytest.mark.parametrize("typed", ["Баянаул", "Баянауыл", "Баянаульский р-н"])
+@pytest.mark.parametrize("typed", ["Баянаул", "Баянауыл", "баянаул"])
 def test_a_district_the_relative_remembers_is_a_place_reason(typed: str) -> None:
-    """A relative remembers the district, not the oblast: "Баянаул is in Павлодарская обл., Баянаульский р-н"."""
+    """A relative remembers the district, not the oblast: "Баянаул is in Баянаульский р-н, Павлодарская обл.",
+    the district first, as one says where a place is, whichever order the reading wrote it in."""
+    reg = Registry()
+    reg.add(
+        [Record("b", "Сатпаев", "Ахмет", None, "1910", "Павлодарская обл., Баянаульский р-н, с. Торайгыр")]
+    )
+    reasons = {r.code: r.args for r in _top(reg, Query("Сатпаев", "Ахмет", birthplace=typed)).reasons}
+    assert reasons.get("place_within") == {"place": typed, "found": "Баянаульский р-н, Павлодарская обл."}
+
+
+def test_the_district_typed_as_the_reading_has_it_is_the_same_place() -> None:
     reg = Registry()
     reg.add([Record("b", "Сатпаев", "Ахмет", None, "1910", "Павлодарская обл., Баянаульский р-н")])
-    reasons = {r.code: r.args for r in _top(reg, Query("Сатпаев", "Ахмет", birthplace=typed)).reasons}
-    assert reasons.get("place_within") == {
-        "place": typed.split()[0],
-        "found": "Павлодарская обл., Баянаульский р-н",
+    q = Query("Сатпаев", "Ахмет", birthplace="Баянаульский р-н")
+    reasons = {r.code: r.args for r in _top(reg, q).reasons}
+    assert reasons.get("place_same") == {"place": "Баянаульский р-н, Павлодарская обл."}
+
+
+@pytest.mark.parametrize(
+    "typed", ["Баянаул", "Павлодар облысы, Баянауыл ауданы", "Павлодарская обл., Баянаульский р-н"]
+)
+def test_two_districts_of_one_oblast_agree_only_partly(typed: str) -> None:
+    """Two namesakes of one oblast: the one born in the district the relative remembers comes first; the
+    other still agrees partly (the same oblast), above a namesake of another oblast, and says so."""
+    reg = Registry()
+    reg.add(
+        [
+            Record("district", "Сатпаев", "Ахмет", None, "1910", "Павлодарская обл., Баянаульский р-н"),
+            Record("oblast", "Сатпаев", "Ахмет", None, "1910", "Павлодарская обл., Иртышский р-н"),
+            Record("elsewhere", "Сатпаев", "Ахмет", None, "1910", "Акмолинская обл., Атбасарский р-н"),
+        ]
+    )
+    found = reg.search(Query("Сатпаев", "Ахмет", birth_year=1910, birthplace=typed))
+    assert _ids(found) == ["district", "oblast", "elsewhere"]
+    assert found[0].score > found[1].score > found[2].score
+    reasons = {r.code: r.args for r in found[1].reasons}
+    assert reasons.get("place_region") == {
+        "place": typed.split(",")[-1].strip(),
+        "found": "Иртышский р-н, Павлодарская обл.",
     }
+    assert "place_region" in REASON_CODES
+
+
+def test_a_district_named_like_another_oblast_does_not_name_that_oblast() -> None:
+    """Свердловский р-н of Джамбулская обл. is not in Свердловская обл.: the oblast the reading states wins."""
+    reg = Registry()
+    reg.add([Record("z", "Омаров", "Ахмет", None, "1910", "Джамбулская обл., Свердловский р-н")])
+    reasons = {r.code for r in _top(reg, Query("Омаров", "Ахмет", birthplace="Свердловская обл.")).reasons}
+    assert "place_differs" in reasons
+
+
+def test_an_oblast_named_as_the_reading_names_it_is_the_same_place_not_a_renaming() -> None:
+    """ "Павлодар облысы" against "Павлодарская обл.": one name in two forms, not "Павлодарская is today's
+    Павлодар"."""
+    reg = Registry()
+    reg.add([Record("p", "Сатпаев", "Ахмет", None, "1910", "Павлодарская обл., Баянаульский р-н")])
+    reasons = {
+        r.code: r.args for r in _top(reg, Query("Сатпаев", "Ахмет", birthplace="Павлодар облысы")).reasons
+    }
+    assert reasons.get("place_same") == {"place": "Павлодарская обл."}
 
 
 def test_an_oblast_of_today_is_still_a_historical_name() -> None:
@@ -512,3 +564,66 @@ def test_a_renamed_oblast_of_the_rsfsr_or_ukraine_agrees_with_todays_name(then: 
     top = _top(reg, Query("Сидоренков", "Яков", birth_year=1911, birthplace=today))
     assert top.reading_id == "o"
     assert "place_historical" in {r.code for r in top.reasons}
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("Дашогузский велаят", "Ташаузская обл., Куня-Ургенчский р-н"),
+        ("Daşoguz welaýaty", "Ташаузская обл."),
+        ("Toshkent viloyati", "Ташкентская обл."),
+        ("Чүй облусу", "Фрунзенская обл."),
+        ("Вилояти Хатлон", "Кулябская обл."),
+        ("Согдийская обл.", "Ленинабадская обл."),
+        ("Районы республиканского подчинения", "Сталинабадская обл."),
+        ("Абай облысы", "Семипалатинская обл."),
+    ],
+)
+def test_central_asian_oblasts_are_known_by_todays_names(typed: str, written: str) -> None:
+    """The oblasts of the Uzbek, Kyrgyz, Tajik and Turkmen SSRs under today's names, as their people write them."""
+    reg = Registry()
+    reg.add([Record("c", "Атаев", "Аман", None, "1917", written)])
+    reasons = {r.code for r in _top(reg, Query("Атаев", "Аман", birthplace=typed)).reasons}
+    assert reasons & {"place_historical", "place_same", "place_within"}
+
+
+@pytest.mark.parametrize("typed", ["Республика Татарстан", "Respublika Tatarstan", "Zhambylskai͡a obl."])
+def test_a_region_named_with_its_kind_before_it_or_in_latin_is_a_region_not_a_place_in_it(typed: str) -> None:
+    """ "Республика Татарстан" names the republic (not a town in it), so a reading of one of its districts
+    agrees fully, as it does for "Zhambylskai͡a obl." against a district of Джамбулская обл."""
+    reg = Registry()
+    reg.add(
+        [
+            Record("t", "Сабиров", "Ильдар", None, "1917", "Татарская АССР, Чистопольский р-н"),
+            Record("z", "Сабиров", "Ильдар", None, "1917", "Джамбулская обл., Меркенский р-н"),
+        ]
+    )
+    found = reg.search(Query("Сабиров", "Ильдар", birthplace=typed))
+    codes = {r.code for m in found for r in m.reasons}
+    assert "place_region" not in codes
+    assert codes & {"place_historical", "place_same"}
+
+
+def test_two_villages_of_one_oblast_agree_only_partly() -> None:
+    """The family lived in с. Торайгыр: a namesake whose family lived in another village of the same oblast
+    agrees less than the one of Торайгыр (before, both were "the same place")."""
+    reg = Registry()
+    reg.add(
+        [
+            Record(
+                "other",
+                "Сатпаев",
+                "Ахмет",
+                None,
+                "1910",
+                None,
+                family_address="Павлодарская обл., с. Жанажол",
+            ),
+            Record(
+                "his", "Сатпаев", "Ахмет", None, "1910", None, family_address="Павлодарская обл., с. Торайгыр"
+            ),
+        ]
+    )
+    found = reg.search(Query("Сатпаев", "Ахмет", family_place="Павлодар облысы, Торайгыр ауылы"))
+    assert _ids(found)[0] == "his"
+    assert found[0].score > found[1].score

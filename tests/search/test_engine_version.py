@@ -22,7 +22,10 @@ from bot.services.registry_search import record_of_reading
 from models import Database, Reading, ReadingKey
 from tests.amanat_process import amanat_env, run
 
-DIGESTS = {"1.2": "2500ab66dcf2b8ff61779f92b64c79e144419a5bcb8fb770e9538308a85cde29"}
+DIGESTS = {
+    "1.2": "2500ab66dcf2b8ff61779f92b64c79e144419a5bcb8fb770e9538308a85cde29",
+    "1.3": "58c1defc383d084856497adf726335521f7f8f1574fd57f12cc7f62a0077f558",
+}
 
 
 def stored_digest() -> str:
