@@ -39,9 +39,9 @@ from models.base import utcnow
 
 # The queue's floor on its order (``Match.joint``). The pass records a pair for its score alone (>= 20)
 # even when many saved searches or the registry's readings fit the reading as well (``joint`` below the
-# pass's own ``RECORD_MIN_JOINT``): on bench/matching.py (seed 90001, full size) those pairs were 4 % of
-# the queue and none of them was the man, so they stay recorded (the pass and /family keep them) but are
-# not queued.
+# pass's own ``RECORD_MIN_JOINT``): on bench/matching.py at full size those pairs were 4 % of the queue
+# and none of them was the man on seed 90001 (one of 152 on 31337), so they stay recorded (the pass and
+# /family keep them) but are not queued.
 # Raising it trades queue recall for a shorter queue with more true pairs at its top (bench/README.md).
 QUEUE_MIN_JOINT = 0.05
 
