@@ -85,8 +85,8 @@ POSITION = "matching.position"  # within the next batch: the highest reading id 
 # Stamped at the end of every pass (value: the readings it matched), for /healthz and /metrics.
 LAST_PASS = "matching.last_pass"
 # Scores are 0-100 (about the probability, in percent, that the reading is the man). A pair is recorded
-# (and, unless announced, waits in the volunteers' review queue: bot.services.review) when its score is
-# at least RECORD_MIN_SCORE, or when its chance against both the registry's other readings and the other
+# (and, unless announced, waits in the volunteers' review queue, bot.services.review, when its `joint`
+# reaches the queue's floor QUEUE_MIN_JOINT there) when its score is at least RECORD_MIN_SCORE, or when its chance against both the registry's other readings and the other
 # saved searches the reading fits (`Candidate.joint`) is at least RECORD_MIN_JOINT: the true pairs a noisy
 # query leaves below 20 that a volunteer can still tell apart; a low pair that many searches or readings
 # fit as well is not recorded (nobody could say which is the man). Chosen on bench/matching.py's seed

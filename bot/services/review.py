@@ -10,7 +10,9 @@ queue's first fifth than the score or the chance against "not in the registry" a
 which the notification rule uses); see bench/README.md. A verdict is stored once per match (a unique row, so two volunteers deciding at the same instant
 cannot both win): "likely" means the relative is told, once; "not" means the pair is never shown again.
 "Skip" stores nothing: the next item is the one after it in the same order (a cursor, not a state).
-Only matches of active searches of people who have not blocked the bot are queued.
+Only matches of active searches of people who have not blocked the bot are queued, and only those whose
+chance reaches ``QUEUE_MIN_JOINT`` (a pair recorded for its score alone that many searches fit as well
+stays recorded but is not queued).
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ from models import (
     SearchRequest,
 )
 from models.base import utcnow
+
+# The queue's floor on its order (``Match.joint``). The pass records a pair for its score alone (>= 20)
+# even when many saved searches or the registry's readings fit the reading as well (``joint`` below the
+# pass's own ``RECORD_MIN_JOINT``): on bench/matching.py at full size those pairs were 4 % of the queue
+# and none of them was the man on seed 90001 (one of 152 on 31337), so they stay recorded (the pass and
+# /family keep them) but are not queued.
+# Raising it trades queue recall for a shorter queue with more true pairs at its top (bench/README.md).
+QUEUE_MIN_JOINT = 0.05
 
 
 class Verdict(enum.StrEnum):
@@ -65,6 +75,7 @@ def _likelihood() -> Any:
 def _queue_condition() -> Any:
     return and_(
         Match.notification == NotificationState.SKIPPED,
+        _likelihood() >= QUEUE_MIN_JOINT,
         SearchRequest.status == RequestStatus.ACTIVE,
         Person.active.is_(True),
         MatchReview.id.is_(None),

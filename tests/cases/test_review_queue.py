@@ -133,3 +133,19 @@ async def test_the_queue_goes_by_the_chance_against_other_readings_and_searches(
     assert item is not None and item.match_id == high
     item, _ = await review.next_item(desk.db, after=high)
     assert item is None
+
+
+async def test_a_pair_many_searches_fit_as_well_is_kept_but_not_queued(desk: Desk) -> None:
+    """A pair recorded for its score alone whose chance against the other readings and searches is below
+    `QUEUE_MIN_JOINT` stays recorded but is not queued: nobody could tell which search is the man's."""
+    low, high = await record_matches(desk)
+    assert desk.db is not None
+    async with desk.db.session() as session:
+        await session.execute(update(Match).where(Match.id == low).values(joint=review.QUEUE_MIN_JOINT / 2))
+        await session.execute(update(Match).where(Match.id == high).values(joint=review.QUEUE_MIN_JOINT))
+    assert await review.queue_size(desk.db) == 1
+    item, total = await review.next_item(desk.db)
+    assert item is not None and item.match_id == high and total == 1
+    assert [pid for pid, _rid, _score in await review.queue_pairs(desk.db)] == [RELATIVE]
+    async with desk.db.session() as session:
+        assert await session.get(Match, low) is not None
