@@ -70,6 +70,7 @@ from bot.services.query_text import (
     parse_birth_year,
 )
 from bot.services.registry_import import (
+    BATCH_SIZE,
     ImportFailure,
     ImportReport,
     ImportStopped,
@@ -292,7 +293,7 @@ def _write_rejected(path: Path, reports: list[ImportReport], t: CliText) -> None
 
 
 async def _import_files(
-    settings: Settings, files: tuple[str, ...], show_progress: bool | None
+    settings: Settings, files: tuple[str, ...], show_progress: bool | None, batch_rows: int = BATCH_SIZE
 ) -> list[ImportReport]:
     from tqdm import tqdm
 
@@ -314,7 +315,7 @@ async def _import_files(
                 def progress(done: int, _total: int, bar: Any = bar) -> None:
                     bar.update(done - bar.n)
 
-                reports.append(await import_file(database, source, progress=progress))
+                reports.append(await import_file(database, source, progress=progress, batch_size=batch_rows))
         await refresh_region_counts(database)  # the board's chart by region: counted once, here
     finally:
         await database.dispose()
@@ -368,6 +369,13 @@ async def _batch_command(
 @click.option(
     "--rollback", "rollback", type=int, metavar="BATCH", help="Delete the readings a lost batch inserted."
 )
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(100, 100_000),
+    default=BATCH_SIZE,
+    show_default=True,
+    help="Rows per batch, each written in one transaction: a killed import leaves less to finish or roll back.",
+)
 @click.pass_context
 def import_command(
     ctx: click.Context,
@@ -377,6 +385,7 @@ def import_command(
     status: bool,
     finish: int | None,
     rollback: int | None,
+    batch_rows: int,
 ) -> None:
     """Import registry readings from CSV or JSON lines (idempotent by reading_id), or see and mend the
     import batches (--status, --finish, --rollback)."""
@@ -393,7 +402,7 @@ def import_command(
         _fail(t("cli.import.usage_files"), code=2)
     disable = None if progress is None else not progress
     try:
-        reports = _run(_import_files(_settings(ctx), files, disable))
+        reports = _run(_import_files(_settings(ctx), files, disable, batch_rows))
     except ImportFailure as error:
         _fail(t("cli.import.failed", error=coded_error(t, "cli.failure", error)))
         return

@@ -6,6 +6,7 @@ status (and --json) counts them; pause, resume and cancel change the appeal as t
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -71,18 +72,25 @@ async def test_bad_appeal_commands_are_refused_with_a_clear_message(
     db: Database, sqlite_url: str, tmp_path: Path
 ) -> None:
     typed = ("appeal", "create", "--surname", "Кусаинов", "--name", "Жумабай", "--born", "1914", "--text")
-    code, out, err = await amanat(sqlite_url, tmp_path, *typed, "Ищем.", "--audience", "region:Атлантида")
-    assert code == 2 and "audience" in err and not out
-    code, _, err = await amanat(sqlite_url, tmp_path, *typed, "x" * 1001)
-    assert code == 2 and "1000" in err
-    code, _, err = await amanat(sqlite_url, tmp_path, *typed, "Ищем.", admins="")
-    assert code == 2 and "roles.admins" in err
-    code, _, err = await amanat(
-        sqlite_url, tmp_path, "appeal", "create", "--reading-id", "NOPE", "--text", "Ищем."
+    # Refusals change nothing, so they run at once (each is a process start).
+    bad_region, too_long, no_admins, no_reading, no_appeal = await asyncio.gather(
+        amanat(sqlite_url, tmp_path, *typed, "Ищем.", "--audience", "region:Атлантида"),
+        amanat(sqlite_url, tmp_path, *typed, "x" * 1001),
+        amanat(sqlite_url, tmp_path, *typed, "Ищем.", admins=""),
+        amanat(sqlite_url, tmp_path, "appeal", "create", "--reading-id", "NOPE", "--text", "Ищем."),
+        amanat(sqlite_url, tmp_path, "appeal", "status", "999"),
     )
+    code, out, err = bad_region
+    assert code == 2 and "audience" in err and not out
+    code, _, err = too_long
+    assert code == 2 and "1000" in err
+    code, _, err = no_admins
+    assert code == 2 and "roles.admins" in err
+    code, _, err = no_reading
     assert code == 1 and "NOPE" in err
-    code, _, err = await amanat(sqlite_url, tmp_path, "appeal", "status", "999")
+    code, _, err = no_appeal
     assert code == 1 and "no appeal 999" in err
+    assert await get_appeal(db, 1) is None  # none of them made a draft
     code, out, err = await amanat(sqlite_url, tmp_path, *typed, "Ищем.", "--audience", "region:Туркестанская")
     assert code == 0, err
     appeal = await get_appeal(db, int(out))

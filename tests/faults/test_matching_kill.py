@@ -37,6 +37,8 @@ from models import Database
 async def test_a_killed_pass_is_followed_at_once_and_everyone_is_told_once(
     api: BotApiStandIn, any_db: Database, any_db_url: str, tmp_path: Path, point: str
 ) -> None:
+    if point != "matching-chunk:1" and "postgresql" in any_db_url:
+        pytest.skip("the other points run on SQLite only (time)")
     told_of_legkodymov = await relatives_waiting(api, any_db, 3001, 3, "legkodymov")
     told_of_kusainov = await relatives_waiting(api, any_db, 3101, 2, "kusainov")
     everyone = told_of_legkodymov + told_of_kusainov
