@@ -19,7 +19,7 @@ import pytest
 from bot.services.faults import FAULT_EXIT_CODE
 from botapi_standin import BotApiStandIn, SentMessage, SimUser
 from models import Database
-from tests.amanat_process import amanat_env, free_port, start_bot, stop
+from tests.amanat_process import amanat_env, free_port, start_bot, stop, wait_for_webhook
 from tests.faults.faults_harness import (
     deliveries,
     filler,
@@ -86,10 +86,8 @@ async def test_two_processes_serve_one_dialogue_and_a_killed_pass_loses_and_doub
                 )
             )
 
-        async def both_up() -> bool:
-            return len(api.calls_of("setWebhook")) >= 2
-
-        await until(both_up, "both processes set the webhook")
+        for process, hook in zip(processes, hooks, strict=True):  # set and listening (PTB sets it first)
+            await wait_for_webhook(api, int(hook.split(":")[2].split("/")[0]), 0, process)
         first, second = hooks
 
         relative = api.user(4001, "Алия", language_code="ru")
