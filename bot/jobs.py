@@ -36,7 +36,7 @@ import logging
 from typing import Any, Final
 
 from sqlalchemy.exc import DBAPIError
-from telegram.ext import Application, CallbackContext
+from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.config import Settings
 from bot.services.board_stats import refresh_snapshot
@@ -158,6 +158,13 @@ async def cases_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
         log.info("cases: %s reminders sent", sent)
 
 
+def _job_queue(application: Application[Any, Any, Any, Any, Any, Any]) -> JobQueue[Any]:
+    queue = application.job_queue
+    if queue is None:
+        raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
+    return queue
+
+
 def register_jobs(
     application: Application[Any, Any, Any, Any, Any, Any],
     settings: Settings,
@@ -167,9 +174,7 @@ def register_jobs(
 ) -> None:
     """Schedule the matching pass (first after `first_matching` s), the outbox sender, the heartbeat and
     the broadcaster (the board's statistics: :func:`register_board_stats`, where the board is served)."""
-    queue = application.job_queue
-    if queue is None:
-        raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
+    queue = _job_queue(application)
     data = (db, settings)
     # No overlapping runs of one job within this process (APScheduler's max_instances=1, PTB's default).
     queue.run_repeating(
@@ -204,9 +209,7 @@ def register_board_stats(
 ) -> None:
     """Schedule the board's statistics snapshot: at start (after ``first`` s), then every
     ``web.stats_refresh_seconds``."""
-    queue = application.job_queue
-    if queue is None:
-        raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
+    queue = _job_queue(application)
     queue.run_repeating(
         board_stats_job,
         interval=settings.web.stats_refresh_seconds,

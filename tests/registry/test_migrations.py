@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -77,21 +78,23 @@ async def test_empty_database_upgrades_to_head_and_matches_models(any_db_url: st
         await database.dispose()
 
 
+async def migrate(database: Database, verb: str, revision: str) -> None:
+    """``alembic upgrade|downgrade revision`` on ``database``, as `amanat db upgrade` runs it."""
+
+    def run(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        getattr(command, verb)(cfg, revision)
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(run)
+
+
 async def test_reading_keys_survive_the_move_to_reading_order_and_back(any_db_url: str) -> None:
     """0002 rebuilds reading_keys keyed by (reading, key): the keys of a registry already imported stay."""
-    from alembic import command
     from sqlalchemy import text
 
     database = Database(any_db_url)
-
-    async def migrate(verb: str, revision: str) -> None:
-        def run(connection: Connection) -> None:
-            cfg = alembic_config()
-            cfg.attributes["connection"] = connection
-            getattr(command, verb)(cfg, revision)
-
-        async with database.engine.begin() as connection:
-            await connection.run_sync(run)
 
     async def keys() -> list[tuple[str, int]]:
         async with database.engine.connect() as connection:
@@ -99,8 +102,8 @@ async def test_reading_keys_survive_the_move_to_reading_order_and_back(any_db_ur
             return sorted((key, pk) for key, pk in result)
 
     try:
-        await migrate("downgrade", "base")
-        await migrate("upgrade", "0001")
+        await migrate(database, "downgrade", "base")
+        await migrate(database, "upgrade", "0001")
         async with database.engine.begin() as connection:
             await connection.execute(
                 text(
@@ -122,11 +125,11 @@ async def test_reading_keys_survive_the_move_to_reading_order_and_back(any_db_ur
                 )
             )
         before = await keys()
-        await migrate("upgrade", "head")
+        await migrate(database, "upgrade", "head")
         assert await keys() == before
-        await migrate("downgrade", "0001")
+        await migrate(database, "downgrade", "0001")
         assert await keys() == before
-        await migrate("upgrade", "head")
+        await migrate(database, "upgrade", "head")
         assert await keys() == before
     finally:
         await database.dispose()
@@ -135,7 +138,6 @@ async def test_reading_keys_survive_the_move_to_reading_order_and_back(any_db_ur
 async def test_the_boards_weekly_counts_read_indexes_after_0011(any_db_url: str) -> None:
     """0011 indexes what the administrators' board counts per week (bot.services.board_stats), so each
     week is a range of an index on SQLite and PostgreSQL; down to 0010 they go, and up again."""
-    from alembic import command
 
     wanted = {
         "people": ("ix_people_consent_at", ["consent_at"]),
@@ -143,15 +145,6 @@ async def test_the_boards_weekly_counts_read_indexes_after_0011(any_db_url: str)
         "matches": ("ix_matches_created_notification", ["created_at", "notification"]),
     }
     database = Database(any_db_url)
-
-    async def migrate(verb: str, revision: str) -> None:
-        def run(connection: Connection) -> None:
-            cfg = alembic_config()
-            cfg.attributes["connection"] = connection
-            getattr(command, verb)(cfg, revision)
-
-        async with database.engine.begin() as connection:
-            await connection.run_sync(run)
 
     async def present() -> dict[str, dict[str, list[str]]]:
         def read(connection: Connection) -> dict[str, dict[str, list[str]]]:
@@ -169,10 +162,10 @@ async def test_the_boards_weekly_counts_read_indexes_after_0011(any_db_url: str)
         indexes = await present()
         for table, (name, columns) in wanted.items():
             assert indexes[table].get(name) == columns, (table, indexes[table])
-        await migrate("downgrade", "0010")
+        await migrate(database, "downgrade", "0010")
         indexes = await present()
         assert not any(name in indexes[table] for table, (name, _) in wanted.items())
-        await migrate("upgrade", "head")
+        await migrate(database, "upgrade", "head")
         indexes = await present()
         assert all(indexes[table].get(name) == columns for table, (name, columns) in wanted.items())
     finally:
