@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy import case as when_then
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import RolesConfig
 from bot.services.outbox import enqueue
@@ -697,11 +698,26 @@ UNPOSTED_GRACE: Final = timedelta(minutes=1)  # a case being opened right now is
 UNPOSTED_RETRY: Final = timedelta(minutes=10)  # a card that failed again is tried this much later
 
 
-async def unposted_cases(db: Database, *, now: datetime | None = None) -> list[CaseView]:
-    """New cases whose card reached no volunteer (the Bot API failed while they opened), to post now.
+async def _mark_due(session: AsyncSession, due: tuple[ColumnElement[bool], ...], now: datetime) -> list[Case]:
+    """The cases that meet ``due`` (at most 200, oldest first), each marked ``reminded_at = now`` by an
+    update that checks ``due`` and its status again: of several bot processes, one takes each."""
+    rows = (await session.execute(select(Case).where(*due).order_by(Case.id).limit(200))).scalars().all()
+    marked: list[Case] = []
+    for case in rows:
+        result = await session.execute(
+            update(Case)
+            .where(Case.id == case.id, Case.status == case.status, *due)
+            .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            marked.append(case)
+    return marked
 
-    Each is marked (``reminded_at``) in the same update that selects it, so that of several bot processes
-    one posts it; one that fails again comes back after :data:`UNPOSTED_RETRY`."""
+
+async def unposted_cases(db: Database, *, now: datetime | None = None) -> list[CaseView]:
+    """New cases whose card reached no volunteer (the Bot API failed while they opened), to post now;
+    one that fails again comes back after :data:`UNPOSTED_RETRY`."""
     now = now or utcnow()
     posted = select(CasePost.id).where(CasePost.case_id == Case.id, CasePost.kind == "board").exists()
     due = (
@@ -710,19 +726,8 @@ async def unposted_cases(db: Database, *, now: datetime | None = None) -> list[C
         ~posted,
         or_(Case.reminded_at.is_(None), Case.reminded_at <= now - UNPOSTED_RETRY),
     )
-    found: list[CaseView] = []
     async with db.session() as session:
-        rows = (await session.execute(select(Case).where(*due).order_by(Case.id).limit(200))).scalars().all()
-        for case in rows:
-            marked = await session.execute(
-                update(Case)
-                .where(Case.id == case.id, *due)
-                .values(reminded_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if marked.rowcount == 1:  # type: ignore[attr-defined]
-                found.append(await _view(session, case))
-    return found
+        return [await _view(session, case) for case in await _mark_due(session, due, now)]
 
 
 async def due_reminders(db: Database, period: timedelta, *, now: datetime | None = None) -> list[Reminder]:
@@ -730,40 +735,19 @@ async def due_reminders(db: Database, period: timedelta, *, now: datetime | None
     reminded: each at most once per period (the mark is the watermark; a second run finds nothing)."""
     now = now or utcnow()
     cutoff = now - period
-    reminders: list[Reminder] = []
+    due = (
+        Case.status.in_([CaseStatus.NEW, CaseStatus.CLAIMED]),
+        Case.waiting_since.is_not(None),
+        Case.waiting_since <= cutoff,
+        or_(Case.reminded_at.is_(None), Case.reminded_at <= cutoff),
+    )
     async with db.session() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(Case)
-                    .where(
-                        Case.status.in_([CaseStatus.NEW, CaseStatus.CLAIMED]),
-                        Case.waiting_since.is_not(None),
-                        Case.waiting_since <= cutoff,
-                        or_(Case.reminded_at.is_(None), Case.reminded_at <= cutoff),
-                    )
-                    .order_by(Case.id)
-                    .limit(200)
-                )
+        return [
+            Reminder(
+                await _view(session, case), "unclaimed" if case.status == CaseStatus.NEW else "unanswered"
             )
-            .scalars()
-            .all()
-        )
-        for case in rows:
-            marked = await session.execute(
-                update(Case)
-                .where(
-                    Case.id == case.id,
-                    Case.status == case.status,
-                    or_(Case.reminded_at.is_(None), Case.reminded_at <= cutoff),
-                )
-                .values(reminded_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if marked.rowcount == 1:  # type: ignore[attr-defined]
-                kind = "unclaimed" if case.status == CaseStatus.NEW else "unanswered"
-                reminders.append(Reminder(await _view(session, case), kind))
-    return reminders
+            for case in await _mark_due(session, due, now)
+        ]
 
 
 # ------------------------------------------------------------------------------------- the web board
