@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from bot.search.gazetteer import PlaceProfile, place_region, same_place
 from bot.search.names import name_group, patronymic_stem
 from bot.search.notation import YearReading
 from bot.search.profiles import NameForms
-from bot.search.spelling import skeleton, wildcard_pattern
+from bot.search.spelling import is_latin, skeleton, wildcard_pattern
 
 # The same consonant skeleton is "phonetic" only when the letters are this similar too (the best of the
 # query's forms): a skeleton drops vowels and doubled letters, so Сезолов would sound like Соловева.
@@ -84,6 +84,37 @@ def compare_surnames(q: NameForms, r: NameForms) -> tuple[str, bool]:
     return best, best_declined
 
 
+# Two first names or patronymics this alike are "similar" (a swapped pair of letters counts as one slip).
+_NAME_SIMILARITY = 0.75
+
+
+def _name_similarity(qf: str, rf: str) -> float:
+    """How alike a query's name is to a reading's; each unread letter (``?``) of the reading is free."""
+    if "?" not in rf and "*" not in rf:
+        return OSA.normalized_similarity(qf, rf)
+    known = rf.replace("*", "")
+    longest = max(len(qf), len(known))
+    return 1.0 - max(0, OSA.distance(qf, known) - known.count("?")) / longest if longest else 0.0
+
+
+def _damaged_fits(qf: str, rf: str) -> bool:
+    """A damaged reading of a name fits the query's: letter for letter where read, or one slip apart."""
+    pattern = wildcard_pattern(rf)
+    if pattern is not None and pattern.fullmatch(qf):
+        return True
+    return _name_similarity(qf, rf) >= _NAME_SIMILARITY
+
+
+def _as_written(forms: NameForms) -> tuple[str, ...]:
+    """A Cyrillic name as written, only lowercased: folding merges letters (ы, й and и; doubled letters),
+    so that one slip in Василий can leave two letters' difference between the folded forms."""
+    return tuple(a.lower().replace("ё", "е") for a in forms.alternatives if not is_latin(a))
+
+
+def _similar_as_written(q: NameForms, r: NameForms) -> bool:
+    return any(_name_similarity(qa, ra) >= _NAME_SIMILARITY for qa in _as_written(q) for ra in _as_written(r))
+
+
 def compare_names(q: NameForms | None, r: NameForms | None) -> str:
     """The agreement category of two first names."""
     if q is None or r is None:
@@ -98,14 +129,15 @@ def compare_names(q: NameForms | None, r: NameForms | None) -> str:
             if qf == rf:
                 return "exact"
             if r.wild:
-                pattern = wildcard_pattern(rf)
-                if pattern is not None and pattern.fullmatch(qf):
+                if _damaged_fits(qf, rf):
                     best = "similar"
                 continue
             if name_group(qf) == name_group(rf):
                 best = "variant"
-            elif best == "differs" and Levenshtein.normalized_similarity(qf, rf) >= 0.75:
+            elif best == "differs" and _name_similarity(qf, rf) >= _NAME_SIMILARITY:
                 best = "similar"
+    if best == "differs" and not (q.initial or r.initial) and _similar_as_written(q, r):
+        best = "similar"
     return best
 
 
@@ -123,12 +155,13 @@ def compare_patronymics(q: NameForms | None, r: NameForms | None) -> str:
             if qf == rf or patronymic_stem(qf) == patronymic_stem(rf):
                 return "exact"
             if r.wild:
-                pattern = wildcard_pattern(rf)
-                if pattern is not None and pattern.fullmatch(qf):
+                if _damaged_fits(qf, rf):
                     best = "similar"
                 continue
-            if Levenshtein.normalized_similarity(qf, rf) >= 0.75:
+            if _name_similarity(qf, rf) >= _NAME_SIMILARITY:
                 best = "similar"
+    if best == "differs" and not (q.initial or r.initial) and _similar_as_written(q, r):
+        best = "similar"
     return best
 
 

@@ -159,6 +159,7 @@ _LATIN: dict[str, tuple[str, ...]] = {
     "ú": ("у",),
     "ā": ("а",),
     "ī": ("и",),
+    "ĭ": ("й",),  # ALA-LC (Library of Congress): Сергей as Sergeĭ
     "ō": ("о",),
     "ȳ": ("ы",),
     # Uzbek Latin: oʻ and gʻ (written with any apostrophe; see _prepare), x is х.
@@ -178,7 +179,7 @@ _LATIN: dict[str, tuple[str, ...]] = {
     "ň": ("н",),
 }
 _LATIN_MAX = max(len(k) for k in _LATIN)
-_LATIN_LETTER = re.compile(r"[a-zäğñöūüşıçčšžŝûâéèêëėìíýŷǵḱńóúāīōŏň]")
+_LATIN_LETTER = re.compile(r"[a-zäğñöūüşıçčšžŝûâéèêëėìíýŷǵḱńóúāīĭōŏň]")
 _APOSTROPHES = re.compile(r"['’ʹʺ`´ʼʻ‘\"]")
 # Uzbek oʻ and gʻ, with whatever apostrophe the keyboard gives (Xoʻjayev, Yo'ldoshev, G`afurov).
 _UZBEK_O = re.compile(r"o['’ʻ‘`ʼ]")

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 # stored as its region). 1.3: a district, town or village the gazetteer knows is stored as a place too,
 # so two districts of one oblast agree only partly; a district named like another oblast (Свердловский
 # р-н of Джамбулская обл.) no longer names that oblast; the Central Asian republics' oblasts are known.
-# Readings of another version are derived again
+# 1.4: ĭ (й in ALA-LC) is folded, not dropped; first names and patronymics are compared with swaps and
+# unread letters allowed (saved searches' registry sums change). Readings of another version are derived again
 # (`amanat db upgrade`, or as the index loads).
-ENGINE_VERSION = "1.3"
+ENGINE_VERSION = "1.4"
 # A saved search's stored keys, profile and registry sums come from the query side, which can change while
 # the readings' stored data stays the same: a change of this version derives saved searches again (the
 # matching job does it on its next pass) and leaves the readings alone. It includes ENGINE_VERSION.

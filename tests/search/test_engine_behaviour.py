@@ -627,3 +627,31 @@ def test_two_villages_of_one_oblast_agree_only_partly() -> None:
     found = reg.search(Query("Сатпаев", "Ахмет", family_place="Павлодар облысы, Торайгыр ауылы"))
     assert _ids(found)[0] == "his"
     assert found[0].score > found[1].score
+
+
+@pytest.mark.parametrize(
+    ("typed", "written", "code"),
+    [
+        ("Осатпа", "Остап", "name_similar"),  # two letters swapped at the keyboard (and declined)
+        ("Григория", "Грнго?ий", "name_similar"),  # one letter misread, one unread, the query declined
+        ("Васиыий", "Василий", "name_similar"),  # one slip that folding would turn into two
+        ("Sergeĭ", "Сергей", "name_exact"),  # й as ĭ (ALA-LC, the Library of Congress's scheme)
+        ("Dzhumabaĭ", "Хумабай", "name_similar"),  # and ж misread as х
+    ],
+)
+def test_a_first_name_with_one_slip_on_either_side_is_close_not_another_name(
+    typed: str, written: str, code: str
+) -> None:
+    """Before, each of these was "the name differs", which weighs a true reading down below namesakes."""
+    reg = Registry()
+    reg.add([Record("his", "Максименко", written, None, "1903", None)])
+    found = reg.search(Query("Максименко", typed))
+    assert _ids(found) == ["his"]
+    assert code in {r.code for r in found[0].reasons}
+
+
+def test_a_patronymic_with_an_unread_and_a_misread_letter_is_close() -> None:
+    reg = Registry()
+    reg.add([Record("his", "Сабирин", "Габдулла", "Хай?уплович", "1912", None)])
+    found = reg.search(Query("Сабирин", "Габдулла", "Хайруллович"))
+    assert "patronymic_match" in {r.code for r in found[0].reasons}
