@@ -122,8 +122,14 @@ def combine_keys(surname_keys: Iterable[str], classes: Iterable[str]) -> frozens
     return frozenset(f"{s}|{c}" for s in surname_keys for c in classes)
 
 
+def reading_initial_classes(forms: NameForms | None) -> frozenset[str]:
+    """The initial classes a reading is filed under: its name's own beside its table name's (Микола: м, and
+    Николай's и), so that a relative's slip that hides the table name (Мколы) still meets it."""
+    return name_initial_classes(forms, True)
+
+
 def _profile_keys(profile: Profile) -> frozenset[str]:
-    return combine_keys(surname_block_keys(profile.surname, False), name_initial_classes(profile.name, False))
+    return combine_keys(surname_block_keys(profile.surname, False), reading_initial_classes(profile.name))
 
 
 @lru_cache(maxsize=50_000)

@@ -20,10 +20,10 @@ from bot.search.comparators import PHONETIC_SIMILARITY, compare_places
 from bot.search.gazetteer import PlaceProfile
 from bot.search.keys import (
     combine_keys,
-    name_initial_classes,
     query_keys,
     query_keys_any_name,
     query_pair_keys,
+    reading_initial_classes,
     reading_pair_keys,
     surname_block_keys,
 )
@@ -176,7 +176,7 @@ class Registry:
     ) -> None:
         """Counts the reading's surname and puts its position into its cell (made and keyed if new)."""
         self._surname_counts[surname.forms[0]] += 1
-        classes = name_initial_classes(name, False)
+        classes = reading_initial_classes(name)
         cell_key = (surname.raw, classes)
         cell = self._cell_of.get(cell_key)
         if cell is None:

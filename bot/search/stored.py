@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import orjson
 
-from bot.search.keys import combine_keys, name_initial_classes, surname_block_keys
+from bot.search.keys import combine_keys, reading_initial_classes, surname_block_keys
 from bot.search.profiles import join_places, name_forms, place_of, relative_words, year_of
 from bot.search.types import ENGINE_VERSION, Record
 
@@ -66,7 +66,7 @@ def _surname_part(surname: str) -> tuple[str, frozenset[str]] | None:
 
 @lru_cache(maxsize=50_000)
 def _name_part(name: str | None) -> frozenset[str]:
-    return name_initial_classes(name_forms(name) if name is not None else None, False)
+    return reading_initial_classes(name_forms(name) if name is not None else None)
 
 
 @lru_cache(maxsize=200_000)

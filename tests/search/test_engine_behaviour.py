@@ -655,3 +655,17 @@ def test_a_patronymic_with_an_unread_and_a_misread_letter_is_close() -> None:
     reg.add([Record("his", "Сабирин", "Габдулла", "Хай?уплович", "1912", None)])
     found = reg.search(Query("Сабирин", "Габдулла", "Хайруллович"))
     assert "patronymic_match" in {r.code for r in found[0].reasons}
+
+
+def test_a_saved_search_whose_name_slip_hides_its_table_name_meets_the_new_reading(
+    registry: Registry,
+) -> None:
+    """Мколы (Миколы, typed with a slip) is no name the table knows, so it keeps its own initial м, while
+    Микола is filed under Николай's. The matching job has no second pass: before, the reading of the man
+    never met the saved search at all."""
+    searches = [SavedQuery(1, Query("Петренко", "Мколы", birth_year=1921, birthplace="Полтавская обл."))]
+    index = ReverseIndex(searches, total=len(registry), registry=registry, upto=len(registry))
+    his = Record("mykola", "Петренко", "Микола", "Иванович", "1921", "Полтавская обл., Лубенский р-н")
+    readings = [NewRecord(len(registry) + 1, his)]
+    pairs, _scored = index.match(readings, total=len(registry) + 1)
+    assert [readings[m.reading].record.reading_id for m in pairs] == ["mykola"]
