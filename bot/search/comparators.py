@@ -21,6 +21,9 @@ from bot.search.spelling import is_latin, skeleton, wildcard_pattern
 # The same consonant skeleton is "phonetic" only when the letters are this similar too (the best of the
 # query's forms): a skeleton drops vowels and doubled letters, so Сезолов would sound like Соловева.
 PHONETIC_SIMILARITY = 0.6
+# How alike two surnames' letters are: a swapped pair of letters (Жээнбкеов) is one slip, as a wrong
+# letter is (optimal string alignment); the bulk passes over many surnames use the same scorer.
+surname_similarity = OSA.normalized_similarity
 _SURNAME_RANK = {"exact": 0, "phonetic": 1, "wildcard": 2, "typo1": 3, "typo2": 4, "weak": 5}
 
 
@@ -51,7 +54,7 @@ def _damaged_similarity(qf: str, rf: str) -> float:
 
 
 def _best_similarity(q: NameForms, rf: str) -> float:
-    return max(Levenshtein.normalized_similarity(qf, rf) for qf in q.all_forms)
+    return max(surname_similarity(qf, rf) for qf in q.all_forms)
 
 
 def compare_surnames(q: NameForms, r: NameForms) -> tuple[str, bool]:
@@ -70,14 +73,14 @@ def compare_surnames(q: NameForms, r: NameForms) -> tuple[str, bool]:
                     category = "wildcard"
                 else:
                     similarity = max(
-                        Levenshtein.normalized_similarity(qf, rf.replace("*", "")),
+                        surname_similarity(qf, rf.replace("*", "")),
                         _damaged_similarity(qf, rf),
                     )
                     category = "typo1" if similarity >= 0.8 else "typo2" if similarity >= 0.6 else "weak"
             elif q_key == skeleton(rf) and _best_similarity(q, rf) >= PHONETIC_SIMILARITY:
                 category = "phonetic"
             else:
-                similarity = Levenshtein.normalized_similarity(qf, rf)
+                similarity = surname_similarity(qf, rf)
                 category = "typo1" if similarity >= 0.8 else "typo2" if similarity >= 0.65 else "weak"
             if _SURNAME_RANK[category] < _SURNAME_RANK[best]:
                 best, best_declined = category, declined

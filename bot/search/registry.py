@@ -16,7 +16,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from bot.search.comparators import PHONETIC_SIMILARITY, compare_places
+from bot.search.comparators import PHONETIC_SIMILARITY, compare_places, surname_similarity
 from bot.search.gazetteer import PlaceProfile
 from bot.search.keys import (
     combine_keys,
@@ -363,7 +363,7 @@ class Registry:
             similarity = process.cdist(
                 list(q_forms),
                 [first_forms[n] for n in plain.tolist()],
-                scorer=Levenshtein.normalized_similarity,
+                scorer=surname_similarity,
                 dtype=np.float64,
                 workers=1,
             ).max(axis=0)
@@ -530,7 +530,7 @@ class Registry:
         similarity = process.cdist(
             list(q_forms),
             [v.forms[0] for v in plain],
-            scorer=Levenshtein.normalized_similarity,
+            scorer=surname_similarity,
             dtype=np.float64,
             workers=1,
         ).max(axis=0)

@@ -29,7 +29,6 @@ from typing import Any, Protocol
 
 import numpy as np
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 
 from bot.search.comparators import (
     compare_names,
@@ -38,6 +37,7 @@ from bot.search.comparators import (
     compare_relatives,
     compare_surnames,
     compare_years,
+    surname_similarity,
 )
 from bot.search.keys import query_keys
 from bot.search.profiles import Profile, query_profile
@@ -242,7 +242,7 @@ class RegistryView:
             similarity = process.cdist(
                 list(q.surname.all_forms),
                 [first_forms[int(n)] for n in distinct[plain]],
-                scorer=Levenshtein.normalized_similarity,
+                scorer=surname_similarity,
                 dtype=np.float32,
                 workers=1,
             ).max(axis=0)

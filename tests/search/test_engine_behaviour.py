@@ -669,3 +669,13 @@ def test_a_saved_search_whose_name_slip_hides_its_table_name_meets_the_new_readi
     readings = [NewRecord(len(registry) + 1, his)]
     pairs, _scored = index.match(readings, total=len(registry) + 1)
     assert [readings[m.reading].record.reading_id for m in pairs] == ["mykola"]
+
+
+def test_a_keyboard_swap_against_a_misread_letter_still_finds_the_surname() -> None:
+    """Жээнбеков typed with two letters swapped (Жээнбкеов), read from the medallion with н as и
+    (Жээибеков): two slips, where counting a swap as two edits made it three and the surname "weak"."""
+    reg = Registry()
+    reg.add([Record("his", "Жээибеков", "Ысак", None, "1918", None)])
+    found = reg.search(Query("Жээнбкеов"))
+    assert _ids(found) == ["his"]
+    assert "surname_typo" in {r.code for r in found[0].reasons}
