@@ -105,6 +105,8 @@ def surname_block_keys(forms: NameForms, for_query: bool) -> frozenset[str]:
             tail_key = _tail(tail)
             if len(tail_key) >= 2:
                 keys.add("x" + tail_key[-3:])
+                if not for_query and form.startswith("*"):
+                    keys.add("x" + tail_key[-2:])
             if "*" in form:
                 continue
         key = skeleton(form)
@@ -115,6 +117,9 @@ def surname_block_keys(forms: NameForms, for_query: bool) -> frozenset[str]:
             keys.update(("p" + key[:2], "p" + key[:3]))
             end = _tail(form)
             keys.update(("x" + end[-2:], "x" + end[-3:]))
+            if end.endswith("v"):  # a final в read as б, as a hand writes them (...тникоб)
+                misread = end[:-1] + "p"
+                keys.update(("x" + misread[-2:], "x" + misread[-3:]))
     return frozenset(keys)
 
 

@@ -25,7 +25,7 @@ from tests.amanat_process import amanat_env, run
 DIGESTS = {
     "1.2": "2500ab66dcf2b8ff61779f92b64c79e144419a5bcb8fb770e9538308a85cde29",
     "1.3": "58c1defc383d084856497adf726335521f7f8f1574fd57f12cc7f62a0077f558",
-    "1.4": "cea4c7c00bb35e62c4b243e71eca7c6b0671ca04c84f9518ef58e2ed27e16d0e",
+    "1.4": "d00e7a7a7a6b1f23995a0f85d3d18d0afe1389f8ed32fd8c7f8b9f92be51736e",
 }
 
 
