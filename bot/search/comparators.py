@@ -16,7 +16,7 @@ from bot.search.gazetteer import PlaceProfile, place_region, same_place
 from bot.search.names import name_group, patronymic_stem
 from bot.search.notation import YearReading
 from bot.search.profiles import NameForms
-from bot.search.spelling import is_latin, skeleton, wildcard_pattern
+from bot.search.spelling import is_latin, skeleton, wildcard_fits
 
 # The same consonant skeleton is "phonetic" only when the letters are this similar too (the best of the
 # query's forms): a skeleton drops vowels and doubled letters, so Сезолов would sound like Соловева.
@@ -68,8 +68,7 @@ def compare_surnames(q: NameForms, r: NameForms) -> tuple[str, bool]:
             if qf == rf:
                 return "exact", declined
             if r.wild:
-                pattern = wildcard_pattern(rf)
-                if pattern is not None and pattern.fullmatch(qf):
+                if wildcard_fits(rf, qf):
                     category = "wildcard"
                 else:
                     similarity = max(
@@ -102,12 +101,10 @@ def _name_similarity(qf: str, rf: str) -> float:
 
 def _damaged_fits(qf: str, rf: str) -> bool:
     """A damaged reading of a name fits the query's: letter for letter where read, or one slip apart."""
-    pattern = wildcard_pattern(rf)
-    if pattern is not None and pattern.fullmatch(qf):
-        return True
-    return _name_similarity(qf, rf) >= _NAME_SIMILARITY
+    return wildcard_fits(rf, qf) or _name_similarity(qf, rf) >= _NAME_SIMILARITY
 
 
+@lru_cache(maxsize=100_000)  # by identity: a reading's forms live as long as the registry
 def _as_written(forms: NameForms) -> tuple[str, ...]:
     """A Cyrillic name as written, only lowercased: folding merges letters (ы, й and и; doubled letters),
     so that one slip in Василий can leave two letters' difference between the folded forms."""

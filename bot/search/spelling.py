@@ -28,6 +28,7 @@ __all__ = [
     "is_latin",
     "regional_variants",
     "skeleton",
+    "wildcard_fits",
     "wildcard_pattern",
 ]
 
@@ -349,6 +350,36 @@ def deletion_neighbours(key: str, min_length: int = 3) -> set[str]:
         for i in range(len(key)):
             found.add(_collapse(key[:i] + key[i + 1 :]))
     return found
+
+
+@lru_cache(maxsize=500_000)
+def _wildcard_shape(reading: str) -> tuple[str, str, int, int] | None:
+    """The letters before a reading's first wildcard and after its last, and the shortest and longest
+    query it can fit (-1: any length, for ``*``); None without a wildcard."""
+    cuts = [i for i, ch in enumerate(reading) if ch in "?*"]
+    if not cuts:
+        return None
+    unread = reading.count("?")
+    stars = reading.count("*")
+    known = len(reading) - unread - stars
+    return reading[: cuts[0]], reading[cuts[-1] + 1 :], known, -1 if stars else known + unread
+
+
+def wildcard_fits(reading: str, query: str) -> bool:
+    """True when a folded reading with ``?``/``*`` fits a folded query letter for letter (its
+    :func:`wildcard_pattern` matches the whole query). The letters before the first wildcard and after
+    the last, and the length, settle most pairs without a regular expression: a registry holds more
+    damaged readings than any cache of compiled patterns."""
+    shape = _wildcard_shape(reading)
+    if shape is None:
+        return False
+    head, tail, shortest, longest = shape
+    if len(query) < shortest or (longest >= 0 and len(query) > longest):
+        return False
+    if not query.startswith(head) or not query.endswith(tail):
+        return False
+    pattern = wildcard_pattern(reading)
+    return pattern is not None and pattern.fullmatch(query) is not None
 
 
 @lru_cache(maxsize=50_000)

@@ -22,6 +22,7 @@ from bot.search import (
     record_profile,
     skeleton,
 )
+from bot.search.spelling import wildcard_fits, wildcard_pattern
 
 
 def test_transliteration_schemes_fold_together() -> None:
@@ -148,3 +149,15 @@ def test_tajik_surnames_of_today_meet_the_registrys(typed: str, written: str) ->
 def test_kyrgyz_cyrillic_letters_fold() -> None:
     assert fold("Өмүров") == fold("Омуров") and fold("Меңдибаев") == fold("Мендибаев")
     assert _surname_category("Үсөнов", "Усенов") in {"exact", "phonetic"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    reading=st.text(alphabet="абв?*", min_size=1, max_size=8),
+    query=st.text(alphabet="абв", max_size=8),
+)
+def test_a_damaged_reading_fits_a_query_exactly_when_its_pattern_matches(reading: str, query: str) -> None:
+    """The quick checks before the regular expression (the letters before the first and after the last
+    wildcard, the length) never turn away a query that the pattern would match, nor let one through."""
+    pattern = wildcard_pattern(reading)
+    assert wildcard_fits(reading, query) == (pattern is not None and pattern.fullmatch(query) is not None)
