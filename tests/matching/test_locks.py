@@ -99,7 +99,9 @@ async def test_a_held_lock_is_kept_alive_by_its_heartbeat(
     sqlite_url: str, make_db: Callable[[str], Awaitable[Database]]
 ) -> None:
     holder, other = await make_db(sqlite_url), await make_db(sqlite_url)
-    ttl = timedelta(seconds=0.6)
+    # short enough to see a beat soon (every half second), long enough that a stalled CI machine does not
+    # let the renewed row expire before the second holder tries (0.6 s failed once under load)
+    ttl = timedelta(seconds=3)
     async with job_lock(holder, "matching", ttl=ttl) as handle:
         assert handle.acquired
         async with holder.session() as session:
