@@ -450,11 +450,15 @@ for _stem, _region in _STEMS:
     _REGION_OF_STEM.setdefault(_stem, _region)
 
 
+# Places whose name is shorter than a stem can be (Ош облусу): the word itself, whole, names the region.
+_SHORT_NAMES: dict[str, tuple[str, str]] = {"ош": ("kg-osh", "ошск")}
+
+
 @lru_cache(maxsize=100_000)
 def _region_of(folded: str) -> tuple[str, str] | None:
     """(region, the stem that named it) for a folded word, or None."""
     if len(folded) < 3:
-        return None
+        return _SHORT_NAMES.get(folded)
     for stem, region in _BY_HEAD.get(folded[:3], ()):
         if folded.startswith(stem) and (len(stem) >= 4 or len(folded) <= len(stem) + 4):
             return region, stem

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 # р-н of Джамбулская обл.) no longer names that oblast; the Central Asian republics' oblasts are known.
 # 1.4: ĭ (й in ALA-LC) is folded, not dropped; a reading is filed under its name's own initial too, and
 # one with a lost start under its last two consonants too; names, patronymics and surnames count a swap of
-# two letters as one slip, names an unread letter as none (saved searches' registry sums change).
+# two letters as one slip, names an unread letter as none (saved searches' registry sums change); Ош, a
+# name too short for a stem, names its oblast.
 # Readings of another version are derived again (`amanat db upgrade`, or as the index loads).
 ENGINE_VERSION = "1.4"
 # A saved search's stored keys, profile and registry sums come from the query side, which can change while
