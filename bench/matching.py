@@ -265,7 +265,8 @@ def explore(
 
     scored = {(pid, rid) for pid, rid, _ in captured}
     print(
-        f"  true pairs scored at all (shared a key, surname not weak): {len(truth & scored) / max(len(truth), 1):.3f}"
+        "  true pairs the pass recorded (with --record-min 0: scored at all, sharing a key): "
+        f"{len(truth & scored) / max(len(truth), 1):.3f}"
     )
     best: dict[tuple[int, str], Any] = {}
     for pid, rid, c in captured:
