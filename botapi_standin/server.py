@@ -539,6 +539,11 @@ class BotApiStandIn:
         self._files[file_id] = bytes(content)
         return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(content)}
 
+    def upload(self, content: bytes, kind: str = "photo") -> str:
+        """A file id for ``content``, as if a user had sent it to the bot earlier (an appeal's photo made
+        outside the dialogue)."""
+        return str(self._fake_file(kind, content)["file_id"])
+
     def file_content(self, file_id: str) -> bytes:
         """The bytes of a file a user or the bot sent (KeyError when there is none)."""
         return self._files[file_id]

@@ -11,9 +11,7 @@ broadcast job (bot/jobs.py): every appeal marked to be sent gets a run of the br
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from typing import Any, Final
 
 from markupsafe import Markup
@@ -37,7 +35,7 @@ from bot.services.broadcast import (
 )
 from handlers import buttons
 from handlers.rate_limiter import BACKGROUND
-from handlers.sending import bot_api_errors
+from handlers.sending import bot_api_errors, caption_fits
 from handlers.turn import ButtonRows, html_lines, keyboard
 from models import AppealStatus, Database
 
@@ -45,10 +43,6 @@ log = logging.getLogger(__name__)
 
 # One run of the broadcaster per appeal and tick: long enough that the pace hardly notices the gaps.
 RUN_SECONDS: Final = 60.0
-# Telegram's longest photo caption (characters after the markup is parsed); a longer appeal goes as the
-# photo and then its text.
-MAX_CAPTION: Final = 1024
-TAG: Final = re.compile(r"<[^>]*>")
 
 
 def soldier_line(t: Translator, appeal: AppealContent) -> Markup:
@@ -75,17 +69,6 @@ def appeal_buttons(appeal: AppealContent, lang: str) -> list[list[tuple[str, str
     return [[(t.plain("appeal.button.mine"), buttons.AppealMine(appeal.id).encode())]]
 
 
-def plain_length(text: str) -> int:
-    """How long Telegram counts an HTML text: its characters without the tags, in UTF-16 code units."""
-    plain = html.unescape(TAG.sub("", text))
-    return len(plain.encode("utf-16-le")) // 2
-
-
-def caption_fits(text: str) -> bool:
-    """Whether an HTML text fits in a photo's caption."""
-    return plain_length(text) <= MAX_CAPTION
-
-
 def appeal_messages(appeal: AppealContent, lang: str) -> int:
     """How many messages the appeal takes in one chat: two when it has a photo whose caption cannot hold
     the text."""
@@ -104,7 +87,8 @@ async def send_appeal_message(
 ) -> Message:
     """The appeal in one chat, as every reader gets it (recipients, the channel, the preview): its text,
     or with a photo the photo with the text as its caption, or the photo and then the text when the text
-    is longer than a caption may be (MAX_CAPTION). The buttons go under the text. The last message sent."""
+    is longer than a caption may be (handlers.sending.MAX_CAPTION). The buttons go under the text. The last
+    message sent."""
     text = appeal_text(appeal, lang)
     if heading is not None:
         text = Markup(heading + "\n\n") + text

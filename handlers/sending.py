@@ -10,10 +10,12 @@ and the appeals' (handlers/broadcast.py).
 from __future__ import annotations
 
 import contextlib
+import html
+import re
 import warnings
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -22,6 +24,22 @@ from telegram.ext import ExtBot
 
 from bot.services.outbox import Outgoing, RateLimited, RecipientBlocked, RecipientUnknown
 from handlers.rate_limiter import BACKGROUND
+
+# Telegram's longest photo caption (characters after the markup is parsed); a longer appeal goes as the
+# photo and then its text (handlers/broadcast.py), a longer notification without its photo.
+MAX_CAPTION: Final = 1024
+TAG: Final = re.compile(r"<[^>]*>")
+
+
+def plain_length(text: str) -> int:
+    """How long Telegram counts an HTML text: its characters without the tags, in UTF-16 code units."""
+    plain = html.unescape(TAG.sub("", text))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def caption_fits(text: str) -> bool:
+    """Whether an HTML text fits in a photo's caption."""
+    return plain_length(text) <= MAX_CAPTION
 
 
 def _seconds(value: int | timedelta) -> float:
@@ -49,7 +67,9 @@ def bot_api_errors() -> Iterator[None]:
 
 class BotApiSender:
     """The outbox's Sender over the Bot API (python-telegram-bot): ``sendMessage``, or ``copyMessage``
-    with the text as the caption when the message copies one (a relayed photo or document).
+    with the text as the caption when the message copies one (a relayed photo or document), or
+    ``sendPhoto`` with the text as the caption when the message has a photo and the text fits one (a text
+    too long for a caption goes alone: two messages could be sent twice on a retry).
 
     ``background``: at the shared sending budget's background priority (the notifications' job); False for
     a relay sent while its author waits for "sent" (handlers/cases.py)."""
@@ -84,6 +104,16 @@ class BotApiSender:
                     **extra,
                 )
                 return copied.message_id
+            if message.photo is not None and caption_fits(message.text):
+                shown = await self.bot.send_photo(
+                    message.chat_id,
+                    message.photo,
+                    caption=message.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    **extra,
+                )
+                return shown.message_id
             sent = await self.bot.send_message(
                 message.chat_id,
                 message.text,

@@ -61,7 +61,8 @@ async def soldier_as_reading(db: Database, appeal: Appeal) -> NewReading:
 
 def notice_payload(appeal: Appeal, fit: SearchFit) -> dict[str, Any]:
     """What a relative is told of an appeal whose soldier their search fits (handlers/notifications.py
-    renders it): the appeal, their search, and the engine's verdict with its reasons, strongest first."""
+    renders it): the appeal, their search, and the engine's verdict with its reasons, strongest first;
+    the appeal's photo, when it has one, goes with it."""
     return {
         "appeal_id": appeal.id,
         "request_id": fit.search.id,
@@ -71,6 +72,7 @@ def notice_payload(appeal: Appeal, fit: SearchFit) -> dict[str, Any]:
         "strong": fit.candidate.strong,
         "score": round(fit.candidate.score, 1),
         "reasons": fit.candidate.reasons,
+        **({"photo": appeal.photo_file_id} if appeal.photo_file_id else {}),
     }
 
 

@@ -99,6 +99,9 @@ class Outgoing:
     # (chat id, message id) of a message to copy with `text` as its caption (a relayed photo or document;
     # the payload's "copy_of"), instead of sending `text` as a new message.
     copy_of: tuple[int, int] | None = None
+    # A photo (Telegram file id) to send with `text` as its caption (the payload's "photo": an appeal's
+    # photo in its first notice to a relative).
+    photo: str | None = None
 
 
 class Sender(Protocol):
@@ -423,6 +426,7 @@ async def deliver_pending(
             text=text,
             buttons=buttons,
             copy_of=(int(copy_of[0]), int(copy_of[1])) if copy_of else None,
+            photo=str(message.payload["photo"]) if message.payload.get("photo") else None,
         )
         sent_id: int | None = None
         waits = 0

@@ -87,3 +87,45 @@ async def test_a_matching_relative_is_told_before_the_broadcast(
         "🕯 Search units seek the family of a soldier"
     ]
     assert set(received(api, others).values()) == {1}
+
+
+async def test_the_appeals_photo_comes_with_the_matching_relatives_notice(
+    api: BotApiStandIn, db: Database, sqlite_url: str, tmp_path: Path
+) -> None:
+    """The administrator attached the medallion's photo: the relative told first sees it too, with the
+    notice as its caption and the "This may be my relative" button under it."""
+    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
+    api.user(RELATIVE, "Айгүл", language_code="en")
+    await give_consent(db, RELATIVE, "en")
+    await save_request(db, RELATIVE, SearchFields(surname="Лехкодымов", name="Емельян", birth_year=1904))
+    medallion = b"\x89PNG medallion"
+    found = await soldier_of_reading(db, "KZ-2019-0001")
+    assert found is not None
+    reading_pk, soldier = found
+    appeal_id = await create_appeal(
+        db,
+        created_by=ADMIN,
+        soldier=soldier,
+        text="Найден в 2019 году.",
+        audience=Audience(),
+        reading_pk=reading_pk,
+        photo_file_id=api.upload(medallion),
+    )
+    _count, told = await start_appeal(db, appeal_id)
+    assert told == 1
+    bot = RunningBot(api, db, bot_settings(sqlite_url))
+    await bot.start()
+    try:
+
+        async def notified() -> bool:
+            return bool(api.history(RELATIVE))
+
+        await until(notified, "the relative was told")
+    finally:
+        await bot.stop()
+
+    [notice] = api.history(RELATIVE)
+    assert notice.method == "sendPhoto" and api.photo_of(notice) == medallion
+    assert notice.text.startswith("🔔 A search unit seeks this soldier's family")
+    assert "Легкодымов (Лехкодымов) Емельян Тимофеевич, born 1904" in notice.text
+    assert len(notice.buttons) == 1
