@@ -23,6 +23,7 @@ import re
 from typing import Any, Final
 
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import translator
@@ -39,6 +40,7 @@ from handlers import buttons
 from handlers.cases import begin_compose, open_from
 from handlers.groups import HandlerGroup
 from handlers.notifications import appeal_match_text
+from handlers.sending import caption_fits
 from handlers.steps import entry
 from handlers.turn import AmanatContext, State, Turn, flush
 
@@ -88,8 +90,13 @@ async def tell_of_open_appeals(update: Update, context: AmanatContext, request_i
             log.info(
                 "appeal %s: saved search %s fits it; user %s told", found.appeal.id, request_id, turn.user_id
             )
-            turn.say(appeal_match_text(found.payload, turn.t.lang, title="appeal.found.title"))
-            await flush(update, context, turn)
+            notice = appeal_match_text(found.payload, turn.t.lang, title="appeal.found.title")
+            photo = found.appeal.photo_file_id
+            if photo and caption_fits(notice):  # the appeal's photo, as its first notice has it
+                await context.bot.send_photo(turn.chat_id, photo, caption=notice, parse_mode=ParseMode.HTML)
+            else:
+                turn.say(notice)
+                await flush(update, context, turn)
             note = volunteers_t.plain("appeal.found.case_text", id=found.appeal.id, request=found.fit.summary)
             await open_from(
                 context,

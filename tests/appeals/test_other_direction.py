@@ -156,3 +156,39 @@ async def test_open_appeals_fitting_leaves_out_appeals_already_told_on_either_da
         )
     assert await appeals_told(db, RELATIVE, [first, second]) == {first, second}
     assert await open_appeals_fitting(db, RELATIVE, search.id) == []
+
+
+async def test_the_appeals_photo_comes_with_the_news_that_a_saved_search_fits_it(
+    running: RunningBot, tmp_path: Path
+) -> None:
+    api, db = running.api, running.db
+    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
+    found = await soldier_of_reading(db, "KZ-2019-0001")
+    assert found is not None
+    reading_pk, soldier = found
+    medallion = b"\x89PNG medallion"
+    appeal_id = await create_appeal(
+        db,
+        created_by=ADMIN,
+        soldier=soldier,
+        text="Найден в 2019 году в Калужской области.",
+        audience=Audience(),
+        reading_pk=reading_pk,
+        photo_file_id=api.upload(medallion),
+    )
+    await start_appeal(db, appeal_id)
+
+    async def sent() -> bool:
+        appeal = await get_appeal(db, appeal_id)
+        return appeal is not None and appeal.status == AppealStatus.DONE
+
+    await until(sent, "the appeal was sent")
+    api.user(RELATIVE, "Айгүл", language_code="kk")
+    await give_consent(db, RELATIVE, "kk")
+
+    await save_a_search(api, "/search Лехкодымов Емельян 1904")
+
+    notice, opened = await api.wait_for_messages(RELATIVE, 2)
+    assert notice.method == "sendPhoto" and api.photo_of(notice) == medallion
+    assert notice.text.startswith("🔔 Іздеу отряды осы жауынгердің туыстарын іздеп жүр")
+    assert "№1 өтініш" in opened.text
