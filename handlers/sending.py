@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import logging
 import re
 import warnings
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from telegram.ext import ExtBot
 
 from bot.services.outbox import Outgoing, RateLimited, RecipientBlocked, RecipientUnknown
 from handlers.rate_limiter import BACKGROUND
+
+log = logging.getLogger(__name__)
 
 # Telegram's longest photo caption (characters after the markup is parsed); a longer appeal goes as the
 # photo and then its text (handlers/broadcast.py), a longer notification without its photo.
@@ -105,15 +108,21 @@ class BotApiSender:
                 )
                 return copied.message_id
             if message.photo is not None and caption_fits(message.text):
-                shown = await self.bot.send_photo(
-                    message.chat_id,
-                    message.photo,
-                    caption=message.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    **extra,
-                )
-                return shown.message_id
+                try:
+                    shown = await self.bot.send_photo(
+                        message.chat_id,
+                        message.photo,
+                        caption=message.text,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                        **extra,
+                    )
+                    return shown.message_id
+                except BadRequest as error:
+                    if "chat not found" in error.message.lower():
+                        raise
+                    # a photo Telegram no longer knows must not keep the notice from the relative
+                    log.warning("the photo was refused (%s): the text goes alone", error.message)
             sent = await self.bot.send_message(
                 message.chat_id,
                 message.text,

@@ -129,3 +129,39 @@ async def test_the_appeals_photo_comes_with_the_matching_relatives_notice(
     assert notice.text.startswith("🔔 A search unit seeks this soldier's family")
     assert "Легкодымов (Лехкодымов) Емельян Тимофеевич, born 1904" in notice.text
     assert len(notice.buttons) == 1
+
+
+async def test_a_photo_telegram_refuses_does_not_keep_the_notice_from_the_relative(
+    api: BotApiStandIn, db: Database, sqlite_url: str, tmp_path: Path
+) -> None:
+    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
+    api.user(RELATIVE, "Айгүл", language_code="en")
+    await give_consent(db, RELATIVE, "en")
+    await save_request(db, RELATIVE, SearchFields(surname="Лехкодымов", name="Емельян", birth_year=1904))
+    found = await soldier_of_reading(db, "KZ-2019-0001")
+    assert found is not None
+    reading_pk, soldier = found
+    appeal_id = await create_appeal(
+        db,
+        created_by=ADMIN,
+        soldier=soldier,
+        text="Найден в 2019 году.",
+        audience=Audience(),
+        reading_pk=reading_pk,
+        photo_file_id="a-file-id-telegram-forgot",
+    )
+    await start_appeal(db, appeal_id)
+    bot = RunningBot(api, db, bot_settings(sqlite_url))
+    await bot.start()
+    try:
+
+        async def notified() -> bool:
+            return bool(api.history(RELATIVE))
+
+        await until(notified, "the relative was told")
+    finally:
+        await bot.stop()
+
+    [notice] = api.history(RELATIVE)
+    assert notice.method == "sendMessage"
+    assert notice.text.startswith("🔔 A search unit seeks this soldier's family")
