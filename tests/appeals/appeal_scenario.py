@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from bot.config import Settings
-from bot.services.broadcast import Audience, Soldier, create_appeal
+from bot.services.broadcast import Audience, Soldier, create_appeal, soldier_of_reading
 from bot.services.registry_import import import_file
 from botapi_standin import BotApiStandIn
 from models import AppealDelivery, Database, Person
@@ -114,3 +114,24 @@ async def until(condition: Callable[[], Awaitable[bool]], what: str, guard: floa
     while not await condition():
         assert loop.time() < deadline, f"never: {what}"
         await asyncio.sleep(0.05)
+
+
+async def appeal_for_the_found_man(
+    db: Database, tmp_path: Path, text: str, *, photo_file_id: str | None = None
+) -> tuple[int, int]:
+    """The registry holds the founding case's reading (FOUND) and another man's; a draft appeal to everyone
+    for the man of FOUND, from his registry record. (The appeal's id, the reading's primary key.)"""
+    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
+    found = await soldier_of_reading(db, FOUND[0])
+    assert found is not None
+    reading_pk, soldier = found
+    appeal_id = await create_appeal(
+        db,
+        created_by=ADMIN,
+        soldier=soldier,
+        text=text,
+        audience=Audience(),
+        reading_pk=reading_pk,
+        photo_file_id=photo_file_id,
+    )
+    return appeal_id, reading_pk

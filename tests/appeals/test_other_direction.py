@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appeal_scenario import ADMIN, FOUND, LEGKODYMOV, VOLUNTEERS, import_registry, until
+from appeal_scenario import (
+    ADMIN,
+    FOUND,
+    LEGKODYMOV,
+    VOLUNTEERS,
+    appeal_for_the_found_man,
+    import_registry,
+    until,
+)
 from sqlalchemy import select
 
 from bot.services.appeal_relatives import appeals_told, case_search, open_appeals_fitting, start_appeal
@@ -48,29 +56,27 @@ async def save_a_search(api: BotApiStandIn, text: str) -> SentMessage:
     return saved
 
 
-async def test_saving_a_search_that_fits_an_open_appeal_tells_at_once_and_opens_one_case(
-    running: RunningBot, tmp_path: Path
-) -> None:
-    api, db = running.api, running.db
-    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
-    found = await soldier_of_reading(db, "KZ-2019-0001")
-    assert found is not None
-    reading_pk, soldier = found
-    appeal_id = await create_appeal(
-        db,
-        created_by=ADMIN,
-        soldier=soldier,
-        text="Найден в 2019 году в Калужской области.",
-        audience=Audience(),
-        reading_pk=reading_pk,
+async def sent_appeal(db: Database, tmp_path: Path, *, photo_file_id: str | None = None) -> tuple[int, int]:
+    """An appeal for the found man, sent (nobody in the audience yet: the broadcast is over at once);
+    (its id, the reading's primary key)."""
+    appeal_id, reading_pk = await appeal_for_the_found_man(
+        db, tmp_path, "Найден в 2019 году в Калужской области.", photo_file_id=photo_file_id
     )
-    await start_appeal(db, appeal_id)  # nobody in the audience yet: the broadcast is over at once
+    await start_appeal(db, appeal_id)
 
     async def sent() -> bool:
         appeal = await get_appeal(db, appeal_id)
         return appeal is not None and appeal.status == AppealStatus.DONE
 
     await until(sent, "the appeal was sent")
+    return appeal_id, reading_pk
+
+
+async def test_saving_a_search_that_fits_an_open_appeal_tells_at_once_and_opens_one_case(
+    running: RunningBot, tmp_path: Path
+) -> None:
+    api, db = running.api, running.db
+    appeal_id, reading_pk = await sent_appeal(db, tmp_path)
     cancelled = await create_appeal(
         db, created_by=ADMIN, soldier=LEGKODYMOV, text="Отменено.", audience=Audience()
     )
@@ -162,27 +168,8 @@ async def test_the_appeals_photo_comes_with_the_news_that_a_saved_search_fits_it
     running: RunningBot, tmp_path: Path
 ) -> None:
     api, db = running.api, running.db
-    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
-    found = await soldier_of_reading(db, "KZ-2019-0001")
-    assert found is not None
-    reading_pk, soldier = found
     medallion = b"\x89PNG medallion"
-    appeal_id = await create_appeal(
-        db,
-        created_by=ADMIN,
-        soldier=soldier,
-        text="Найден в 2019 году в Калужской области.",
-        audience=Audience(),
-        reading_pk=reading_pk,
-        photo_file_id=api.upload(medallion),
-    )
-    await start_appeal(db, appeal_id)
-
-    async def sent() -> bool:
-        appeal = await get_appeal(db, appeal_id)
-        return appeal is not None and appeal.status == AppealStatus.DONE
-
-    await until(sent, "the appeal was sent")
+    await sent_appeal(db, tmp_path, photo_file_id=api.upload(medallion))
     api.user(RELATIVE, "Айгүл", language_code="kk")
     await give_consent(db, RELATIVE, "kk")
 

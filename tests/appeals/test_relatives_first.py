@@ -11,21 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from appeal_scenario import (
-    ADMIN,
-    FOUND,
+    appeal_for_the_found_man,
     bot_settings,
     delivery_states,
-    import_registry,
     received,
     until,
     users,
 )
 
 from bot.services.appeal_relatives import start_appeal
-from bot.services.broadcast import Audience, create_appeal, soldier_of_reading
 from bot.services.people import give_consent
 from bot.services.saved_searches import SearchFields, save_request
-from botapi_standin import BotApiStandIn
+from botapi_standin import BotApiStandIn, SentMessage
 from models import Database
 from tests.running_bot import RunningBot
 
@@ -36,7 +33,6 @@ OTHER = 502
 async def test_a_matching_relative_is_told_before_the_broadcast(
     api: BotApiStandIn, db: Database, sqlite_url: str, tmp_path: Path
 ) -> None:
-    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
     for person_id, surname, name, year in (
         (RELATIVE, "Лехкодымов", "Емельян", 1904),
         (OTHER, "Кусаинов", "Жумабай", 1914),
@@ -45,17 +41,7 @@ async def test_a_matching_relative_is_told_before_the_broadcast(
         await give_consent(db, person_id, "en")
         await save_request(db, person_id, SearchFields(surname=surname, name=name, birth_year=year))
     others = await users(api, db, 97_000, 20)
-    found = await soldier_of_reading(db, "KZ-2019-0001")
-    assert found is not None
-    reading_pk, soldier = found
-    appeal_id = await create_appeal(
-        db,
-        created_by=ADMIN,
-        soldier=soldier,
-        text="Найден в 2019 году.",
-        audience=Audience(),
-        reading_pk=reading_pk,
-    )
+    appeal_id, _reading_pk = await appeal_for_the_found_man(db, tmp_path, "Найден в 2019 году.")
 
     count, told = await start_appeal(db, appeal_id)
 
@@ -89,27 +75,16 @@ async def test_a_matching_relative_is_told_before_the_broadcast(
     assert set(received(api, others).values()) == {1}
 
 
-async def test_the_appeals_photo_comes_with_the_matching_relatives_notice(
-    api: BotApiStandIn, db: Database, sqlite_url: str, tmp_path: Path
-) -> None:
-    """The administrator attached the medallion's photo: the relative told first sees it too, with the
-    notice as its caption and the "This may be my relative" button under it."""
-    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
+async def told_first(
+    api: BotApiStandIn, db: Database, sqlite_url: str, tmp_path: Path, photo: str
+) -> SentMessage:
+    """The relative whose saved search fits the appeal's soldier, and an appeal with `photo` (a file id):
+    what the running bot told them."""
     api.user(RELATIVE, "Айгүл", language_code="en")
     await give_consent(db, RELATIVE, "en")
     await save_request(db, RELATIVE, SearchFields(surname="Лехкодымов", name="Емельян", birth_year=1904))
-    medallion = b"\x89PNG medallion"
-    found = await soldier_of_reading(db, "KZ-2019-0001")
-    assert found is not None
-    reading_pk, soldier = found
-    appeal_id = await create_appeal(
-        db,
-        created_by=ADMIN,
-        soldier=soldier,
-        text="Найден в 2019 году.",
-        audience=Audience(),
-        reading_pk=reading_pk,
-        photo_file_id=api.upload(medallion),
+    appeal_id, _reading_pk = await appeal_for_the_found_man(
+        db, tmp_path, "Найден в 2019 году.", photo_file_id=photo
     )
     _count, told = await start_appeal(db, appeal_id)
     assert told == 1
@@ -123,8 +98,17 @@ async def test_the_appeals_photo_comes_with_the_matching_relatives_notice(
         await until(notified, "the relative was told")
     finally:
         await bot.stop()
-
     [notice] = api.history(RELATIVE)
+    return notice
+
+
+async def test_the_appeals_photo_comes_with_the_matching_relatives_notice(
+    api: BotApiStandIn, db: Database, sqlite_url: str, tmp_path: Path
+) -> None:
+    """The administrator attached the medallion's photo: the relative told first sees it too, with the
+    notice as its caption and the "This may be my relative" button under it."""
+    medallion = b"\x89PNG medallion"
+    notice = await told_first(api, db, sqlite_url, tmp_path, api.upload(medallion))
     assert notice.method == "sendPhoto" and api.photo_of(notice) == medallion
     assert notice.text.startswith("🔔 A search unit seeks this soldier's family")
     assert "Легкодымов (Лехкодымов) Емельян Тимофеевич, born 1904" in notice.text
@@ -134,34 +118,6 @@ async def test_the_appeals_photo_comes_with_the_matching_relatives_notice(
 async def test_a_photo_telegram_refuses_does_not_keep_the_notice_from_the_relative(
     api: BotApiStandIn, db: Database, sqlite_url: str, tmp_path: Path
 ) -> None:
-    await import_registry(db, tmp_path / "found.csv", FOUND, ("F-1", "Федоров", "Пётр", "", "1911", ""))
-    api.user(RELATIVE, "Айгүл", language_code="en")
-    await give_consent(db, RELATIVE, "en")
-    await save_request(db, RELATIVE, SearchFields(surname="Лехкодымов", name="Емельян", birth_year=1904))
-    found = await soldier_of_reading(db, "KZ-2019-0001")
-    assert found is not None
-    reading_pk, soldier = found
-    appeal_id = await create_appeal(
-        db,
-        created_by=ADMIN,
-        soldier=soldier,
-        text="Найден в 2019 году.",
-        audience=Audience(),
-        reading_pk=reading_pk,
-        photo_file_id="a-file-id-telegram-forgot",
-    )
-    await start_appeal(db, appeal_id)
-    bot = RunningBot(api, db, bot_settings(sqlite_url))
-    await bot.start()
-    try:
-
-        async def notified() -> bool:
-            return bool(api.history(RELATIVE))
-
-        await until(notified, "the relative was told")
-    finally:
-        await bot.stop()
-
-    [notice] = api.history(RELATIVE)
+    notice = await told_first(api, db, sqlite_url, tmp_path, "a-file-id-telegram-forgot")
     assert notice.method == "sendMessage"
     assert notice.text.startswith("🔔 A search unit seeks this soldier's family")
