@@ -273,7 +273,11 @@ def fit(bench: Benchmark, registry: Registry, fields: Sequence[str] = ()) -> str
     total = len(registry)
     if fields:
         prior, temperature, cutoff = fitted.PRIOR, fitted.TEMPERATURE, fitted.STRONG_CUTOFF
-        return _weights_text(bench.seed, ln_m, u, prior, temperature, cutoff, fields)
+        note = (
+            f"The categories new to {', '.join(fields)} fitted on seed {bench.seed} (``--fields``); every other"
+            " number as before."
+        )
+        return _weights_text(bench.seed, ln_m, u, prior, temperature, cutoff, note)
     draft = Model(ln_m, u, 0.0, 1.0, 1.0)
     scored: list[tuple[bool, list[float], list[bool]]] = []
     for present, rows, truths in per_case:
@@ -313,7 +317,7 @@ def fit(bench: Benchmark, registry: Registry, fields: Sequence[str] = ()) -> str
     print(
         f"fitted: prior {prior}, temperature {temperature}, strong cut-off {cutoff} (true strong {true_share:.3f})"
     )
-    return _weights_text(bench.seed, ln_m, u, prior, temperature, cutoff, fields)
+    return _weights_text(bench.seed, ln_m, u, prior, temperature, cutoff)
 
 
 def fit_cutoff(bench: Benchmark, registry: Registry) -> str:
@@ -335,9 +339,12 @@ def fit_cutoff(bench: Benchmark, registry: Registry) -> str:
         fitted.PRIOR,
         fitted.TEMPERATURE,
         cutoff,
-        (),
         note=f"The strong cut-off chosen again as the bot searches on seed {bench.seed} (``--cutoff``).",
     )
+
+
+# The header lines of partial fits (``--fields``, ``--cutoff``): a new one replaces its own kind's.
+_PARTIAL_FITS = ("The categories new to", "The strong cut-off chosen again")
 
 
 def _weights_text(
@@ -347,24 +354,20 @@ def _weights_text(
     prior: float,
     temperature: float,
     cutoff: float,
-    fields: Sequence[str],
     note: str = "",
 ) -> str:
     refitted = ""
-    if note:  # a partial fit: the earlier lines of the file's header stay
-        before = re.search(r"\(seed (\d+)\)", fitted.__doc__ or "")
+    if note:  # a partial fit: the first fit's seed stays, and earlier partial fits of another kind
+        header = fitted.__doc__ or ""
+        before = re.search(r"\(seed (\d+)\)", header)
         seed = int(before.group(1)) if before else seed
+        kind = next(prefix for prefix in _PARTIAL_FITS if note.startswith(prefix))
         kept = [
-            line for line in (fitted.__doc__ or "").splitlines() if line.startswith("The categories new to")
+            line
+            for line in header.splitlines()
+            if line.startswith(_PARTIAL_FITS) and not line.startswith(kind)
         ]
         refitted = "".join(f"\n{line}" for line in [*kept, note])
-    elif fields:
-        before = re.search(r"\(seed (\d+)\)", fitted.__doc__ or "")
-        refitted = (
-            f"\nThe categories new to {', '.join(fields)} fitted on seed {seed} (``--fields``); every other"
-            " number as before."
-        )
-        seed = int(before.group(1)) if before else seed
 
     def table_text(name: str, table: dict[str, dict[str, float]]) -> str:
         lines = [f"{name}: dict[str, dict[str, float]] = {{"]
