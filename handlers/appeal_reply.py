@@ -23,8 +23,6 @@ import re
 from typing import Any, Final
 
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import translator
@@ -37,11 +35,12 @@ from bot.services.appeal_relatives import (
 )
 from bot.services.broadcast import get_appeal
 from bot.services.locks import job_lock
+from bot.services.outbox import Outgoing
 from handlers import buttons
 from handlers.cases import begin_compose, open_from
 from handlers.groups import HandlerGroup
 from handlers.notifications import appeal_match_text
-from handlers.sending import caption_fits
+from handlers.sending import BotApiSender
 from handlers.steps import entry
 from handlers.turn import AmanatContext, State, Turn, flush
 
@@ -70,19 +69,6 @@ async def offer_case(turn: Turn, context: AmanatContext, appeal_id: int) -> None
     )
 
 
-async def _with_photo(context: AmanatContext, turn: Turn, photo: str | None, notice: str) -> bool:
-    """The notice as the caption of the appeal's photo, as its first notice has it; False when there is no
-    photo, the notice is too long for a caption, or Telegram refuses the photo (the text then goes alone)."""
-    if not photo or not caption_fits(notice):
-        return False
-    try:
-        await context.bot.send_photo(turn.chat_id, photo, caption=notice, parse_mode=ParseMode.HTML)
-    except BadRequest as error:
-        log.warning("appeal photo refused (%s): the notice goes as text", error.message)
-        return False
-    return True
-
-
 async def tell_of_open_appeals(update: Update, context: AmanatContext, request_id: int) -> None:
     """A search was just saved (handlers/results.py): if it fits an open appeal's soldier, tell the
     relative at once and open a case linked to the appeal; nothing when no appeal fits or they were told."""
@@ -105,9 +91,11 @@ async def tell_of_open_appeals(update: Update, context: AmanatContext, request_i
                 "appeal %s: saved search %s fits it; user %s told", found.appeal.id, request_id, turn.user_id
             )
             notice = appeal_match_text(found.payload, turn.t.lang, title="appeal.found.title")
-            if not await _with_photo(context, turn, found.appeal.photo_file_id, notice):
-                turn.say(notice)
-                await flush(update, context, turn)
+            # as the first notice goes: with the appeal's photo, the notice as its caption (text alone when
+            # it is too long for one, or Telegram refuses the photo)
+            await BotApiSender(context.bot, background=False).send(
+                Outgoing(turn.chat_id, notice, photo=found.appeal.photo_file_id)
+            )
             note = volunteers_t.plain("appeal.found.case_text", id=found.appeal.id, request=found.fit.summary)
             await open_from(
                 context,
