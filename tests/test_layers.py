@@ -9,12 +9,15 @@ of every file: a cycle that needs a function-local import is the bug, not the im
 from __future__ import annotations
 
 import ast
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bot.cli import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 OUR_PACKAGES = ("bot", "handlers", "models", "botapi_standin")
@@ -79,3 +82,32 @@ def test_our_modules_are_imported_at_the_top_of_every_file() -> None:
         for where in _local_imports_of_ours(path)
     ]
     assert local == [], "function-local imports of our modules (a cycle to untangle): " + ", ".join(local)
+
+
+def _python(code: str) -> str:
+    """What a fresh interpreter prints running ``code`` in the checkout."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_every_command_loads_from_its_module_and_import_does_not_load_the_bot() -> None:
+    """`amanat` names each command's module (COMMANDS in bot/cli/__init__.py) and imports it when the
+    command runs: `amanat import` pays for the registry only, not for the bot, the board and Telegram
+    (about two seconds of every call)."""
+    shown = _python(
+        "import json, sys; from bot.cli import main; main(['import', '--help'], standalone_mode=False); "
+        "heavy = ('bot.app', 'bot.board', 'bot.console', 'telegram'); "
+        "print(json.dumps(sorted(m for m in heavy if m in sys.modules)))"
+    )
+    assert "--batch-rows" in shown  # the import command's own help
+    assert json.loads(shown.strip().splitlines()[-1]) == []
+    resolved = _python(
+        "import json, click; from bot.cli import COMMANDS, main; ctx = click.Context(main); "
+        "print(json.dumps({name: type(main.get_command(ctx, name)).__name__ for name in COMMANDS}))"
+    )
+    kinds = json.loads(resolved)
+    assert sorted(kinds) == sorted(COMMANDS)
+    assert set(kinds.values()) <= {"Command", "Group", "WholeHelpGroup"}, kinds
