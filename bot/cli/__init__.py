@@ -22,14 +22,15 @@ from bot.logs import setup_logging
 __all__ = ["main", "sample_registry_path"]
 
 # Each command's module, loaded when the command runs: the registry's (db, import, demo-data, search,
-# family), the bot's (run, console, match) and what is published (export, exhibition, appeal).
+# family), the matching job's (match), the bot's (run, console) and what is published (export,
+# exhibition, appeal).
 COMMANDS = {
     "db": "bot.cli.registry:db",
     "import": "bot.cli.registry:import_command",
     "demo-data": "bot.cli.registry:demo_data",
     "search": "bot.cli.registry:search_command",
     "family": "bot.cli.registry:family_command",
-    "match": "bot.cli.running:match_command",
+    "match": "bot.cli.matching:match_command",
     "run": "bot.cli.running:run_command",
     "console": "bot.cli.running:console_command",
     "export": "bot.cli.publish:export_command",
