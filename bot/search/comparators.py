@@ -36,14 +36,14 @@ def _damaged_similarity(qf: str, rf: str) -> float:
     """
     if rf.count("*") == 1 and (rf.startswith("*") or rf.endswith("*")):
         known = rf.strip("*")
-        if len(known) < 5 or "?" in known:
+        if len(known) < 4 or "?" in known:
             return 0.0
         lengths = [n for n in (len(known) - 1, len(known), len(known) + 1) if 0 < n <= len(qf)]
         if rf.startswith("*"):
             best = max((Levenshtein.normalized_similarity(known, qf[-n:]) for n in lengths), default=0.0)
         else:
             best = max((Levenshtein.normalized_similarity(known, qf[:n]) for n in lengths), default=0.0)
-        return best if best >= 0.8 else 0.0  # one letter in five at most
+        return best if best >= 0.75 else 0.0  # one letter in four at most
     if (
         "*" not in rf
         and len(rf) == len(qf) >= 5

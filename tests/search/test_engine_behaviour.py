@@ -699,3 +699,21 @@ def test_a_lost_start_with_a_misread_letter_still_shares_a_key_with_the_query(
     changes."""
     derived = derive(Record("his", reading, "Остап", None, "1921", None))
     assert derived.keys & query_keys(Query(typed, "Остап"))
+
+
+def test_four_letters_left_of_a_lost_start_with_one_misread_still_count_for_the_surname() -> None:
+    """`...еноб` (Тулегенов, its final в read as б) was no evidence at all, since a tail under five letters
+    had to fit exactly: a namesake who agrees on the surname alone outranked the man who agrees on his
+    name, patronymic, year and oblast. A four-letter tail one slip off now counts, as the weakest typo."""
+    reg = Registry()
+    reg.add(
+        [
+            Record("him", "...еноб", "Мухамед", "Омарович", "1906", "Алма-Атинская обл., Каскеленский р-н"),
+            Record("namesake", "Тулегенов", None, "Омарович", None, "Алма-Атинская обл."),
+            Record("other", "...еноб", "Ибрагим", None, "1911", "Гурьевская обл."),
+        ]
+    )
+    q = Query("Тулегенова", "Мухамеда", "Омаровича", birth_year=1906, birthplace="Алматинская обл.")
+    top = reg.search(q)[0]
+    assert top.reading_id == "him"
+    assert "surname_typo" in {r.code for r in top.reasons}
