@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from bot.search.gazetteer import PlaceProfile
 from bot.search.names import NAME_GROUPS, name_group
 from bot.search.notation import YearReading
@@ -62,7 +65,23 @@ def name_initial_classes(forms: NameForms | None, with_own: bool) -> frozenset[s
         classes.add(group or own)
         if with_own:
             classes.add(own)
+            if not forms.initial:
+                classes.update(_near_table_classes(form))
     return frozenset(classes or {_ANY_NAME})
+
+
+_TABLE_NAMES = tuple(NAME_GROUPS)
+
+
+@lru_cache(maxsize=50_000)
+def _near_table_classes(form: str) -> frozenset[str]:
+    """For a name the table does not know (Еергей, Вайжан, Байжн): the initial classes of the table's names
+    one slip from it, so that a misread or mistyped first letter does not file the man under a class
+    nobody looks in (kind 5: Лихаил for Михаил, Гурсун for Турсун)."""
+    if len(form) < 4 or "?" in form or "*" in form or form in NAME_GROUPS or name_group(form) != form:
+        return frozenset()
+    near = process.extract(form, _TABLE_NAMES, scorer=OSA.distance, score_cutoff=1, limit=None)
+    return frozenset(c for name, _, _ in near if (c := _initial_class(name_group(name))) is not None)
 
 
 def _tail(folded: str) -> str:

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 # 1.4: ĭ (й in ALA-LC) is folded, not dropped; a reading is filed under its name's own initial too, and
 # one with a lost start under its last two consonants too; names, patronymics and surnames count a swap of
 # two letters as one slip, names an unread letter as none (saved searches' registry sums change); Ош, a
-# name too short for a stem, names its oblast.
+# name too short for a stem, names its oblast. 1.5: a first name the table does not know is filed under the
+# initials of the table's names one slip from it too (Еергей under Сергей's), and four letters left of a
+# lost start count one slip off (the saved searches' registry sums change).
 # Readings of another version are derived again (`amanat db upgrade`, or as the index loads).
-ENGINE_VERSION = "1.4"
+ENGINE_VERSION = "1.5"
 # A saved search's stored keys, profile and registry sums come from the query side, which can change while
 # the readings' stored data stays the same: a change of this version derives saved searches again (the
 # matching job does it on its next pass) and leaves the readings alone. It includes ENGINE_VERSION.

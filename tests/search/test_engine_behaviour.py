@@ -717,3 +717,21 @@ def test_four_letters_left_of_a_lost_start_with_one_misread_still_count_for_the_
     top = reg.search(q)[0]
     assert top.reading_id == "him"
     assert "surname_typo" in {r.code for r in top.reasons}
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        (("Зебатов", "Сергей"), ("Зебашов", "Еергей")),  # the name's first letter misread, the surname too
+        (("Kusainov", "Jumabai"), ("Кусаинов", "Хумабай")),
+        (("Қасымов", "Байжн"), ("Касымов", "Вайжан")),  # a slip on each side of one name
+        (("Korolov", "Makar"), ("Королев", "Лакар")),
+    ],
+)
+def test_a_first_name_one_slip_from_a_known_name_is_filed_under_that_names_initial(
+    typed: tuple[str, str], read: tuple[str, str]
+) -> None:
+    """Kind 5 without the second pass (the matching job has none): a reading whose first name is misread
+    into no name at all (Еергей, Лакар) was filed under that initial only, which no query looks in."""
+    derived = derive(Record("his", read[0], read[1], None, "1921", None))
+    assert derived.keys & query_keys(Query(typed[0], typed[1]))
