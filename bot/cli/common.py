@@ -33,7 +33,7 @@ def fail(message: str, code: int = 1) -> None:
 
 def startup_problem(error: BaseException, settings: Settings) -> str | None:
     """One line for a failure of a command's start (the database), or None for anything else (a refused
-    Bot API token is the bot's commands' own: bot.cli.running)."""
+    Bot API token is the bot commands' own: bot.cli.matching)."""
     problem = connection_problem(error, settings.database.url)
     if problem is not None:
         return f"{problem} (setting database.url, env AMANAT_DATABASE__URL)"
