@@ -77,7 +77,7 @@ _TABLE_NAMES = tuple(NAME_GROUPS)
 def _near_table_classes(form: str) -> frozenset[str]:
     """For a name the table does not know (Еергей, Вайжан, Байжн): the initial classes of the table's names
     one slip from it, so that a misread or mistyped first letter does not file the man under a class
-    nobody looks in (kind 5: Лихаил for Михаил, Гурсун for Турсун)."""
+    nobody looks in (kind 5: Лихаил for Михаил, Хумабай for Жумабай)."""
     if len(form) < 4 or "?" in form or "*" in form or form in NAME_GROUPS or name_group(form) != form:
         return frozenset()
     near = process.extract(form, _TABLE_NAMES, scorer=OSA.distance, score_cutoff=1, limit=None)
