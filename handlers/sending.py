@@ -49,6 +49,11 @@ def _seconds(value: int | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def _chat_not_found(error: BadRequest) -> bool:
+    """Telegram's 400 for a chat that does not exist for the bot: final, never retried."""
+    return "chat not found" in error.message.lower()
+
+
 @contextlib.contextmanager
 def bot_api_errors() -> Iterator[None]:
     """Telegram's answers as the outbox's outcomes: 403 → RecipientBlocked, 400 "chat not found" →
@@ -58,7 +63,7 @@ def bot_api_errors() -> Iterator[None]:
     except Forbidden as error:
         raise RecipientBlocked(error.message) from error
     except BadRequest as error:
-        if "chat not found" in error.message.lower():  # final: the chat does not exist for the bot
+        if _chat_not_found(error):
             raise RecipientUnknown(error.message) from error
         raise
     except RetryAfter as error:
@@ -119,7 +124,7 @@ class BotApiSender:
                     )
                     return shown.message_id
                 except BadRequest as error:
-                    if "chat not found" in error.message.lower():
+                    if _chat_not_found(error):
                         raise
                     # a photo Telegram no longer knows must not keep the notice from the relative
                     log.warning("the photo was refused (%s): the text goes alone", error.message)
