@@ -73,12 +73,17 @@ def name_initial_classes(forms: NameForms | None, with_own: bool) -> frozenset[s
 _TABLE_NAMES = tuple(NAME_GROUPS)
 
 
+def _unknown_name(form: str) -> bool:
+    """A folded first name that neither the table nor its spelling rules know (name_group keeps it)."""
+    return form not in NAME_GROUPS and name_group(form) == form
+
+
 @lru_cache(maxsize=50_000)
 def _near_table_classes(form: str) -> frozenset[str]:
     """For a name the table does not know (Еергей, Вайжан, Байжн): the initial classes of the table's names
     one slip from it, so that a misread or mistyped first letter does not file the man under a class
     nobody looks in (kind 5: Лихаил for Михаил, Хумабай for Жумабай)."""
-    if len(form) < 4 or "?" in form or "*" in form or form in NAME_GROUPS or name_group(form) != form:
+    if len(form) < 4 or "?" in form or "*" in form or not _unknown_name(form):
         return frozenset()
     near = process.extract(form, _TABLE_NAMES, scorer=OSA.distance, score_cutoff=1, limit=None)
     return frozenset(c for name, _, _ in near if (c := _initial_class(name_group(name))) is not None)
@@ -163,7 +168,7 @@ def _swapped_classes(forms: NameForms) -> frozenset[str]:
     classes: set[str] = set()
     if not forms.initial:
         for form in forms.all_forms:
-            if len(form) > 2 and form[1] not in "?*" and form not in NAME_GROUPS and name_group(form) == form:
+            if len(form) > 2 and form[1] not in "?*" and _unknown_name(form):
                 swapped = form[1] + form[0] + form[2:]
                 classes.add(_initial_class(name_group(swapped)) or form[1])
     return frozenset(classes)
