@@ -16,19 +16,10 @@ Nothing is tuned on this: it describes the data, on any set.
 from __future__ import annotations
 
 import argparse
-import random
 from collections import defaultdict
 from collections.abc import Sequence
 
-from bench.noise import (
-    DEV2_SEED,
-    TEST2_SEED,
-    TEST3_SEED,
-    Soldier,
-    make_registry,
-    make_soldier,
-    relative_query,
-)
+from bench.noise import DEV2_SEED, TEST2_SEED, TEST3_SEED, Soldier, make_benchmark
 from bot.search.types import Query
 
 # The second generation's sets (the first is drawn without ``hard``).
@@ -49,25 +40,20 @@ def twin(query: Query, man: Soldier, other: Soldier) -> bool:
     return other.surname == man.surname and not any(given_and_differs)
 
 
-def ceiling(
-    seed: int, size: int = 20_000, queries: int = 2_000, absent: float = 1 / 3
-) -> tuple[float, float, float]:
-    """(recall@1, recall@5, share of queries with a twin) on the men undamaged; draws the set exactly as
-    `bench.noise.make_benchmark` does with ``hard`` (the second generation)."""
-    rng = random.Random(seed)
-    soldiers, _records = make_registry(rng, size, hard=True)
+def ceiling(seed: int) -> tuple[float, float, float]:
+    """(recall@1, recall@5, share of queries with a twin) on the men undamaged, over the set's queries
+    about men in the registry (`bench.noise.make_benchmark` with ``hard``, as bench.quality draws it)."""
+    bench = make_benchmark(seed, hard=True)
     by_surname: dict[str, list[Soldier]] = defaultdict(list)
-    for soldier in soldiers:
+    for soldier in bench.soldiers:
         by_surname[soldier.surname].append(soldier)
     at1 = at5 = twinned = 0.0
     present = 0
-    for _ in range(queries):
-        if rng.random() < absent:
-            relative_query(rng, make_soldier(rng, True), True)  # keeps the stream as the benchmark draws it
+    for case in bench.cases:
+        man = case.man
+        if case.truth is None or man is None:
             continue
-        man = soldiers[rng.randrange(len(soldiers))]
-        query = relative_query(rng, man, True)
-        k = sum(1 for other in by_surname[man.surname] if twin(query, man, other))
+        k = sum(1 for other in by_surname[man.surname] if twin(case.query, man, other))
         present += 1
         at1 += 1 / k
         at5 += min(1.0, 5 / k)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import iuliia
@@ -1138,19 +1138,22 @@ def relative_query(rng: random.Random, soldier: Soldier, hard: bool = False) -> 
 
 @dataclass(frozen=True)
 class Case:
-    """One query and the reading of its man (None when he is not in the registry)."""
+    """One query and the reading of its man (None when he is not in the registry); ``man`` is the truth
+    about him, undamaged (bench/ceiling.py)."""
 
     query: Query
     truth: str | None
+    man: Soldier | None = None
 
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A registry and labelled queries drawn with one seed."""
+    """A registry and labelled queries drawn with one seed; ``soldiers[i]`` is the man of ``records[i]``."""
 
     seed: int
     records: list[Record]
     cases: list[Case]
+    soldiers: list[Soldier] = field(default_factory=list)
 
 
 def make_registry(
@@ -1175,11 +1178,12 @@ def make_benchmark(
     cases: list[Case] = []
     for _ in range(queries):
         if rng.random() < absent:
-            cases.append(Case(relative_query(rng, make_soldier(rng, hard), hard), None))
+            stranger = make_soldier(rng, hard)
+            cases.append(Case(relative_query(rng, stranger, hard), None, stranger))
         else:
             i = rng.randrange(len(soldiers))
-            cases.append(Case(relative_query(rng, soldiers[i], hard), records[i].reading_id))
-    return Benchmark(seed, records, cases)
+            cases.append(Case(relative_query(rng, soldiers[i], hard), records[i].reading_id, soldiers[i]))
+    return Benchmark(seed, records, cases, soldiers)
 
 
 DEV_SEED = 20_241
